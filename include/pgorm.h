@@ -1,0 +1,12 @@
+/* pgorm.h — the umbrella header: include this one. */
+#ifndef PGORM_H
+#define PGORM_H
+
+#include "pgorm/common.h"
+#include "pgorm/version.h"
+#include "pgorm/error.h"
+#include "pgorm/alloc.h"
+#include "pgorm/types.h"
+#include "pgorm/exec.h"
+
+#endif

@@ -1,0 +1,73 @@
+/* lib/arena.c — chunked bump allocator. Large requests get a chunk of their own. */
+#include "arena.h"
+#include "internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+struct pgorm__arena_chunk {
+	pgorm__arena_chunk *next;
+	size_t size;
+	_Alignas(16) char data[];
+};
+
+enum { ARENA_CHUNK = 64 * 1024, ARENA_ALIGN = 16 };
+
+void pgorm__arena_init(pgorm__arena *a) { memset(a, 0, sizeof *a); }
+
+void *pgorm__arena_alloc(pgorm__arena *a, size_t n)
+{
+	if (n > SIZE_MAX - 2 * ARENA_ALIGN - sizeof(pgorm__arena_chunk))
+		return NULL;
+	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (a->ptr == NULL || (size_t)(a->end - a->ptr) < n) {
+		size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+		pgorm__arena_chunk *c = pgorm__malloc(sizeof *c + size);
+		if (c == NULL)
+			return NULL;
+		c->size = size;
+		a->total += size;
+		if (size != ARENA_CHUNK && a->head != NULL) {
+			/* Oversized: keep the current chunk as the bump target. */
+			c->next = a->head->next;
+			a->head->next = c;
+			return c->data;
+		}
+		c->next = a->head;
+		a->head = c;
+		a->ptr = c->data;
+		a->end = c->data + size;
+	}
+	void *p = a->ptr;
+	a->ptr += n;
+	return p;
+}
+
+void *pgorm__arena_calloc(pgorm__arena *a, size_t n)
+{
+	void *p = pgorm__arena_alloc(a, n);
+	if (p != NULL)
+		memset(p, 0, n);
+	return p;
+}
+
+char *pgorm__arena_strndup(pgorm__arena *a, const char *s, size_t n)
+{
+	char *d = pgorm__arena_alloc(a, n + 1);
+	if (d == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+void pgorm__arena_free_all(pgorm__arena *a)
+{
+	pgorm__arena_chunk *c = a->head;
+	while (c != NULL) {
+		pgorm__arena_chunk *next = c->next;
+		pgorm__free(c);
+		c = next;
+	}
+	pgorm__arena_init(a);
+}

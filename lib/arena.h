@@ -1,0 +1,24 @@
+/* lib/arena.h — a bump allocator: many small allocations, one free. Used by results
+ * (decoded arrays, numerics) and sessions (objects, strings). */
+#ifndef PGORM_ARENA_H
+#define PGORM_ARENA_H
+
+#include <stddef.h>
+
+typedef struct pgorm__arena_chunk pgorm__arena_chunk;
+
+typedef struct pgorm__arena {
+	pgorm__arena_chunk *head;
+	char *ptr;       /* next free byte in head */
+	char *end;       /* end of head */
+	size_t total;    /* bytes obtained from the allocator */
+} pgorm__arena;
+
+void pgorm__arena_init(pgorm__arena *a);
+/* 16-byte aligned; NULL on out of memory. */
+void *pgorm__arena_alloc(pgorm__arena *a, size_t n);
+void *pgorm__arena_calloc(pgorm__arena *a, size_t n);
+char *pgorm__arena_strndup(pgorm__arena *a, const char *s, size_t n);
+void pgorm__arena_free_all(pgorm__arena *a);
+
+#endif

@@ -1,0 +1,84 @@
+/* lib/codec.h — binary wire encoding and decoding of pgorm_value. */
+#ifndef PGORM_CODEC_H
+#define PGORM_CODEC_H
+
+#include "arena.h"
+#include "pgorm/error.h"
+#include "pgorm/types.h"
+
+#include <stdint.h>
+#include <string.h>
+
+enum {
+	PGORM_OID_BOOL = 16, PGORM_OID_BYTEA = 17, PGORM_OID_INT8 = 20, PGORM_OID_INT2 = 21,
+	PGORM_OID_INT4 = 23, PGORM_OID_TEXT = 25, PGORM_OID_JSON = 114, PGORM_OID_FLOAT4 = 700,
+	PGORM_OID_FLOAT8 = 701, PGORM_OID_VARCHAR = 1043, PGORM_OID_BPCHAR = 1042,
+	PGORM_OID_DATE = 1082, PGORM_OID_TIMESTAMP = 1114, PGORM_OID_TIMESTAMPTZ = 1184,
+	PGORM_OID_NUMERIC = 1700, PGORM_OID_UUID = 2950, PGORM_OID_JSONB = 3802,
+	PGORM_OID_INT8_ARRAY = 1016, PGORM_OID_TEXT_ARRAY = 1009, PGORM_OID_NAME = 19,
+	PGORM_OID_OID = 26, PGORM_OID_CHAR = 18
+};
+
+/* A growable byte buffer for encoded parameters. */
+typedef struct pgorm__buf {
+	char *data;
+	size_t len, cap;
+} pgorm__buf;
+
+int pgorm__buf_reserve(pgorm__buf *b, size_t extra);
+void pgorm__buf_free(pgorm__buf *b);
+
+/* Encoded parameters, ready for PQexecParams/PQsendQueryPrepared. */
+typedef struct pgorm__params {
+	size_t n;
+	unsigned *oids;
+	const char **values;
+	int *lengths;
+	int *formats;
+	size_t *offsets;
+	size_t cap;
+	pgorm__buf buf;
+} pgorm__params;
+
+/* Encode params into p (reusing its storage). Nothing is sent; all checks happen here.
+ * Errors: PGORM_EINVAL, PGORM_ETYPE, PGORM_ETOOBIG, PGORM_EENCODING, PGORM_ENOMEM. */
+int pgorm__params_encode(pgorm__params *p, size_t n, const pgorm_value *v, size_t max_value,
+                         pgorm_error *err);
+void pgorm__params_free(pgorm__params *p);
+
+/* Decode a binary value of server type oid as t. Arrays and numerics are allocated in arena.
+ * Errors: PGORM_ETYPE (incompatible oid or malformed data), PGORM_ENOMEM. */
+int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *data, size_t len,
+                        pgorm_value *out, pgorm__arena *arena, pgorm_error *err);
+/* pgorm type for a server oid (varchar/bpchar/name map to TEXT); INVALID if none. */
+pgorm_type pgorm__type_from_oid(unsigned oid);
+bool pgorm__utf8_valid(const char *s, size_t n);
+
+static inline uint16_t pgorm__be16(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint16_t)((u[0] << 8) | u[1]);
+}
+static inline uint32_t pgorm__be32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return ((uint32_t)u[0] << 24) | ((uint32_t)u[1] << 16) | ((uint32_t)u[2] << 8) | u[3];
+}
+static inline uint64_t pgorm__be64(const char *p)
+{
+	return ((uint64_t)pgorm__be32(p) << 32) | pgorm__be32(p + 4);
+}
+static inline void pgorm__put16(char *p, uint16_t v)
+{
+	p[0] = (char)(v >> 8); p[1] = (char)v;
+}
+static inline void pgorm__put32(char *p, uint32_t v)
+{
+	p[0] = (char)(v >> 24); p[1] = (char)(v >> 16); p[2] = (char)(v >> 8); p[3] = (char)v;
+}
+static inline void pgorm__put64(char *p, uint64_t v)
+{
+	pgorm__put32(p, (uint32_t)(v >> 32)); pgorm__put32(p + 4, (uint32_t)v);
+}
+
+#endif

@@ -1,0 +1,637 @@
+/* lib/exec.c — one libpq connection: binary parameterized execution through a statement
+ * cache, pipeline batches, transactions, and errors with their SQLSTATE. */
+#include "exec.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* ---- errors ---- */
+
+static int code_for_sqlstate(const char *st)
+{
+	if (strncmp(st, "23", 2) == 0)
+		return PGORM_ECONSTRAINT;
+	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
+		return PGORM_ESERIALIZATION;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0)
+		return PGORM_ECONN;
+	return PGORM_ESERVER;
+}
+
+/* libpq messages end in a newline; keep the first line only. */
+static void copy_line(char *dst, size_t n, const char *src)
+{
+	pgorm__strlcpy(dst, src, n);
+	char *nl = strchr(dst, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+}
+
+int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const char *sql)
+{
+	pgorm_error tmp;
+	if (e == NULL)
+		e = &tmp;
+	pgorm_error_clear(e);
+	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (st != NULL) {
+		pgorm__strlcpy(e->sqlstate, st, sizeof e->sqlstate);
+		pgorm__strlcpy(e->severity, PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED), sizeof e->severity);
+		pgorm__strlcpy(e->message, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), sizeof e->message);
+		pgorm__strlcpy(e->detail, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL), sizeof e->detail);
+		pgorm__strlcpy(e->hint, PQresultErrorField(res, PG_DIAG_MESSAGE_HINT), sizeof e->hint);
+		pgorm__strlcpy(e->constraint, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), sizeof e->constraint);
+		pgorm__strlcpy(e->table, PQresultErrorField(res, PG_DIAG_TABLE_NAME), sizeof e->table);
+		pgorm__strlcpy(e->column, PQresultErrorField(res, PG_DIAG_COLUMN_NAME), sizeof e->column);
+		e->code = code_for_sqlstate(e->sqlstate);
+	} else {
+		const char *m = res ? PQresultErrorMessage(res) : "";
+		if (m == NULL || *m == '\0')
+			m = pq ? PQerrorMessage(pq) : "no connection";
+		copy_line(e->message, sizeof e->message, m && *m ? m : "connection lost");
+		e->code = PGORM_ECONN;
+	}
+	if (pq != NULL && PQstatus(pq) == CONNECTION_BAD)
+		e->code = PGORM_ECONN;
+	if (sql != NULL)
+		pgorm__strlcpy(e->statement, sql, sizeof e->statement);
+	return e->code;
+}
+
+/* ---- lifecycle ---- */
+
+static int conn_init(pgorm_conn *c, const pgorm_conn_config *cfg, pgorm_error *err)
+{
+	c->cfg = *cfg;
+	if (c->cfg.stmt_cache_size == 0)
+		c->cfg.stmt_cache_size = 256;
+	if (c->cfg.max_value_size == 0)
+		c->cfg.max_value_size = (size_t)64 << 20;
+	c->conninfo = pgorm__strdup(cfg->conninfo ? cfg->conninfo : "");
+	c->cfg.conninfo = c->conninfo;
+	c->pid = getpid();
+	pgorm_error_clear(&c->err);
+	if (c->conninfo == NULL || pgorm__stmt_cache_init(&c->cache, c->cfg.stmt_cache_size) != 0)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a connection");
+	return 0;
+}
+
+static void conn_free(pgorm_conn *c)
+{
+	pgorm__stmt_cache_finish(&c->cache);
+	pgorm__params_free(&c->params);
+	pgorm__free(c->conninfo);
+	pgorm__free(c);
+}
+
+int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg, pgorm_error *err)
+{
+	if (out == NULL || pq == NULL || cfg == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_adopt: NULL argument");
+	*out = NULL;
+	pgorm_conn *c = pgorm__calloc(1, sizeof *c);
+	if (c == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a connection");
+	int rc = conn_init(c, cfg, err);
+	if (rc != 0) {
+		conn_free(c);
+		return rc;
+	}
+	c->pq = pq;
+	*out = c;
+	return 0;
+}
+
+int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
+{
+	if (out == NULL || cfg == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
+	*out = NULL;
+	PGconn *pq = PQconnectdb(cfg->conninfo ? cfg->conninfo : "");
+	if (pq == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdb");
+	if (PQstatus(pq) != CONNECTION_OK) {
+		/* libpq's message names host and user, never the password. */
+		pgorm__error_set(err, PGORM_ECONN, "connect: %s", "");
+		if (err != NULL)
+			copy_line(err->message, sizeof err->message, PQerrorMessage(pq));
+		PQfinish(pq);
+		return PGORM_ECONN;
+	}
+	int rc = pgorm_conn_adopt(out, pq, cfg, err);
+	if (rc != 0)
+		PQfinish(pq);
+	return rc;
+}
+
+void pgorm_conn_close(pgorm_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->pid != getpid()) {
+		pgorm__conn_forget(c);
+		return;
+	}
+	PQfinish(c->pq);
+	conn_free(c);
+}
+
+void pgorm__conn_forget(pgorm_conn *c)
+{
+	/* The socket is shared with the parent: point the descriptor at /dev/null so that
+	 * PQfinish's Terminate message goes nowhere, then let libpq free its memory. */
+	int fd = PQsocket(c->pq);
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && devnull >= 0)
+		dup2(devnull, fd);
+	if (devnull >= 0)
+		close(devnull);
+	PQfinish(c->pq);
+	conn_free(c);
+}
+
+PGconn *pgorm_conn_release_pq(pgorm_conn *c)
+{
+	if (c == NULL)
+		return NULL;
+	PGconn *pq = c->pq;
+	conn_free(c);
+	return pq;
+}
+
+PGconn *pgorm_conn_pq(pgorm_conn *c) { return c ? c->pq : NULL; }
+
+const pgorm_error *pgorm_conn_error(const pgorm_conn *c) { return c ? &c->err : NULL; }
+
+bool pgorm_conn_ok(const pgorm_conn *c)
+{
+	return c != NULL && !c->broken && PQstatus(c->pq) == CONNECTION_OK;
+}
+
+pgorm_tx_status pgorm_conn_tx_status(const pgorm_conn *c)
+{
+	if (c == NULL)
+		return PGORM_TX_UNKNOWN;
+	switch (PQtransactionStatus(c->pq)) {
+	case PQTRANS_IDLE: return PGORM_TX_IDLE;
+	case PQTRANS_ACTIVE: return PGORM_TX_ACTIVE;
+	case PQTRANS_INTRANS: return PGORM_TX_INTRANS;
+	case PQTRANS_INERROR: return PGORM_TX_INERROR;
+	default: return PGORM_TX_UNKNOWN;
+	}
+}
+
+void pgorm_conn_stats_get(const pgorm_conn *c, pgorm_conn_stats *out)
+{
+	if (c == NULL || out == NULL)
+		return;
+	*out = c->stats;
+	out->cached = c->cache.count;
+}
+
+void pgorm_conn_set_hook(pgorm_conn *c, pgorm_stmt_hook hook, void *ctx, bool log_params)
+{
+	if (c == NULL)
+		return;
+	c->cfg.hook = hook;
+	c->cfg.hook_ctx = ctx;
+	c->cfg.log_params = log_params;
+}
+
+void pgorm_conn_cache_reset(pgorm_conn *c)
+{
+	if (c != NULL)
+		pgorm__stmt_cache_clear(&c->cache);
+}
+
+int pgorm__conn_check(pgorm_conn *c)
+{
+	if (c->pid != getpid())
+		return pgorm__error_set(&c->err, PGORM_EFORK,
+		                        "connection opened in process %d used in forked child %d",
+		                        (int)c->pid, (int)getpid());
+	if (PQstatus(c->pq) != CONNECTION_OK) {
+		c->broken = true;
+		return pgorm__error_set(&c->err, PGORM_ECONN, "connection is closed or lost");
+	}
+	if (PQpipelineStatus(c->pq) != PQ_PIPELINE_OFF)
+		return pgorm__error_set(&c->err, PGORM_ESTATE, "connection is in pipeline mode");
+	return 0;
+}
+
+/* Record a failed result on c; marks the connection broken for failover-class states. */
+static int fail(pgorm_conn *c, const PGresult *res, const char *sql)
+{
+	int rc = pgorm__error_from_pq(&c->err, c->pq, res, sql);
+	if (pgorm_error_is_connection(&c->err))
+		c->broken = true;
+	return rc;
+}
+
+static bool result_ok(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE ||
+	       st == PGRES_EMPTY_QUERY;
+}
+
+static void hook(pgorm_conn *c, const char *sql, size_t n, const pgorm_value *v, double t0, int rc)
+{
+	if (c->cfg.hook != NULL)
+		c->cfg.hook(c->cfg.hook_ctx, sql, n, c->cfg.log_params ? v : NULL, now_us() - t0, rc);
+}
+
+int pgorm__conn_simple(pgorm_conn *c, const char *sql)
+{
+	int rc = pgorm__conn_check(c);
+	if (rc != 0)
+		return rc;
+	double t0 = now_us();
+	PGresult *res = PQexec(c->pq, sql);
+	c->stats.statements++;
+	c->stats.round_trips++;
+	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
+	PQclear(res);
+	if (rc == 0)
+		pgorm_error_clear(&c->err);
+	hook(c, sql, 0, NULL, t0, rc);
+	return rc;
+}
+
+/* ---- the statement cache, named mode ---- */
+
+/* Make room for one more entry; DEALLOCATE goes through the pipeline when one is open. */
+static int cache_make_room(pgorm_conn *c, bool pipelined)
+{
+	while (c->cache.count >= c->cfg.stmt_cache_size) {
+		pgorm__stmt_entry *v = pgorm__stmt_cache_victim(&c->cache, pipelined ? c->epoch : 0);
+		if (v == NULL)
+			return 0; /* everything is used by this batch: exceed the bound for now */
+		char sql[64];
+		snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", v->name);
+		pgorm__stmt_cache_remove(&c->cache, v);
+		c->stats.evictions++;
+		if (pipelined) {
+			if (!PQsendQueryParams(c->pq, sql, 0, NULL, NULL, NULL, NULL, 0))
+				return fail(c, NULL, sql);
+			c->stats.statements++;
+			/* its result is skipped by the collector (marked with a NULL stmt) */
+			return 1;
+		}
+		int rc = pgorm__conn_simple(c, sql);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static bool is_plan_changed(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return st && strcmp(st, "0A000") == 0 &&
+	       strstr(PQresultErrorMessage(res), "cached plan must not change result type") != NULL;
+}
+
+static bool is_missing_stmt(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	return st && strcmp(st, "26000") == 0;
+}
+
+/* Prepare sql under a new cache entry (blocking, one round trip). */
+static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
+{
+	int rc = cache_make_room(c, false);
+	if (rc < 0)
+		return rc;
+	pgorm__stmt_entry *e = pgorm__stmt_cache_insert(&c->cache, sql, c->params.n, c->params.oids);
+	if (e == NULL)
+		return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory caching a statement");
+	PGresult *res = PQprepare(c->pq, e->name, sql, (int)c->params.n, c->params.oids);
+	c->stats.prepares++;
+	c->stats.round_trips++;
+	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
+	PQclear(res);
+	if (rc != 0) {
+		pgorm__stmt_cache_remove(&c->cache, e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+static PGresult *exec_encoded(pgorm_conn *c, const char *sql, pgorm__stmt_entry *e)
+{
+	c->stats.round_trips++;
+	if (e == NULL)
+		return PQexecParams(c->pq, sql, (int)c->params.n, c->params.oids, c->params.values,
+		                    c->params.lengths, c->params.formats, 1);
+	return PQexecPrepared(c->pq, e->name, (int)c->params.n, c->params.values, c->params.lengths,
+	                      c->params.formats, 1);
+}
+
+/* Named mode: find or prepare, execute, and recover once from 26000 / 0A000 when the
+ * connection is not inside a transaction block (inside one, the block is already aborted). */
+static int exec_named(pgorm_conn *c, const char *sql, PGresult **res_out)
+{
+	pgorm__stmt_entry *e = pgorm__stmt_cache_find(&c->cache, sql, c->params.n, c->params.oids);
+	if (e != NULL) {
+		c->stats.cache_hits++;
+	} else {
+		c->stats.cache_misses++;
+		int rc = prepare(c, sql, &e);
+		if (rc != 0)
+			return rc;
+	}
+	PGresult *res = exec_encoded(c, sql, e);
+	if (res != NULL && !result_ok(res) && (is_missing_stmt(res) || is_plan_changed(res))) {
+		bool stale_plan = is_plan_changed(res);
+		char old[sizeof e->name];
+		memcpy(old, e->name, sizeof old);
+		pgorm__stmt_cache_remove(&c->cache, e);
+		if (PQtransactionStatus(c->pq) == PQTRANS_IDLE) {
+			PQclear(res);
+			res = NULL;
+			c->stats.reprepares++;
+			if (stale_plan) {
+				char dsql[64];
+				snprintf(dsql, sizeof dsql, "DEALLOCATE \"%s\"", old);
+				(void)pgorm__conn_simple(c, dsql);
+			}
+			int rc = prepare(c, sql, &e);
+			if (rc != 0)
+				return rc;
+			res = exec_encoded(c, sql, e);
+		}
+	}
+	*res_out = res;
+	return 0;
+}
+
+int pgorm_conn_exec(pgorm_conn *c, const char *sql, size_t nparams, const pgorm_value *params,
+                    pgorm_result **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (c == NULL)
+		return PGORM_EINVAL;
+	if (sql == NULL)
+		return pgorm__error_set(&c->err, PGORM_EINVAL, "pgorm_conn_exec: sql is NULL");
+	int rc = pgorm__params_encode(&c->params, nparams, params, c->cfg.max_value_size, &c->err);
+	if (rc != 0)
+		return rc;
+	if ((rc = pgorm__conn_check(c)) != 0)
+		return rc;
+	double t0 = now_us();
+	PGresult *res = NULL;
+	c->stats.statements++;
+	if (c->cfg.stmt_mode == PGORM_STMT_NAMED)
+		rc = exec_named(c, sql, &res);
+	else
+		res = exec_encoded(c, sql, NULL);
+	if (rc == 0 && (res == NULL || !result_ok(res)))
+		rc = fail(c, res, sql);
+	hook(c, sql, nparams, params, t0, rc);
+	if (rc != 0) {
+		PQclear(res);
+		return rc;
+	}
+	pgorm_error_clear(&c->err);
+	if (out == NULL) {
+		PQclear(res);
+		return 0;
+	}
+	if ((rc = pgorm__result_wrap(res, out)) != 0)
+		return pgorm__error_set(&c->err, rc, "out of memory wrapping a result");
+	return 0;
+}
+
+/* ---- pipeline ---- */
+
+/* Push buffered output without blocking on a full socket: while the server cannot take more,
+ * read what it sends back so neither side waits on the other. */
+static int pipeline_flush(pgorm_conn *c)
+{
+	for (;;) {
+		int r = PQflush(c->pq);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			return fail(c, NULL, NULL);
+		struct pollfd pfd = { .fd = PQsocket(c->pq), .events = POLLIN | POLLOUT };
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return pgorm__error_set(&c->err, PGORM_ECONN, "poll: %s", strerror(errno));
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(c->pq))
+			return fail(c, NULL, NULL);
+	}
+}
+
+/* Kinds of results the collector expects, in send order. */
+enum { SLOT_STMT, SLOT_PREPARE, SLOT_DISCARD };
+
+typedef struct slot {
+	int kind;
+	size_t index;               /* statement index for SLOT_STMT / SLOT_PREPARE */
+	pgorm__stmt_entry *entry;   /* SLOT_PREPARE: entry to drop if the prepare fails */
+} slot;
+
+static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, slot *slots, size_t *ns)
+{
+	if (c->cfg.stmt_mode == PGORM_STMT_UNNAMED) {
+		if (!PQsendQueryParams(c->pq, st->sql, (int)c->params.n, c->params.oids, c->params.values,
+		                       c->params.lengths, c->params.formats, 1))
+			return fail(c, NULL, st->sql);
+		slots[(*ns)++] = (slot){ SLOT_STMT, i, NULL };
+		return pipeline_flush(c);
+	}
+	pgorm__stmt_entry *e = pgorm__stmt_cache_find(&c->cache, st->sql, c->params.n, c->params.oids);
+	if (e != NULL) {
+		c->stats.cache_hits++;
+	} else {
+		c->stats.cache_misses++;
+		int rc = cache_make_room(c, true);
+		if (rc < 0)
+			return rc;
+		if (rc == 1)
+			slots[(*ns)++] = (slot){ SLOT_DISCARD, i, NULL };
+		e = pgorm__stmt_cache_insert(&c->cache, st->sql, c->params.n, c->params.oids);
+		if (e == NULL)
+			return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory caching a statement");
+		if (!PQsendPrepare(c->pq, e->name, st->sql, (int)c->params.n, c->params.oids))
+			return fail(c, NULL, st->sql);
+		c->stats.prepares++;
+		slots[(*ns)++] = (slot){ SLOT_PREPARE, i, e };
+	}
+	e->pin = c->epoch;
+	if (!PQsendQueryPrepared(c->pq, e->name, (int)c->params.n, c->params.values, c->params.lengths,
+	                         c->params.formats, 1))
+		return fail(c, NULL, st->sql);
+	slots[(*ns)++] = (slot){ SLOT_STMT, i, NULL };
+	return pipeline_flush(c);
+}
+
+/* Read results until the sync; fill results[], report the first failure. */
+static int pipeline_collect(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, slot *slots,
+                            size_t ns, pgorm_result **results, double t0)
+{
+	int rc = 0;
+	for (size_t k = 0; k < ns; k++) {
+		PGresult *res = PQgetResult(c->pq);
+		if (res == NULL) { /* connection trouble: nothing more will come */
+			if (rc == 0)
+				rc = fail(c, NULL, stmts[slots[k].index].sql);
+			break;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		bool ok = result_ok(res);
+		if (!ok && st != PGRES_PIPELINE_ABORTED && rc == 0) {
+			rc = fail(c, res, stmts[slots[k].index].sql);
+			c->err.stmt_index = (long)slots[k].index;
+		}
+		if (slots[k].kind == SLOT_PREPARE && !ok)
+			pgorm__stmt_cache_remove(&c->cache, slots[k].entry);
+		if (slots[k].kind == SLOT_STMT) {
+			hook(c, stmts[slots[k].index].sql, stmts[slots[k].index].nparams,
+			     stmts[slots[k].index].params, t0, ok ? 0 : PGORM_EABORTED);
+			if (ok && rc == 0 && results != NULL) {
+				int wrc = pgorm__result_wrap(res, &results[slots[k].index]);
+				res = NULL;
+				if (wrc != 0)
+					rc = pgorm__error_set(&c->err, wrc, "out of memory wrapping a result");
+			}
+		}
+		PQclear(res);
+		PGresult *end = PQgetResult(c->pq); /* each statement's results end with NULL */
+		PQclear(end);
+	}
+	/* the sync */
+	PGresult *res;
+	while ((res = PQgetResult(c->pq)) != NULL) {
+		bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+		if (sync)
+			break;
+	}
+	(void)n;
+	return rc;
+}
+
+int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results)
+{
+	if (c == NULL)
+		return PGORM_EINVAL;
+	if (results != NULL)
+		for (size_t i = 0; i < n; i++)
+			results[i] = NULL;
+	if (n > 0 && stmts == NULL)
+		return pgorm__error_set(&c->err, PGORM_EINVAL, "pgorm_conn_pipeline: stmts is NULL");
+	/* Check every statement before anything is sent: a batch is all or nothing. */
+	for (size_t i = 0; i < n; i++) {
+		int rc = stmts[i].sql == NULL
+		             ? pgorm__error_set(&c->err, PGORM_EINVAL, "statement %zu: sql is NULL", i)
+		             : pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params,
+		                                    c->cfg.max_value_size, &c->err);
+		if (rc != 0) {
+			c->err.stmt_index = (long)i;
+			return rc;
+		}
+	}
+	int rc = pgorm__conn_check(c);
+	if (rc != 0 || n == 0)
+		return rc;
+	slot *slots = pgorm__calloc(3 * n, sizeof *slots);
+	if (slots == NULL)
+		return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory for a batch of %zu statements", n);
+	double t0 = now_us();
+	size_t ns = 0;
+	c->epoch++;
+	if (!PQenterPipelineMode(c->pq) || PQsetnonblocking(c->pq, 1) != 0) {
+		rc = fail(c, NULL, NULL);
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params, c->cfg.max_value_size, &c->err);
+		if (rc == 0)
+			rc = send_one(c, &stmts[i], i, slots, &ns);
+		c->stats.statements++;
+	}
+	if (rc == 0 && (!PQpipelineSync(c->pq) || pipeline_flush(c) != 0))
+		rc = fail(c, NULL, NULL);
+	PQsetnonblocking(c->pq, 0);
+	if (rc != 0)
+		c->broken = true; /* half a batch is queued: the connection cannot be trusted */
+	c->stats.round_trips++;
+	if (rc == 0)
+		rc = pipeline_collect(c, n, stmts, slots, ns, results, t0);
+	if (PQexitPipelineMode(c->pq) != 1 && rc == 0)
+		rc = fail(c, NULL, NULL);
+out:
+	pgorm__free(slots);
+	if (rc != 0 && results != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			pgorm_result_free(results[i]);
+			results[i] = NULL;
+		}
+	}
+	if (rc == 0)
+		pgorm_error_clear(&c->err);
+	return rc;
+}
+
+/* ---- transactions ---- */
+
+int pgorm_conn_begin(pgorm_conn *c) { return c ? pgorm__conn_simple(c, "BEGIN") : PGORM_EINVAL; }
+int pgorm_conn_commit(pgorm_conn *c) { return c ? pgorm__conn_simple(c, "COMMIT") : PGORM_EINVAL; }
+int pgorm_conn_rollback(pgorm_conn *c) { return c ? pgorm__conn_simple(c, "ROLLBACK") : PGORM_EINVAL; }
+
+static int savepoint_cmd(pgorm_conn *c, const char *verb, const char *name)
+{
+	if (c == NULL)
+		return PGORM_EINVAL;
+	char sql[200];
+	size_t vl = strlen(verb);
+	memcpy(sql, verb, vl);
+	if (pgorm_quote_ident(sql + vl, sizeof sql - vl, name) < 0)
+		return pgorm__error_set(&c->err, PGORM_EINVAL, "invalid savepoint name");
+	return pgorm__conn_simple(c, sql);
+}
+
+int pgorm_conn_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "SAVEPOINT ", name); }
+int pgorm_conn_release_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "RELEASE SAVEPOINT ", name); }
+int pgorm_conn_rollback_to(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT ", name); }
+
+long pgorm_quote_ident(char *buf, size_t n, const char *name)
+{
+	if (buf == NULL || name == NULL || *name == '\0')
+		return -1;
+	size_t k = 0;
+	if (k + 1 >= n)
+		return -1;
+	buf[k++] = '"';
+	for (const char *p = name; *p; p++) {
+		size_t need = *p == '"' ? 2 : 1;
+		if (k + need + 1 >= n)
+			return -1;
+		if (*p == '"')
+			buf[k++] = '"';
+		buf[k++] = *p;
+	}
+	if (k + 2 > n)
+		return -1;
+	buf[k++] = '"';
+	buf[k] = '\0';
+	return (long)k;
+}

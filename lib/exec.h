@@ -1,0 +1,43 @@
+/* lib/exec.h — the connection's private layout, shared with pool.c and the ORM layers. */
+#ifndef PGORM_EXEC_PRIV_H
+#define PGORM_EXEC_PRIV_H
+
+#include "arena.h"
+#include "codec.h"
+#include "pgorm/exec.h"
+#include "stmt_cache.h"
+
+#include <libpq-fe.h>
+#include <sys/types.h>
+
+struct pgorm_conn {
+	PGconn *pq;
+	pgorm_conn_config cfg;      /* cfg.conninfo points at conninfo below */
+	char *conninfo;
+	pgorm_error err;
+	pgorm__params params;       /* encoding scratch, reused */
+	pgorm__stmt_cache cache;
+	pgorm_conn_stats stats;
+	uint64_t epoch;             /* pipeline batch counter, pins cache entries */
+	pid_t pid;                  /* process that opened it: fork detection */
+	bool broken;                /* lost, or a failover-class SQLSTATE was seen */
+	void *pool_slot;            /* owned by pool.c when the connection is pooled */
+};
+
+struct pgorm_result {
+	PGresult *res;
+	pgorm__arena arena;         /* decoded arrays and numerics */
+};
+
+/* Wrap a PGresult (takes ownership; on ENOMEM it is PQclear-ed). */
+int pgorm__result_wrap(PGresult *res, pgorm_result **out);
+/* Fill e from a failed PGresult (res may be NULL: then from the connection). Returns the code. */
+int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const char *sql);
+/* A statement that does not go through the cache (BEGIN, COMMIT, DEALLOCATE …). */
+int pgorm__conn_simple(pgorm_conn *c, const char *sql);
+/* In a forked child: free everything without touching the parent's socket. */
+void pgorm__conn_forget(pgorm_conn *c);
+/* Check the connection is usable from this process; sets c->err. */
+int pgorm__conn_check(pgorm_conn *c);
+
+#endif

@@ -1,0 +1,122 @@
+/* lib/stmt_cache.c — hash table + LRU list of prepared statements. */
+#include "stmt_cache.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t key_hash(const char *sql, size_t n, const unsigned *oids)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ oids[i]) * 1099511628211ULL;
+	return h;
+}
+
+int pgorm__stmt_cache_init(pgorm__stmt_cache *c, size_t cap)
+{
+	memset(c, 0, sizeof *c);
+	c->cap = cap ? cap : 1;
+	c->nbuckets = 64;
+	while (c->nbuckets < c->cap * 2)
+		c->nbuckets *= 2;
+	c->buckets = pgorm__calloc(c->nbuckets, sizeof *c->buckets);
+	return c->buckets ? 0 : PGORM_ENOMEM;
+}
+
+static void lru_unlink(pgorm__stmt_cache *c, pgorm__stmt_entry *e)
+{
+	if (e->prev) e->prev->next = e->next; else c->head = e->next;
+	if (e->next) e->next->prev = e->prev; else c->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void lru_push(pgorm__stmt_cache *c, pgorm__stmt_entry *e)
+{
+	e->prev = NULL;
+	e->next = c->head;
+	if (c->head) c->head->prev = e; else c->tail = e;
+	c->head = e;
+}
+
+pgorm__stmt_entry *pgorm__stmt_cache_find(pgorm__stmt_cache *c, const char *sql, size_t n,
+                                          const unsigned *oids)
+{
+	uint64_t h = key_hash(sql, n, oids);
+	for (pgorm__stmt_entry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+		if (e->hash == h && e->nparams == n && strcmp(e->sql, sql) == 0 &&
+		    (n == 0 || memcmp(e->oids, oids, n * sizeof *oids) == 0)) {
+			if (c->head != e) {
+				lru_unlink(c, e);
+				lru_push(c, e);
+			}
+			return e;
+		}
+	}
+	return NULL;
+}
+
+pgorm__stmt_entry *pgorm__stmt_cache_insert(pgorm__stmt_cache *c, const char *sql, size_t n,
+                                            const unsigned *oids)
+{
+	pgorm__stmt_entry *e = pgorm__calloc(1, sizeof *e);
+	if (e == NULL)
+		return NULL;
+	e->sql = pgorm__strdup(sql);
+	e->oids = n ? pgorm__calloc(n, sizeof *oids) : NULL;
+	if (e->sql == NULL || (n && e->oids == NULL)) {
+		pgorm__free(e->sql);
+		pgorm__free(e->oids);
+		pgorm__free(e);
+		return NULL;
+	}
+	if (n)
+		memcpy(e->oids, oids, n * sizeof *oids);
+	e->nparams = n;
+	e->hash = key_hash(sql, n, oids);
+	snprintf(e->name, sizeof e->name, "pgorm_%016llx_%llu", (unsigned long long)e->hash,
+	         (unsigned long long)++c->seq);
+	pgorm__stmt_entry **b = &c->buckets[e->hash & (c->nbuckets - 1)];
+	e->hnext = *b;
+	*b = e;
+	lru_push(c, e);
+	c->count++;
+	return e;
+}
+
+pgorm__stmt_entry *pgorm__stmt_cache_victim(pgorm__stmt_cache *c, uint64_t epoch)
+{
+	for (pgorm__stmt_entry *e = c->tail; e; e = e->prev)
+		if (epoch == 0 || e->pin != epoch)
+			return e;
+	return NULL;
+}
+
+void pgorm__stmt_cache_remove(pgorm__stmt_cache *c, pgorm__stmt_entry *e)
+{
+	pgorm__stmt_entry **p = &c->buckets[e->hash & (c->nbuckets - 1)];
+	while (*p != e)
+		p = &(*p)->hnext;
+	*p = e->hnext;
+	lru_unlink(c, e);
+	c->count--;
+	pgorm__free(e->sql);
+	pgorm__free(e->oids);
+	pgorm__free(e);
+}
+
+void pgorm__stmt_cache_clear(pgorm__stmt_cache *c)
+{
+	while (c->head)
+		pgorm__stmt_cache_remove(c, c->head);
+}
+
+void pgorm__stmt_cache_finish(pgorm__stmt_cache *c)
+{
+	if (c->buckets)
+		pgorm__stmt_cache_clear(c);
+	pgorm__free(c->buckets);
+	memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,139 @@
+/* test/common/pgtest.c — see pgtest.h. */
+#include "pgtest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char schema[64];
+static char textbuf[1024];
+
+const char *pgtest_dsn(void)
+{
+	const char *dsn = getenv("PGORM_TEST_DSN");
+	if (dsn == NULL || *dsn == '\0')
+		ck_abort_msg("PGORM_TEST_DSN is not set: integration tests need a real PostgreSQL "
+		             "(run scripts/test, or test/pgtmp run meson test ...)");
+	return dsn;
+}
+
+const char *pgtest_schema(void) { return schema; }
+
+static pgorm_conn *connect_raw(pgorm_stmt_mode mode, pgorm_error *err)
+{
+	pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+	cfg.conninfo = pgtest_dsn();
+	cfg.stmt_mode = mode;
+	pgorm_conn *c = NULL;
+	pgorm_conn_connect(&c, &cfg, err);
+	return c;
+}
+
+pgorm_conn *pgtest_connect_mode(pgorm_stmt_mode mode)
+{
+	pgorm_error err;
+	pgorm_conn *c = connect_raw(mode, &err);
+	ck_assert_msg(c != NULL, "connect failed: %s", err.message);
+	return c;
+}
+
+pgorm_conn *pgtest_connect(void) { return pgtest_connect_mode(PGORM_STMT_NAMED); }
+
+void pgtest_exec(pgorm_conn *c, const char *sql)
+{
+	int rc = pgorm_conn_exec(c, sql, 0, NULL, NULL);
+	ck_assert_msg(rc == 0, "%s: %s (%s)", sql, pgorm_conn_error(c)->message, pgorm_conn_error(c)->sqlstate);
+}
+
+int64_t pgtest_int(pgorm_conn *c, const char *sql)
+{
+	pgorm_result *r = NULL;
+	int rc = pgorm_conn_exec(c, sql, 0, NULL, &r);
+	ck_assert_msg(rc == 0, "%s: %s", sql, pgorm_conn_error(c)->message);
+	ck_assert_msg(pgorm_result_rows(r) >= 1, "%s: no row", sql);
+	int64_t v = 0;
+	ck_assert_int_eq(pgorm_result_int64(r, 0, 0, &v), 0);
+	pgorm_result_free(r);
+	return v;
+}
+
+const char *pgtest_text(pgorm_conn *c, const char *sql)
+{
+	pgorm_result *r = NULL;
+	int rc = pgorm_conn_exec(c, sql, 0, NULL, &r);
+	ck_assert_msg(rc == 0, "%s: %s", sql, pgorm_conn_error(c)->message);
+	const char *t = pgorm_result_rows(r) ? pgorm_result_text(r, 0, 0) : NULL;
+	snprintf(textbuf, sizeof textbuf, "%s", t ? t : "(null)");
+	pgorm_result_free(r);
+	return textbuf;
+}
+
+void pgtest_schema_setup(void)
+{
+	const char *exe = getenv("PGTEST_NAME");
+	snprintf(schema, sizeof schema, "pgt_%s_%d", exe ? exe : "t", (int)getpid());
+	pgorm_error err;
+	pgorm_conn *c = connect_raw(PGORM_STMT_UNNAMED, &err);
+	if (c == NULL) {
+		fprintf(stderr, "pgtest: cannot connect to PGORM_TEST_DSN: %s\n", err.message);
+		exit(1);
+	}
+	char drop[96], create[96];
+	snprintf(drop, sizeof drop, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", schema);
+	snprintf(create, sizeof create, "CREATE SCHEMA \"%s\"", schema);
+	if (pgorm_conn_exec(c, drop, 0, NULL, NULL) != 0 || pgorm_conn_exec(c, create, 0, NULL, NULL) != 0) {
+		fprintf(stderr, "pgtest: cannot create schema %s: %s\n", schema, pgorm_conn_error(c)->message);
+		exit(1);
+	}
+	pgorm_conn_close(c);
+	char opt[128];
+	snprintf(opt, sizeof opt, "-csearch_path=%s,public -cclient_min_messages=warning", schema);
+	setenv("PGOPTIONS", opt, 1);
+}
+
+void pgtest_schema_teardown(void)
+{
+	pgorm_error err;
+	pgorm_conn *c = connect_raw(PGORM_STMT_UNNAMED, &err);
+	if (c == NULL)
+		return;
+	char sql[128];
+	snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", schema);
+	pgorm_conn_exec(c, sql, 0, NULL, NULL);
+	pgorm_conn_close(c);
+}
+
+void pgtest_log_hook(void *ctx, const char *sql, size_t nparams, const pgorm_value *params,
+                     double elapsed_us, int status)
+{
+	(void)nparams; (void)params; (void)elapsed_us; (void)status;
+	pgtest_log *log = ctx;
+	if (log->n < sizeof log->sql / sizeof log->sql[0])
+		log->sql[log->n++] = strdup(sql);
+}
+
+void pgtest_log_clear(pgtest_log *log)
+{
+	for (size_t i = 0; i < log->n && i < sizeof log->sql / sizeof log->sql[0]; i++)
+		free(log->sql[i]);
+	log->n = 0;
+}
+
+size_t pgtest_log_count(const pgtest_log *log, const char *needle)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < log->n; i++)
+		if (strstr(log->sql[i], needle) != NULL)
+			k++;
+	return k;
+}
+
+int pgtest_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

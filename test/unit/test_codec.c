@@ -1,0 +1,84 @@
+/* Unit tests: parameter encoding and binary decoding, without a server. */
+#include "pgtest.h"
+#include "codec.h"
+
+#include <math.h>
+#include <string.h>
+
+START_TEST(test_encode_int8)
+{
+	pgorm__params p = { 0 };
+	pgorm_error err;
+	pgorm_value v[] = { PGORM_INT8(INT64_MIN), PGORM_NULL(TEXT) };
+	ck_assert_int_eq(pgorm__params_encode(&p, 2, v, 1024, &err), 0);
+	ck_assert_uint_eq(p.oids[0], 20);
+	ck_assert_int_eq(p.lengths[0], 8);
+	ck_assert_int_eq((int64_t)pgorm__be64(p.values[0]), INT64_MIN);
+	ck_assert_ptr_null(p.values[1]);
+	pgorm__params_free(&p);
+}
+END_TEST
+
+START_TEST(test_reject_bad_input)
+{
+	pgorm__params p = { 0 };
+	pgorm_error err;
+	pgorm_value bad_utf8[] = { PGORM_TEXTN("\xff\xfe", 2) };
+	ck_assert_int_eq(pgorm__params_encode(&p, 1, bad_utf8, 1024, &err), PGORM_EENCODING);
+	ck_assert_ptr_nonnull(strstr(err.message, "$1"));
+	pgorm_value big[] = { PGORM_TEXT("0123456789") };
+	ck_assert_int_eq(pgorm__params_encode(&p, 1, big, 5, &err), PGORM_ETOOBIG);
+	pgorm_value unknown = { .type = (pgorm_type)999 };
+	ck_assert_int_eq(pgorm__params_encode(&p, 1, &unknown, 1024, &err), PGORM_ETYPE);
+	ck_assert_int_eq(pgorm__params_encode(&p, 70000, big, 1024, &err), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm__params_encode(&p, 1, NULL, 1024, &err), PGORM_EINVAL);
+	pgorm__params_free(&p);
+}
+END_TEST
+
+START_TEST(test_utf8)
+{
+	ck_assert(pgorm__utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+	ck_assert(!pgorm__utf8_valid("\xc0\xaf", 2));         /* overlong */
+	ck_assert(!pgorm__utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	ck_assert(!pgorm__utf8_valid("a\0b", 3));             /* NUL */
+	ck_assert(!pgorm__utf8_valid("\xe2\x82", 2));         /* truncated */
+}
+END_TEST
+
+START_TEST(test_decode_numeric)
+{
+	/* 1234.5600: ndigits 3, weight 0, sign +, dscale 4: digits 1234, 5600 → "1234.5600" */
+	char d[] = { 0, 2, 0, 0, 0, 0, 0, 4, 0x04, (char)0xD2, 0x15, (char)0xE0 };
+	pgorm_value v;
+	pgorm__arena a;
+	pgorm__arena_init(&a);
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_NUMERIC, 1700, d, sizeof d, &v, &a, NULL), 0);
+	ck_assert_str_eq(v.u.str.ptr, "1234.5600");
+	pgorm__arena_free_all(&a);
+}
+END_TEST
+
+START_TEST(test_decode_type_mismatch)
+{
+	char d[8] = { 0 };
+	pgorm_value v;
+	pgorm_error err;
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8, 25, d, 8, &v, NULL, &err), PGORM_ETYPE);
+	ck_assert_ptr_nonnull(strstr(err.message, "text"));
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8, 20, d, 3, &v, NULL, &err), PGORM_ETYPE);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("codec");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_encode_int8);
+	tcase_add_test(tc, test_reject_bad_input);
+	tcase_add_test(tc, test_utf8);
+	tcase_add_test(tc, test_decode_numeric);
+	tcase_add_test(tc, test_decode_type_mismatch);
+	suite_add_tcase(s, tc);
+	return pgtest_run(s);
+}
