@@ -290,6 +290,10 @@ int pgorm__params_encode(pgorm__params *p, size_t n, const pgorm_value *v, size_
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory encoding parameters");
 	p->n = n;
 	p->buf.len = 0;
+	/* Keep data non-NULL: libpq reads a NULL value pointer as SQL NULL, so an empty string
+	 * encoded into a never-grown buffer would otherwise turn into NULL. */
+	if (pgorm__buf_reserve(&p->buf, 1) != 0)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory encoding parameters");
 	for (size_t i = 0; i < n; i++) {
 		p->oids[i] = pgorm_type_oid(v[i].type);
 		if (p->oids[i] == 0 || v[i].type == PGORM_TYPE_INVALID)
@@ -351,6 +355,11 @@ static int decode_numeric(const char *d, size_t len, pgorm_value *out, pgorm__ar
 		out->u.str.len = strlen(special);
 		return 0;
 	}
+	if (sign != 0 && sign != 0x4000)
+		return bad_data(err, PGORM_OID_NUMERIC, len);
+	for (int g = 0; g < ndigits; g++) /* base-10000 digits; anything else would overflow below */
+		if ((int16_t)pgorm__be16(d + 8 + 2 * g) < 0 || pgorm__be16(d + 8 + 2 * g) > 9999)
+			return bad_data(err, PGORM_OID_NUMERIC, len);
 	size_t int_groups = weight >= 0 ? (size_t)weight + 1 : 1;
 	size_t cap = 2 + int_groups * 4 + 1 + (size_t)dscale + 4 + 1;
 	char *s = pgorm__arena_alloc(a, cap), *p = s;
@@ -399,7 +408,19 @@ static long array_header(const char *d, size_t len, unsigned elem_oid, const cha
 	if (ndim != 1 || len < 20)
 		return -1;
 	*elems = d + 20;
-	return (long)pgorm__be32(d + 12);
+	uint32_t n = pgorm__be32(d + 12);
+	/* every element takes at least its 4-byte length: bounds the count before allocating */
+	if (n > (len - 20) / 4)
+		return -1;
+	return (long)n;
+}
+
+static int array_error(pgorm_error *err, unsigned oid, const char *d, size_t len)
+{
+	if (len >= 12 && pgorm__be32(d) > 1)
+		return pgorm__error_set(err, PGORM_ETYPE, "%u-dimensional array: only one dimension is supported",
+		                        pgorm__be32(d));
+	return bad_data(err, oid, len);
 }
 
 int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *d, size_t len, pgorm_value *out,
@@ -476,17 +497,25 @@ int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *d, size_t len, p
 		return decode_numeric(d, len, out, a, err);
 	case PGORM_TYPE_INT8_ARRAY: {
 		const char *e;
+		const char *end = d + len;
 		long n = array_header(d, len, PGORM_OID_INT8, &e);
-		if (n < 0 || (size_t)(d + len - e) != (size_t)n * 12)
-			return bad_data(err, oid, len);
+		if (n < 0)
+			return array_error(err, oid, d, len);
 		int64_t *items = pgorm__arena_alloc(a, (size_t)n * sizeof *items);
 		if (items == NULL && n > 0)
 			return pgorm__error_set(err, PGORM_ENOMEM, "out of memory decoding int8[]");
 		for (long k = 0; k < n; k++, e += 12) {
-			if ((int32_t)pgorm__be32(e) != 8)
+			if (end - e < 4)
+				return bad_data(err, oid, len);
+			int32_t el = (int32_t)pgorm__be32(e);
+			if (el < 0)
 				return pgorm__error_set(err, PGORM_ETYPE, "int8[] element %ld is NULL (not supported)", k);
+			if (el != 8 || end - e < 12)
+				return bad_data(err, oid, len);
 			items[k] = (int64_t)pgorm__be64(e + 4);
 		}
+		if (e != end)
+			return bad_data(err, oid, len);
 		out->u.i64s.items = items;
 		out->u.i64s.n = (size_t)n;
 		return 0;
@@ -495,7 +524,7 @@ int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *d, size_t len, p
 		const char *e, *end = d + len;
 		long n = array_header(d, len, PGORM_OID_TEXT, &e);
 		if (n < 0)
-			return bad_data(err, oid, len);
+			return array_error(err, oid, d, len);
 		const char **items = pgorm__arena_alloc(a, (size_t)n * sizeof *items);
 		if (items == NULL && n > 0)
 			return pgorm__error_set(err, PGORM_ENOMEM, "out of memory decoding text[]");

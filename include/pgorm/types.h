@@ -53,6 +53,12 @@ typedef struct pgorm_value {
 	} u;
 } pgorm_value;
 
+static inline pgorm_value pgorm__value_text(const char *s)
+{
+	pgorm_value v = { .type = PGORM_TYPE_TEXT, .is_null = s == NULL, .u.str = { s, s ? strlen(s) : 0 } };
+	return v;
+}
+
 /* Compound-literal constructors: (pgorm_value[]){ PGORM_INT8(1), PGORM_TEXT("x") }. */
 #define PGORM_NULL(_t) ((pgorm_value){ .type = PGORM_TYPE_##_t, .is_null = true })
 #define PGORM_BOOL(_v) ((pgorm_value){ .type = PGORM_TYPE_BOOL, .u.b = (_v) })
@@ -61,8 +67,7 @@ typedef struct pgorm_value {
 #define PGORM_INT8(_v) ((pgorm_value){ .type = PGORM_TYPE_INT8, .u.i64 = (_v) })
 #define PGORM_FLOAT4(_v) ((pgorm_value){ .type = PGORM_TYPE_FLOAT4, .u.f4 = (_v) })
 #define PGORM_FLOAT8(_v) ((pgorm_value){ .type = PGORM_TYPE_FLOAT8, .u.f8 = (_v) })
-#define PGORM_TEXT(_s) ((pgorm_value){ .type = PGORM_TYPE_TEXT, .is_null = (_s) == NULL, \
-	.u.str = { (_s), (_s) ? strlen(_s) : 0 } })
+#define PGORM_TEXT(_s) pgorm__value_text(_s)  /* NULL pointer gives SQL NULL */
 #define PGORM_TEXTN(_s, _n) ((pgorm_value){ .type = PGORM_TYPE_TEXT, .u.str = { (_s), (_n) } })
 #define PGORM_BYTEA(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_BYTEA, .u.str = { (const char *)(_p), (_n) } })
 #define PGORM_NUMERIC(_s) ((pgorm_value){ .type = PGORM_TYPE_NUMERIC, .u.str = { (_s), strlen(_s) } })

@@ -70,6 +70,49 @@ START_TEST(test_decode_type_mismatch)
 }
 END_TEST
 
+START_TEST(test_empty_value_not_null)
+{
+	/* A fresh params buffer encoding only empty values must still give non-NULL pointers:
+	 * libpq sends a NULL value pointer as SQL NULL. */
+	pgorm__params p = { 0 };
+	pgorm_error err;
+	pgorm_value v[] = { PGORM_TEXT(""), PGORM_BYTEA("", 0), PGORM_NULL(TEXT) };
+	ck_assert_int_eq(pgorm__params_encode(&p, 3, v, 1024, &err), 0);
+	ck_assert_ptr_nonnull(p.values[0]);
+	ck_assert_int_eq(p.lengths[0], 0);
+	ck_assert_ptr_nonnull(p.values[1]);
+	ck_assert_ptr_null(p.values[2]);
+	pgorm__params_free(&p);
+}
+END_TEST
+
+START_TEST(test_decode_malformed)
+{
+	pgorm_value v;
+	pgorm_error err;
+	pgorm__arena a;
+	pgorm__arena_init(&a);
+	/* numeric digit out of base-10000 range (would overflow the text buffer) */
+	char num[] = { 0, 1, 0, 0, 0, 0, 0, 0, 0x7f, (char)0xff };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_NUMERIC, 1700, num, sizeof num, &v, &a, &err), PGORM_ETYPE);
+	char neg[] = { 0, 1, 0, 0, 0, 0, 0, 0, (char)0xff, (char)0xff };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_NUMERIC, 1700, neg, sizeof neg, &v, &a, &err), PGORM_ETYPE);
+	char badsign[] = { 0, 0, 0, 0, 0x12, 0x34, 0, 0 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_NUMERIC, 1700, badsign, sizeof badsign, &v, &a, &err), PGORM_ETYPE);
+	/* text[] header claiming 2^31 elements in 20 bytes: rejected before allocating */
+	char arr[20] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, (char)0x80, 0, 0, 0, 0, 0, 0, 1 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_TEXT_ARRAY, 1009, arr, sizeof arr, &v, &a, &err), PGORM_ETYPE);
+	/* int8[] with a NULL element: a clear message */
+	char i8[] = { 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 1, (char)0xff, (char)0xff, (char)0xff, (char)0xff };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8_ARRAY, 1016, i8, sizeof i8, &v, &a, &err), PGORM_ETYPE);
+	ck_assert_ptr_nonnull(strstr(err.message, "NULL"));
+	/* a truncated int8[] element */
+	char trunc[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 8, 1, 2 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8_ARRAY, 1016, trunc, sizeof trunc, &v, &a, &err), PGORM_ETYPE);
+	pgorm__arena_free_all(&a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("codec");
@@ -79,6 +122,8 @@ int main(void)
 	tcase_add_test(tc, test_utf8);
 	tcase_add_test(tc, test_decode_numeric);
 	tcase_add_test(tc, test_decode_type_mismatch);
+	tcase_add_test(tc, test_empty_value_not_null);
+	tcase_add_test(tc, test_decode_malformed);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
