@@ -8,5 +8,6 @@
 #include "pgorm/alloc.h"
 #include "pgorm/types.h"
 #include "pgorm/exec.h"
+#include "pgorm/pool.h"
 
 #endif

@@ -1,0 +1,867 @@
+/* lib/pool.c — the connection pool: see include/pgorm/pool.h for the contract.
+ *
+ * One mutex guards the pool state. Blocking work (connect, init SQL, ping, ROLLBACK, PQfinish,
+ * poll of an idle socket) always runs with the mutex released, on a connection that the running
+ * thread owns exclusively at that moment (borrowed, being returned, or detached from the pool).
+ * Waiters queue FIFO, each with its own condition variable; release and the maintenance thread
+ * hand a connection directly to the first waiter, so a released connection cannot be taken by a
+ * thread that arrived later, and no wake-up is lost (the hand-off is recorded under the mutex
+ * before the signal). Every connect runs on the maintenance thread.
+ */
+#include "pool.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- clocks, randomness, fork detection ---- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The fast path's clock: a vDSO read of the tick counter (a few ns, 1-4 ms resolution). */
+static int64_t coarse_ms(void)
+{
+	struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t rng_next(pgorm_pool *p)
+{
+	uint64_t x = p->rng; /* xorshift64* */
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	p->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* 0..n inclusive */
+static long rng_upto(pgorm_pool *p, long n) { return n <= 0 ? 0 : (long)(rng_next(p) % (uint64_t)(n + 1)); }
+
+/* getpid() is a system call: instead, a counter bumped in every child by pthread_atfork. */
+static atomic_uint fork_counter;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static void on_fork_child(void) { atomic_fetch_add_explicit(&fork_counter, 1, memory_order_relaxed); }
+static void fork_register(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+
+static bool forked(const pgorm_pool *p)
+{
+	return atomic_load_explicit(&fork_counter, memory_order_relaxed) != p->fork_gen;
+}
+
+static void to_timespec(int64_t ms, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
+/* ---- conn -> slot hash (validates release without touching the connection's memory) ---- */
+
+static size_t ht_pos(const pgorm_pool *p, const pgorm_conn *c)
+{
+	return (size_t)(((uint64_t)(uintptr_t)c * 0x9E3779B97F4A7C15ULL) >> p->ht_shift);
+}
+
+static pgorm__pool_slot *ht_find(const pgorm_pool *p, const pgorm_conn *c)
+{
+	for (size_t i = ht_pos(p, c);; i = (i + 1) & p->ht_mask) {
+		pgorm__pool_slot *s = p->ht[i];
+		if (s == NULL || s->conn == c)
+			return s;
+	}
+}
+
+static void ht_insert(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	size_t i = ht_pos(p, s->conn);
+	while (p->ht[i] != NULL)
+		i = (i + 1) & p->ht_mask;
+	p->ht[i] = s;
+}
+
+static void ht_remove(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	size_t i = ht_pos(p, s->conn);
+	while (p->ht[i] != s) {
+		if (p->ht[i] == NULL)
+			return;
+		i = (i + 1) & p->ht_mask;
+	}
+	p->ht[i] = NULL;
+	/* backward-shift deletion keeps every probe chain unbroken */
+	for (size_t j = (i + 1) & p->ht_mask; p->ht[j] != NULL; j = (j + 1) & p->ht_mask) {
+		size_t k = ht_pos(p, p->ht[j]->conn);
+		bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+		if (!stays) {
+			p->ht[i] = p->ht[j];
+			p->ht[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* ---- lists ---- */
+
+static void idle_push(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	s->state = PGORM__SLOT_IDLE;
+	s->prev = NULL;
+	s->next = p->idle_head;
+	if (p->idle_head != NULL)
+		p->idle_head->prev = s;
+	else
+		p->idle_tail = s;
+	p->idle_head = s;
+	p->idle_n++;
+}
+
+static void idle_unlink(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		p->idle_head = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	else
+		p->idle_tail = s->prev;
+	s->prev = s->next = NULL;
+	p->idle_n--;
+}
+
+static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		p->wq_head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		p->wq_tail = w->prev;
+	w->prev = w->next = NULL;
+	p->waiters_n--;
+}
+
+/* ---- accounting, all with the mutex held ---- */
+
+static bool need_connect(const pgorm_pool *p)
+{
+	if (p->closing || p->size + p->opening >= p->cfg.max_size)
+		return false;
+	return p->waiters_n > p->opening || p->idle_n + p->opening < p->cfg.min_idle;
+}
+
+static void wake_maint_if_needed(pgorm_pool *p)
+{
+	if (need_connect(p))
+		pthread_cond_signal(&p->maint_cond);
+}
+
+static void borrow(pgorm_pool *p, pgorm__pool_slot *s, int64_t now)
+{
+	s->state = PGORM__SLOT_BORROWED;
+	s->borrowed_ms = now;
+	p->in_use++;
+	p->st.acquires++;
+}
+
+/* A free connection goes to the first waiter, else to the head of the idle list. Called for a
+ * borrowed slot being released (was_borrowed) or a new one (not counted in in_use yet). */
+static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_borrowed)
+{
+	s->last_used_ms = now;
+	if (was_borrowed)
+		p->in_use--;
+	pgorm__pool_waiter *w = p->wq_head;
+	if (w != NULL) {
+		waiter_unlink(p, w);
+		borrow(p, s, now);
+		w->slot = s;
+		w->done = true;
+		pthread_cond_signal(&w->cond);
+	} else {
+		idle_push(p, s);
+	}
+	if (p->closing && p->in_use == 0)
+		pthread_cond_broadcast(&p->close_cond);
+}
+
+/* Take s out of the pool (it must not be on the idle list); the caller closes it unlocked. */
+static void detach(pgorm_pool *p, pgorm__pool_slot *s, int reason, bool was_borrowed)
+{
+	ht_remove(p, s);
+	p->size--;
+	if (was_borrowed)
+		p->in_use--;
+	p->st.closed[reason]++;
+	p->st.closed_total++;
+	if (p->closing && p->in_use == 0)
+		pthread_cond_broadcast(&p->close_cond);
+	wake_maint_if_needed(p);
+}
+
+static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	if (s == NULL)
+		return;
+	if (forked(p))
+		pgorm__conn_forget(s->conn);
+	else
+		pgorm_conn_close(s->conn);
+	pgorm__free(s);
+}
+
+static long oldest_borrow_ms(const pgorm_pool *p, int64_t now)
+{
+	long oldest = 0;
+	for (size_t i = 0; i <= p->ht_mask; i++) {
+		const pgorm__pool_slot *s = p->ht[i];
+		if (s != NULL && s->state != PGORM__SLOT_IDLE && now - s->borrowed_ms > oldest)
+			oldest = (long)(now - s->borrowed_ms);
+	}
+	return oldest;
+}
+
+/* ---- connecting (maintenance thread, mutex released) ---- */
+
+static int open_conn(pgorm_pool *p, pgorm__pool_slot **out, pgorm_error *err, bool *init_failed)
+{
+	*out = NULL;
+	*init_failed = false;
+	const char *const kw[] = { "connect_timeout", "dbname", NULL };
+	const char *const val[] = { p->connect_timeout, p->conninfo, NULL };
+	PGconn *pq = PQconnectdbParams(kw, val, 1);
+	if (pq == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdbParams");
+	if (PQstatus(pq) != CONNECTION_OK) {
+		/* libpq's message names host and user, never the password; keep its first line */
+		char msg[200];
+		pgorm__strlcpy(msg, PQerrorMessage(pq), sizeof msg);
+		char *nl = strchr(msg, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		PQfinish(pq);
+		return pgorm__error_set(err, PGORM_ECONN, "connect failed: %s", msg);
+	}
+	pgorm__pool_slot *s = pgorm__calloc(1, sizeof *s);
+	pgorm_conn *c = NULL;
+	if (s == NULL || pgorm_conn_adopt(&c, pq, &p->conn_cfg, err) != 0) {
+		pgorm__free(s);
+		PQfinish(pq);
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory opening a pooled connection");
+	}
+	if (p->init_sql != NULL && pgorm__conn_simple(c, p->init_sql) != 0) {
+		pgorm__error_set(err, pgorm_conn_error(c)->code, "init_sql failed: %s",
+		                 pgorm_conn_error(c)->message);
+		pgorm__strlcpy(err->sqlstate, pgorm_conn_error(c)->sqlstate, sizeof err->sqlstate);
+		pgorm_conn_close(c);
+		pgorm__free(s);
+		*init_failed = true;
+		return PGORM_ESERVER;
+	}
+	s->conn = c;
+	c->pool_slot = s;
+	*out = s;
+	return 0;
+}
+
+static void install(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	int64_t now = coarse_ms();
+	s->gen = p->gen;
+	s->last_used_ms = now;
+	if (p->cfg.max_lifetime_ms > 0) {
+		long life = p->cfg.max_lifetime_ms - rng_upto(p, p->cfg.lifetime_jitter_ms);
+		s->expires_ms = now + (life > 1 ? life : 1);
+	}
+	ht_insert(p, s);
+	p->size++;
+	p->st.connects++;
+	give_back(p, s, now, false);
+}
+
+/* Close what is due, oldest first; returns a list linked through ->next (mutex held). */
+static pgorm__pool_slot *collect_retired(pgorm_pool *p, int64_t now)
+{
+	pgorm__pool_slot *out = NULL;
+	for (pgorm__pool_slot *s = p->idle_tail, *prev; s != NULL; s = prev) {
+		prev = s->prev;
+		int reason = -1;
+		if (p->closing)
+			reason = PGORM_POOL_CLOSED_POOL_CLOSE;
+		else if (s->gen != p->gen)
+			reason = PGORM_POOL_CLOSED_GENERATION;
+		else if (s->expires_ms != 0 && now >= s->expires_ms)
+			reason = PGORM_POOL_CLOSED_LIFETIME;
+		else if (p->cfg.idle_timeout_ms > 0 && now - s->last_used_ms >= p->cfg.idle_timeout_ms &&
+		         p->idle_n > p->cfg.min_idle)
+			reason = PGORM_POOL_CLOSED_IDLE_TIMEOUT;
+		if (reason < 0)
+			continue;
+		idle_unlink(p, s);
+		detach(p, s, reason, false);
+		s->next = out;
+		out = s;
+	}
+	return out;
+}
+
+static void free_list(pgorm_pool *p, pgorm__pool_slot *list)
+{
+	while (list != NULL) {
+		pgorm__pool_slot *next = list->next;
+		slot_free(p, list);
+		list = next;
+	}
+}
+
+static void *maint_main(void *arg)
+{
+	pgorm_pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		int64_t now = mono_ms();
+		if (need_connect(p) && now >= p->next_attempt_ms) {
+			p->opening++;
+			pthread_mutex_unlock(&p->mu);
+			pgorm__pool_slot *s = NULL;
+			pgorm_error e;
+			pgorm_error_clear(&e);
+			bool init_failed;
+			int rc = open_conn(p, &s, &e, &init_failed);
+			pthread_mutex_lock(&p->mu);
+			p->opening--;
+			if (rc == 0) {
+				p->down = false;
+				p->backoff_ms = 0;
+				if (p->closing) {
+					p->st.closed[PGORM_POOL_CLOSED_POOL_CLOSE]++;
+					p->st.closed_total++;
+					pthread_mutex_unlock(&p->mu);
+					slot_free(p, s);
+					pthread_mutex_lock(&p->mu);
+				} else {
+					install(p, s);
+				}
+			} else {
+				p->st.connect_failures++;
+				if (init_failed) {
+					p->st.closed[PGORM_POOL_CLOSED_INIT_FAILED]++;
+					p->st.closed_total++;
+				}
+				p->last_err = e;
+				p->down = true;
+				long b = p->backoff_ms == 0 ? p->cfg.backoff_min_ms : p->backoff_ms * 2;
+				if (b > p->cfg.backoff_max_ms)
+					b = p->cfg.backoff_max_ms;
+				p->backoff_ms = b;
+				/* +-25% jitter so that many clients do not reconnect in lockstep */
+				long delay = b - b / 4 + rng_upto(p, b / 2);
+				p->next_attempt_ms = mono_ms() + (delay > 0 ? delay : 1);
+			}
+			continue;
+		}
+		if (now >= p->next_maint_ms) {
+			pgorm__pool_slot *list = collect_retired(p, coarse_ms());
+			p->next_maint_ms = now + p->cfg.maintenance_interval_ms;
+			if (list != NULL) {
+				pthread_mutex_unlock(&p->mu);
+				free_list(p, list);
+				pthread_mutex_lock(&p->mu);
+			}
+			continue;
+		}
+		int64_t wake = p->next_maint_ms;
+		if (need_connect(p) && p->next_attempt_ms < wake)
+			wake = p->next_attempt_ms;
+		struct timespec ts;
+		to_timespec(wake, &ts);
+		pthread_cond_timedwait(&p->maint_cond, &p->mu, &ts);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* ---- create / destroy ---- */
+
+static int cond_init_mono(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	if (pthread_condattr_init(&a) != 0)
+		return -1;
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	int rc = pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+	return rc;
+}
+
+static void pool_free(pgorm_pool *p)
+{
+	pgorm__free(p->ht);
+	pgorm__free(p->conninfo);
+	pgorm__free(p->init_sql);
+	pgorm__free(p);
+}
+
+int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_error *err)
+{
+	if (out == NULL || cfg == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_create: NULL argument");
+	*out = NULL;
+	if (cfg->max_size == 0 || cfg->min_idle > cfg->max_size)
+		return pgorm__error_set(err, PGORM_EINVAL, "pool: need 0 < max_size and min_idle <= max_size "
+		                        "(got max_size %zu, min_idle %zu)", cfg->max_size, cfg->min_idle);
+	if (cfg->connect_timeout_ms < 0 || cfg->idle_timeout_ms < 0 || cfg->max_lifetime_ms < 0 ||
+	    cfg->trust_window_ms < 0 || cfg->ping_idle_ms < 0 || cfg->maintenance_interval_ms <= 0 ||
+	    cfg->backoff_min_ms <= 0 || cfg->backoff_max_ms < cfg->backoff_min_ms)
+		return pgorm__error_set(err, PGORM_EINVAL, "pool: negative timeout, non-positive "
+		                        "maintenance interval or backoff, or backoff_max_ms < backoff_min_ms");
+	if (cfg->reset != PGORM_POOL_RESET_ROLLBACK && cfg->reset != PGORM_POOL_RESET_CLOSE)
+		return pgorm__error_set(err, PGORM_EINVAL, "pool: unknown reset policy %d", (int)cfg->reset);
+	pthread_once(&fork_once, fork_register);
+
+	pgorm_pool *p = pgorm__calloc(1, sizeof *p);
+	if (p == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a pool");
+	p->cfg = *cfg;
+	if (p->cfg.lifetime_jitter_ms < 0)
+		p->cfg.lifetime_jitter_ms = p->cfg.max_lifetime_ms / 10;
+	if (p->cfg.lifetime_jitter_ms >= p->cfg.max_lifetime_ms && p->cfg.max_lifetime_ms > 0)
+		p->cfg.lifetime_jitter_ms = p->cfg.max_lifetime_ms / 2;
+	p->conninfo = pgorm__strdup(cfg->conninfo ? cfg->conninfo : "");
+	p->init_sql = cfg->init_sql ? pgorm__strdup(cfg->init_sql) : NULL;
+	size_t cap = 16;
+	while (cap < 2 * cfg->max_size)
+		cap *= 2;
+	unsigned bits = 0;
+	while (((size_t)1 << bits) < cap)
+		bits++;
+	p->ht = pgorm__calloc(cap, sizeof *p->ht);
+	if (p->conninfo == NULL || p->ht == NULL || (cfg->init_sql && p->init_sql == NULL) ||
+	    cap > SIZE_MAX / 4) {
+		pool_free(p);
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a pool");
+	}
+	p->cfg.conninfo = p->conninfo;
+	p->cfg.init_sql = p->init_sql;
+	p->ht_mask = cap - 1;
+	p->ht_shift = 64 - bits;
+	long ct = (cfg->connect_timeout_ms + 999) / 1000;
+	snprintf(p->connect_timeout, sizeof p->connect_timeout, "%ld", ct < 2 ? 2L : ct);
+
+	pgorm_conn_config cc = PGORM_CONN_CONFIG_INIT;
+	cc.conninfo = p->conninfo;
+	cc.stmt_mode = cfg->stmt_mode;
+	if (cfg->stmt_cache_size != 0)
+		cc.stmt_cache_size = cfg->stmt_cache_size;
+	cc.hook = cfg->hook;
+	cc.hook_ctx = cfg->hook_ctx;
+	p->conn_cfg = cc;
+
+	p->gen = 1;
+	p->rng = ((uint64_t)mono_us() << 1) ^ (uint64_t)(uintptr_t)p ^ ((uint64_t)getpid() << 32);
+	if (p->rng == 0)
+		p->rng = 0x9E3779B97F4A7C15ULL;
+	p->fork_gen = atomic_load(&fork_counter);
+	p->next_maint_ms = mono_ms() + p->cfg.maintenance_interval_ms;
+
+	if (pthread_mutex_init(&p->mu, NULL) != 0) {
+		pool_free(p);
+		return pgorm__error_set(err, PGORM_ESERVER, "pool: pthread_mutex_init failed");
+	}
+	if (cond_init_mono(&p->maint_cond) != 0 || cond_init_mono(&p->close_cond) != 0 ||
+	    pthread_create(&p->maint, NULL, maint_main, p) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		pool_free(p);
+		return pgorm__error_set(err, PGORM_ESERVER, "pool: cannot start the maintenance thread");
+	}
+	p->maint_started = true;
+	*out = p;
+	return 0;
+}
+
+int pgorm_pool_close(pgorm_pool *p, long deadline_ms)
+{
+	if (p == NULL)
+		return PGORM_EINVAL;
+	if (forked(p))
+		return PGORM_EFORK;
+	int64_t deadline = deadline_ms < 0 ? 0 : mono_ms() + deadline_ms;
+	pthread_mutex_lock(&p->mu);
+	p->closing = true;
+	while (p->wq_head != NULL) {
+		pgorm__pool_waiter *w = p->wq_head;
+		waiter_unlink(p, w);
+		w->rc = PGORM_ECLOSED;
+		w->done = true;
+		pthread_cond_signal(&w->cond);
+	}
+	pgorm__pool_slot *list = collect_retired(p, coarse_ms());
+	pthread_cond_signal(&p->maint_cond);
+	pthread_mutex_unlock(&p->mu);
+	free_list(p, list);
+
+	pthread_mutex_lock(&p->mu);
+	while (p->in_use > 0) {
+		if (deadline_ms < 0) {
+			pthread_cond_wait(&p->close_cond, &p->mu);
+		} else {
+			struct timespec ts;
+			to_timespec(deadline, &ts);
+			if (pthread_cond_timedwait(&p->close_cond, &p->mu, &ts) == ETIMEDOUT)
+				break;
+		}
+	}
+	int rc = p->in_use > 0 ? PGORM_ETIMEDOUT : 0;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+void pgorm_pool_destroy(pgorm_pool *p)
+{
+	if (p == NULL)
+		return;
+	if (forked(p)) {
+		/* The parent's threads do not exist here and the mutex may be held forever: free
+		 * memory only; pgorm__conn_forget never writes to the parent's sockets. */
+		for (size_t i = 0; i <= p->ht_mask; i++)
+			if (p->ht[i] != NULL)
+				slot_free(p, p->ht[i]);
+		pool_free(p);
+		return;
+	}
+	pgorm_pool_close(p, 0);
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_signal(&p->maint_cond);
+	pthread_mutex_unlock(&p->mu);
+	if (p->maint_started)
+		pthread_join(p->maint, NULL);
+	/* still borrowed: closed anyway, as documented */
+	for (size_t i = 0; i <= p->ht_mask; i++)
+		if (p->ht[i] != NULL)
+			slot_free(p, p->ht[i]);
+	pthread_cond_destroy(&p->maint_cond);
+	pthread_cond_destroy(&p->close_cond);
+	pthread_mutex_destroy(&p->mu);
+	pool_free(p);
+}
+
+/* ---- acquire ---- */
+
+/* Liveness without a round trip: an idle connection's socket must not be readable (EOF, or an
+ * unsolicited ErrorResponse such as 57P01 before the server closes it). Conservative: anything
+ * readable on an idle connection (also a NOTIFY) retires it. */
+static bool idle_socket_ok(pgorm_conn *c)
+{
+	if (PQstatus(c->pq) != CONNECTION_OK || c->broken)
+		return false;
+	int fd = PQsocket(c->pq);
+	if (fd < 0)
+		return false;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r;
+	do
+		r = poll(&pfd, 1, 0);
+	while (r < 0 && errno == EINTR);
+	return r == 0;
+}
+
+static void fill_timeout_error(pgorm_pool *p, pgorm_error *err, long timeout_ms, int *rc)
+{
+	if (p->down) {
+		*rc = PGORM_ECONN;
+		pgorm__error_set(err, PGORM_ECONN, "pool: no connection within %ld ms, cannot connect: %s",
+		                 timeout_ms, p->last_err.message);
+		return;
+	}
+	*rc = PGORM_ETIMEDOUT;
+	pgorm__error_set(err, PGORM_ETIMEDOUT,
+	                 "pool exhausted: no connection within %ld ms; %zu of max %zu in use "
+	                 "(oldest borrowed %ld ms ago: not released?), %zu opening, %zu waiting",
+	                 timeout_ms, p->in_use, p->cfg.max_size, oldest_borrow_ms(p, coarse_ms()),
+	                 p->opening, p->waiters_n);
+}
+
+/* Queue as a waiter (mutex held) and wait for a hand-off. */
+static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
+                         pgorm__pool_slot **out, pgorm_error *err)
+{
+	pgorm__pool_waiter w;
+	memset(&w, 0, sizeof w);
+	if (cond_init_mono(&w.cond) != 0)
+		return pgorm__error_set(err, PGORM_ENOMEM, "pool: cannot create a condition variable");
+	w.prev = p->wq_tail;
+	if (p->wq_tail != NULL)
+		p->wq_tail->next = &w;
+	else
+		p->wq_head = &w;
+	p->wq_tail = &w;
+	p->waiters_n++;
+	p->st.waits++;
+	wake_maint_if_needed(p);
+	int64_t t0 = mono_us();
+	struct timespec ts;
+	to_timespec(deadline_ms, &ts);
+	while (!w.done) {
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&w.cond, &p->mu);
+		} else if (pthread_cond_timedwait(&w.cond, &p->mu, &ts) == ETIMEDOUT && !w.done) {
+			waiter_unlink(p, &w);
+			break;
+		}
+	}
+	uint64_t waited = (uint64_t)(mono_us() - t0);
+	p->st.wait_us_total += waited;
+	int b = 0;
+	for (uint64_t lim = 100; b < PGORM_POOL_WAIT_BUCKETS - 1 && waited >= lim; lim *= 10)
+		b++;
+	p->st.wait_hist[b]++;
+	pthread_cond_destroy(&w.cond);
+	if (w.slot != NULL) {
+		*out = w.slot;
+		return 0;
+	}
+	p->st.timeouts++;
+	if (w.rc != 0)
+		return pgorm__error_set(err, w.rc, "pool is closed");
+	int rc;
+	fill_timeout_error(p, err, timeout_ms, &rc);
+	return rc;
+}
+
+int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error *err)
+{
+	if (p == NULL || out == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_acquire: NULL argument");
+	*out = NULL;
+	if (forked(p))
+		return pgorm__error_set(err, PGORM_EFORK, "pool used in a forked child process");
+	int64_t deadline = -1;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		if (p->closing) {
+			pthread_mutex_unlock(&p->mu);
+			return pgorm__error_set(err, PGORM_ECLOSED, "pool is closed");
+		}
+		int64_t now = coarse_ms();
+		pgorm__pool_slot *s = p->idle_head;
+		if (s != NULL && s->gen != p->gen) {
+			/* older than a failover: never handed out again */
+			idle_unlink(p, s);
+			detach(p, s, PGORM_POOL_CLOSED_GENERATION, false);
+			pthread_mutex_unlock(&p->mu);
+			slot_free(p, s);
+			continue;
+		}
+		if (s != NULL) {
+			idle_unlink(p, s);
+			borrow(p, s, now);
+		} else if (timeout_ms == 0) {
+			wake_maint_if_needed(p);
+			int rc = PGORM_ETIMEDOUT;
+			if (p->down)
+				fill_timeout_error(p, err, 0, &rc);
+			else
+				pgorm__error_set(err, rc, "pool: no idle connection (%zu of max %zu in use)",
+				                 p->in_use, p->cfg.max_size);
+			pthread_mutex_unlock(&p->mu);
+			return rc;
+		} else {
+			if (deadline < 0)
+				deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+			int rc = wait_for_slot(p, timeout_ms, deadline, &s, err);
+			if (rc != 0) {
+				pthread_mutex_unlock(&p->mu);
+				return rc;
+			}
+		}
+		long idle_for = (long)(now - s->last_used_ms);
+		pthread_mutex_unlock(&p->mu);
+
+		/* fast path: released less than trust_window_ms ago, hand it out as is */
+		if (idle_for < p->cfg.trust_window_ms) {
+			*out = s->conn;
+			return 0;
+		}
+		bool ok = idle_socket_ok(s->conn);
+		bool pinged = false;
+		if (ok && p->cfg.ping_idle_ms > 0 && idle_for >= p->cfg.ping_idle_ms) {
+			pinged = true;
+			ok = pgorm__conn_simple(s->conn, "") == 0;
+		}
+		if (ok && !pinged) {
+			*out = s->conn;
+			return 0;
+		}
+		pthread_mutex_lock(&p->mu);
+		if (pinged)
+			p->st.pings++;
+		if (ok) {
+			pthread_mutex_unlock(&p->mu);
+			*out = s->conn;
+			return 0;
+		}
+		p->st.acquires--;
+		detach(p, s, PGORM_POOL_CLOSED_DEAD_IDLE, true);
+		pthread_mutex_unlock(&p->mu);
+		slot_free(p, s);
+	}
+}
+
+int pgorm_pool_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
+{
+	if (p == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_acquire: NULL pool");
+	return pgorm_pool_acquire_timeout(p, out, p->cfg.acquire_timeout_ms, err);
+}
+
+int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
+{
+	return pgorm_pool_acquire_timeout(p, out, 0, err);
+}
+
+/* ---- release ---- */
+
+enum { KEEP = -1, ROLLBACK = -2 };
+
+static bool failover_state(const pgorm_error *e)
+{
+	const char *st = e->sqlstate;
+	return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
+	       strcmp(st, "57P03") == 0 || strcmp(st, "25006") == 0;
+}
+
+/* What to do with a connection being released (mutex held, the caller owns c). */
+static int verdict(pgorm_pool *p, const pgorm__pool_slot *s, int64_t now, bool after_rollback)
+{
+	const pgorm_conn *c = s->conn;
+	if (p->closing)
+		return PGORM_POOL_CLOSED_POOL_CLOSE;
+	if (c->broken || PQstatus(c->pq) != CONNECTION_OK) {
+		/* a lost connection counts as class 08 (connection_failure): libpq's PQexec keeps
+		 * only its last result, so the server's 57P01 is often replaced by "server closed
+		 * the connection unexpectedly" without a SQLSTATE */
+		if ((failover_state(&c->err) || PQstatus(c->pq) != CONNECTION_OK) && s->gen == p->gen)
+			p->gen++;
+		return PGORM_POOL_CLOSED_BROKEN;
+	}
+	if (PQpipelineStatus(c->pq) != PQ_PIPELINE_OFF)
+		return PGORM_POOL_CLOSED_BAD_STATE;
+	switch (PQtransactionStatus(c->pq)) {
+	case PQTRANS_IDLE:
+		break;
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		if (after_rollback)
+			return PGORM_POOL_CLOSED_BAD_STATE;
+		if (p->cfg.reset == PGORM_POOL_RESET_CLOSE)
+			return PGORM_POOL_CLOSED_RESET_POLICY;
+		return ROLLBACK;
+	default:
+		return PGORM_POOL_CLOSED_BAD_STATE;
+	}
+	if (s->gen != p->gen)
+		return PGORM_POOL_CLOSED_GENERATION;
+	if (s->expires_ms != 0 && now >= s->expires_ms)
+		return PGORM_POOL_CLOSED_LIFETIME;
+	return KEEP;
+}
+
+int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
+{
+	if (p == NULL || c == NULL)
+		return PGORM_EINVAL;
+	if (forked(p))
+		return PGORM_EFORK;
+	pthread_mutex_lock(&p->mu);
+	pgorm__pool_slot *s = ht_find(p, c);
+	if (s == NULL || s->state != PGORM__SLOT_BORROWED) {
+		p->st.misuse++;
+		pthread_mutex_unlock(&p->mu);
+		return PGORM_EPOOL;
+	}
+	p->st.releases++;
+	int64_t now = coarse_ms();
+	int v = verdict(p, s, now, false);
+	if (v == ROLLBACK) {
+		s->state = PGORM__SLOT_RETURNING;
+		p->st.rollbacks++;
+		pthread_mutex_unlock(&p->mu);
+		(void)pgorm__conn_simple(c, "ROLLBACK");
+		now = coarse_ms();
+		pthread_mutex_lock(&p->mu);
+		v = verdict(p, s, now, true);
+	}
+	if (v == KEEP) {
+		give_back(p, s, now, true);
+		pthread_mutex_unlock(&p->mu);
+		return 0;
+	}
+	detach(p, s, v, true);
+	pthread_mutex_unlock(&p->mu);
+	slot_free(p, s);
+	return 0;
+}
+
+/* ---- statistics ---- */
+
+void pgorm_pool_stats_get(pgorm_pool *p, pgorm_pool_stats *out)
+{
+	if (p == NULL || out == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	*out = p->st;
+	out->size = p->size;
+	out->idle = p->idle_n;
+	out->in_use = p->in_use;
+	out->opening = p->opening;
+	out->waiting = p->waiters_n;
+	out->generation = p->gen;
+	out->server_down = p->down;
+	out->longest_borrow_ms = oldest_borrow_ms(p, coarse_ms());
+	pthread_mutex_unlock(&p->mu);
+}
+
+void pgorm_pool_bump_generation(pgorm_pool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->gen++;
+	p->next_maint_ms = 0;
+	pthread_cond_signal(&p->maint_cond);
+	pthread_mutex_unlock(&p->mu);
+}
+
+const char *pgorm_pool_close_reason_name(int reason)
+{
+	static const char *const names[PGORM_POOL_CLOSE_REASONS] = {
+		"broken", "dead_idle", "bad_state", "reset_policy", "idle_timeout",
+		"lifetime", "generation", "init_failed", "pool_close",
+	};
+	return reason >= 0 && reason < PGORM_POOL_CLOSE_REASONS ? names[reason] : "unknown";
+}

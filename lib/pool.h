@@ -1,0 +1,72 @@
+/* lib/pool.h — the pool's private layout (pool.c only; exposed for white-box tests). */
+#ifndef PGORM_POOL_PRIV_H
+#define PGORM_POOL_PRIV_H
+
+#include "exec.h"
+#include "pgorm/pool.h"
+
+#include <pthread.h>
+#include <stdint.h>
+
+enum { PGORM__SLOT_IDLE = 1, PGORM__SLOT_BORROWED = 2, PGORM__SLOT_RETURNING = 3 };
+
+/* One open connection. Owned by the pool; conn->pool_slot points back here. */
+typedef struct pgorm__pool_slot {
+	pgorm_conn *conn;
+	struct pgorm__pool_slot *prev, *next;  /* idle list links (state IDLE only) */
+	uint64_t gen;                          /* pool generation when opened */
+	int64_t expires_ms;                    /* coarse clock; 0 = never */
+	int64_t last_used_ms;                  /* coarse clock at open / release */
+	int64_t borrowed_ms;                   /* coarse clock at acquire */
+	int state;
+} pgorm__pool_slot;
+
+/* A thread blocked in acquire; lives on that thread's stack, queued FIFO. */
+typedef struct pgorm__pool_waiter {
+	struct pgorm__pool_waiter *prev, *next;
+	pthread_cond_t cond;
+	pgorm__pool_slot *slot;  /* set by the hand-off */
+	int rc;                  /* PGORM_ECLOSED when woken by close */
+	bool done;
+} pgorm__pool_waiter;
+
+struct pgorm_pool {
+	pthread_mutex_t mu;                 /* guards everything below except cfg and fork_gen */
+	pthread_cond_t maint_cond;          /* wakes the maintenance thread */
+	pthread_cond_t close_cond;          /* in_use dropped (pgorm_pool_close waits on it) */
+	pthread_t maint;
+	bool maint_started;
+
+	pgorm_pool_config cfg;              /* immutable after create; strings point below */
+	char *conninfo;
+	char *init_sql;
+	char connect_timeout[24];
+	pgorm_conn_config conn_cfg;
+
+	pgorm__pool_slot *idle_head, *idle_tail;  /* most recently released first */
+	size_t idle_n;
+	pgorm__pool_waiter *wq_head, *wq_tail;    /* FIFO */
+	size_t waiters_n;
+
+	pgorm__pool_slot **ht;              /* conn pointer -> slot, open addressing */
+	size_t ht_mask;
+	unsigned ht_shift;
+
+	size_t size;                        /* open connections */
+	size_t opening;                     /* connects in progress */
+	size_t in_use;
+	uint64_t gen;
+	bool closing, stop;
+
+	bool down;                          /* last connect failed */
+	pgorm_error last_err;
+	long backoff_ms;
+	int64_t next_attempt_ms;            /* precise clock */
+	int64_t next_maint_ms;
+	uint64_t rng;
+
+	unsigned fork_gen;                  /* global fork counter at create */
+	pgorm_pool_stats st;                /* counters; gauges are filled at snapshot */
+};
+
+#endif
