@@ -115,19 +115,122 @@ int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg,
 	return 0;
 }
 
+/* Replace every occurrence of secret (len > 0) in msg with "********". */
+static void redact(char *msg, size_t cap, const char *secret, size_t len)
+{
+	if (len == 0)
+		return;
+	char out[sizeof ((pgorm_error *)0)->message];
+	size_t o = 0;
+	for (const char *p = msg; *p && o + 1 < sizeof out;) {
+		if (strncmp(p, secret, len) == 0) {
+			for (const char *r = "********"; *r && o + 1 < sizeof out; r++)
+				out[o++] = *r;
+			p += len;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	pgorm__strlcpy(msg, out, cap);
+}
+
+/* The password as written in a conninfo that libpq could not parse: the userinfo of a URI
+ * ("user:PASS@"), or the value after "password=" (quoted or not). */
+static void find_raw_password(const char *ci, const char **pw, size_t *len)
+{
+	*pw = NULL;
+	*len = 0;
+	if (strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0) {
+		const char *a = strstr(ci, "://") + 3;
+		const char *end = a + strcspn(a, "/?");
+		const char *at = NULL;
+		for (const char *p = a; p < end; p++)
+			if (*p == '@')
+				at = p;
+		if (at == NULL)
+			return;
+		const char *colon = memchr(a, ':', (size_t)(at - a));
+		if (colon != NULL) {
+			*pw = colon + 1;
+			*len = (size_t)(at - colon - 1);
+		}
+		return;
+	}
+	for (const char *p = strstr(ci, "password"); p != NULL; p = strstr(p + 1, "password")) {
+		const char *v = p + 8;
+		v += strspn(v, " \t\n\r");
+		if (*v != '=')
+			continue;
+		v++;
+		v += strspn(v, " \t\n\r");
+		if (*v == '\'') {
+			v++;
+			const char *e = v;
+			while (*e && *e != '\'')
+				e += (*e == '\\' && e[1]) ? 2 : 1;
+			*pw = v;
+			*len = (size_t)(e - v);
+		} else {
+			*pw = v;
+			*len = strcspn(v, " \t\n\r");
+		}
+		return;
+	}
+}
+
+/* libpq's messages name host, port and user, but some parse errors quote the whole conninfo
+ * (URI errors do): take the password out of msg, whatever form it was given in. */
+static void redact_password(char *msg, size_t cap, const char *conninfo)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+	if (opts != NULL) {
+		for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+				redact(msg, cap, o->val, strlen(o->val));
+		PQconninfoFree(opts);
+	}
+	PQfreemem(perr);
+	const char *raw;
+	size_t len;
+	find_raw_password(conninfo, &raw, &len);
+	if (raw != NULL && len > 0 && len < 256) {
+		char pw[256];
+		memcpy(pw, raw, len);
+		pw[len] = '\0';
+		redact(msg, cap, pw, len);
+	}
+}
+
 int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
 {
 	if (out == NULL || cfg == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
 	*out = NULL;
-	PGconn *pq = PQconnectdb(cfg->conninfo ? cfg->conninfo : "");
+	const char *ci = cfg->conninfo ? cfg->conninfo : "";
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(ci, &perr);
+	if (opts == NULL) {
+		int rc = perr != NULL ? PGORM_EINVAL : PGORM_ENOMEM;
+		pgorm__error_set(err, rc, "invalid conninfo: %s", "");
+		if (err != NULL && perr != NULL) {
+			copy_line(err->message + 18, sizeof err->message - 18, perr);
+			redact_password(err->message, sizeof err->message, ci);
+		}
+		PQfreemem(perr);
+		return rc;
+	}
+	PQconninfoFree(opts);
+	PGconn *pq = PQconnectdb(ci);
 	if (pq == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdb");
 	if (PQstatus(pq) != CONNECTION_OK) {
-		/* libpq's message names host and user, never the password. */
 		pgorm__error_set(err, PGORM_ECONN, "connect: %s", "");
-		if (err != NULL)
+		if (err != NULL) {
 			copy_line(err->message, sizeof err->message, PQerrorMessage(pq));
+			redact_password(err->message, sizeof err->message, ci);
+		}
 		PQfinish(pq);
 		return PGORM_ECONN;
 	}
@@ -273,49 +376,62 @@ int pgorm__conn_simple(pgorm_conn *c, const char *sql)
 
 /* ---- the statement cache, named mode ---- */
 
-/* Make room for one more entry; DEALLOCATE goes through the pipeline when one is open. */
-static int cache_make_room(pgorm_conn *c, bool pipelined)
+static bool has_sqlstate(const PGresult *res, const char *st)
 {
-	while (c->cache.count >= c->cfg.stmt_cache_size) {
-		pgorm__stmt_entry *v = pgorm__stmt_cache_victim(&c->cache, pipelined ? c->epoch : 0);
-		if (v == NULL)
-			return 0; /* everything is used by this batch: exceed the bound for now */
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return s != NULL && strcmp(s, st) == 0;
+}
+
+/* 26000: the server does not know the statement (DEALLOCATE ALL / DISCARD ALL behind the
+ * cache's back, or another server connection behind a transaction-mode pooler). */
+static bool is_missing_stmt(const PGresult *res) { return has_sqlstate(res, "26000"); }
+
+/* 0A000 on a statement prepared earlier: "cached plan must not change result type" (the
+ * message text is localized, so the SQLSTATE plus "it was a cache hit" is what counts). */
+static bool is_plan_changed(const PGresult *res) { return has_sqlstate(res, "0A000"); }
+
+/* DEALLOCATE the retired statements. Skipped inside an aborted transaction block (it would
+ * fail; they stay queued). Outside a transaction block a 26000 means "already gone". */
+static int flush_garbage(pgorm_conn *c)
+{
+	while (c->cache.ngarbage > 0) {
+		PGTransactionStatusType ts = PQtransactionStatus(c->pq);
+		if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS)
+			return 0;
 		char sql[64];
-		snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", v->name);
-		pgorm__stmt_cache_remove(&c->cache, v);
-		c->stats.evictions++;
-		if (pipelined) {
-			if (!PQsendQueryParams(c->pq, sql, 0, NULL, NULL, NULL, NULL, 0))
-				return fail(c, NULL, sql);
-			c->stats.statements++;
-			/* its result is skipped by the collector (marked with a NULL stmt) */
-			return 1;
-		}
+		snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", c->cache.garbage[c->cache.ngarbage - 1]);
 		int rc = pgorm__conn_simple(c, sql);
-		if (rc != 0)
+		if (rc != 0 && !(ts == PQTRANS_IDLE && strcmp(c->err.sqlstate, "26000") == 0)) {
+			if (strcmp(c->err.sqlstate, "26000") == 0)
+				c->cache.ngarbage--; /* gone anyway; the transaction is aborted now */
 			return rc;
+		}
+		c->cache.ngarbage--;
 	}
+	pgorm_error_clear(&c->err);
 	return 0;
 }
 
-static bool is_plan_changed(const PGresult *res)
+/* Make room for one more entry: least recently used entries not pinned by the running batch
+ * (epoch; 0 outside batches) are retired. When everything is pinned the bound is exceeded
+ * until the batch ends. */
+static void cache_make_room(pgorm_conn *c, uint64_t epoch)
 {
-	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	return st && strcmp(st, "0A000") == 0 &&
-	       strstr(PQresultErrorMessage(res), "cached plan must not change result type") != NULL;
-}
-
-static bool is_missing_stmt(const PGresult *res)
-{
-	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	return st && strcmp(st, "26000") == 0;
+	while (c->cache.count >= c->cfg.stmt_cache_size) {
+		pgorm__stmt_entry *v = pgorm__stmt_cache_victim(&c->cache, epoch);
+		if (v == NULL)
+			return;
+		pgorm__stmt_cache_retire(&c->cache, v);
+		c->stats.evictions++;
+	}
 }
 
 /* Prepare sql under a new cache entry (blocking, one round trip). */
 static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
 {
-	int rc = cache_make_room(c, false);
-	if (rc < 0)
+	cache_make_room(c, 0);
+	int rc = flush_garbage(c);
+	if (rc != 0)
 		return rc;
 	pgorm__stmt_entry *e = pgorm__stmt_cache_insert(&c->cache, sql, c->params.n, c->params.oids);
 	if (e == NULL)
@@ -343,36 +459,36 @@ static PGresult *exec_encoded(pgorm_conn *c, const char *sql, pgorm__stmt_entry 
 	                      c->params.formats, 1);
 }
 
-/* Named mode: find or prepare, execute, and recover once from 26000 / 0A000 when the
- * connection is not inside a transaction block (inside one, the block is already aborted). */
+/* Named mode: find or prepare, execute. A cached statement that fails with 26000 / 0A000 is
+ * dropped (26000) or retired (0A000: DEALLOCATEd later); outside a transaction block the
+ * statement is then prepared again and executed once more (nothing ran the first time). Inside
+ * one the error is returned (the block is aborted) and the next use prepares afresh. */
 static int exec_named(pgorm_conn *c, const char *sql, PGresult **res_out)
 {
+	int rc = flush_garbage(c);
+	if (rc != 0)
+		return rc;
 	pgorm__stmt_entry *e = pgorm__stmt_cache_find(&c->cache, sql, c->params.n, c->params.oids);
 	if (e != NULL) {
 		c->stats.cache_hits++;
 	} else {
 		c->stats.cache_misses++;
-		int rc = prepare(c, sql, &e);
-		if (rc != 0)
+		if ((rc = prepare(c, sql, &e)) != 0)
 			return rc;
+		*res_out = exec_encoded(c, sql, e);
+		return 0;
 	}
 	PGresult *res = exec_encoded(c, sql, e);
 	if (res != NULL && !result_ok(res) && (is_missing_stmt(res) || is_plan_changed(res))) {
-		bool stale_plan = is_plan_changed(res);
-		char old[sizeof e->name];
-		memcpy(old, e->name, sizeof old);
-		pgorm__stmt_cache_remove(&c->cache, e);
+		if (is_missing_stmt(res))
+			pgorm__stmt_cache_remove(&c->cache, e);
+		else
+			pgorm__stmt_cache_retire(&c->cache, e);
 		if (PQtransactionStatus(c->pq) == PQTRANS_IDLE) {
 			PQclear(res);
 			res = NULL;
 			c->stats.reprepares++;
-			if (stale_plan) {
-				char dsql[64];
-				snprintf(dsql, sizeof dsql, "DEALLOCATE \"%s\"", old);
-				(void)pgorm__conn_simple(c, dsql);
-			}
-			int rc = prepare(c, sql, &e);
-			if (rc != 0)
+			if ((rc = prepare(c, sql, &e)) != 0)
 				return rc;
 			res = exec_encoded(c, sql, e);
 		}
@@ -432,20 +548,24 @@ static int pipeline_flush(pgorm_conn *c)
 		if (r < 0)
 			return fail(c, NULL, NULL);
 		struct pollfd pfd = { .fd = PQsocket(c->pq), .events = POLLIN | POLLOUT };
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			return pgorm__error_set(&c->err, PGORM_ECONN, "poll: %s", strerror(errno));
+		}
 		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && !PQconsumeInput(c->pq))
 			return fail(c, NULL, NULL);
 	}
 }
 
-/* Kinds of results the collector expects, in send order. */
-enum { SLOT_STMT, SLOT_PREPARE, SLOT_DISCARD };
+/* What the collector expects, in send order. */
+enum { SLOT_STMT, SLOT_PREPARE };
 
 typedef struct slot {
 	int kind;
-	size_t index;               /* statement index for SLOT_STMT / SLOT_PREPARE */
-	pgorm__stmt_entry *entry;   /* SLOT_PREPARE: entry to drop if the prepare fails */
+	bool hit;                   /* SLOT_STMT: the entry was prepared before this batch */
+	size_t index;               /* statement index */
+	pgorm__stmt_entry *entry;   /* named mode: the statement's cache entry */
 } slot;
 
 static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, slot *slots, size_t *ns)
@@ -454,69 +574,101 @@ static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, slot *slots, 
 		if (!PQsendQueryParams(c->pq, st->sql, (int)c->params.n, c->params.oids, c->params.values,
 		                       c->params.lengths, c->params.formats, 1))
 			return fail(c, NULL, st->sql);
-		slots[(*ns)++] = (slot){ SLOT_STMT, i, NULL };
+		slots[(*ns)++] = (slot){ SLOT_STMT, false, i, NULL };
 		return pipeline_flush(c);
 	}
 	pgorm__stmt_entry *e = pgorm__stmt_cache_find(&c->cache, st->sql, c->params.n, c->params.oids);
+	/* an entry first prepared by this batch is not a "hit" for recovery purposes */
+	bool hit = e != NULL && e->pin != c->epoch;
 	if (e != NULL) {
 		c->stats.cache_hits++;
 	} else {
 		c->stats.cache_misses++;
-		int rc = cache_make_room(c, true);
-		if (rc < 0)
-			return rc;
-		if (rc == 1)
-			slots[(*ns)++] = (slot){ SLOT_DISCARD, i, NULL };
+		cache_make_room(c, c->epoch); /* victims are DEALLOCATEd before the next statement */
 		e = pgorm__stmt_cache_insert(&c->cache, st->sql, c->params.n, c->params.oids);
 		if (e == NULL)
 			return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory caching a statement");
+		e->pin = c->epoch;
+		slots[(*ns)++] = (slot){ SLOT_PREPARE, false, i, e };
 		if (!PQsendPrepare(c->pq, e->name, st->sql, (int)c->params.n, c->params.oids))
 			return fail(c, NULL, st->sql);
 		c->stats.prepares++;
-		slots[(*ns)++] = (slot){ SLOT_PREPARE, i, e };
 	}
 	e->pin = c->epoch;
+	slots[(*ns)++] = (slot){ SLOT_STMT, hit, i, e };
 	if (!PQsendQueryPrepared(c->pq, e->name, (int)c->params.n, c->params.values, c->params.lengths,
 	                         c->params.formats, 1))
 		return fail(c, NULL, st->sql);
-	slots[(*ns)++] = (slot){ SLOT_STMT, i, NULL };
 	return pipeline_flush(c);
 }
 
-/* Read results until the sync; fill results[], report the first failure. */
-static int pipeline_collect(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, slot *slots,
-                            size_t ns, pgorm_result **results, double t0)
+static bool is_tx_command(const PGresult *res)
+{
+	static const char *const cmds[] = { "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT",
+	                                    "RELEASE", "PREPARE TRANSACTION" };
+	const char *s = PQcmdStatus((PGresult *)res);
+	for (size_t i = 0; s != NULL && i < PGORM__ARRAY_LEN(cmds); i++)
+		if (strncmp(s, cmds[i], strlen(cmds[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Read results until the sync; fill results[], report the first failure (*failed = its slot,
+ * *tx_cmd = a transaction command completed before it). Cache entries whose PREPARE did not
+ * happen are marked for dropping; the caller sweeps. */
+static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots, size_t ns,
+                            pgorm_result **results, double t0, long *failed, bool *tx_cmd)
 {
 	int rc = 0;
-	for (size_t k = 0; k < ns; k++) {
+	*failed = -1;
+	*tx_cmd = false;
+	size_t k = 0;
+	for (; k < ns; k++) {
+		const pgorm_stmt *st = &stmts[slots[k].index];
 		PGresult *res = PQgetResult(c->pq);
 		if (res == NULL) { /* connection trouble: nothing more will come */
-			if (rc == 0)
-				rc = fail(c, NULL, stmts[slots[k].index].sql);
+			if (rc == 0) {
+				rc = fail(c, NULL, st->sql);
+				c->err.stmt_index = (long)slots[k].index;
+				*failed = (long)k;
+			}
 			break;
 		}
-		ExecStatusType st = PQresultStatus(res);
+		ExecStatusType status = PQresultStatus(res);
 		bool ok = result_ok(res);
-		if (!ok && st != PGRES_PIPELINE_ABORTED && rc == 0) {
-			rc = fail(c, res, stmts[slots[k].index].sql);
+		int src = 0;
+		if (!ok && status != PGRES_PIPELINE_ABORTED && rc == 0) {
+			rc = src = fail(c, res, st->sql);
 			c->err.stmt_index = (long)slots[k].index;
+			*failed = (long)k;
+		} else if (!ok) {
+			src = PGORM_EABORTED;
+		} else if (rc == 0 && is_tx_command(res)) {
+			*tx_cmd = true;
 		}
 		if (slots[k].kind == SLOT_PREPARE && !ok)
-			pgorm__stmt_cache_remove(&c->cache, slots[k].entry);
+			slots[k].entry->doom = PGORM__STMT_DROP;
 		if (slots[k].kind == SLOT_STMT) {
-			hook(c, stmts[slots[k].index].sql, stmts[slots[k].index].nparams,
-			     stmts[slots[k].index].params, t0, ok ? 0 : PGORM_EABORTED);
+			hook(c, st->sql, st->nparams, st->params, t0, src);
 			if (ok && rc == 0 && results != NULL) {
 				int wrc = pgorm__result_wrap(res, &results[slots[k].index]);
 				res = NULL;
-				if (wrc != 0)
+				if (wrc != 0) {
 					rc = pgorm__error_set(&c->err, wrc, "out of memory wrapping a result");
+					c->err.stmt_index = (long)slots[k].index;
+				}
 			}
 		}
 		PQclear(res);
-		PGresult *end = PQgetResult(c->pq); /* each statement's results end with NULL */
-		PQclear(end);
+		if (status != PGRES_FATAL_ERROR || PQstatus(c->pq) == CONNECTION_OK) {
+			PGresult *end = PQgetResult(c->pq); /* each statement's results end with NULL */
+			PQclear(end);
+		}
 	}
+	/* statements never answered (connection lost): their PREPAREs did not happen either */
+	for (; k < ns; k++)
+		if (slots[k].kind == SLOT_PREPARE)
+			slots[k].entry->doom = PGORM__STMT_DROP;
 	/* the sync */
 	PGresult *res;
 	while ((res = PQgetResult(c->pq)) != NULL) {
@@ -525,7 +677,68 @@ static int pipeline_collect(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, sl
 		if (sync)
 			break;
 	}
-	(void)n;
+	return rc;
+}
+
+/* One attempt: send everything with one sync, collect. *retry is set when the batch failed on a
+ * stale cached statement (26000 / 0A000) outside any transaction, so running it again is safe:
+ * the failed batch was rolled back as a whole. */
+static int pipeline_once(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
+                         slot *slots, bool *retry)
+{
+	*retry = false;
+	bool idle_before = PQtransactionStatus(c->pq) == PQTRANS_IDLE;
+	double t0 = now_us();
+	size_t ns = 0;
+	int rc = 0;
+	c->epoch++;
+	if (!PQenterPipelineMode(c->pq))
+		return fail(c, NULL, NULL);
+	if (PQsetnonblocking(c->pq, 1) != 0) {
+		rc = fail(c, NULL, NULL);
+		PQexitPipelineMode(c->pq);
+		return rc;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params, c->cfg.max_value_size, &c->err);
+		if (rc == 0)
+			rc = send_one(c, &stmts[i], i, slots, &ns);
+		c->stats.statements++;
+	}
+	if (rc == 0 && (!PQpipelineSync(c->pq) || pipeline_flush(c) != 0))
+		rc = fail(c, NULL, NULL);
+	PQsetnonblocking(c->pq, 0);
+	c->stats.round_trips++;
+	if (rc != 0) {
+		/* half a batch is queued and cannot be taken back: the connection is unusable */
+		c->broken = true;
+		for (size_t k = 0; k < ns; k++)
+			if (slots[k].kind == SLOT_PREPARE)
+				slots[k].entry->doom = PGORM__STMT_DROP;
+		pgorm__stmt_cache_sweep(&c->cache);
+		return rc;
+	}
+	long failed;
+	bool tx_cmd;
+	rc = pipeline_collect(c, stmts, slots, ns, results, t0, &failed, &tx_cmd);
+	if (PQexitPipelineMode(c->pq) != 1 && rc == 0)
+		rc = fail(c, NULL, NULL);
+	if (rc != 0 && failed >= 0 && slots[failed].kind == SLOT_STMT && slots[failed].hit &&
+	    (strcmp(c->err.sqlstate, "26000") == 0 || strcmp(c->err.sqlstate, "0A000") == 0)) {
+		bool missing = strcmp(c->err.sqlstate, "26000") == 0;
+		slots[failed].entry->doom = missing ? PGORM__STMT_DROP : PGORM__STMT_RETIRE;
+		if (idle_before && !tx_cmd && PQtransactionStatus(c->pq) == PQTRANS_IDLE) {
+			/* Whatever hit 26000 / 0A000 may hit the other cached statements of the batch too
+			 * (DEALLOCATE ALL, an ALTER TABLE): prepare them all again; the DEALLOCATEs of the
+			 * retired ones run before the retry, outside any transaction, so a 26000 there is
+			 * harmless. */
+			for (size_t k = 0; k < ns; k++)
+				if (slots[k].kind == SLOT_STMT && slots[k].hit && slots[k].entry->doom == PGORM__STMT_KEEP)
+					slots[k].entry->doom = PGORM__STMT_RETIRE;
+			*retry = true;
+		}
+	}
+	pgorm__stmt_cache_sweep(&c->cache);
 	return rc;
 }
 
@@ -552,33 +765,20 @@ int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_
 	int rc = pgorm__conn_check(c);
 	if (rc != 0 || n == 0)
 		return rc;
-	slot *slots = pgorm__calloc(3 * n, sizeof *slots);
+	if (n > SIZE_MAX / 2 / sizeof(slot))
+		return pgorm__error_set(&c->err, PGORM_ENOMEM, "batch of %zu statements is too large", n);
+	slot *slots = pgorm__calloc(2 * n, sizeof *slots);
 	if (slots == NULL)
 		return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory for a batch of %zu statements", n);
-	double t0 = now_us();
-	size_t ns = 0;
-	c->epoch++;
-	if (!PQenterPipelineMode(c->pq) || PQsetnonblocking(c->pq, 1) != 0) {
-		rc = fail(c, NULL, NULL);
-		goto out;
+	bool retry = false;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (c->cfg.stmt_mode == PGORM_STMT_NAMED && (rc = flush_garbage(c)) != 0)
+			break;
+		rc = pipeline_once(c, n, stmts, results, slots, &retry);
+		if (rc == 0 || !retry)
+			break;
+		c->stats.reprepares++;
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params, c->cfg.max_value_size, &c->err);
-		if (rc == 0)
-			rc = send_one(c, &stmts[i], i, slots, &ns);
-		c->stats.statements++;
-	}
-	if (rc == 0 && (!PQpipelineSync(c->pq) || pipeline_flush(c) != 0))
-		rc = fail(c, NULL, NULL);
-	PQsetnonblocking(c->pq, 0);
-	if (rc != 0)
-		c->broken = true; /* half a batch is queued: the connection cannot be trusted */
-	c->stats.round_trips++;
-	if (rc == 0)
-		rc = pipeline_collect(c, n, stmts, slots, ns, results, t0);
-	if (PQexitPipelineMode(c->pq) != 1 && rc == 0)
-		rc = fail(c, NULL, NULL);
-out:
 	pgorm__free(slots);
 	if (rc != 0 && results != NULL) {
 		for (size_t i = 0; i < n; i++) {

@@ -107,10 +107,44 @@ void pgorm__stmt_cache_remove(pgorm__stmt_cache *c, pgorm__stmt_entry *e)
 	pgorm__free(e);
 }
 
+int pgorm__stmt_cache_garbage_push(pgorm__stmt_cache *c, const char *name)
+{
+	if (c->ngarbage == c->garbage_cap) {
+		size_t cap = c->garbage_cap ? 2 * c->garbage_cap : 8;
+		pgorm__stmt_name *g = pgorm__reallocarray(c->garbage, cap, sizeof *g);
+		if (g == NULL)
+			return PGORM_ENOMEM;
+		c->garbage = g;
+		c->garbage_cap = cap;
+	}
+	pgorm__strlcpy(c->garbage[c->ngarbage++], name, sizeof(pgorm__stmt_name));
+	return 0;
+}
+
+void pgorm__stmt_cache_retire(pgorm__stmt_cache *c, pgorm__stmt_entry *e)
+{
+	(void)pgorm__stmt_cache_garbage_push(c, e->name);
+	pgorm__stmt_cache_remove(c, e);
+}
+
+void pgorm__stmt_cache_sweep(pgorm__stmt_cache *c)
+{
+	pgorm__stmt_entry *e = c->head;
+	while (e != NULL) {
+		pgorm__stmt_entry *next = e->next;
+		if (e->doom == PGORM__STMT_RETIRE)
+			pgorm__stmt_cache_retire(c, e);
+		else if (e->doom == PGORM__STMT_DROP)
+			pgorm__stmt_cache_remove(c, e);
+		e = next;
+	}
+}
+
 void pgorm__stmt_cache_clear(pgorm__stmt_cache *c)
 {
 	while (c->head)
 		pgorm__stmt_cache_remove(c, c->head);
+	c->ngarbage = 0;
 }
 
 void pgorm__stmt_cache_finish(pgorm__stmt_cache *c)
@@ -118,5 +152,6 @@ void pgorm__stmt_cache_finish(pgorm__stmt_cache *c)
 	if (c->buckets)
 		pgorm__stmt_cache_clear(c);
 	pgorm__free(c->buckets);
+	pgorm__free(c->garbage);
 	memset(c, 0, sizeof *c);
 }

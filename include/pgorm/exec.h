@@ -17,6 +17,23 @@ PGORM_BEGIN_DECLS
 typedef struct pgorm_conn pgorm_conn;
 typedef struct pgorm_result pgorm_result;
 
+/* Statement modes.
+ * NAMED: each distinct (SQL, parameter types) is prepared once per connection under a unique
+ *   name and kept in an LRU cache of stmt_cache_size entries; evicted statements are
+ *   DEALLOCATEd before the next statement runs (never inside an aborted transaction block).
+ *   Recovery: a cached statement failing with 26000 (it vanished: DEALLOCATE ALL / DISCARD ALL
+ *   behind the cache's back) or 0A000 ("cached plan must not change result type", e.g. after
+ *   ALTER TABLE) is prepared again and run once more when no transaction block is open (a
+ *   pipeline batch is then re-sent whole: it was rolled back as a whole). Inside a transaction
+ *   block the error is returned (the block is aborted) and the next use prepares afresh. After
+ *   running DISCARD ALL yourself, call pgorm_conn_cache_reset.
+ *   NOT SUPPORTED behind PgBouncer (or any pooler) in transaction or statement pooling mode:
+ *   a statement prepared on one server connection is missing on the next, so executions fail
+ *   with 26000 ("prepared statement ... does not exist", inside transactions) or 42P05
+ *   ("already exists", when two clients prepare the same name). Use UNNAMED there.
+ * UNNAMED: every statement is sent with PQexecParams / PQsendQueryParams (parse, bind, execute
+ *   and sync together), nothing outlives a statement: safe behind PgBouncer 1.18 transaction
+ *   mode. Costs a parse per execution. */
 typedef enum pgorm_stmt_mode {
 	PGORM_STMT_NAMED = 0,   /* prepare once per connection, LRU-bounded cache */
 	PGORM_STMT_UNNAMED = 1  /* unnamed statements only: safe behind PgBouncer transaction mode */
@@ -59,8 +76,9 @@ typedef enum pgorm_tx_status {
 } pgorm_tx_status;
 
 /** Open a connection. Ownership: *out belongs to the caller; free with pgorm_conn_close.
- * Errors: PGORM_EINVAL (NULL cfg/out), PGORM_ECONN with the server's message (never the
- * password) in *err (optional), PGORM_ENOMEM. *out is NULL on error. */
+ * Errors: PGORM_EINVAL (NULL cfg/out, unparsable conninfo), PGORM_ECONN with libpq's message
+ * (the password is masked, whatever form it was given in) in *err (optional), PGORM_ENOMEM.
+ * *out is NULL on error. */
 PGORM_API int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err);
 /** Wrap an already open libpq connection; on success the pgorm_conn owns pq and will
  * PQfinish it. On error pq is left untouched and still belongs to the caller. */
@@ -103,8 +121,11 @@ typedef struct pgorm_stmt {
 /** Send n statements in pipeline mode with one sync and collect the results in order.
  * results (may be NULL) has n slots; each receives its result or NULL. The first failing
  * statement aborts the rest: its error is in pgorm_conn_error (stmt_index = its index),
- * the rest are skipped. Outside an explicit transaction the batch is atomic (implicit
- * transaction). On error every slot is NULL. Errors: as pgorm_conn_exec. */
+ * the rest are skipped (the hook sees them with PGORM_EABORTED). Outside an explicit
+ * transaction the batch is atomic (implicit transaction). On error every slot is NULL.
+ * Sending never blocks on a full socket (results are read meanwhile), so batches of any size
+ * work. A connection lost mid-batch gives PGORM_ECONN and pgorm_conn_ok false.
+ * Errors: as pgorm_conn_exec. */
 PGORM_API int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts,
                                   pgorm_result **results);
 

@@ -47,12 +47,45 @@ START_TEST(test_many_entries)
 }
 END_TEST
 
+START_TEST(test_retire_sweep_garbage)
+{
+	pgorm__stmt_cache c;
+	ck_assert_int_eq(pgorm__stmt_cache_init(&c, 4), 0);
+	pgorm__stmt_entry *a = pgorm__stmt_cache_insert(&c, "A", 0, NULL);
+	pgorm__stmt_entry *b = pgorm__stmt_cache_insert(&c, "B", 0, NULL);
+	pgorm__stmt_entry *d = pgorm__stmt_cache_insert(&c, "D", 0, NULL);
+	char bname[sizeof b->name];
+	strcpy(bname, b->name);
+	a->doom = PGORM__STMT_DROP;     /* never prepared: just forgotten */
+	b->doom = PGORM__STMT_RETIRE;   /* prepared: queued for DEALLOCATE */
+	pgorm__stmt_cache_sweep(&c);
+	ck_assert_uint_eq(c.count, 1);
+	ck_assert_ptr_eq(pgorm__stmt_cache_find(&c, "D", 0, NULL), d);
+	ck_assert_ptr_null(pgorm__stmt_cache_find(&c, "A", 0, NULL));
+	ck_assert_uint_eq(c.ngarbage, 1);
+	ck_assert_str_eq(c.garbage[0], bname);
+	for (int i = 0; i < 20; i++) /* the garbage list grows */
+		ck_assert_int_eq(pgorm__stmt_cache_garbage_push(&c, "x"), 0);
+	ck_assert_uint_eq(c.ngarbage, 21);
+	pgorm__stmt_cache_retire(&c, d);
+	ck_assert_uint_eq(c.count, 0);
+	ck_assert_uint_eq(c.ngarbage, 22);
+	pgorm__stmt_cache_clear(&c);   /* after DISCARD ALL nothing is left to DEALLOCATE */
+	ck_assert_uint_eq(c.ngarbage, 0);
+	/* a name is never reused for new SQL */
+	pgorm__stmt_entry *a2 = pgorm__stmt_cache_insert(&c, "A", 0, NULL);
+	ck_assert_str_ne(a2->name, bname);
+	pgorm__stmt_cache_finish(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stmt_cache");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_find_insert_lru);
 	tcase_add_test(tc, test_many_entries);
+	tcase_add_test(tc, test_retire_sweep_garbage);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
