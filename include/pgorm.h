@@ -9,5 +9,7 @@
 #include "pgorm/types.h"
 #include "pgorm/exec.h"
 #include "pgorm/pool.h"
+#include "pgorm/model.h"
+#include "pgorm/session.h"
 
 #endif

@@ -48,17 +48,26 @@ unsigned pgorm_type_oid(pgorm_type t)
 pgorm_type pgorm__type_from_oid(unsigned oid)
 {
 	switch (oid) {
-	case PGORM_OID_VARCHAR: case PGORM_OID_BPCHAR: case PGORM_OID_NAME:
+	case PGORM_OID_BOOL: return PGORM_TYPE_BOOL;
+	case PGORM_OID_INT2: return PGORM_TYPE_INT2;
+	case PGORM_OID_INT4: return PGORM_TYPE_INT4;
+	case PGORM_OID_INT8: case PGORM_OID_OID: return PGORM_TYPE_INT8;
+	case PGORM_OID_FLOAT4: return PGORM_TYPE_FLOAT4;
+	case PGORM_OID_FLOAT8: return PGORM_TYPE_FLOAT8;
+	case PGORM_OID_TEXT: case PGORM_OID_VARCHAR: case PGORM_OID_BPCHAR: case PGORM_OID_NAME:
 		return PGORM_TYPE_TEXT;
-	case PGORM_OID_OID:
-		return PGORM_TYPE_INT8;
-	default:
-		break;
+	case PGORM_OID_BYTEA: return PGORM_TYPE_BYTEA;
+	case PGORM_OID_NUMERIC: return PGORM_TYPE_NUMERIC;
+	case PGORM_OID_DATE: return PGORM_TYPE_DATE;
+	case PGORM_OID_TIMESTAMP: return PGORM_TYPE_TIMESTAMP;
+	case PGORM_OID_TIMESTAMPTZ: return PGORM_TYPE_TIMESTAMPTZ;
+	case PGORM_OID_UUID: return PGORM_TYPE_UUID;
+	case PGORM_OID_JSON: return PGORM_TYPE_JSON;
+	case PGORM_OID_JSONB: return PGORM_TYPE_JSONB;
+	case PGORM_OID_INT8_ARRAY: return PGORM_TYPE_INT8_ARRAY;
+	case PGORM_OID_TEXT_ARRAY: return PGORM_TYPE_TEXT_ARRAY;
+	default: return PGORM_TYPE_INVALID;
 	}
-	for (int t = 1; t < PGORM_TYPE__COUNT; t++)
-		if (type_info[t].oid == oid)
-			return (pgorm_type)t;
-	return PGORM_TYPE_INVALID;
 }
 
 bool pgorm__utf8_valid(const char *s, size_t n)
@@ -319,7 +328,7 @@ int pgorm__params_encode(pgorm__params *p, size_t n, const pgorm_value *v, size_
 	return 0;
 }
 
-static bool type_accepts(pgorm_type want, unsigned oid)
+bool pgorm__type_accepts(pgorm_type want, unsigned oid)
 {
 	pgorm_type have = pgorm__type_from_oid(oid);
 	if (have == want)
@@ -428,7 +437,7 @@ int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *d, size_t len, p
 {
 	memset(out, 0, sizeof *out);
 	out->type = t;
-	if (!type_accepts(t, oid))
+	if (!pgorm__type_accepts(t, oid))
 		return pgorm__error_set(err, PGORM_ETYPE, "cannot read a column of type oid %u (%s) as %s", oid,
 		                        pgorm_type_name(pgorm__type_from_oid(oid)), pgorm_type_name(t));
 	switch (pgorm__type_from_oid(oid)) {

@@ -53,6 +53,8 @@ int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *data, size_t len
 /* pgorm type for a server oid (varchar/bpchar/name map to TEXT); INVALID if none. */
 pgorm_type pgorm__type_from_oid(unsigned oid);
 bool pgorm__utf8_valid(const char *s, size_t n);
+/* Whether a column of server type oid can be read as t (integers widen, varchar is text…). */
+bool pgorm__type_accepts(pgorm_type want, unsigned oid);
 
 static inline uint16_t pgorm__be16(const char *p)
 {

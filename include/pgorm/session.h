@@ -1,0 +1,169 @@
+/* pgorm/session.h — the session: identity map, object states, relationship changes that keep
+ * both sides in sync, cascades, and the unit of work (flush, commit, rollback).
+ *
+ * Ownership: every object created by pgorm_object_new or loaded by a query belongs to the
+ * session and lives until pgorm_session_destroy (an arena: expunge detaches an object but
+ * does not free it). Strings stored in objects are read as NUL-terminated text; the session
+ * never frees them, so any pointer that outlives the session works (pgorm_strdup makes a
+ * session-owned copy).
+ *
+ * Thread safety: a session is used by one thread at a time (checked in debug builds). It
+ * takes a connection from its pool on first use and gives it back at commit / rollback.
+ *
+ * Object states (SQLAlchemy's): TRANSIENT (new, not in the unit of work), PENDING (added,
+ * INSERT at next flush), PERSISTENT (has a row), DELETED (DELETE flushed, not committed),
+ * DETACHED (expunged, or deleted and committed).
+ *
+ * Expiry: C cannot trap a field read, so an expired object keeps its last values in its
+ * fields; the next query or get that returns its row overwrites them, and expired
+ * collections must be loaded again with pgorm_rel_load.
+ */
+#ifndef PGORM_SESSION_H
+#define PGORM_SESSION_H
+
+#include "common.h"
+#include "error.h"
+#include "exec.h"
+#include "model.h"
+
+PGORM_BEGIN_DECLS
+
+typedef struct pgorm_session pgorm_session;
+struct pgorm_pool;
+
+typedef enum pgorm_state {
+	PGORM_STATE_TRANSIENT = 0,
+	PGORM_STATE_PENDING,
+	PGORM_STATE_PERSISTENT,
+	PGORM_STATE_DELETED,
+	PGORM_STATE_DETACHED
+} pgorm_state;
+
+typedef enum pgorm_log_level { PGORM_LOG_DEBUG, PGORM_LOG_INFO, PGORM_LOG_WARNING } pgorm_log_level;
+/** Log callback: message is borrowed for the call. Never receives parameter values. */
+typedef void (*pgorm_log_fn)(void *ctx, pgorm_log_level level, const char *message);
+
+typedef struct pgorm_session_config {
+	bool autoflush;              /* flush before queries (default true) */
+	bool expire_on_commit;       /* expire everything at commit (default true) */
+	pgorm_log_fn log;            /* warnings (N+1, skipped cascades), optional */
+	void *log_ctx;
+	pgorm_stmt_hook stmt_hook;   /* statement log hook, passed to the connection */
+	void *stmt_hook_ctx;
+	bool log_params;             /* give parameter values to stmt_hook (default false) */
+	unsigned nplus1_threshold;   /* lazy loads of one relationship from one result (0 = off; default 10) */
+	bool nplus1_fail;            /* past the threshold: fail with PGORM_ENPLUSONE instead of a warning */
+} pgorm_session_config;
+
+#define PGORM_SESSION_CONFIG_INIT { true, true, NULL, NULL, NULL, NULL, false, 10, false }
+
+typedef struct pgorm_stats {
+	uint64_t selects, inserts, updates, deletes, other; /* statements by kind */
+	uint64_t lazy_loads;         /* pgorm_rel_load calls that issued SQL */
+	uint64_t round_trips;
+	uint64_t identity_hits;      /* get / loads answered from the identity map */
+	uint64_t flushes;
+} pgorm_stats;
+
+/** Create a session on a pool (connections borrowed per transaction) or on one connection
+ * (pool NULL, conn not NULL; the session does not close it). cfg may be NULL (defaults).
+ * Ownership: *out belongs to the caller (pgorm_session_destroy). reg/pool/conn must outlive it.
+ * Errors: PGORM_EINVAL, PGORM_ENOMEM (message in *err). */
+PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg,
+                                   struct pgorm_pool *pool, pgorm_conn *conn,
+                                   const pgorm_session_config *cfg, pgorm_error *err);
+/** Roll back any open transaction, give back the connection and free every object. Accepts NULL. */
+PGORM_API void pgorm_session_destroy(pgorm_session *s);
+/** The last error. Ownership: borrowed, valid until the next call on s. */
+PGORM_API const pgorm_error *pgorm_session_error(const pgorm_session *s);
+PGORM_API void pgorm_session_stats(const pgorm_session *s, pgorm_stats *out);
+/** The connection the session holds (acquiring one if needed), or NULL with the error set. */
+PGORM_API pgorm_conn *pgorm_session_connection(pgorm_session *s);
+PGORM_API const pgorm_registry *pgorm_session_registry(const pgorm_session *s);
+
+/* ---- objects ---- */
+
+/** A new zeroed TRANSIENT object of model m (nullable columns start NULL).
+ * Ownership: the session's. Returns NULL on error (unknown model, ENOMEM; see session error). */
+PGORM_API void *pgorm_object_new(pgorm_session *s, const pgorm_model *m);
+/** Session-owned copy of str (NULL → NULL). */
+PGORM_API char *pgorm_strdup(pgorm_session *s, const char *str);
+/** Mark a column NULL (or not) / test it. Errors: PGORM_EINVAL (unknown column, NOT NULL column). */
+PGORM_API int pgorm_object_set_null(void *obj, const char *column, bool is_null);
+PGORM_API bool pgorm_object_is_null(const void *obj, const char *column);
+PGORM_API pgorm_state pgorm_object_state(const void *obj);
+
+/** TRANSIENT → PENDING, cascading save-update along relationships. Adding a PENDING or
+ * PERSISTENT object again is a no-op (cascade still runs). Errors: PGORM_EINVAL (NULL, object
+ * of another session), PGORM_ESTATE (deleted / detached / session needs rollback). */
+PGORM_API int pgorm_session_add(pgorm_session *s, void *obj);
+/** Mark a PERSISTENT object for deletion at the next flush (PENDING ones are just dropped);
+ * delete cascades are resolved at flush. Errors: PGORM_ESTATE for TRANSIENT/DETACHED objects. */
+PGORM_API int pgorm_session_delete(pgorm_session *s, void *obj);
+/** Remove the object from the session (DETACHED); cascades along expunge. */
+PGORM_API int pgorm_session_expunge(pgorm_session *s, void *obj);
+/** Reload the object's columns from its row now. Errors: PGORM_ENOTFOUND if the row is gone. */
+PGORM_API int pgorm_session_refresh(pgorm_session *s, void *obj);
+/** Mark the object's attributes and collections expired (see the top of this header). */
+PGORM_API int pgorm_session_expire(pgorm_session *s, void *obj);
+/** Copy the state of a detached or foreign object onto the session's object for the same key
+ * (loading it if needed), return that object in *out. */
+PGORM_API int pgorm_session_merge(pgorm_session *s, const void *obj, void **out);
+
+/** The object with primary key pk (one value per PK column, in column order): from the
+ * identity map without SQL when present and not expired, else one SELECT. Errors:
+ * PGORM_ENOTFOUND (*out NULL), PGORM_ETYPE (pk values of the wrong type), server errors. */
+PGORM_API int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value *pk, void **out);
+
+/* ---- unit of work ---- */
+
+/** Send pending changes (INSERT, UPDATE of changed columns, DELETE, cascades) in one
+ * transaction; batched and pipelined. On failure the database transaction is rolled back, the
+ * error is kept, and the session accepts only pgorm_session_rollback. */
+PGORM_API int pgorm_session_flush(pgorm_session *s);
+/** Flush, COMMIT, expire everything (expire_on_commit), give back the connection. */
+PGORM_API int pgorm_session_commit(pgorm_session *s);
+/** ROLLBACK: pending objects leave the session (TRANSIENT), deleted ones come back,
+ * everything is expired; the session is usable again. */
+PGORM_API int pgorm_session_rollback(pgorm_session *s);
+/** Savepoints: begin_nested flushes then opens a SAVEPOINT; commit_nested releases it;
+ * rollback_nested rolls back to it and expires everything. */
+PGORM_API int pgorm_session_begin_nested(pgorm_session *s);
+PGORM_API int pgorm_session_commit_nested(pgorm_session *s);
+PGORM_API int pgorm_session_rollback_nested(pgorm_session *s);
+
+/** Dry run: the ordered statements the next flush would send, one per line, each followed
+ * by the reason that placed it ("insert parent_table before child_table (FK parent_id)").
+ * Ownership: *out is pgorm-allocated (pgorm_free). Nothing is sent. */
+PGORM_API int pgorm_session_plan(pgorm_session *s, char **out);
+
+/* ---- relationships (both sides change at once) ---- */
+
+/** Append child to parent's collection r (one-to-many or many-to-many); sets the partner
+ * side. If the partner is an unloaded collection, the change is queued and merged on load.
+ * Cascades save-update to the child when the parent is in the session.
+ * Errors: PGORM_EINVAL (NULL, wrong models, r not a collection). */
+PGORM_API int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *child);
+/** Remove child from parent's collection r; at flush its FK becomes NULL, or it is deleted
+ * with delete-orphan, unless it was attached to another parent by then. */
+PGORM_API int pgorm_rel_remove(pgorm_session *s, const pgorm_rel *r, void *parent, void *child);
+/** Set a to-one relationship (many-to-one, or one-to-one) of obj to target (NULL detaches). */
+PGORM_API int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target);
+/** Read a to-one relationship (works for header-stored backrefs too); no SQL. *out may be NULL. */
+PGORM_API int pgorm_rel_get(pgorm_session *s, const pgorm_rel *r, void *obj, void **out);
+/** The collection of a to-many relationship (header-stored backrefs too); no SQL. */
+PGORM_API pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_rel *r, void *obj);
+/** Explicit lazy load: loads the collection / target if not loaded (many-to-one by PK from
+ * the identity map without SQL). Counted in stats; PGORM_ERAISE under the raise loader.
+ * out (may be NULL) receives the collection (to-many) or the target pointer (to-one). */
+PGORM_API int pgorm_rel_load(pgorm_session *s, const pgorm_rel *r, void *obj, void *out);
+/** Whether the relationship of obj is loaded. */
+PGORM_API bool pgorm_rel_is_loaded(const pgorm_rel *r, const void *obj);
+
+/** By-name variants (look the relationship up in obj's model). */
+PGORM_API int pgorm_rel_append_by_name(pgorm_session *s, const char *rel, void *parent, void *child);
+PGORM_API int pgorm_rel_set_by_name(pgorm_session *s, const char *rel, void *obj, void *target);
+
+PGORM_END_DECLS
+
+#endif

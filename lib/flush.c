@@ -1,0 +1,1049 @@
+/* lib/flush.c — the unit of work: turn the session's changes into ordered, batched,
+ * parameterized statements and send them in one pipeline.
+ *
+ * Order of work:
+ *   1. resolve cascades: orphans (delete-orphan), delete cascades and FK nulling for deleted
+ *      parents, loading unloaded collections in one SELECT … = ANY per relationship per level;
+ *   2. generated primary keys for new rows: one nextval() batch per table, so children's
+ *      foreign keys are known before anything is inserted;
+ *   3. foreign keys copied from changed links (child → parent pointers);
+ *   4. statements: INSERT (tables parents-first, rows in add order, multi-row VALUES),
+ *      association rows, UPDATE of changed columns only, association deletes, DELETE
+ *      (tables children-first, WHERE pk = ANY($1) batches);
+ *   5. one pipeline, one sync; on error the transaction is rolled back and the session
+ *      waits for pgorm_session_rollback.
+ */
+#include "exec.h"
+#include "internal.h"
+#include "session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { INSERT_BATCH_ROWS = 1000 };
+
+typedef enum stmt_kind { K_INSERT, K_ASSOC_INSERT, K_UPDATE, K_ASSOC_DELETE, K_DELETE } stmt_kind;
+
+typedef struct planned {
+	pgorm_stmt stmt;
+	stmt_kind kind;
+	pgorm__model_info *mi;
+	void **objs;          /* the objects the statement writes */
+	size_t nobjs;
+	bool versioned;       /* affected rows must equal nobjs */
+	const char *reason;
+} planned;
+
+typedef struct plan {
+	pgorm__arena arena;   /* SQL text, parameter arrays, object lists */
+	planned *items;
+	size_t n, cap;
+	bool oom;
+} plan;
+
+static void *plan_alloc(plan *p, size_t n)
+{
+	void *m = pgorm__arena_alloc(&p->arena, n ? n : 1);
+	if (m == NULL)
+		p->oom = true;
+	return m;
+}
+
+static char *plan_str(plan *p, pgorm__sb *b)
+{
+	const char *s = pgorm__sb_str(b);
+	char *d = s ? pgorm__arena_strndup(&p->arena, s, b->len) : NULL;
+	if (d == NULL)
+		p->oom = true;
+	pgorm__sb_reset(b);
+	return d;
+}
+
+static planned *plan_add(plan *p)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		planned *items = pgorm__reallocarray(p->items, cap, sizeof *items);
+		if (items == NULL) {
+			p->oom = true;
+			return NULL;
+		}
+		p->items = items;
+		p->cap = cap;
+	}
+	planned *it = &p->items[p->n++];
+	memset(it, 0, sizeof *it);
+	return it;
+}
+
+static void plan_free(plan *p)
+{
+	pgorm__free(p->items);
+	pgorm__arena_free_all(&p->arena);
+}
+
+/* ---- 1. cascades ---- */
+
+/* A list of objects (malloc'd). */
+typedef struct objlist {
+	void **items;
+	size_t n, cap;
+} objlist;
+
+static bool list_push(objlist *l, void *o)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void **items = pgorm__reallocarray(l->items, cap, sizeof *items);
+		if (items == NULL)
+			return false;
+		l->items = items;
+		l->cap = cap;
+	}
+	l->items[l->n++] = o;
+	return true;
+}
+
+/* Saved object states, restored after a dry run. */
+typedef struct undo {
+	objlist objs;
+	uint8_t *states;
+	uint64_t *nulls;
+} undo;
+
+static void mark_deleted(void *o, objlist *next)
+{
+	pgorm__objstate *st = pgorm__st(o);
+	if (st->state == PGORM_STATE_PERSISTENT) {
+		st->state = PGORM_STATE_DELETED;
+		st->flags &= (uint8_t)~OBJ_DELETE_DONE;
+		list_push(next, o);
+	} else if (st->state == PGORM_STATE_PENDING) {
+		st->state = PGORM_STATE_TRANSIENT;
+	}
+}
+
+static bool is_orphan_rel(const pgorm_rel *m2o)
+{
+	return m2o->kind == PGORM_REL_MANY_TO_ONE && (m2o->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN);
+}
+
+/* Process one relationship of the deleted parents at this level. */
+static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, objlist *next, bool dry, plan *pl)
+{
+	bool del = (r->cascade & (PGORM_CASCADE_DELETE | PGORM_CASCADE_DELETE_ORPHAN)) != 0;
+	if (r->flags & PGORM_REL_VIEWONLY)
+		return 0;
+	if (!del && r->passive == PGORM_PASSIVE_ALL)
+		return 0;
+	/* unloaded collections: load them all at once unless the schema is trusted */
+	objlist unloaded = { 0 };
+	for (size_t i = 0; i < parents->n; i++)
+		if (!((pgorm__st(parents->items[i])->loaded >> r->index) & 1))
+			if (!list_push(&unloaded, parents->items[i]))
+				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	int rc = 0;
+	if (unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF) {
+		if (dry) {
+			char *note = plan_alloc(pl, 200);
+			if (note) {
+				snprintf(note, 200, "load %s.%s of %zu deleted %s (unloaded) to %s", r->owner->model->table,
+				         r->name, unloaded.n, r->owner->model->table, del ? "delete the children" : "null their FK");
+				planned *it = plan_add(pl);
+				if (it) {
+					it->stmt.sql = "SELECT … = ANY($1)";
+					it->reason = note;
+					it->kind = K_UPDATE;
+				}
+			}
+		} else {
+			rc = pgorm__load_selectin(s, r, unloaded.items, unloaded.n, false);
+		}
+	}
+	pgorm__free(unloaded.items);
+	if (rc != 0)
+		return rc;
+	if (r->kind == PGORM_REL_MANY_TO_MANY)
+		return 0; /* association rows are deleted with the row (flush plans them) */
+	const pgorm_rel *m2o = r->partner;
+	for (size_t i = 0; i < parents->n; i++) {
+		void *p = parents->items[i];
+		if (!((pgorm__st(p)->loaded >> r->index) & 1))
+			continue;
+		void *single = NULL;
+		void **kids;
+		size_t nk;
+		if (r->scalar) {
+			single = pgorm__link_get(p, r);
+			kids = &single;
+			nk = single ? 1 : 0;
+		} else {
+			pgorm_collection *c = pgorm__coll(p, r);
+			kids = c->items;
+			nk = c->len;
+		}
+		for (size_t k = 0; k < nk; k++) {
+			void *kid = kids[k];
+			pgorm__objstate *kst = pgorm__st(kid);
+			if (kst->state == PGORM_STATE_DELETED || kst->state == PGORM_STATE_DETACHED ||
+			    kst->state == PGORM_STATE_TRANSIENT)
+				continue;
+			if (pgorm__link_get(kid, m2o) != p && ((kst->loaded >> m2o->index) & 1))
+				continue; /* re-parented in memory */
+			if (del) {
+				mark_deleted(kid, next);
+			} else if (!((kst->link_dirty >> m2o->index) & 1)) {
+				/* default: the child stays, its FK becomes NULL */
+				kst->nulls |= 1ULL << m2o->fk_col;
+			}
+		}
+	}
+	return 0;
+}
+
+static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
+{
+	objlist level = { 0 }, next = { 0 };
+	int rc = 0;
+	/* orphans first: a child whose link was cut under delete-orphan is deleted */
+	for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->link_dirty == 0 || (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_PENDING))
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t b = 0; b < mi->nrels; b++) {
+			const pgorm_rel *m2o = mi->rels[b];
+			if (((st->link_dirty >> b) & 1) && is_orphan_rel(m2o) && pgorm__link_get(o, m2o) == NULL) {
+				if (st->state == PGORM_STATE_PERSISTENT) {
+					st->state = PGORM_STATE_DELETED;
+					st->flags &= (uint8_t)~OBJ_DELETE_DONE;
+				} else {
+					st->state = PGORM_STATE_TRANSIENT;
+				}
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		if (pgorm__st(o)->state == PGORM_STATE_DELETED && !(pgorm__st(o)->flags & OBJ_DELETE_DONE))
+			if (!list_push(&level, o))
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	while (rc == 0 && level.n > 0) {
+		/* group this level by model, then walk each one-to-many relationship once */
+		for (size_t m = 0; m < s->reg->nmodels && rc == 0; m++) {
+			pgorm__model_info *mi = &s->reg->models[m];
+			objlist parents = { 0 };
+			for (size_t i = 0; i < level.n; i++)
+				if (((pgorm_object *)level.items[i])->model == mi->model && !list_push(&parents, level.items[i]))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			for (size_t k = 0; k < mi->nrels && rc == 0 && parents.n > 0; k++) {
+				const pgorm_rel *r = mi->rels[k];
+				if (r->kind == PGORM_REL_ONE_TO_MANY)
+					rc = cascade_rel(s, r, &parents, &next, dry, pl);
+			}
+			pgorm__free(parents.items);
+		}
+		for (size_t i = 0; i < level.n; i++)
+			pgorm__st(level.items[i])->flags |= OBJ_DELETE_DONE;
+		objlist t = level;
+		level = next;
+		next = t;
+		next.n = 0;
+	}
+	pgorm__free(level.items);
+	pgorm__free(next.items);
+	return rc;
+}
+
+/* ---- 2. generated keys ---- */
+
+static bool pk_is_zero(const void *o, const pgorm__model_info *mi)
+{
+	const pgorm_column *c = &mi->cols[mi->pk[0]];
+	static const char zero[8];
+	return memcmp(pgorm__field((void *)o, c->offset), zero, c->size) == 0;
+}
+
+static int assign_keys(pgorm_session *s)
+{
+	size_t nm = s->reg->nmodels;
+	size_t *need = pgorm__calloc(nm, sizeof *need);
+	if (need == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	size_t total = 0;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		if (pgorm__st(o)->state != PGORM_STATE_PENDING)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		if (mi->pk_generated && pk_is_zero(o, mi)) {
+			need[mi->index]++;
+			total++;
+		}
+	}
+	int rc = 0;
+	if (total == 0) {
+		pgorm__free(need);
+		return 0;
+	}
+	pgorm_stmt *stmts = pgorm__calloc(nm, sizeof *stmts);
+	pgorm_value *params = pgorm__calloc(nm * 3, sizeof *params);
+	pgorm_result **res = pgorm__calloc(nm, sizeof *res);
+	size_t *which = pgorm__calloc(nm, sizeof *which);
+	size_t ns = 0;
+	if (!stmts || !params || !res || !which) {
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t m = 0; m < nm; m++) {
+		if (need[m] == 0)
+			continue;
+		pgorm__model_info *mi = &s->reg->models[m];
+		params[3 * ns] = PGORM_TEXT(mi->qtable);
+		params[3 * ns + 1] = PGORM_TEXT(mi->cols[mi->pk[0]].name);
+		params[3 * ns + 2] = PGORM_INT8((int64_t)need[m]);
+		stmts[ns] = (pgorm_stmt){ "SELECT nextval(pg_get_serial_sequence($1, $2)) FROM generate_series(1, $3)",
+		                          3, &params[3 * ns] };
+		which[ns++] = m;
+	}
+	if ((rc = pgorm__session_begin(s)) != 0)
+		goto out;
+	s->stats.round_trips++;
+	if (pgorm_conn_pipeline(s->conn, ns, stmts, res) != 0) {
+		rc = pgorm__session_conn_fail(s);
+		goto out;
+	}
+	for (size_t k = 0; k < ns && rc == 0; k++) {
+		pgorm__model_info *mi = &s->reg->models[which[k]];
+		const pgorm_column *pc = &mi->cols[mi->pk[0]];
+		if (pgorm_result_rows(res[k]) != need[which[k]] || pgorm_result_is_null(res[k], 0, 0)) {
+			rc = pgorm__session_fail(s, PGORM_EUNSUPPORTED,
+			                         "%s.%s: PGORM_SERVER_DEFAULT primary key without a sequence; set the key in the struct",
+			                         mi->model->table, pc->name);
+			break;
+		}
+		size_t row = 0;
+		for (size_t i = 0; i < s->ntracked; i++) {
+			void *o = s->tracked[i];
+			if (((pgorm_object *)o)->model != mi->model || pgorm__st(o)->state != PGORM_STATE_PENDING ||
+			    !pk_is_zero(o, mi))
+				continue;
+			int64_t id = 0;
+			pgorm_result_int64(res[k], row++, 0, &id);
+			pgorm_value v = PGORM_INT8(id);
+			pgorm__set_col(NULL, o, pc, mi->pk[0], &v);
+			pgorm__st(o)->flags |= OBJ_PK_ASSIGNED;
+		}
+	}
+out:
+	for (size_t k = 0; res && k < ns; k++)
+		pgorm_result_free(res[k]);
+	pgorm__free(stmts);
+	pgorm__free(params);
+	pgorm__free(res);
+	pgorm__free(which);
+	pgorm__free(need);
+	if (rc != 0)
+		s->needs_rollback = true;
+	return rc;
+}
+
+/* ---- 3. foreign keys from links ---- */
+
+static void sync_fks(pgorm_session *s)
+{
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->link_dirty == 0 || (st->state != PGORM_STATE_PENDING && st->state != PGORM_STATE_PERSISTENT))
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t b = 0; b < mi->nrels; b++) {
+			const pgorm_rel *r = mi->rels[b];
+			if (!((st->link_dirty >> b) & 1) || r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY))
+				continue;
+			void *t = pgorm__link_get(o, r);
+			const pgorm_column *fc = &mi->cols[r->fk_col];
+			if (t == NULL) {
+				st->nulls |= 1ULL << r->fk_col;
+				continue;
+			}
+			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT) {
+				pgorm__session_log(s, PGORM_LOG_WARNING,
+				                   "%s.%s refers to a %s object that is not in the session: foreign key left as is",
+				                   mi->model->table, r->name, r->target->model->table);
+				continue;
+			}
+			pgorm_value v;
+			pgorm__get_col(t, &r->target->cols[r->ref_col], r->ref_col, &v);
+			if (v.is_null)
+				continue;
+			pgorm__set_col(NULL, o, fc, r->fk_col, &v); /* borrows the parent's string, stable in the arena */
+			st->nulls &= ~(1ULL << r->fk_col);
+		}
+	}
+}
+
+/* ---- 4. statements ---- */
+
+static bool col_inserted(const pgorm__model_info *mi, size_t i)
+{
+	const pgorm_column *c = &mi->cols[i];
+	if (!(c->flags & PGORM_SERVER_DEFAULT))
+		return true;
+	return (c->flags & PGORM_PK) != 0; /* generated keys were fetched: insert them */
+}
+
+/* Rows of a self-referencing table ordered so that parents come first. */
+static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, objlist *rows)
+{
+	const pgorm_rel *self = NULL;
+	for (size_t k = 0; k < mi->nrels; k++)
+		if (mi->rels[k]->kind == PGORM_REL_MANY_TO_ONE && mi->rels[k]->target == mi)
+			self = mi->rels[k];
+	if (self == NULL)
+		return 0;
+	void **out = pgorm__calloc(rows->n ? rows->n : 1, sizeof *out);
+	bool *placed = pgorm__calloc(rows->n ? rows->n : 1, sizeof *placed);
+	if (out == NULL || placed == NULL) {
+		pgorm__free(out);
+		pgorm__free(placed);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	size_t n = 0;
+	bool progress = true;
+	while (n < rows->n && progress) {
+		progress = false;
+		for (size_t i = 0; i < rows->n; i++) {
+			if (placed[i])
+				continue;
+			void *parent = pgorm__link_get(rows->items[i], self);
+			bool ready = parent == NULL || pgorm__st(parent)->state != PGORM_STATE_PENDING;
+			for (size_t j = 0; j < rows->n && !ready; j++)
+				if (rows->items[j] == parent)
+					ready = placed[j];
+			if (!ready)
+				for (size_t j = 0; j < rows->n; j++)
+					if (rows->items[j] == parent)
+						goto next;
+			ready = true;
+			placed[i] = true;
+			out[n++] = rows->items[i];
+			progress = true;
+		next:;
+		}
+	}
+	int rc = 0;
+	if (n < rows->n)
+		rc = pgorm__session_fail(s, PGORM_EUNSUPPORTED,
+		                         "%s: new rows reference each other in a cycle through %s.%s; insert one side first "
+		                         "or break the cycle with a second flush (post_update is not supported)",
+		                         mi->model->table, mi->model->table, self->name);
+	else
+		memcpy(rows->items, out, n * sizeof *out);
+	pgorm__free(out);
+	pgorm__free(placed);
+	return rc;
+}
+
+static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, bool *any)
+{
+	*any = false;
+	for (size_t i = 0; i < mi->ncols; i++) {
+		const pgorm_column *c = &mi->cols[i];
+		if ((c->flags & PGORM_SERVER_DEFAULT) && !(c->flags & PGORM_PK)) {
+			if (!*any) {
+				pgorm__sb_add(b, " RETURNING ");
+				for (size_t k = 0; k < mi->npk; k++) {
+					pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
+					pgorm__sb_add(b, ", ");
+				}
+			} else {
+				pgorm__sb_add(b, ", ");
+			}
+			pgorm__sb_ident(b, c->name);
+			*any = true;
+		}
+	}
+}
+
+static const char *fk_reason(plan *pl, const pgorm__model_info *mi, const char *verb)
+{
+	char buf[256];
+	size_t k = (size_t)snprintf(buf, sizeof buf, "%s %s", verb, mi->model->table);
+	for (size_t i = 0; i < mi->ncols && k < sizeof buf; i++)
+		if (mi->cols[i].fk_table && strcmp(mi->cols[i].fk_table, mi->model->table) != 0)
+			k += (size_t)snprintf(buf + k, sizeof buf - k, "%s %s (FK %s)",
+			                      strcmp(verb, "insert") == 0 ? " after" : " before", mi->cols[i].fk_table,
+			                      mi->cols[i].name);
+	return pgorm__arena_strndup(&pl->arena, buf, strlen(buf));
+}
+
+static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
+{
+	objlist rows = { 0 };
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		if (((pgorm_object *)o)->model == mi->model && pgorm__st(o)->state == PGORM_STATE_PENDING)
+			if (!list_push(&rows, o))
+				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	int rc = 0;
+	if (rows.n > 1 && mi->self_ref)
+		rc = order_self_ref(s, mi, &rows);
+	size_t ncols = 0;
+	for (size_t i = 0; i < mi->ncols; i++)
+		ncols += col_inserted(mi, i);
+	size_t per = 65535 / (ncols ? ncols : 1);
+	if (per > INSERT_BATCH_ROWS)
+		per = INSERT_BATCH_ROWS;
+	const char *reason = rows.n ? fk_reason(pl, mi, "insert") : NULL;
+	for (size_t start = 0; start < rows.n && rc == 0; start += per) {
+		size_t cnt = rows.n - start < per ? rows.n - start : per;
+		planned *it = plan_add(pl);
+		pgorm_value *vals = plan_alloc(pl, cnt * ncols * sizeof *vals);
+		void **objs = plan_alloc(pl, cnt * sizeof *objs);
+		if (it == NULL || vals == NULL || objs == NULL) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+			break;
+		}
+		pgorm__sb_addf(b, "INSERT INTO %s (", mi->qtable);
+		bool first = true;
+		for (size_t i = 0; i < mi->ncols; i++) {
+			if (!col_inserted(mi, i))
+				continue;
+			if (!first)
+				pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, mi->cols[i].name);
+			first = false;
+		}
+		pgorm__sb_add(b, ") VALUES ");
+		size_t p = 0;
+		for (size_t r = 0; r < cnt; r++) {
+			void *o = rows.items[start + r];
+			objs[r] = o;
+			pgorm__sb_add(b, r ? ", (" : "(");
+			for (size_t i = 0, k = 0; i < mi->ncols; i++) {
+				if (!col_inserted(mi, i))
+					continue;
+				pgorm__get_col(o, &mi->cols[i], i, &vals[p]);
+				if (k++)
+					pgorm__sb_add(b, ", ");
+				pgorm__sb_param(b, ++p);
+			}
+			pgorm__sb_add(b, ")");
+		}
+		bool ret;
+		add_returning(b, mi, &ret);
+		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
+		it->kind = K_INSERT;
+		it->mi = mi;
+		it->objs = objs;
+		it->nobjs = cnt;
+		it->reason = reason;
+	}
+	pgorm__free(rows.items);
+	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : rc;
+}
+
+static void where_pk(pgorm__sb *b, const pgorm__model_info *mi, void *o, pgorm_value *vals, size_t *p)
+{
+	pgorm__sb_add(b, " WHERE ");
+	for (size_t k = 0; k < mi->npk; k++) {
+		if (k)
+			pgorm__sb_add(b, " AND ");
+		pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
+		pgorm__sb_add(b, " = ");
+		pgorm__get_col(o, &mi->cols[mi->pk[k]], mi->pk[k], &vals[*p]);
+		pgorm__sb_param(b, ++*p);
+	}
+}
+
+static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
+{
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state != PGORM_STATE_PERSISTENT)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		uint64_t dirty = pgorm__dirty_cols(o, mi);
+		if (mi->version_col >= 0)
+			dirty &= ~(1ULL << mi->version_col);
+		if (dirty == 0)
+			continue;
+		for (size_t k = 0; k < mi->npk; k++)
+			if ((dirty >> mi->pk[k]) & 1)
+				return pgorm__session_fail(s, PGORM_EINVAL, "%s.%s: the primary key of a persistent object was changed",
+				                           mi->model->table, mi->cols[mi->pk[k]].name);
+		planned *it = plan_add(pl);
+		pgorm_value *vals = plan_alloc(pl, (mi->ncols + mi->npk + 2) * sizeof *vals);
+		void **objs = plan_alloc(pl, sizeof *objs);
+		if (it == NULL || vals == NULL || objs == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+		pgorm__sb_addf(b, "UPDATE %s SET ", mi->qtable);
+		size_t p = 0;
+		for (size_t c = 0; c < mi->ncols; c++) {
+			if (!((dirty >> c) & 1))
+				continue;
+			if (p)
+				pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, mi->cols[c].name);
+			pgorm__sb_add(b, " = ");
+			pgorm__get_col(o, &mi->cols[c], c, &vals[p]);
+			pgorm__sb_param(b, ++p);
+		}
+		if (mi->version_col >= 0) {
+			const char *vn = mi->cols[mi->version_col].name;
+			pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, vn);
+			pgorm__sb_add(b, " = ");
+			pgorm__sb_ident(b, vn);
+			pgorm__sb_add(b, " + 1");
+		}
+		where_pk(b, mi, o, vals, &p);
+		if (mi->version_col >= 0) {
+			pgorm__sb_add(b, " AND ");
+			pgorm__sb_ident(b, mi->cols[mi->version_col].name);
+			pgorm__sb_add(b, " = ");
+			pgorm__get_col(o, &mi->cols[mi->version_col], (size_t)mi->version_col, &vals[p]);
+			pgorm__sb_param(b, ++p);
+		}
+		objs[0] = o;
+		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
+		it->kind = K_UPDATE;
+		it->mi = mi;
+		it->objs = objs;
+		it->nobjs = 1;
+		it->versioned = mi->version_col >= 0;
+		it->reason = "changed columns only";
+	}
+	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
+}
+
+static bool any_key_type(const pgorm__model_info *mi)
+{
+	pgorm_type t = mi->cols[mi->pk[0]].type;
+	return mi->npk == 1 && mi->version_col < 0 &&
+	       (t == PGORM_TYPE_INT8 || t == PGORM_TYPE_INT4 || t == PGORM_TYPE_INT2 || t == PGORM_TYPE_TEXT);
+}
+
+static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
+{
+	objlist rows = { 0 };
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		if (((pgorm_object *)o)->model == mi->model && pgorm__st(o)->state == PGORM_STATE_DELETED &&
+		    (pgorm__st(o)->flags & OBJ_IN_MAP))
+			if (!list_push(&rows, o))
+				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	if (rows.n == 0)
+		return 0;
+	const char *reason = fk_reason(pl, mi, "delete");
+	/* association rows of many-to-many relationships go first */
+	for (size_t k = 0; k < mi->nrels; k++) {
+		const pgorm_rel *r = mi->rels[k];
+		if (r->kind != PGORM_REL_MANY_TO_MANY || (r->flags & PGORM_REL_VIEWONLY))
+			continue;
+		planned *it = plan_add(pl);
+		int64_t *ids = plan_alloc(pl, rows.n * sizeof *ids);
+		pgorm_value *v = plan_alloc(pl, sizeof *v);
+		if (it == NULL || ids == NULL || v == NULL)
+			break;
+		for (size_t i = 0; i < rows.n; i++) {
+			pgorm_value kv;
+			pgorm__get_col(rows.items[i], &mi->cols[mi->pk[0]], mi->pk[0], &kv);
+			ids[i] = kv.type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i64;
+		}
+		*v = PGORM_INT8_ARRAY(ids, rows.n);
+		pgorm__sb_add(b, "DELETE FROM ");
+		pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
+		pgorm__sb_add(b, " WHERE ");
+		pgorm__sb_ident(b, r->sec_local);
+		pgorm__sb_add(b, " = ANY($1::int8[])");
+		it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
+		it->kind = K_ASSOC_DELETE;
+		it->reason = "association rows of deleted objects";
+	}
+	if (any_key_type(mi)) {
+		const pgorm_column *pc = &mi->cols[mi->pk[0]];
+		bool text = pc->type == PGORM_TYPE_TEXT;
+		planned *it = plan_add(pl);
+		pgorm_value *v = plan_alloc(pl, sizeof *v);
+		void **objs = plan_alloc(pl, rows.n * sizeof *objs);
+		int64_t *ids = text ? NULL : plan_alloc(pl, rows.n * sizeof *ids);
+		const char **strs = text ? plan_alloc(pl, rows.n * sizeof *strs) : NULL;
+		if (it && v && objs && (ids || strs)) {
+			for (size_t i = 0; i < rows.n; i++) {
+				pgorm_value kv;
+				pgorm__get_col(rows.items[i], pc, mi->pk[0], &kv);
+				objs[i] = rows.items[i];
+				if (text)
+					strs[i] = kv.u.str.ptr;
+				else
+					ids[i] = pc->type == PGORM_TYPE_INT8 ? kv.u.i64 : pc->type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i16;
+			}
+			*v = text ? PGORM_TEXT_ARRAY(strs, rows.n) : PGORM_INT8_ARRAY(ids, rows.n);
+			pgorm__sb_addf(b, "DELETE FROM %s WHERE ", mi->qtable);
+			pgorm__sb_ident(b, pc->name);
+			pgorm__sb_add(b, text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+			it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
+			it->kind = K_DELETE;
+			it->mi = mi;
+			it->objs = objs;
+			it->nobjs = rows.n;
+			it->reason = reason;
+		}
+	} else {
+		for (size_t i = 0; i < rows.n; i++) {
+			void *o = rows.items[i];
+			planned *it = plan_add(pl);
+			pgorm_value *vals = plan_alloc(pl, (mi->npk + 1) * sizeof *vals);
+			void **objs = plan_alloc(pl, sizeof *objs);
+			if (it == NULL || vals == NULL || objs == NULL)
+				break;
+			size_t p = 0;
+			pgorm__sb_addf(b, "DELETE FROM %s", mi->qtable);
+			where_pk(b, mi, o, vals, &p);
+			if (mi->version_col >= 0) {
+				pgorm__sb_add(b, " AND ");
+				pgorm__sb_ident(b, mi->cols[mi->version_col].name);
+				pgorm__sb_add(b, " = ");
+				pgorm__get_col(o, &mi->cols[mi->version_col], (size_t)mi->version_col, &vals[p]);
+				pgorm__sb_param(b, ++p);
+			}
+			objs[0] = o;
+			it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
+			it->kind = K_DELETE;
+			it->mi = mi;
+			it->objs = objs;
+			it->nobjs = 1;
+			it->versioned = mi->version_col >= 0;
+			it->reason = reason;
+		}
+	}
+	pgorm__free(rows.items);
+	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
+}
+
+/* Net many-to-many changes: the last operation on a pair wins; pairs whose objects are
+ * deleted are handled by the delete of their rows. */
+static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
+{
+	for (size_t i = 0; i < s->nm2m; i++) {
+		const pgorm__m2m_op *op = &s->m2m_ops[i];
+		if (op->add != add)
+			continue;
+		bool superseded = false;
+		for (size_t j = i + 1; j < s->nm2m && !superseded; j++) {
+			const pgorm__m2m_op *o2 = &s->m2m_ops[j];
+			superseded = (o2->rel == op->rel && o2->a == op->a && o2->b == op->b) ||
+			             (o2->rel == op->rel->partner && o2->a == op->b && o2->b == op->a);
+		}
+		if (superseded)
+			continue;
+		uint8_t sa = pgorm__st(op->a)->state, sb = pgorm__st(op->b)->state;
+		if (sa == PGORM_STATE_TRANSIENT || sb == PGORM_STATE_TRANSIENT || sa == PGORM_STATE_DETACHED ||
+		    sb == PGORM_STATE_DETACHED || (add && (sa == PGORM_STATE_DELETED || sb == PGORM_STATE_DELETED)))
+			continue;
+		const pgorm_rel *r = op->rel;
+		planned *it = plan_add(pl);
+		pgorm_value *vals = plan_alloc(pl, 2 * sizeof *vals);
+		if (it == NULL || vals == NULL)
+			break;
+		pgorm__get_col(op->a, &r->owner->cols[r->owner->pk[0]], r->owner->pk[0], &vals[0]);
+		pgorm__get_col(op->b, &r->target->cols[r->target->pk[0]], r->target->pk[0], &vals[1]);
+		if (add) {
+			pgorm__sb_add(b, "INSERT INTO ");
+			pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
+			pgorm__sb_add(b, " (");
+			pgorm__sb_ident(b, r->sec_local);
+			pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, r->sec_remote);
+			pgorm__sb_add(b, ") VALUES ($1, $2) ON CONFLICT DO NOTHING");
+		} else {
+			pgorm__sb_add(b, "DELETE FROM ");
+			pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
+			pgorm__sb_add(b, " WHERE ");
+			pgorm__sb_ident(b, r->sec_local);
+			pgorm__sb_add(b, " = $1 AND ");
+			pgorm__sb_ident(b, r->sec_remote);
+			pgorm__sb_add(b, " = $2");
+		}
+		it->stmt = (pgorm_stmt){ plan_str(pl, b), 2, vals };
+		it->kind = add ? K_ASSOC_INSERT : K_ASSOC_DELETE;
+		it->reason = add ? "many-to-many append (after both rows exist)" : "many-to-many remove";
+	}
+	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
+}
+
+static int build_plan(pgorm_session *s, plan *pl)
+{
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	int rc = 0;
+	const pgorm_registry *reg = s->reg;
+	for (size_t k = 0; k < reg->nmodels && rc == 0; k++)
+		rc = plan_inserts(s, &reg->models[reg->topo_order[k]], pl, &b);
+	if (rc == 0)
+		rc = plan_assoc(s, pl, &b, true);
+	if (rc == 0)
+		rc = plan_updates(s, pl, &b);
+	if (rc == 0)
+		rc = plan_assoc(s, pl, &b, false);
+	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
+		rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
+	pgorm__sb_free(&b);
+	return rc;
+}
+
+/* ---- 5. execution and bookkeeping ---- */
+
+static int fail_flush(pgorm_session *s, int rc)
+{
+	pgorm_error keep = s->err;
+	if (s->in_tx && s->conn && pgorm_conn_ok(s->conn))
+		(void)pgorm_conn_rollback(s->conn);
+	s->in_tx = false;
+	s->err = keep;
+	s->needs_rollback = true;
+	return rc;
+}
+
+static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
+{
+	pgorm__model_info *mi = it->mi;
+	size_t nrows = pgorm_result_rows(res);
+	for (size_t row = 0; row < nrows; row++) {
+		/* match by primary key: the keys were known before the INSERT */
+		void *o = NULL;
+		memset(s->probe, 0, s->probe_size);
+		((pgorm_object *)s->probe)->model = mi->model;
+		for (size_t k = 0; k < mi->npk; k++) {
+			pgorm_value v;
+			if (pgorm_result_get(res, row, k, mi->cols[mi->pk[k]].type, &v, NULL) == 0)
+				pgorm__set_col(NULL, s->probe, &mi->cols[mi->pk[k]], mi->pk[k], &v);
+		}
+		for (size_t i = 0; i < it->nobjs && o == NULL; i++)
+			if (pgorm__pk_equal(mi, it->objs[i], s->probe))
+				o = it->objs[i];
+		if (o == NULL)
+			continue;
+		size_t col = mi->npk;
+		for (size_t i = 0; i < mi->ncols; i++) {
+			const pgorm_column *c = &mi->cols[i];
+			if (!((c->flags & PGORM_SERVER_DEFAULT) && !(c->flags & PGORM_PK)))
+				continue;
+			pgorm_value v;
+			if (pgorm_result_get(res, row, col++, c->type, &v, &s->err) != 0)
+				return s->err.code;
+			if (v.is_null) {
+				pgorm__st(o)->nulls |= 1ULL << i;
+			} else {
+				int rc = pgorm__set_col(s, o, c, i, &v);
+				if (rc != 0)
+					return pgorm__session_fail(s, rc, "out of memory");
+				pgorm__st(o)->nulls &= ~(1ULL << i);
+			}
+		}
+	}
+	return 0;
+}
+
+static int push_flushed_deleted(pgorm_session *s, void *o)
+{
+	if (s->nflushed_deleted == s->capflushed_deleted) {
+		size_t cap = s->capflushed_deleted ? s->capflushed_deleted * 2 : 64;
+		void **a = pgorm__reallocarray(s->flushed_deleted, cap, sizeof *a);
+		if (a == NULL)
+			return PGORM_ENOMEM;
+		s->flushed_deleted = a;
+		s->capflushed_deleted = cap;
+	}
+	s->flushed_deleted[s->nflushed_deleted++] = o;
+	return 0;
+}
+
+static int execute(pgorm_session *s, plan *pl)
+{
+	pgorm_stmt *stmts = pgorm__calloc(pl->n, sizeof *stmts);
+	pgorm_result **res = pgorm__calloc(pl->n, sizeof *res);
+	if (stmts == NULL || res == NULL) {
+		pgorm__free(stmts);
+		pgorm__free(res);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < pl->n; i++)
+		stmts[i] = pl->items[i].stmt;
+	int rc = 0;
+	s->stats.round_trips++;
+	if (pgorm_conn_pipeline(s->conn, pl->n, stmts, res) != 0) {
+		rc = pgorm__session_conn_fail(s);
+		if (s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n) {
+			/* name what the failing statement was doing, keep the server's fields */
+			char m[sizeof s->err.message];
+			memcpy(m, s->err.message, sizeof m);
+			int k = snprintf(s->err.message, sizeof s->err.message, "flush failed at statement %ld (%.60s): ",
+			                 s->err.stmt_index, pl->items[s->err.stmt_index].reason);
+			if (k > 0 && (size_t)k < sizeof s->err.message)
+				pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
+		}
+	}
+	for (size_t i = 0; i < pl->n && rc == 0; i++) {
+		planned *it = &pl->items[i];
+		uint64_t n = pgorm_result_affected(res[i]);
+		if (it->versioned && n != it->nobjs)
+			rc = pgorm__session_fail(s, PGORM_ESTALE, "%s: %s expected %zu row(s), matched %llu (version changed or row deleted concurrently)",
+			                         it->mi->model->table, it->kind == K_UPDATE ? "UPDATE" : "DELETE", it->nobjs,
+			                         (unsigned long long)n);
+		else if (it->kind == K_DELETE && n != it->nobjs)
+			pgorm__session_log(s, PGORM_LOG_WARNING, "%s: DELETE expected %zu row(s), matched %llu",
+			                   it->mi->model->table, it->nobjs, (unsigned long long)n);
+		if (rc == 0 && it->kind == K_INSERT && pgorm_result_cols(res[i]) > 0)
+			rc = apply_returning(s, it, res[i]);
+	}
+	for (size_t i = 0; i < pl->n; i++)
+		pgorm_result_free(res[i]);
+	pgorm__free(res);
+	pgorm__free(stmts);
+	return rc;
+}
+
+static int finish(pgorm_session *s, plan *pl)
+{
+	for (size_t i = 0; i < pl->n; i++) {
+		planned *it = &pl->items[i];
+		for (size_t k = 0; k < it->nobjs; k++) {
+			void *o = it->objs[k];
+			pgorm__objstate *st = pgorm__st(o);
+			if (it->kind == K_INSERT) {
+				st->state = PGORM_STATE_PERSISTENT;
+				st->flags |= OBJ_NEW_IN_TX;
+				if (!(st->flags & OBJ_IN_MAP) && pgorm__imap_put(&s->imap, it->mi, o) != 0)
+					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory in the identity map");
+			} else if (it->kind == K_UPDATE && it->mi->version_col >= 0) {
+				const pgorm_column *vc = &it->mi->cols[it->mi->version_col];
+				pgorm_value v;
+				pgorm__get_col(o, vc, (size_t)it->mi->version_col, &v);
+				int64_t nv = (vc->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i64) + 1;
+				pgorm_value nvv = PGORM_INT8(nv);
+				pgorm__set_col(NULL, o, vc, (size_t)it->mi->version_col, &nvv);
+			} else if (it->kind == K_DELETE) {
+				pgorm__imap_del(&s->imap, it->mi, o);
+				if (push_flushed_deleted(s, o) != 0)
+					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			}
+		}
+	}
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_PERSISTENT) {
+			pgorm__snapshot(o, pgorm__session_info(s, o));
+			st->link_dirty = 0;
+		}
+	}
+	s->nm2m = 0;
+	return 0;
+}
+
+static char *render_plan(plan *pl)
+{
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	for (size_t i = 0; i < pl->n; i++)
+		pgorm__sb_addf(&b, "%zu. %s\n   -- %s\n", i + 1, pl->items[i].stmt.sql ? pl->items[i].stmt.sql : "?",
+		               pl->items[i].reason ? pl->items[i].reason : "");
+	return pgorm__sb_take(&b);
+}
+
+/* States a dry run may change, to put back afterwards. */
+static void save_states(pgorm_session *s, uint8_t *states, uint64_t *nulls, uint8_t *flags)
+{
+	for (size_t i = 0; i < s->ntracked; i++) {
+		pgorm__objstate *st = pgorm__st(s->tracked[i]);
+		states[i] = st->state;
+		nulls[i] = st->nulls;
+		flags[i] = st->flags;
+	}
+}
+
+static void restore_states(pgorm_session *s, const uint8_t *states, const uint64_t *nulls, const uint8_t *flags, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		pgorm__objstate *st = pgorm__st(s->tracked[i]);
+		st->state = states[i];
+		st->nulls = nulls[i];
+		st->flags = flags[i];
+	}
+}
+
+int pgorm__flush(pgorm_session *s, bool dry, char **out)
+{
+	if (s->needs_rollback)
+		return pgorm__session_begin(s); /* reports the pending-rollback error */
+	if (s->flushing)
+		return 0;
+	/* quick exit: nothing tracked can be dirty when nothing is tracked */
+	if (s->ntracked == 0 && s->nm2m == 0) {
+		if (dry && out)
+			*out = pgorm__strdup("");
+		return 0;
+	}
+	s->flushing = true;
+	plan pl;
+	memset(&pl, 0, sizeof pl);
+	pgorm__arena_init(&pl.arena);
+	int rc = 0;
+	uint8_t *states = NULL, *flags = NULL;
+	uint64_t *nulls = NULL;
+	size_t nsaved = 0;
+	if (dry) {
+		nsaved = s->ntracked;
+		states = pgorm__calloc(nsaved + 1, 1);
+		flags = pgorm__calloc(nsaved + 1, 1);
+		nulls = pgorm__calloc(nsaved + 1, sizeof *nulls);
+		if (!states || !flags || !nulls)
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		else
+			save_states(s, states, nulls, flags);
+	}
+	if (rc == 0)
+		rc = resolve_cascades(s, dry, &pl);
+	if (rc == 0 && !dry)
+		rc = assign_keys(s);
+	if (rc == 0) {
+		sync_fks(s);
+		rc = build_plan(s, &pl);
+	}
+	if (dry) {
+		restore_states(s, states, nulls, flags, nsaved);
+		if (rc == 0) {
+			*out = render_plan(&pl);
+			if (*out == NULL)
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		}
+		pgorm__free(states);
+		pgorm__free(flags);
+		pgorm__free(nulls);
+	} else if (rc == 0 && pl.n > 0) {
+		rc = pgorm__session_begin(s);
+		if (rc == 0)
+			rc = execute(s, &pl);
+		if (rc == 0)
+			rc = finish(s, &pl);
+		if (rc != 0)
+			rc = fail_flush(s, rc);
+		else
+			s->stats.flushes++;
+	} else if (rc != 0 && s->in_tx) {
+		rc = fail_flush(s, rc);
+	}
+	plan_free(&pl);
+	s->flushing = false;
+	return rc;
+}

@@ -1,0 +1,630 @@
+/* lib/loader.c — rows into objects through the identity map, and relationship loaders
+ * (lazy, selectin; joined rows are split by query.c and come through here too).
+ *
+ * Decoding goes straight from libpq's binary values into the struct fields: the column
+ * types are checked once per result, not per value. */
+#include "codec.h"
+#include "exec.h"
+#include "internal.h"
+#include "session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- single values ---- */
+
+static void put_str(void *field, const char *s) { memcpy(field, &s, sizeof s); }
+
+void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_value *v)
+{
+	const char *f = (const char *)obj + c->offset;
+	const pgorm__objstate *st = ((const pgorm_object *)obj)->priv;
+	memset(v, 0, sizeof *v);
+	v->type = c->type;
+	if (st != NULL && (st->nulls >> idx) & 1) {
+		v->is_null = true;
+		return;
+	}
+	switch (c->type) {
+	case PGORM_TYPE_BOOL: memcpy(&v->u.b, f, sizeof(bool)); break;
+	case PGORM_TYPE_INT2: memcpy(&v->u.i16, f, 2); break;
+	case PGORM_TYPE_INT4: case PGORM_TYPE_DATE: memcpy(&v->u.i32, f, 4); break;
+	case PGORM_TYPE_INT8: case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: memcpy(&v->u.i64, f, 8); break;
+	case PGORM_TYPE_FLOAT4: memcpy(&v->u.f4, f, 4); break;
+	case PGORM_TYPE_FLOAT8: memcpy(&v->u.f8, f, 8); break;
+	case PGORM_TYPE_UUID: memcpy(v->u.uuid, f, 16); break;
+	case PGORM_TYPE_BYTEA: {
+		const pgorm_bytes *b = (const void *)f;
+		v->u.str.ptr = (const char *)b->data;
+		v->u.str.len = b->len;
+		break;
+	}
+	default: {
+		const char *s;
+		memcpy(&s, f, sizeof s);
+		if (s == NULL && (c->flags & PGORM_NULLABLE)) {
+			v->is_null = true;
+			break;
+		}
+		v->u.str.ptr = s ? s : "";
+		v->u.str.len = s ? strlen(s) : 0;
+	}
+	}
+}
+
+int pgorm__set_col(pgorm_session *s, void *obj, const pgorm_column *c, size_t idx, const pgorm_value *v)
+{
+	char *f = pgorm__field(obj, c->offset);
+	(void)idx;
+	bool is_int = v->type == PGORM_TYPE_INT2 || v->type == PGORM_TYPE_INT4 || v->type == PGORM_TYPE_INT8;
+	int64_t iv = v->type == PGORM_TYPE_INT2 ? v->u.i16 : v->type == PGORM_TYPE_INT4 ? v->u.i32 : v->u.i64;
+	switch (c->type) {
+	case PGORM_TYPE_INT2: case PGORM_TYPE_INT4: case PGORM_TYPE_INT8:
+		if (!is_int)
+			return PGORM_ETYPE;
+		if (c->type == PGORM_TYPE_INT2) { int16_t x = (int16_t)iv; memcpy(f, &x, 2); }
+		else if (c->type == PGORM_TYPE_INT4) { int32_t x = (int32_t)iv; memcpy(f, &x, 4); }
+		else memcpy(f, &iv, 8);
+		return 0;
+	default:
+		break;
+	}
+	if (v->type != c->type)
+		return PGORM_ETYPE;
+	switch (c->type) {
+	case PGORM_TYPE_BOOL: memcpy(f, &v->u.b, sizeof(bool)); return 0;
+	case PGORM_TYPE_DATE: memcpy(f, &v->u.date, 4); return 0;
+	case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: memcpy(f, &v->u.i64, 8); return 0;
+	case PGORM_TYPE_FLOAT4: memcpy(f, &v->u.f4, 4); return 0;
+	case PGORM_TYPE_FLOAT8: memcpy(f, &v->u.f8, 8); return 0;
+	case PGORM_TYPE_UUID: memcpy(f, v->u.uuid, 16); return 0;
+	case PGORM_TYPE_BYTEA: {
+		pgorm_bytes b = { NULL, v->u.str.len };
+		if (s == NULL) {
+			b.data = (uint8_t *)(uintptr_t)v->u.str.ptr;
+		} else {
+			b.data = pgorm__arena_alloc(&s->arena, v->u.str.len ? v->u.str.len : 1);
+			if (b.data == NULL)
+				return PGORM_ENOMEM;
+			if (v->u.str.len)
+				memcpy(b.data, v->u.str.ptr, v->u.str.len);
+		}
+		memcpy(f, &b, sizeof b);
+		return 0;
+	}
+	default: {
+		const char *str = v->u.str.ptr;
+		if (s != NULL) {
+			str = pgorm__arena_strndup(&s->arena, v->u.str.ptr ? v->u.str.ptr : "", v->u.str.len);
+			if (str == NULL)
+				return PGORM_ENOMEM;
+		}
+		put_str(f, str);
+		return 0;
+	}
+	}
+}
+
+/* ---- rows ---- */
+
+static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGresult *res, size_t col0)
+{
+	if ((size_t)PQnfields(res) < col0 + mi->ncols)
+		return pgorm__session_fail(s, PGORM_ETYPE, "%s: result has %d columns, the model needs %zu",
+		                           mi->model->table, PQnfields(res), col0 + mi->ncols);
+	for (size_t i = 0; i < mi->ncols; i++) {
+		unsigned oid = PQftype(res, (int)(col0 + i));
+		if (!pgorm__type_accepts(mi->cols[i].type, oid))
+			return pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: the database column has type oid %u (%s), the model says %s",
+			                           mi->model->table, mi->cols[i].name, oid,
+			                           pgorm_type_name(pgorm__type_from_oid(oid)), pgorm_type_name(mi->cols[i].type));
+	}
+	return 0;
+}
+
+/* Decode one value (server type known compatible) into the field. */
+static int decode_value(pgorm_session *s, const pgorm_column *c, void *obj, const PGresult *res,
+                        int row, int col, pgorm__arena *scratch)
+{
+	const char *d = PQgetvalue(res, row, col);
+	size_t len = (size_t)PQgetlength(res, row, col);
+	char *f = pgorm__field(obj, c->offset);
+	switch (c->type) {
+	case PGORM_TYPE_INT8:
+		if (len == 8) {
+			int64_t v = (int64_t)pgorm__be64(d);
+			memcpy(f, &v, 8);
+			return 0;
+		}
+		break;
+	case PGORM_TYPE_INT4:
+		if (len == 4) {
+			int32_t v = (int32_t)pgorm__be32(d);
+			memcpy(f, &v, 4);
+			return 0;
+		}
+		break;
+	case PGORM_TYPE_TEXT:
+		if (PQftype(res, col) != PGORM_OID_JSONB) {
+			char *str = pgorm__arena_strndup(&s->arena, d, len);
+			if (str == NULL)
+				return PGORM_ENOMEM;
+			put_str(f, str);
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+	pgorm_value v;
+	pgorm_error e;
+	int rc = pgorm__codec_decode(c->type, PQftype(res, col), d, len, &v, scratch, &e);
+	if (rc != 0)
+		return rc;
+	return pgorm__set_col(s, obj, c, 0, &v);
+}
+
+int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, size_t col0, void *obj)
+{
+	const PGresult *res = r->res;
+	pgorm__objstate *st = pgorm__st(obj);
+	for (size_t i = 0; i < mi->ncols; i++) {
+		const pgorm_column *c = &mi->cols[i];
+		int col = (int)(col0 + i);
+		if (PQgetisnull(res, (int)row, col)) {
+			st->nulls |= 1ULL << i;
+			memset(pgorm__field(obj, c->offset), 0, c->size);
+			continue;
+		}
+		st->nulls &= ~(1ULL << i);
+		int rc = decode_value(s, c, obj, res, (int)row, col, &r->arena);
+		if (rc != 0)
+			return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu", mi->model->table, c->name, row);
+	}
+	return 0;
+}
+
+/* Decode only the PK columns into the session's probe object. */
+static int decode_pk(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, size_t col0)
+{
+	void *probe = s->probe;
+	((pgorm_object *)probe)->model = mi->model;
+	((pgorm_object *)probe)->priv = NULL;
+	for (size_t k = 0; k < mi->npk; k++) {
+		size_t i = mi->pk[k];
+		int rc = decode_value(s, &mi->cols[i], probe, r->res, (int)row, (int)(col0 + i), &r->arena);
+		if (rc != 0)
+			return pgorm__session_fail(s, rc, "%s.%s: cannot decode the key of row %zu", mi->model->table,
+			                           mi->cols[i].name, row);
+	}
+	return 0;
+}
+
+int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
+                     void ***out, size_t *nout)
+{
+	int rc = check_result_types(s, mi, r->res, col0);
+	if (rc != 0)
+		return rc;
+	size_t nrows = (size_t)PQntuples(r->res);
+	void **objs = NULL;
+	if (out != NULL) {
+		*out = NULL;
+		*nout = 0;
+		objs = pgorm__calloc(nrows ? nrows : 1, sizeof *objs);
+		if (objs == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %zu rows", nrows);
+	}
+	size_t n = 0;
+	s->result_gen++;
+	for (size_t row = 0; row < nrows; row++) {
+		if (PQgetisnull(r->res, (int)row, (int)(col0 + mi->pk[0])))
+			continue; /* the empty side of an outer join */
+		/* a text PK in the probe points into the arena: strings stay valid */
+		if ((rc = decode_pk(s, mi, r, row, col0)) != 0)
+			break;
+		void *obj = pgorm__imap_find(&s->imap, mi, s->probe);
+		if (obj != NULL) {
+			pgorm__objstate *st = pgorm__st(obj);
+			if (overwrite || (st->flags & OBJ_EXPIRED)) {
+				if ((rc = pgorm__decode_row(s, mi, r, row, col0, obj)) != 0)
+					break;
+				pgorm__snapshot(obj, mi);
+				st->flags &= (uint8_t)~OBJ_EXPIRED;
+			}
+			st->result_gen = s->result_gen;
+		} else {
+			obj = pgorm__object_alloc(s, mi);
+			if (obj == NULL) {
+				rc = s->err.code;
+				break;
+			}
+			if ((rc = pgorm__decode_row(s, mi, r, row, col0, obj)) != 0)
+				break;
+			pgorm__objstate *st = pgorm__st(obj);
+			pgorm__snapshot(obj, mi);
+			st->state = PGORM_STATE_PERSISTENT;
+			st->result_gen = s->result_gen;
+			if ((rc = pgorm__session_track(s, obj)) != 0)
+				break;
+			if ((rc = pgorm__imap_put(&s->imap, mi, obj)) != 0) {
+				rc = pgorm__session_fail(s, rc, "out of memory in the identity map");
+				break;
+			}
+		}
+		if (objs != NULL)
+			objs[n++] = obj;
+	}
+	if (rc != 0) {
+		pgorm__free(objs);
+		return rc;
+	}
+	if (out != NULL) {
+		*out = objs;
+		*nout = n;
+	}
+	return 0;
+}
+
+/* ---- relationship loading ---- */
+
+/* Keys of `owner` objects for column col, as an int8[] or text[] parameter. */
+typedef struct keyset {
+	int64_t *ints;
+	const char **strs;
+	size_t n;
+	bool text;
+} keyset;
+
+static void keyset_free(keyset *k)
+{
+	pgorm__free(k->ints);
+	pgorm__free((void *)k->strs);
+}
+
+static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, size_t col, void **objs, size_t n, keyset *k)
+{
+	memset(k, 0, sizeof *k);
+	const pgorm_column *c = &mi->cols[col];
+	k->text = c->type == PGORM_TYPE_TEXT;
+	if (!k->text && c->type != PGORM_TYPE_INT8 && c->type != PGORM_TYPE_INT4 && c->type != PGORM_TYPE_INT2)
+		return pgorm__session_fail(s, PGORM_EUNSUPPORTED, "%s.%s: relationship loading needs an integer or text key",
+		                           mi->model->table, c->name);
+	if (k->text)
+		k->strs = pgorm__calloc(n ? n : 1, sizeof *k->strs);
+	else
+		k->ints = pgorm__calloc(n ? n : 1, sizeof *k->ints);
+	if (k->strs == NULL && k->ints == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		pgorm_value v;
+		pgorm__get_col(objs[i], c, col, &v);
+		if (v.is_null)
+			continue;
+		if (k->text)
+			k->strs[k->n++] = v.u.str.ptr;
+		else
+			k->ints[k->n++] = c->type == PGORM_TYPE_INT8 ? v.u.i64 : c->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i16;
+	}
+	return 0;
+}
+
+static pgorm_value keys_param(const keyset *k)
+{
+	return k->text ? PGORM_TEXT_ARRAY(k->strs, k->n) : PGORM_INT8_ARRAY(k->ints, k->n);
+}
+
+static void order_clause(pgorm__sb *b, const pgorm_rel *r)
+{
+	if (r->order_col < 0)
+		return;
+	pgorm__sb_add(b, " ORDER BY t.");
+	pgorm__sb_ident(b, r->target->cols[r->order_col].name);
+	if (r->order_desc)
+		pgorm__sb_add(b, " DESC");
+}
+
+/* Find the object of model mi whose column col equals the same-typed column of other. */
+static void *find_by_col(pgorm_session *s, pgorm__model_info *mi, size_t col, const void *src,
+                         const pgorm_column *srccol, size_t srcidx, void **objs, size_t n)
+{
+	pgorm_value v;
+	pgorm__get_col(src, srccol, srcidx, &v);
+	if (v.is_null)
+		return NULL;
+	if (mi->npk == 1 && mi->pk[0] == col) {
+		memset(s->probe, 0, s->probe_size);
+		((pgorm_object *)s->probe)->model = mi->model;
+		if (pgorm__set_col(NULL, s->probe, &mi->cols[col], col, &v) != 0)
+			return NULL;
+		return pgorm__imap_find(&s->imap, mi, s->probe);
+	}
+	for (size_t i = 0; i < n; i++) {
+		pgorm_value w;
+		pgorm__get_col(objs[i], &mi->cols[col], col, &w);
+		if (!w.is_null && w.type == v.type && w.u.i64 == v.u.i64 &&
+		    (v.type != PGORM_TYPE_TEXT || strcmp(v.u.str.ptr, w.u.str.ptr) == 0))
+			return objs[i];
+	}
+	return NULL;
+}
+
+/* One-to-many: SELECT children WHERE fk = ANY($1), distribute to the parents. */
+static int load_o2m(pgorm_session *s, const pgorm_rel *r, void **parents, size_t n, bool overwrite)
+{
+	pgorm__model_info *pm = r->owner, *cm = r->target;
+	keyset k;
+	int rc = collect_keys(s, pm, r->ref_col, parents, n, &k);
+	if (rc != 0)
+		return rc;
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	pgorm__sb_addf(&b, "SELECT %s FROM %s t WHERE t.", cm->select_list, cm->qtable);
+	pgorm__sb_ident(&b, cm->cols[r->fk_col].name);
+	pgorm__sb_add(&b, k.text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+	order_clause(&b, r);
+	pgorm_value p = keys_param(&k);
+	pgorm_result *res = NULL;
+	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
+	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__sb_free(&b);
+	keyset_free(&k);
+	if (rc != 0)
+		return rc;
+	void **kids = NULL;
+	size_t nk = 0;
+	rc = pgorm__load_rows(s, cm, res, 0, overwrite, &kids, &nk);
+	pgorm_result_free(res);
+	if (rc != 0)
+		return rc;
+	const pgorm_rel *m2o = r->partner;
+	for (size_t i = 0; i < n; i++) {
+		if (r->scalar)
+			pgorm__link_put(parents[i], r, NULL);
+		else
+			pgorm__coll(parents[i], r)->len = 0;
+	}
+	for (size_t i = 0; i < nk && rc == 0; i++) {
+		void *kid = kids[i];
+		pgorm__objstate *kst = pgorm__st(kid);
+		if (kst->link_dirty & (1ULL << m2o->index))
+			continue; /* moved in memory since: its new place wins */
+		void *parent = find_by_col(s, pm, r->ref_col, kid, &cm->cols[r->fk_col], r->fk_col, parents, n);
+		if (parent == NULL)
+			continue;
+		if (r->scalar) {
+			void *prev = pgorm__link_get(parent, r);
+			if (prev != NULL && prev != kid) {
+				rc = pgorm__session_fail(s, PGORM_EMULTIPLE,
+				                         "one-to-one relationship %s.%s: more than one %s row for one %s",
+				                         pm->model->table, r->name, cm->model->table, pm->model->table);
+				break;
+			}
+			pgorm__link_put(parent, r, kid);
+		} else if (!pgorm__coll_push(s, pgorm__coll(parent, r), kid)) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			break;
+		}
+		pgorm__link_put(kid, m2o, parent);
+		kst->loaded |= 1ULL << m2o->index;
+	}
+	pgorm__free(kids);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		pgorm__st(parents[i])->loaded |= 1ULL << r->index;
+		if (!r->scalar)
+			rc = pgorm__coll_merge_pending(s, parents[i], r);
+	}
+	return rc;
+}
+
+/* Many-to-one: targets by PK from the identity map, one SELECT … = ANY for the rest. */
+static int load_m2o(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite)
+{
+	pgorm__model_info *cm = r->owner, *pm = r->target;
+	void **missing = pgorm__calloc(n ? n : 1, sizeof *missing);
+	if (missing == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	size_t nm = 0;
+	for (size_t i = 0; i < n; i++) {
+		void *o = objs[i];
+		if (pgorm__st(o)->link_dirty & (1ULL << r->index))
+			continue;
+		void *t = find_by_col(s, pm, r->ref_col, o, &cm->cols[r->fk_col], r->fk_col, NULL, 0);
+		if (t != NULL && !overwrite) {
+			pgorm__link_put(o, r, t);
+			pgorm__st(o)->loaded |= 1ULL << r->index;
+			s->stats.identity_hits++;
+		} else if (!((pgorm__st(o)->nulls >> r->fk_col) & 1)) {
+			missing[nm++] = o;
+		} else {
+			pgorm__link_put(o, r, NULL);
+			pgorm__st(o)->loaded |= 1ULL << r->index;
+		}
+	}
+	int rc = 0;
+	if (nm > 0) {
+		keyset k;
+		rc = collect_keys(s, cm, r->fk_col, missing, nm, &k);
+		if (rc == 0) {
+			pgorm__sb b;
+			pgorm__sb_init(&b);
+			pgorm__sb_addf(&b, "SELECT %s FROM %s t WHERE t.", pm->select_list, pm->qtable);
+			pgorm__sb_ident(&b, pm->cols[r->ref_col].name);
+			pgorm__sb_add(&b, k.text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+			pgorm_value p = keys_param(&k);
+			pgorm_result *res = NULL;
+			rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
+			                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			pgorm__sb_free(&b);
+			keyset_free(&k);
+			void **got = NULL;
+			size_t ng = 0;
+			if (rc == 0)
+				rc = pgorm__load_rows(s, pm, res, 0, overwrite, &got, &ng);
+			pgorm_result_free(res);
+			for (size_t i = 0; i < nm && rc == 0; i++) {
+				void *t = find_by_col(s, pm, r->ref_col, missing[i], &cm->cols[r->fk_col], r->fk_col, got, ng);
+				pgorm__link_put(missing[i], r, t);
+				pgorm__st(missing[i])->loaded |= 1ULL << r->index;
+			}
+			pgorm__free(got);
+		}
+	}
+	pgorm__free(missing);
+	return rc;
+}
+
+/* Many-to-many: SELECT targets JOIN secondary WHERE secondary.local = ANY($1). */
+static int load_m2m(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite)
+{
+	pgorm__model_info *om = r->owner, *tm = r->target;
+	keyset k;
+	int rc = collect_keys(s, om, om->pk[0], objs, n, &k);
+	if (rc != 0)
+		return rc;
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	pgorm__sb_addf(&b, "SELECT %s, a.", tm->select_list);
+	pgorm__sb_ident(&b, r->sec_local);
+	pgorm__sb_addf(&b, " FROM %s t JOIN ", tm->qtable);
+	pgorm__sb_qualified(&b, r->sec_schema, r->sec_table);
+	pgorm__sb_add(&b, " a ON a.");
+	pgorm__sb_ident(&b, r->sec_remote);
+	pgorm__sb_add(&b, " = t.");
+	pgorm__sb_ident(&b, tm->cols[tm->pk[0]].name);
+	pgorm__sb_add(&b, " WHERE a.");
+	pgorm__sb_ident(&b, r->sec_local);
+	pgorm__sb_add(&b, k.text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+	order_clause(&b, r);
+	pgorm_value p = keys_param(&k);
+	pgorm_result *res = NULL;
+	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
+	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__sb_free(&b);
+	keyset_free(&k);
+	if (rc != 0)
+		return rc;
+	void **got = NULL;
+	size_t ng = 0;
+	rc = pgorm__load_rows(s, tm, res, 0, overwrite, &got, &ng);
+	for (size_t i = 0; i < n; i++)
+		pgorm__coll(objs[i], r)->len = 0;
+	/* rows map 1:1 to got[] (no NULL keys in an inner join) */
+	for (size_t i = 0; i < ng && rc == 0; i++) {
+		pgorm_value kv;
+		if (pgorm_result_get(res, i, tm->ncols, om->cols[om->pk[0]].type == PGORM_TYPE_TEXT ? PGORM_TYPE_TEXT : PGORM_TYPE_INT8, &kv, NULL) != 0)
+			continue;
+		memset(s->probe, 0, s->probe_size);
+		((pgorm_object *)s->probe)->model = om->model;
+		if (pgorm__set_col(NULL, s->probe, &om->cols[om->pk[0]], om->pk[0], &kv) != 0)
+			continue;
+		void *owner = pgorm__imap_find(&s->imap, om, s->probe);
+		if (owner != NULL && !pgorm__coll_push(s, pgorm__coll(owner, r), got[i]))
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	pgorm_result_free(res);
+	pgorm__free(got);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		pgorm__st(objs[i])->loaded |= 1ULL << r->index;
+		rc = pgorm__coll_merge_pending(s, objs[i], r);
+	}
+	return rc;
+}
+
+int pgorm__load_selectin(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite)
+{
+	if (n == 0)
+		return 0;
+	switch (r->kind) {
+	case PGORM_REL_ONE_TO_MANY: return load_o2m(s, r, objs, n, overwrite);
+	case PGORM_REL_MANY_TO_ONE: return load_m2o(s, r, objs, n, overwrite);
+	case PGORM_REL_MANY_TO_MANY: return load_m2m(s, r, objs, n, overwrite);
+	default: return pgorm__session_fail(s, PGORM_EINVAL, "relationship %s: unresolved kind", r->name);
+	}
+}
+
+/* N+1 detector: lazy loads of one relationship from objects of one query result. */
+static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
+{
+	if (s->cfg.nplus1_threshold == 0)
+		return 0;
+	uint32_t gen = pgorm__st(obj)->result_gen;
+	if (gen == 0)
+		return 0;
+	size_t slot = (r->owner->index * 7 + r->index) % PGORM__MAX_RELS;
+	if (s->nplus1_rel[slot] != r || s->nplus1_gen[slot] != gen) {
+		s->nplus1_rel[slot] = r;
+		s->nplus1_gen[slot] = gen;
+		s->nplus1_counts[slot] = 0;
+	}
+	uint64_t c = ++s->nplus1_counts[slot];
+	if (c <= s->cfg.nplus1_threshold)
+		return 0;
+	if (s->cfg.nplus1_fail)
+		return pgorm__session_fail(s, PGORM_ENPLUSONE,
+		                           "N+1: %llu lazy loads of %s.%s from one query result; load it with selectin or joined",
+		                           (unsigned long long)c, r->owner->model->table, r->name);
+	if (c == s->cfg.nplus1_threshold + 1)
+		pgorm__session_log(s, PGORM_LOG_WARNING,
+		                   "N+1: more than %u lazy loads of %s.%s from one query result; use selectin or joined loading",
+		                   s->cfg.nplus1_threshold, r->owner->model->table, r->name);
+	return 0;
+}
+
+int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
+{
+	if (r->loader == PGORM_LOAD_RAISE)
+		return pgorm__session_fail(s, PGORM_ERAISE, "%s.%s is not loaded and its loader is raise",
+		                           r->owner->model->table, r->name);
+	if (r->loader == PGORM_LOAD_NOLOAD)
+		return 0;
+	/* many-to-one by primary key: the identity map answers without SQL */
+	if (r->kind == PGORM_REL_MANY_TO_ONE) {
+		if ((pgorm__st(obj)->nulls >> r->fk_col) & 1) {
+			pgorm__link_put(obj, r, NULL);
+			pgorm__st(obj)->loaded |= 1ULL << r->index;
+			return 0;
+		}
+		void *t = find_by_col(s, r->target, r->ref_col, obj, &r->owner->cols[r->fk_col], r->fk_col, NULL, 0);
+		if (t != NULL && !(pgorm__st(t)->flags & OBJ_EXPIRED)) {
+			pgorm__link_put(obj, r, t);
+			pgorm__st(obj)->loaded |= 1ULL << r->index;
+			s->stats.identity_hits++;
+			return 0;
+		}
+	}
+	int rc = nplus1_check(s, r, obj);
+	if (rc != 0)
+		return rc;
+	if (pgorm__st(obj)->state == PGORM_STATE_PENDING || pgorm__st(obj)->state == PGORM_STATE_TRANSIENT) {
+		pgorm__st(obj)->loaded |= 1ULL << r->index; /* nothing in the database yet */
+		return 0;
+	}
+	/* No autoflush here: changes made in memory while the relationship was unloaded are
+	 * queued and merged into what the load returns. */
+	s->stats.lazy_loads++;
+	return pgorm__load_selectin(s, r, &obj, 1, false);
+}
+
+int pgorm_rel_load(pgorm_session *s, const pgorm_rel *r, void *obj, void *out)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	if (r == NULL || obj == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_load: NULL argument");
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_rel_load");
+	if (rc != 0)
+		return rc;
+	if (((pgorm_object *)obj)->model != r->owner->model)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_load: %s.%s used on a %s object",
+		                           r->owner->model->table, r->name, ((pgorm_object *)obj)->model->table);
+	if (!((pgorm__st(obj)->loaded >> r->index) & 1) && (rc = pgorm__load_lazy(s, r, obj)) != 0)
+		return rc;
+	if (out != NULL) {
+		if (r->scalar)
+			*(void **)out = pgorm__link_get(obj, r);
+		else
+			*(pgorm_collection **)out = pgorm__coll(obj, r);
+	}
+	return 0;
+}

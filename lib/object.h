@@ -1,0 +1,72 @@
+/* lib/object.h — the private per-object state behind pgorm_object.priv.
+ *
+ * An object is one arena allocation: [user struct | objstate | snapshot[ncols] | slots].
+ * The snapshot holds, per column, the value at load/flush time for fixed-size types, or a
+ * 64-bit hash of the content for strings/bytea/uuid: dirty detection compares it with the
+ * struct at flush (C cannot trap field writes). Slots hold relationships that have no struct
+ * field (backrefs, hidden reverse sides): a pointer or a pgorm_collection each.
+ */
+#ifndef PGORM_OBJECT_H
+#define PGORM_OBJECT_H
+
+#include "pgorm/session.h"
+#include "registry.h"
+
+#include <stdint.h>
+
+enum {
+	OBJ_EXPIRED = 1u << 0,      /* attributes must be overwritten by the next load */
+	OBJ_PK_ASSIGNED = 1u << 1,  /* the PK came from a sequence at flush: reset on rollback */
+	OBJ_IN_MAP = 1u << 2,       /* registered in the identity map */
+	OBJ_DELETE_DONE = 1u << 3,  /* delete cascades already resolved */
+	OBJ_TRACKED = 1u << 4,      /* in the session's tracked list */
+	OBJ_NEW_IN_TX = 1u << 5     /* INSERTed in the current transaction */
+};
+
+typedef struct pgorm__objstate {
+	pgorm_session *session;
+	uint32_t seq;               /* add order: inserts keep it */
+	uint8_t state;              /* pgorm_state */
+	uint8_t flags;              /* OBJ_* */
+	uint16_t lazy_mark;         /* result generation (N+1 detector) */
+	uint64_t nulls;             /* current NULL bits, one per column */
+	uint64_t snap_nulls;        /* NULL bits at snapshot time */
+	uint64_t link_dirty;        /* to-one links changed since the last flush, one bit per rel */
+	uint64_t loaded;            /* relationships loaded, one bit per rel */
+	uint32_t result_gen;        /* which query result loaded it (N+1 detector) */
+	uint32_t pad;
+	uint64_t snap[];            /* ncols snapshot words, then the slots */
+} pgorm__objstate;
+
+/* Changes to a collection made while it was not loaded; merged when it loads. */
+typedef struct pgorm__collstate {
+	void **added;
+	size_t nadded, capadded;
+	void **removed;
+	size_t nremoved, capremoved;
+} pgorm__collstate;
+
+size_t pgorm__objstate_size(const pgorm__model_info *mi);
+
+static inline pgorm__objstate *pgorm__st(const void *obj)
+{
+	return ((const pgorm_object *)obj)->priv;
+}
+
+static inline void *pgorm__field(void *obj, size_t offset) { return (char *)obj + offset; }
+
+/* The slot area of an object (after the snapshot). */
+static inline void *pgorm__slot(void *obj, const pgorm__model_info *mi, size_t slot)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	return (char *)&st->snap[mi->ncols] + slot * sizeof(pgorm_collection);
+}
+
+/* Hash of a column value as stored in the struct (for the snapshot and the identity map). */
+uint64_t pgorm__col_word(const void *obj, const pgorm_column *c);
+/* Snapshot every column of obj (after load / flush). */
+void pgorm__snapshot(void *obj, const pgorm__model_info *mi);
+/* Bitmap of columns whose value or NULL bit differs from the snapshot. */
+uint64_t pgorm__dirty_cols(const void *obj, const pgorm__model_info *mi);
+
+#endif

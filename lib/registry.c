@@ -1,0 +1,617 @@
+/* lib/registry.c — validate the descriptor tables once and resolve them: columns, primary
+ * keys, foreign keys, relationship directions, back_populates pairs, generated backrefs and
+ * the topological order of tables. Every mistake becomes PGORM_EMODEL with a message that
+ * names the model and the attribute. */
+#include "registry.h"
+#include "internal.h"
+#include "object.h"
+#include "sql.h"
+
+#include <stdio.h>
+#include <string.h>
+
+size_t pgorm__type_csize(pgorm_type t)
+{
+	switch (t) {
+	case PGORM_TYPE_BOOL: return sizeof(bool);
+	case PGORM_TYPE_INT2: return sizeof(int16_t);
+	case PGORM_TYPE_INT4: case PGORM_TYPE_DATE: return sizeof(int32_t);
+	case PGORM_TYPE_INT8: case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: return sizeof(int64_t);
+	case PGORM_TYPE_FLOAT4: return sizeof(float);
+	case PGORM_TYPE_FLOAT8: return sizeof(double);
+	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
+		return sizeof(char *);
+	case PGORM_TYPE_BYTEA: return sizeof(pgorm_bytes);
+	case PGORM_TYPE_UUID: return sizeof(pgorm_uuid);
+	default: return 0;
+	}
+}
+
+static bool is_int_type(pgorm_type t)
+{
+	return t == PGORM_TYPE_INT2 || t == PGORM_TYPE_INT4 || t == PGORM_TYPE_INT8;
+}
+
+static bool fk_types_match(pgorm_type a, pgorm_type b)
+{
+	return a == b || (is_int_type(a) && is_int_type(b)) ||
+	       (a == PGORM_TYPE_TEXT && b == PGORM_TYPE_TEXT);
+}
+
+pgorm__model_info *pgorm__registry_info(const pgorm_registry *reg, const pgorm_model *m)
+{
+	for (size_t i = 0; i < reg->nmodels; i++)
+		if (reg->models[i].model == m)
+			return &reg->models[i];
+	return NULL;
+}
+
+long pgorm__model_col(const pgorm__model_info *mi, const char *name)
+{
+	for (size_t i = 0; i < mi->ncols; i++)
+		if (strcmp(mi->cols[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static pgorm__model_info *info_by_table(pgorm_registry *reg, const char *table)
+{
+	for (size_t i = 0; i < reg->nmodels; i++)
+		if (strcmp(reg->models[i].model->table, table) == 0)
+			return &reg->models[i];
+	return NULL;
+}
+
+static const char *tname(const pgorm__model_info *mi) { return mi->model->table; }
+
+/* ---- models and columns ---- */
+
+static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
+{
+	pgorm__model_info *mi = &reg->models[idx];
+	const pgorm_model *m = mi->model;
+	if (m == NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "model #%zu is NULL", idx);
+	if (m->magic != PGORM_MODEL_MAGIC)
+		return pgorm__error_set(err, PGORM_EMODEL, "model #%zu: bad magic (not built with PGORM_MODEL?)", idx);
+	if (m->table == NULL || *m->table == '\0')
+		return pgorm__error_set(err, PGORM_EMODEL, "model #%zu: no table name", idx);
+	if (m->hdr_offset != 0)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: pgorm_object must be the first member (offset %zu)",
+		                        m->table, m->hdr_offset);
+	if (m->size < sizeof(pgorm_object))
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: struct size %zu is smaller than its header",
+		                        m->table, m->size);
+	if (m->columns == NULL || m->columns[0].name == NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: no columns", m->table);
+	for (size_t j = 0; j < idx; j++) {
+		const pgorm_model *o = reg->models[j].model;
+		if (o == m)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s is listed twice", m->table);
+		if (strcmp(o->table, m->table) == 0 &&
+		    ((o->schema == NULL && m->schema == NULL) || (o->schema && m->schema && strcmp(o->schema, m->schema) == 0)))
+			return pgorm__error_set(err, PGORM_EMODEL, "two models map table %s", m->table);
+	}
+	mi->cols = m->columns;
+	mi->version_col = -1;
+	size_t n = 0;
+	for (const pgorm_column *c = m->columns; c->name != NULL; c++, n++) {
+		if (n >= PGORM__MAX_COLS)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s: more than %d columns", m->table, PGORM__MAX_COLS);
+		size_t want = pgorm__type_csize(c->type);
+		if (want == 0)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: unsupported column type %d",
+			                        m->table, c->name, (int)c->type);
+		if (c->size != want)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "model %s, column %s: field size %zu does not match type %s (expects %zu)",
+			                        m->table, c->name, c->size, pgorm_type_name(c->type), want);
+		if (c->offset < sizeof(pgorm_object) || c->offset > m->size || c->size > m->size - c->offset)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "model %s, column %s: offset %zu is outside the struct (size %zu) or overlaps the header",
+			                        m->table, c->name, c->offset, m->size);
+		for (const pgorm_column *d = m->columns; d != c; d++)
+			if (strcmp(d->name, c->name) == 0)
+				return pgorm__error_set(err, PGORM_EMODEL, "model %s: duplicate column %s", m->table, c->name);
+		if (c->flags & PGORM_PK) {
+			if (c->flags & PGORM_NULLABLE)
+				return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: a primary key column cannot be nullable",
+				                        m->table, c->name);
+			if (mi->npk >= PGORM__MAX_PK)
+				return pgorm__error_set(err, PGORM_EMODEL, "model %s: too many primary key columns", m->table);
+			mi->pk[mi->npk++] = n;
+		}
+		if (c->flags & PGORM_VERSION) {
+			if (c->type != PGORM_TYPE_INT4 && c->type != PGORM_TYPE_INT8)
+				return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: a version column must be int4 or int8",
+				                        m->table, c->name);
+			mi->version_col = (long)n;
+		}
+	}
+	mi->ncols = n;
+	if (mi->npk == 0)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: no primary key column (flag PGORM_PK)", m->table);
+	mi->pk_generated = mi->npk == 1 && (mi->cols[mi->pk[0]].flags & PGORM_SERVER_DEFAULT) &&
+	                   is_int_type(mi->cols[mi->pk[0]].type);
+	return 0;
+}
+
+static int check_fks(pgorm_registry *reg, pgorm__model_info *mi, pgorm_error *err)
+{
+	for (size_t i = 0; i < mi->ncols; i++) {
+		const pgorm_column *c = &mi->cols[i];
+		if (c->fk_table == NULL)
+			continue;
+		pgorm__model_info *t = info_by_table(reg, c->fk_table);
+		if (t == NULL)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: foreign key to unknown table %s",
+			                        tname(mi), c->name, c->fk_table);
+		if (t == mi)
+			mi->self_ref = true;
+		long rc = c->fk_column ? pgorm__model_col(t, c->fk_column) : (t->npk == 1 ? (long)t->pk[0] : -1);
+		if (rc < 0)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: foreign key to unknown column %s.%s",
+			                        tname(mi), c->name, c->fk_table, c->fk_column ? c->fk_column : "(primary key)");
+		const pgorm_column *ref = &t->cols[rc];
+		bool is_key = (ref->flags & PGORM_UNIQUE) || (t->npk == 1 && t->pk[0] == (size_t)rc);
+		if (!is_key)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "model %s, column %s: foreign key target %s.%s is neither the primary key nor UNIQUE",
+			                        tname(mi), c->name, c->fk_table, ref->name);
+		if (!fk_types_match(c->type, ref->type))
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: type %s does not match %s.%s (%s)",
+			                        tname(mi), c->name, pgorm_type_name(c->type), c->fk_table, ref->name,
+			                        pgorm_type_name(ref->type));
+	}
+	return 0;
+}
+
+/* The referenced column index of an FK column. */
+static size_t fk_ref_col(pgorm_registry *reg, const pgorm_column *c)
+{
+	pgorm__model_info *t = info_by_table(reg, c->fk_table);
+	return c->fk_column ? (size_t)pgorm__model_col(t, c->fk_column) : t->pk[0];
+}
+
+/* ---- relationships ---- */
+
+static pgorm_rel *rel_new(pgorm__model_info *owner, const char *name, pgorm_error *err)
+{
+	pgorm_rel *r = pgorm__calloc(1, sizeof *r);
+	if (r == NULL || (r->name = pgorm__strdup(name)) == NULL) {
+		pgorm__free(r);
+		pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+		return NULL;
+	}
+	r->owner = owner;
+	r->index = owner->nrels;
+	r->order_col = -1;
+	owner->rels[owner->nrels++] = r;
+	return r;
+}
+
+static pgorm_rel *find_rel(const pgorm__model_info *mi, const char *name)
+{
+	for (size_t i = 0; i < mi->nrels; i++)
+		if (strcmp(mi->rels[i]->name, name) == 0)
+			return mi->rels[i];
+	return NULL;
+}
+
+/* Find the FK for relationship d of owner → target; sets kind, fk_col, ref_col. */
+static int resolve_fk(pgorm_registry *reg, pgorm_rel *r, const pgorm_relationship *d, pgorm_error *err)
+{
+	pgorm__model_info *o = r->owner, *t = r->target;
+	pgorm_rel_kind want = d->kind;
+	size_t n = 0;
+	pgorm_rel_kind kind = PGORM_REL_AUTO;
+	size_t fk = 0;
+	const char *names[2] = { NULL, NULL };
+	/* one-to-many: target holds an FK to owner */
+	if (want == PGORM_REL_AUTO || want == PGORM_REL_ONE_TO_MANY) {
+		for (size_t i = 0; i < t->ncols; i++) {
+			const pgorm_column *c = &t->cols[i];
+			if (c->fk_table && strcmp(c->fk_table, tname(o)) == 0 &&
+			    (d->fk_column == NULL || strcmp(d->fk_column, c->name) == 0)) {
+				if (n < 2) names[n] = c->name;
+				n++;
+				kind = PGORM_REL_ONE_TO_MANY;
+				fk = i;
+			}
+		}
+	}
+	/* many-to-one: owner holds an FK to target (self-reference needs an explicit kind) */
+	if (want == PGORM_REL_MANY_TO_ONE || (want == PGORM_REL_AUTO && o != t)) {
+		for (size_t i = 0; i < o->ncols; i++) {
+			const pgorm_column *c = &o->cols[i];
+			if (c->fk_table && strcmp(c->fk_table, tname(t)) == 0 &&
+			    (d->fk_column == NULL || strcmp(d->fk_column, c->name) == 0)) {
+				if (n < 2) names[n] = c->name;
+				n++;
+				kind = PGORM_REL_MANY_TO_ONE;
+				fk = i;
+			}
+		}
+	}
+	if (n == 0) {
+		if (d->fk_column)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "relationship %s.%s: %s is not a foreign key column between %s and %s",
+			                        tname(o), r->name, d->fk_column, tname(o), tname(t));
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: no foreign key path between %s and %s",
+		                        tname(o), r->name, tname(o), tname(t));
+	}
+	if (n > 1) {
+		if (o == t && want == PGORM_REL_AUTO)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "relationship %s.%s: self-referential, set kind to ONE_TO_MANY or MANY_TO_ONE",
+			                        tname(o), r->name);
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s: ambiguous foreign key paths between %s and %s (%s, %s); name one with fk_column",
+		                        tname(o), r->name, tname(o), tname(t), names[0], names[1]);
+	}
+	r->kind = kind;
+	r->fk_col = fk;
+	const pgorm_column *fc = kind == PGORM_REL_ONE_TO_MANY ? &t->cols[fk] : &o->cols[fk];
+	r->ref_col = fk_ref_col(reg, fc);
+	return 0;
+}
+
+static int resolve_secondary(pgorm_rel *r, const pgorm_relationship *d, pgorm_error *err)
+{
+	const pgorm_secondary *sec = d->secondary;
+	if (sec->table == NULL || sec->local_column == NULL || sec->remote_column == NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: secondary needs table, local_column and remote_column",
+		                        tname(r->owner), r->name);
+	if (r->owner->npk != 1 || r->target->npk != 1)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: many-to-many needs single-column primary keys",
+		                        tname(r->owner), r->name);
+	r->kind = PGORM_REL_MANY_TO_MANY;
+	r->sec_table = pgorm__strdup(sec->table);
+	r->sec_local = pgorm__strdup(sec->local_column);
+	r->sec_remote = pgorm__strdup(sec->remote_column);
+	r->sec_schema = r->owner->model->schema;
+	if (!r->sec_table || !r->sec_local || !r->sec_remote)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+	return 0;
+}
+
+static int check_field(pgorm_rel *r, const pgorm_relationship *d, pgorm_error *err)
+{
+	const pgorm_model *m = r->owner->model;
+	r->offset = d->offset;
+	if (d->offset == PGORM_NO_FIELD) {
+		r->slot = r->owner->nslots++;
+		return 0;
+	}
+	size_t want = r->scalar ? sizeof(void *) : sizeof(pgorm_collection);
+	if (d->offset < sizeof(pgorm_object) || d->offset > m->size || d->size > m->size - d->offset)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: field offset %zu is outside the struct (size %zu)",
+		                        m->table, r->name, d->offset, m->size);
+	if (d->size != want)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: the field must be %s (size %zu), not size %zu",
+		                        m->table, r->name, r->scalar ? "a pointer" : "a pgorm_collection", want, d->size);
+	return 0;
+}
+
+static int build_rel(pgorm_registry *reg, pgorm__model_info *mi, const pgorm_relationship *d, pgorm_error *err)
+{
+	if (d->target == NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: no target model", tname(mi), d->name);
+	pgorm__model_info *t = pgorm__registry_info(reg, d->target);
+	if (t == NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: target model %s is not in the registry",
+		                        tname(mi), d->name, d->target->table ? d->target->table : "?");
+	if (find_rel(mi, d->name) != NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: duplicate relationship %s", tname(mi), d->name);
+	if (pgorm__model_col(mi, d->name) >= 0)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: relationship %s has the name of a column", tname(mi), d->name);
+	if (d->back_populates && d->backref)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: back_populates and backref are exclusive",
+		                        tname(mi), d->name);
+	pgorm_rel *r = rel_new(mi, d->name, err);
+	if (r == NULL)
+		return PGORM_ENOMEM;
+	r->target = t;
+	r->flags = d->flags;
+	r->passive = d->passive_deletes;
+	r->loader = d->loader == PGORM_LOAD_DEFAULT ? PGORM_LOAD_LAZY : d->loader;
+	r->cascade = d->cascade == 0 ? (PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_MERGE)
+	                             : (d->cascade & PGORM_CASCADE_NONE) ? 0 : d->cascade;
+	int rc = d->secondary ? resolve_secondary(r, d, err) : resolve_fk(reg, r, d, err);
+	if (rc != 0)
+		return rc;
+	r->scalar = r->kind == PGORM_REL_MANY_TO_ONE || (d->flags & PGORM_REL_SCALAR);
+	if ((r->cascade & PGORM_CASCADE_DELETE_ORPHAN) && r->kind == PGORM_REL_MANY_TO_ONE &&
+	    !(d->flags & PGORM_REL_SINGLE_PARENT))
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s: delete-orphan on a many-to-one needs PGORM_REL_SINGLE_PARENT",
+		                        tname(mi), d->name);
+	if (d->order_by) {
+		char col[128];
+		pgorm__strlcpy(col, d->order_by, sizeof col);
+		char *sp = strchr(col, ' ');
+		if (sp) {
+			r->order_desc = strstr(sp, "DESC") != NULL || strstr(sp, "desc") != NULL;
+			*sp = '\0';
+		}
+		r->order_col = pgorm__model_col(t, col);
+		if (r->order_col < 0)
+			return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: order_by column %s is not a column of %s",
+			                        tname(mi), d->name, col, tname(t));
+	}
+	return check_field(r, d, err);
+}
+
+static pgorm_rel_kind opposite(pgorm_rel_kind k)
+{
+	return k == PGORM_REL_ONE_TO_MANY ? PGORM_REL_MANY_TO_ONE
+	     : k == PGORM_REL_MANY_TO_ONE ? PGORM_REL_ONE_TO_MANY : k;
+}
+
+/* Synthesize the partner of r on its target (backref, or a hidden reverse side). */
+static int synth_partner(pgorm_rel *r, const char *name, bool hidden, pgorm_error *err)
+{
+	pgorm_rel *p = rel_new(r->target, name, err);
+	if (p == NULL)
+		return PGORM_ENOMEM;
+	p->target = r->owner;
+	p->kind = opposite(r->kind);
+	p->fk_col = r->fk_col;
+	p->ref_col = r->ref_col;
+	p->scalar = p->kind == PGORM_REL_MANY_TO_ONE || (r->scalar && r->kind == PGORM_REL_ONE_TO_MANY);
+	p->hidden = hidden;
+	p->cascade = hidden ? 0 : (PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_MERGE);
+	p->loader = PGORM_LOAD_LAZY;
+	p->offset = PGORM_NO_FIELD;
+	p->slot = r->target->nslots++;
+	p->partner = r;
+	r->partner = p;
+	if (r->kind == PGORM_REL_MANY_TO_MANY) {
+		p->sec_table = pgorm__strdup(r->sec_table);
+		p->sec_local = pgorm__strdup(r->sec_remote);
+		p->sec_remote = pgorm__strdup(r->sec_local);
+		p->sec_schema = r->sec_schema;
+		if (!p->sec_table || !p->sec_local || !p->sec_remote)
+			return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+	}
+	return 0;
+}
+
+static int pair_rels(pgorm__model_info *mi, size_t ndeclared, pgorm_error *err)
+{
+	for (size_t i = 0; i < ndeclared; i++) {
+		pgorm_rel *r = mi->rels[i];
+		const pgorm_relationship *d = &mi->model->relationships[i];
+		if (d->back_populates) {
+			pgorm_rel *p = find_rel(r->target, d->back_populates);
+			if (p == NULL || p->hidden)
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "relationship %s.%s: back_populates names %s.%s, which does not exist",
+				                        tname(mi), r->name, tname(r->target), d->back_populates);
+			if (p->target != mi)
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "relationship %s.%s: back_populates %s.%s points to %s, not back to %s",
+				                        tname(mi), r->name, tname(r->target), p->name, tname(p->target), tname(mi));
+			if (p->partner != NULL && p->partner != r)
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "relationship %s.%s: back_populates %s.%s, but %s.%s is paired with %s.%s",
+				                        tname(mi), r->name, tname(r->target), p->name, tname(r->target), p->name,
+				                        tname(p->partner->owner), p->partner->name);
+			if (p->kind != opposite(r->kind) || (r->kind != PGORM_REL_MANY_TO_MANY && p->fk_col != r->fk_col))
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "relationship %s.%s and %s.%s disagree on direction or foreign key",
+				                        tname(mi), r->name, tname(r->target), p->name);
+			r->partner = p;
+			p->partner = r;
+		} else if (d->backref) {
+			if (find_rel(r->target, d->backref) != NULL || pgorm__model_col(r->target, d->backref) >= 0)
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "relationship %s.%s: backref \"%s\" collides with the existing attribute %s.%s",
+				                        tname(mi), r->name, d->backref, tname(r->target), d->backref);
+			int rc = synth_partner(r, d->backref, false, err);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* back_populates declared on one side only still pairs; each declared back_populates must be
+ * answered (the partner names us back, or names nothing). */
+static int check_pairs(pgorm__model_info *mi, size_t ndeclared, pgorm_error *err)
+{
+	for (size_t i = 0; i < ndeclared; i++) {
+		pgorm_rel *r = mi->rels[i];
+		const pgorm_relationship *d = &mi->model->relationships[i];
+		if (d->back_populates == NULL)
+			continue;
+		pgorm_rel *p = r->partner;
+		const pgorm__model_info *t = p->owner;
+		for (const pgorm_relationship *pd = t->model->relationships; pd && pd->name; pd++) {
+			if (strcmp(pd->name, p->name) == 0 && pd->back_populates &&
+			    strcmp(pd->back_populates, r->name) != 0)
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "relationship %s.%s: back_populates %s.%s, but %s.%s back_populates %s",
+				                        tname(mi), r->name, tname(t), p->name, tname(t), p->name, pd->back_populates);
+		}
+	}
+	return 0;
+}
+
+/* ---- order and SQL fragments ---- */
+
+static int topo_sort(pgorm_registry *reg, pgorm_error *err)
+{
+	size_t n = reg->nmodels;
+	reg->topo_order = pgorm__calloc(n, sizeof *reg->topo_order);
+	bool *done = pgorm__calloc(n, sizeof *done);
+	if (reg->topo_order == NULL || done == NULL) {
+		pgorm__free(done);
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+	}
+	size_t k = 0;
+	while (k < n) {
+		bool progress = false;
+		for (size_t i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			pgorm__model_info *mi = &reg->models[i];
+			bool ready = true;
+			for (size_t c = 0; c < mi->ncols && ready; c++) {
+				const char *ft = mi->cols[c].fk_table;
+				if (ft == NULL || strcmp(ft, tname(mi)) == 0)
+					continue;
+				pgorm__model_info *dep = info_by_table(reg, ft);
+				ready = done[dep->index];
+			}
+			if (ready) {
+				done[i] = true;
+				mi->topo = k;
+				reg->topo_order[k++] = i;
+				progress = true;
+			}
+		}
+		if (!progress) { /* a cycle between tables: keep the caller's order for the rest */
+			for (size_t i = 0; i < n; i++)
+				if (!done[i]) {
+					done[i] = true;
+					reg->models[i].topo = k;
+					reg->topo_order[k++] = i;
+				}
+		}
+	}
+	pgorm__free(done);
+	return 0;
+}
+
+static int build_sql(pgorm__model_info *mi, pgorm_error *err)
+{
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	pgorm__sb_qualified(&b, mi->model->schema, mi->model->table);
+	mi->qtable = pgorm__sb_take(&b);
+	for (size_t i = 0; i < mi->ncols; i++) {
+		if (i)
+			pgorm__sb_add(&b, ", ");
+		pgorm__sb_add(&b, "t.");
+		pgorm__sb_ident(&b, mi->cols[i].name);
+	}
+	mi->select_list = pgorm__sb_take(&b);
+	if (mi->qtable == NULL || mi->select_list == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+	mi->state_offset = (mi->model->size + 15) & ~(size_t)15;
+	mi->alloc_size = mi->state_offset + pgorm__objstate_size(mi);
+	return 0;
+}
+
+void pgorm_registry_destroy(pgorm_registry *reg)
+{
+	if (reg == NULL)
+		return;
+	for (size_t i = 0; i < reg->nmodels; i++) {
+		pgorm__model_info *mi = &reg->models[i];
+		for (size_t j = 0; j < mi->nrels; j++) {
+			pgorm_rel *r = mi->rels[j];
+			pgorm__free(r->name);
+			pgorm__free(r->sec_table);
+			pgorm__free(r->sec_local);
+			pgorm__free(r->sec_remote);
+			pgorm__free(r);
+		}
+		pgorm__free(mi->rels);
+		pgorm__free(mi->select_list);
+		pgorm__free(mi->qtable);
+	}
+	pgorm__free(reg->models);
+	pgorm__free(reg->topo_order);
+	pgorm__free(reg);
+}
+
+int pgorm_registry_create(pgorm_registry **out, const pgorm_model *const *models, size_t n, pgorm_error *err)
+{
+	if (out == NULL || (models == NULL && n > 0))
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_registry_create: NULL argument");
+	*out = NULL;
+	pgorm_registry *reg = pgorm__calloc(1, sizeof *reg);
+	if (reg == NULL || (reg->models = pgorm__calloc(n, sizeof *reg->models)) == NULL) {
+		pgorm__free(reg);
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+	}
+	reg->nmodels = n;
+	int rc = 0;
+	size_t total_rels = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		reg->models[i].model = models[i];
+		reg->models[i].index = i;
+		rc = check_model(reg, i, err);
+		if (rc == 0)
+			for (const pgorm_relationship *d = models[i]->relationships; d && d->name; d++)
+				total_rels++;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		reg->models[i].rels = pgorm__calloc(2 * total_rels + 1, sizeof(pgorm_rel *));
+		if (reg->models[i].rels == NULL)
+			rc = pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = check_fks(reg, &reg->models[i], err);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		for (const pgorm_relationship *d = models[i]->relationships; rc == 0 && d && d->name; d++)
+			rc = build_rel(reg, &reg->models[i], d, err);
+	size_t *ndecl = rc == 0 ? pgorm__calloc(n, sizeof *ndecl) : NULL;
+	if (rc == 0 && ndecl == NULL)
+		rc = pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+	for (size_t i = 0; i < n && rc == 0; i++)
+		ndecl[i] = reg->models[i].nrels;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = pair_rels(&reg->models[i], ndecl[i], err);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = check_pairs(&reg->models[i], ndecl[i], err);
+	/* One-directional relationships get a hidden reverse side, so a link between two
+	 * objects is always recorded on both. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		for (size_t j = 0; j < ndecl[i] && rc == 0; j++) {
+			pgorm_rel *r = reg->models[i].rels[j];
+			if (r->partner == NULL) {
+				char name[160];
+				snprintf(name, sizeof name, "~%s.%s", tname(r->owner), r->name);
+				rc = synth_partner(r, name, true, err);
+			}
+		}
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (reg->models[i].nrels > PGORM__MAX_RELS)
+			rc = pgorm__error_set(err, PGORM_EMODEL, "model %s: more than %d relationships",
+			                      tname(&reg->models[i]), PGORM__MAX_RELS);
+	}
+	pgorm__free(ndecl);
+	if (rc == 0)
+		rc = topo_sort(reg, err);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = build_sql(&reg->models[i], err);
+	if (rc != 0) {
+		pgorm_registry_destroy(reg);
+		return rc;
+	}
+	*out = reg;
+	return 0;
+}
+
+const pgorm_rel *pgorm_registry_rel(const pgorm_registry *reg, const pgorm_model *m, const char *name)
+{
+	if (reg == NULL || m == NULL || name == NULL)
+		return NULL;
+	pgorm__model_info *mi = pgorm__registry_info(reg, m);
+	if (mi == NULL)
+		return NULL;
+	pgorm_rel *r = find_rel(mi, name);
+	return r && !r->hidden ? r : NULL;
+}
+
+const char *pgorm_rel_name(const pgorm_rel *r) { return r ? r->name : NULL; }
+pgorm_rel_kind pgorm_rel_kind_of(const pgorm_rel *r) { return r ? r->kind : PGORM_REL_AUTO; }
+const pgorm_rel *pgorm_rel_partner(const pgorm_rel *r) { return r && r->partner && !r->partner->hidden ? r->partner : NULL; }
+const pgorm_model *pgorm_rel_target(const pgorm_rel *r) { return r ? r->target->model : NULL; }
+
+void pgorm_free(void *p) { pgorm__free(p); }

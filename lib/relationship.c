@@ -1,0 +1,489 @@
+/* lib/relationship.c — relationship changes that keep both sides in sync at once, and the
+ * save-update cascade.
+ *
+ * The link between a parent and a child of a one-to-many relationship is recorded on the
+ * child: its many-to-one pointer (a struct field, or a header slot for backrefs and for the
+ * hidden reverse side of one-directional relationships). The parent's collection mirrors
+ * it; the invariant "child's link == parent ⇔ child is in parent's collection" lets appends
+ * skip a search. A changed link sets a dirty bit; flush turns it into the FK value (or NULL,
+ * or a DELETE for orphans). Many-to-many links live in both collections.
+ */
+#include "internal.h"
+#include "session.h"
+
+#include <string.h>
+
+void *pgorm__link_get(void *obj, const pgorm_rel *r)
+{
+	void *p;
+	if (r->offset != PGORM_NO_FIELD)
+		memcpy(&p, pgorm__field(obj, r->offset), sizeof p);
+	else
+		memcpy(&p, pgorm__slot(obj, r->owner, r->slot), sizeof p);
+	return p;
+}
+
+void pgorm__link_put(void *obj, const pgorm_rel *r, void *target)
+{
+	if (r->offset != PGORM_NO_FIELD)
+		memcpy(pgorm__field(obj, r->offset), &target, sizeof target);
+	else
+		memcpy(pgorm__slot(obj, r->owner, r->slot), &target, sizeof target);
+}
+
+pgorm_collection *pgorm__coll(void *obj, const pgorm_rel *r)
+{
+	if (r->offset != PGORM_NO_FIELD)
+		return pgorm__field(obj, r->offset);
+	return pgorm__slot(obj, r->owner, r->slot);
+}
+
+bool pgorm__coll_push(pgorm_session *s, pgorm_collection *c, void *item)
+{
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4;
+		/* arena memory: the old array is abandoned, which is the arena's contract */
+		void **items = pgorm__arena_alloc(&s->arena, cap * sizeof *items);
+		if (items == NULL)
+			return false;
+		if (c->len)
+			memcpy(items, c->items, c->len * sizeof *items);
+		c->items = items;
+		c->cap = cap;
+	}
+	c->items[c->len++] = item;
+	return true;
+}
+
+bool pgorm__coll_remove_item(pgorm_collection *c, void *item)
+{
+	for (size_t i = c->len; i-- > 0;) {
+		if (c->items[i] == item) {
+			memmove(&c->items[i], &c->items[i + 1], (c->len - i - 1) * sizeof *c->items);
+			c->len--;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool pgorm__coll_contains(const pgorm_collection *c, const void *item)
+{
+	for (size_t i = 0; i < c->len; i++)
+		if (c->items[i] == item)
+			return true;
+	return false;
+}
+
+static bool is_loaded(const void *obj, const pgorm_rel *r)
+{
+	return (pgorm__st(obj)->loaded >> r->index) & 1;
+}
+
+bool pgorm_rel_is_loaded(const pgorm_rel *r, const void *obj)
+{
+	return r && obj && pgorm__st(obj) && is_loaded(obj, r);
+}
+
+/* Queue a change on an unloaded collection, to merge when it loads. */
+static int queue_change(pgorm_session *s, pgorm_collection *c, void *item, bool add)
+{
+	if (c->priv == NULL) {
+		c->priv = pgorm__arena_calloc(&s->arena, sizeof *c->priv);
+		if (c->priv == NULL)
+			return PGORM_ENOMEM;
+	}
+	pgorm__collstate *q = c->priv;
+	void ***arr = add ? &q->added : &q->removed;
+	size_t *n = add ? &q->nadded : &q->nremoved, *cap = add ? &q->capadded : &q->capremoved;
+	/* an add cancels a queued remove of the same item and vice versa */
+	void **other = add ? q->removed : q->added;
+	size_t *nother = add ? &q->nremoved : &q->nadded;
+	for (size_t i = 0; i < *nother; i++) {
+		if (other[i] == item) {
+			other[i] = other[--*nother];
+			return 0;
+		}
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4;
+		void **a = pgorm__arena_alloc(&s->arena, ncap * sizeof *a);
+		if (a == NULL)
+			return PGORM_ENOMEM;
+		if (*n)
+			memcpy(a, *arr, *n * sizeof *a);
+		*arr = a;
+		*cap = ncap;
+	}
+	(*arr)[(*n)++] = item;
+	return 0;
+}
+
+/* Add / remove item in the collection r of obj, loaded or not. */
+static int coll_add(pgorm_session *s, void *obj, const pgorm_rel *r, void *item)
+{
+	pgorm_collection *c = pgorm__coll(obj, r);
+	if (!is_loaded(obj, r)) {
+		int rc = queue_change(s, c, item, true);
+		if (rc != 0)
+			return pgorm__session_fail(s, rc, "out of memory");
+	}
+	if (r->kind == PGORM_REL_MANY_TO_MANY && pgorm__coll_contains(c, item))
+		return 0;
+	if (!pgorm__coll_push(s, c, item))
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory growing a collection");
+	return 0;
+}
+
+static int coll_del(pgorm_session *s, void *obj, const pgorm_rel *r, void *item)
+{
+	pgorm_collection *c = pgorm__coll(obj, r);
+	if (!is_loaded(obj, r)) {
+		int rc = queue_change(s, c, item, false);
+		if (rc != 0)
+			return pgorm__session_fail(s, rc, "out of memory");
+	}
+	pgorm__coll_remove_item(c, item);
+	return 0;
+}
+
+int pgorm__coll_merge_pending(pgorm_session *s, void *obj, const pgorm_rel *r)
+{
+	pgorm_collection *c = pgorm__coll(obj, r);
+	pgorm__collstate *q = c->priv;
+	if (q == NULL)
+		return 0;
+	for (size_t i = 0; i < q->nremoved; i++)
+		pgorm__coll_remove_item(c, q->removed[i]);
+	for (size_t i = 0; i < q->nadded; i++)
+		if (!pgorm__coll_contains(c, q->added[i]) && !pgorm__coll_push(s, c, q->added[i]))
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	q->nadded = q->nremoved = 0;
+	return 0;
+}
+
+/* The scalar (one-to-one) parent side holds a pointer instead of a collection. */
+static void *scalar_get(void *obj, const pgorm_rel *r) { return pgorm__link_get(obj, r); }
+
+static bool in_session(const void *obj)
+{
+	uint8_t st = pgorm__st(obj)->state;
+	return st == PGORM_STATE_PENDING || st == PGORM_STATE_PERSISTENT;
+}
+
+static void mark_link(void *child, const pgorm_rel *m2o, void *parent)
+{
+	pgorm__link_put(child, m2o, parent);
+	pgorm__st(child)->link_dirty |= 1ULL << m2o->index;
+	pgorm__st(child)->loaded |= 1ULL << m2o->index;
+}
+
+/* Core of every one-to-many change: attach child to parent (NULL detaches). o2m is the
+ * parent-side relationship; its partner is the child's many-to-one. */
+static int relink(pgorm_session *s, const pgorm_rel *o2m, void *parent, void *child)
+{
+	const pgorm_rel *m2o = o2m->partner;
+	void *old = pgorm__link_get(child, m2o);
+	if (old == parent && is_loaded(child, m2o) && parent != NULL)
+		return 0;
+	if (old != NULL && old != parent) {
+		if (o2m->scalar) {
+			if (scalar_get(old, o2m) == child)
+				pgorm__link_put(old, o2m, NULL);
+		} else {
+			int rc = coll_del(s, old, o2m, child);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	if (parent != NULL && o2m->scalar) {
+		/* one-to-one: the parent's previous child loses its link (nulled or orphaned) */
+		void *prev = scalar_get(parent, o2m);
+		if (prev != NULL && prev != child)
+			mark_link(prev, m2o, NULL);
+		pgorm__link_put(parent, o2m, child);
+		pgorm__st(parent)->loaded |= 1ULL << o2m->index;
+	} else if (parent != NULL && old != parent) {
+		int rc = coll_add(s, parent, o2m, child);
+		if (rc != 0)
+			return rc;
+	}
+	mark_link(child, m2o, parent);
+	return 0;
+}
+
+static int check_pair(pgorm_session *s, const pgorm_rel *r, void *a, void *b, const char *what)
+{
+	if (r == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: relationship is NULL", what);
+	int rc = pgorm__session_check_obj(s, a, what);
+	if (rc == 0 && b != NULL)
+		rc = pgorm__session_check_obj(s, b, what);
+	if (rc != 0)
+		return rc;
+	if (((pgorm_object *)a)->model != r->owner->model)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s.%s used on a %s object", what,
+		                           r->owner->model->table, r->name, ((pgorm_object *)a)->model->table);
+	if (b != NULL && ((pgorm_object *)b)->model != r->target->model)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s.%s expects a %s object, got %s", what,
+		                           r->owner->model->table, r->name, r->target->model->table,
+		                           ((pgorm_object *)b)->model->table);
+	return 0;
+}
+
+/* Many-to-many: both collections change now; the association row change is recorded for
+ * flush (an add after a remove of the same pair cancels out there). */
+int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bool add)
+{
+	int rc = add ? coll_add(s, a, r, b) : coll_del(s, a, r, b);
+	if (rc == 0)
+		rc = add ? coll_add(s, b, r->partner, a) : coll_del(s, b, r->partner, a);
+	if (rc != 0)
+		return rc;
+	if (s->nm2m == s->capm2m) {
+		size_t cap = s->capm2m ? s->capm2m * 2 : 16;
+		pgorm__m2m_op *ops = pgorm__reallocarray(s->m2m_ops, cap, sizeof *ops);
+		if (ops == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		s->m2m_ops = ops;
+		s->capm2m = cap;
+	}
+	s->m2m_ops[s->nm2m++] = (pgorm__m2m_op){ r, a, b, add };
+	return 0;
+}
+
+int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *child)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = check_pair(s, r, parent, child, "pgorm_rel_append");
+	if (rc != 0)
+		return rc;
+	if (child == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_append: child is NULL");
+	if (r->scalar && r->kind != PGORM_REL_ONE_TO_MANY)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_append: %s.%s is not a collection (use pgorm_rel_set)",
+		                           r->owner->model->table, r->name);
+	if (r->kind == PGORM_REL_MANY_TO_MANY)
+		rc = pgorm__m2m_record(s, r, parent, child, true);
+	else
+		rc = relink(s, r, parent, child);
+	if (rc != 0)
+		return rc;
+	/* appending to a collection of an object in the session pulls the child in */
+	if (in_session(parent) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) && !in_session(child) &&
+	    pgorm__st(child)->state == PGORM_STATE_TRANSIENT) {
+		if ((rc = pgorm__make_pending(s, child)) == 0)
+			rc = pgorm__cascade_add(s, child);
+	}
+	return rc;
+}
+
+int pgorm_rel_remove(pgorm_session *s, const pgorm_rel *r, void *parent, void *child)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = check_pair(s, r, parent, child, "pgorm_rel_remove");
+	if (rc != 0)
+		return rc;
+	if (child == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_remove: child is NULL");
+	if (r->kind == PGORM_REL_MANY_TO_MANY)
+		return pgorm__m2m_record(s, r, parent, child, false);
+	if (r->kind != PGORM_REL_ONE_TO_MANY)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_remove: %s.%s is not one-to-many",
+		                           r->owner->model->table, r->name);
+	const pgorm_rel *m2o = r->partner;
+	void *cur = pgorm__link_get(child, m2o);
+	if (cur != NULL && cur != parent)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_remove: the %s object is not in this %s.%s",
+		                           r->target->model->table, r->owner->model->table, r->name);
+	if (r->scalar) {
+		if (scalar_get(parent, r) == child)
+			pgorm__link_put(parent, r, NULL);
+	} else if ((rc = coll_del(s, parent, r, child)) != 0) {
+		return rc;
+	}
+	mark_link(child, m2o, NULL);
+	return 0;
+}
+
+int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = check_pair(s, r, obj, target, "pgorm_rel_set");
+	if (rc != 0)
+		return rc;
+	if (!r->scalar)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_set: %s.%s is a collection (use pgorm_rel_append)",
+		                           r->owner->model->table, r->name);
+	if (r->kind == PGORM_REL_MANY_TO_ONE) {
+		if (target != NULL) {
+			rc = relink(s, r->partner, target, obj);
+		} else {
+			void *old = pgorm__link_get(obj, r);
+			rc = old ? relink(s, r->partner, NULL, obj) : (mark_link(obj, r, NULL), 0);
+		}
+		/* many-to-one save-update: the child in the session pulls its parent in */
+		if (rc == 0 && target && in_session(obj) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
+		    pgorm__st(target)->state == PGORM_STATE_TRANSIENT) {
+			if ((rc = pgorm__make_pending(s, target)) == 0)
+				rc = pgorm__cascade_add(s, target);
+		}
+		return rc;
+	}
+	/* one-to-one from the parent side */
+	void *prev = scalar_get(obj, r);
+	if (target == NULL) {
+		if (prev != NULL) {
+			pgorm__link_put(obj, r, NULL);
+			mark_link(prev, r->partner, NULL);
+		}
+		return 0;
+	}
+	rc = relink(s, r, obj, target);
+	if (rc == 0 && in_session(obj) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
+	    pgorm__st(target)->state == PGORM_STATE_TRANSIENT) {
+		if ((rc = pgorm__make_pending(s, target)) == 0)
+			rc = pgorm__cascade_add(s, target);
+	}
+	return rc;
+}
+
+int pgorm_rel_get(pgorm_session *s, const pgorm_rel *r, void *obj, void **out)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = check_pair(s, r, obj, NULL, "pgorm_rel_get");
+	if (rc != 0)
+		return rc;
+	if (!r->scalar)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_get: %s.%s is a collection", r->owner->model->table, r->name);
+	if (out)
+		*out = pgorm__link_get(obj, r);
+	return 0;
+}
+
+pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_rel *r, void *obj)
+{
+	if (s == NULL || check_pair(s, r, obj, NULL, "pgorm_rel_collection") != 0)
+		return NULL;
+	if (r->scalar) {
+		pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_collection: %s.%s is not a collection",
+		                    r->owner->model->table, r->name);
+		return NULL;
+	}
+	return pgorm__coll(obj, r);
+}
+
+int pgorm_rel_append_by_name(pgorm_session *s, const char *rel, void *parent, void *child)
+{
+	if (s == NULL || parent == NULL || rel == NULL)
+		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_append_by_name: NULL argument") : PGORM_EINVAL;
+	const pgorm_rel *r = pgorm_registry_rel(s->reg, ((pgorm_object *)parent)->model, rel);
+	if (r == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s has no relationship %s", ((pgorm_object *)parent)->model->table, rel);
+	return pgorm_rel_append(s, r, parent, child);
+}
+
+int pgorm_rel_set_by_name(pgorm_session *s, const char *rel, void *obj, void *target)
+{
+	if (s == NULL || obj == NULL || rel == NULL)
+		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_set_by_name: NULL argument") : PGORM_EINVAL;
+	const pgorm_rel *r = pgorm_registry_rel(s->reg, ((pgorm_object *)obj)->model, rel);
+	if (r == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s has no relationship %s", ((pgorm_object *)obj)->model->table, rel);
+	return pgorm_rel_set(s, r, obj, target);
+}
+
+/* ---- save-update cascade ---- */
+
+int pgorm__cascade_add(pgorm_session *s, void *obj)
+{
+	/* iterative depth-first walk: an explicit stack, no recursion depth limit */
+	size_t cap = 64, n = 0;
+	void **stack = pgorm__malloc(cap * sizeof *stack);
+	if (stack == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	stack[n++] = obj;
+	int rc = 0;
+	while (n > 0 && rc == 0) {
+		void *o = stack[--n];
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
+			const pgorm_rel *r = mi->rels[i];
+			if (!(r->cascade & PGORM_CASCADE_SAVE_UPDATE) || (r->flags & PGORM_REL_VIEWONLY))
+				continue;
+			void *single = NULL;
+			void **items;
+			size_t cnt;
+			if (r->scalar) {
+				single = pgorm__link_get(o, r);
+				items = &single;
+				cnt = single ? 1 : 0;
+			} else {
+				pgorm_collection *c = pgorm__coll(o, r);
+				items = c->items;
+				cnt = c->len;
+			}
+			for (size_t k = 0; k < cnt && rc == 0; k++) {
+				void *t = items[k];
+				if (pgorm__st(t)->state != PGORM_STATE_TRANSIENT)
+					continue;
+				if (pgorm__st(t)->session != s) {
+					rc = pgorm__session_fail(s, PGORM_EINVAL, "cascade from %s.%s reaches an object of another session",
+					                         mi->model->table, r->name);
+					break;
+				}
+				if ((rc = pgorm__make_pending(s, t)) != 0)
+					break;
+				if (n == cap) {
+					void **ns = pgorm__reallocarray(stack, cap * 2, sizeof *ns);
+					if (ns == NULL) {
+						rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+						break;
+					}
+					stack = ns;
+					cap *= 2;
+				}
+				stack[n++] = t;
+			}
+		}
+	}
+	pgorm__free(stack);
+	return rc;
+}
+
+/* ---- commit-time cleanup ---- */
+
+void pgorm__unlink_everywhere(pgorm_session *s, void *obj)
+{
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	for (size_t i = 0; i < mi->nrels; i++) {
+		const pgorm_rel *r = mi->rels[i];
+		const pgorm_rel *p = r->partner;
+		if (r->scalar) {
+			void *t = pgorm__link_get(obj, r);
+			if (t == NULL)
+				continue;
+			if (p->scalar) {
+				if (pgorm__link_get(t, p) == obj)
+					pgorm__link_put(t, p, NULL);
+			} else {
+				pgorm__coll_remove_item(pgorm__coll(t, p), obj);
+			}
+		} else {
+			pgorm_collection *c = pgorm__coll(obj, r);
+			for (size_t k = 0; k < c->len; k++) {
+				void *t = c->items[k];
+				if (p->scalar) {
+					if (pgorm__link_get(t, p) == obj)
+						pgorm__link_put(t, p, NULL);
+				} else {
+					pgorm__coll_remove_item(pgorm__coll(t, p), obj);
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,792 @@
+/* lib/session.c — sessions: connection and transaction handling, object lifecycle,
+ * identity lookups, commit and rollback. The unit of work itself is in flush.c, relationship
+ * changes in relationship.c, loading in loader.c. */
+#include "session.h"
+#include "exec.h"
+#include "internal.h"
+#include "pgorm/pool.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- errors and logging ---- */
+
+int pgorm__session_fail(pgorm_session *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pgorm__error_vset(&s->err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int pgorm__session_conn_fail(pgorm_session *s)
+{
+	const pgorm_error *e = pgorm_conn_error(s->conn);
+	if (e == NULL || e->code == 0)
+		return pgorm__session_fail(s, PGORM_ECONN, "no connection");
+	s->err = *e;
+	return e->code;
+}
+
+void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, ...)
+{
+	if (s->cfg.log == NULL)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	s->cfg.log(s->cfg.log_ctx, lvl, msg);
+}
+
+const pgorm_error *pgorm_session_error(const pgorm_session *s) { return s ? &s->err : NULL; }
+
+void pgorm_session_stats(const pgorm_session *s, pgorm_stats *out)
+{
+	if (s && out)
+		*out = s->stats;
+}
+
+const pgorm_registry *pgorm_session_registry(const pgorm_session *s) { return s ? s->reg : NULL; }
+
+/* ---- statements and the connection ---- */
+
+void pgorm__session_count(pgorm_session *s, const char *sql)
+{
+	while (*sql == ' ' || *sql == '(')
+		sql++;
+	if (strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "WITH", 4) == 0 || strncmp(sql, "FETCH", 5) == 0)
+		s->stats.selects++;
+	else if (strncmp(sql, "INSERT", 6) == 0)
+		s->stats.inserts++;
+	else if (strncmp(sql, "UPDATE", 6) == 0)
+		s->stats.updates++;
+	else if (strncmp(sql, "DELETE", 6) == 0)
+		s->stats.deletes++;
+	else
+		s->stats.other++;
+}
+
+static void stmt_hook(void *ctx, const char *sql, size_t n, const pgorm_value *p, double us, int status)
+{
+	pgorm_session *s = ctx;
+	pgorm__session_count(s, sql);
+	if (s->cfg.stmt_hook)
+		s->cfg.stmt_hook(s->cfg.stmt_hook_ctx, sql, n, p, us, status);
+}
+
+static int acquire(pgorm_session *s)
+{
+	if (s->conn != NULL)
+		return 0;
+	if (s->pool == NULL)
+		return pgorm__session_fail(s, PGORM_ECLOSED, "session has no connection");
+	int rc = pgorm_pool_acquire(s->pool, &s->conn, &s->err);
+	if (rc != 0) {
+		s->conn = NULL;
+		return rc;
+	}
+	s->conn_from_pool = true;
+	pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params);
+	return 0;
+}
+
+static void give_back(pgorm_session *s)
+{
+	if (s->conn == NULL)
+		return;
+	pgorm_conn_set_hook(s->conn, NULL, NULL, false);
+	if (s->conn_from_pool) {
+		pgorm_pool_release(s->pool, s->conn);
+		s->conn = NULL;
+		s->conn_from_pool = false;
+	} else {
+		pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params);
+	}
+}
+
+pgorm_conn *pgorm_session_connection(pgorm_session *s)
+{
+	if (s == NULL || acquire(s) != 0)
+		return NULL;
+	return s->conn;
+}
+
+int pgorm__session_begin(pgorm_session *s)
+{
+	if (s->needs_rollback)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "a previous flush failed (%s): call pgorm_session_rollback first",
+		                           s->err.message[0] ? s->err.message : "see the earlier error");
+	int rc = acquire(s);
+	if (rc != 0)
+		return rc;
+	if (s->in_tx)
+		return 0;
+	pgorm_conn_stats before;
+	pgorm_conn_stats_get(s->conn, &before);
+	rc = pgorm_conn_begin(s->conn);
+	if (rc != 0)
+		return pgorm__session_conn_fail(s);
+	s->stats.round_trips++;
+	s->in_tx = true;
+	return 0;
+}
+
+int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm_value *p, pgorm_result **out)
+{
+	int rc = pgorm__session_begin(s);
+	if (rc != 0)
+		return rc;
+	s->stats.round_trips++;
+	if (pgorm_conn_exec(s->conn, sql, n, p, out) != 0)
+		return pgorm__session_conn_fail(s);
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct pgorm_pool *pool,
+                         pgorm_conn *conn, const pgorm_session_config *cfg, pgorm_error *err)
+{
+	if (out == NULL || reg == NULL || (pool == NULL && conn == NULL))
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_session_create: needs a registry and a pool or a connection");
+	*out = NULL;
+	pgorm_session *s = pgorm__calloc(1, sizeof *s);
+	if (s == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a session");
+	s->reg = reg;
+	s->pool = pool;
+	s->conn = pool ? NULL : conn;
+	pgorm_session_config def = PGORM_SESSION_CONFIG_INIT;
+	s->cfg = cfg ? *cfg : def;
+	pgorm_error_clear(&s->err);
+	pgorm__arena_init(&s->arena);
+	size_t maxsize = 16;
+	for (size_t i = 0; i < reg->nmodels; i++)
+		if (reg->models[i].alloc_size > maxsize)
+			maxsize = reg->models[i].alloc_size;
+	s->probe_size = maxsize;
+	s->probe = pgorm__calloc(1, maxsize);
+	if (s->probe == NULL || pgorm__imap_init(&s->imap) != 0) {
+		pgorm__free(s->probe);
+		pgorm__free(s);
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a session");
+	}
+	if (s->conn)
+		pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params);
+	*out = s;
+	return 0;
+}
+
+void pgorm_session_destroy(pgorm_session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->conn != NULL && s->in_tx && pgorm_conn_ok(s->conn))
+		(void)pgorm_conn_rollback(s->conn);
+	s->in_tx = false;
+	if (s->conn)
+		pgorm_conn_set_hook(s->conn, NULL, NULL, false);
+	if (s->conn_from_pool)
+		pgorm_pool_release(s->pool, s->conn);
+	pgorm__imap_finish(&s->imap);
+	pgorm__free(s->tracked);
+	pgorm__free(s->flushed_deleted);
+	pgorm__free(s->m2m_ops);
+	pgorm__free(s->probe);
+	pgorm__arena_free_all(&s->arena);
+	pgorm__free(s);
+}
+
+/* ---- objects ---- */
+
+pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj)
+{
+	return pgorm__registry_info(s->reg, ((const pgorm_object *)obj)->model);
+}
+
+int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what)
+{
+	if (obj == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: object is NULL", what);
+	const pgorm_object *h = obj;
+	if (h->model == NULL || h->priv == NULL || pgorm__registry_info(s->reg, h->model) == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: not an object created by pgorm_object_new or a query", what);
+	if (h->priv->session != s)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s object belongs to another session", what, h->model->table);
+	return 0;
+}
+
+void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
+{
+	char *mem = pgorm__arena_calloc(&s->arena, mi->alloc_size);
+	if (mem == NULL) {
+		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
+		return NULL;
+	}
+	pgorm_object *h = (pgorm_object *)(void *)mem;
+	h->model = mi->model;
+	h->priv = (pgorm__objstate *)(void *)(mem + mi->state_offset);
+	h->priv->session = s;
+	return mem;
+}
+
+void *pgorm_object_new(pgorm_session *s, const pgorm_model *m)
+{
+	if (s == NULL)
+		return NULL;
+	pgorm__model_info *mi = m ? pgorm__registry_info(s->reg, m) : NULL;
+	if (mi == NULL) {
+		pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_new: model %s is not in the registry",
+		                    m && m->table ? m->table : "(NULL)");
+		return NULL;
+	}
+	void *obj = pgorm__object_alloc(s, mi);
+	if (obj == NULL)
+		return NULL;
+	pgorm__objstate *st = pgorm__st(obj);
+	for (size_t i = 0; i < mi->ncols; i++)
+		if (mi->cols[i].flags & PGORM_NULLABLE)
+			st->nulls |= 1ULL << i;
+	/* A new object's collections are complete (empty), not unloaded. */
+	st->loaded = ~0ULL;
+	st->state = PGORM_STATE_TRANSIENT;
+	return obj;
+}
+
+char *pgorm_strdup(pgorm_session *s, const char *str)
+{
+	if (s == NULL || str == NULL)
+		return NULL;
+	char *d = pgorm__arena_strndup(&s->arena, str, strlen(str));
+	if (d == NULL)
+		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory copying a string");
+	return d;
+}
+
+static long col_of(const void *obj, const char *column, const pgorm_column **out)
+{
+	const pgorm_object *h = obj;
+	if (h == NULL || h->model == NULL || column == NULL)
+		return -1;
+	long i = 0;
+	for (const pgorm_column *c = h->model->columns; c->name; c++, i++)
+		if (strcmp(c->name, column) == 0) {
+			*out = c;
+			return i;
+		}
+	return -1;
+}
+
+int pgorm_object_set_null(void *obj, const char *column, bool is_null)
+{
+	const pgorm_column *c;
+	long i = col_of(obj, column, &c);
+	if (i < 0 || pgorm__st(obj) == NULL)
+		return PGORM_EINVAL;
+	if (is_null && !(c->flags & PGORM_NULLABLE))
+		return PGORM_EINVAL;
+	if (is_null)
+		pgorm__st(obj)->nulls |= 1ULL << i;
+	else
+		pgorm__st(obj)->nulls &= ~(1ULL << i);
+	return 0;
+}
+
+bool pgorm_object_is_null(const void *obj, const char *column)
+{
+	const pgorm_column *c;
+	long i = col_of(obj, column, &c);
+	return i >= 0 && pgorm__st(obj) && (pgorm__st(obj)->nulls & (1ULL << i));
+}
+
+pgorm_state pgorm_object_state(const void *obj)
+{
+	return obj && pgorm__st(obj) ? (pgorm_state)pgorm__st(obj)->state : PGORM_STATE_TRANSIENT;
+}
+
+int pgorm__session_track(pgorm_session *s, void *obj)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	if (st->flags & OBJ_TRACKED)
+		return 0;
+	if (s->ntracked == s->captracked) {
+		size_t cap = s->captracked ? s->captracked * 2 : 256;
+		void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
+		if (t == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
+		s->tracked = t;
+		s->captracked = cap;
+	}
+	s->tracked[s->ntracked++] = obj;
+	st->flags |= OBJ_TRACKED;
+	return 0;
+}
+
+int pgorm__make_pending(pgorm_session *s, void *obj)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	if (st->state != PGORM_STATE_TRANSIENT)
+		return 0;
+	int rc = pgorm__session_track(s, obj);
+	if (rc != 0)
+		return rc;
+	st->state = PGORM_STATE_PENDING;
+	st->seq = ++s->seq;
+	return 0;
+}
+
+int pgorm_session_add(pgorm_session *s, void *obj)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_add");
+	if (rc != 0)
+		return rc;
+	if (s->needs_rollback)
+		return pgorm__session_begin(s); /* reports the state error */
+	pgorm__objstate *st = pgorm__st(obj);
+	if (st->state == PGORM_STATE_DELETED || st->state == PGORM_STATE_DETACHED)
+		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_add: %s object is %s",
+		                           ((pgorm_object *)obj)->model->table,
+		                           st->state == PGORM_STATE_DELETED ? "deleted" : "detached");
+	bool was_transient = st->state == PGORM_STATE_TRANSIENT;
+	if ((rc = pgorm__make_pending(s, obj)) != 0)
+		return rc;
+	(void)was_transient;
+	return pgorm__cascade_add(s, obj);
+}
+
+int pgorm_session_delete(pgorm_session *s, void *obj)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_delete");
+	if (rc != 0)
+		return rc;
+	pgorm__objstate *st = pgorm__st(obj);
+	switch (st->state) {
+	case PGORM_STATE_PERSISTENT:
+		st->state = PGORM_STATE_DELETED;
+		st->flags &= (uint8_t)~OBJ_DELETE_DONE;
+		return 0;
+	case PGORM_STATE_PENDING:
+		/* never inserted: it simply leaves the unit of work */
+		st->state = PGORM_STATE_TRANSIENT;
+		return 0;
+	case PGORM_STATE_DELETED:
+		return 0;
+	default:
+		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_delete: %s object is %s (not persistent)",
+		                           ((pgorm_object *)obj)->model->table,
+		                           st->state == PGORM_STATE_TRANSIENT ? "transient" : "detached");
+	}
+}
+
+static void detach(pgorm_session *s, void *obj)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	pgorm__imap_del(&s->imap, pgorm__session_info(s, obj), obj);
+	st->state = PGORM_STATE_DETACHED;
+}
+
+int pgorm_session_expunge(pgorm_session *s, void *obj)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expunge");
+	if (rc != 0)
+		return rc;
+	pgorm__objstate *st = pgorm__st(obj);
+	if (st->state == PGORM_STATE_DETACHED)
+		return 0;
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
+		st->state = PGORM_STATE_TRANSIENT;
+	else
+		detach(s, obj);
+	/* expunge cascade */
+	for (size_t i = 0; i < mi->nrels; i++) {
+		const pgorm_rel *r = mi->rels[i];
+		if (!(r->cascade & PGORM_CASCADE_EXPUNGE))
+			continue;
+		if (r->scalar) {
+			void *t = pgorm__link_get(obj, r);
+			if (t && pgorm__st(t)->state != PGORM_STATE_DETACHED)
+				pgorm_session_expunge(s, t);
+		} else {
+			pgorm_collection *c = pgorm__coll(obj, r);
+			for (size_t k = 0; k < c->len; k++)
+				if (pgorm__st(c->items[k])->state != PGORM_STATE_DETACHED)
+					pgorm_session_expunge(s, c->items[k]);
+		}
+	}
+	return 0;
+}
+
+/* Build "SELECT cols FROM t WHERE pk1 = $1 AND …" into b. */
+static void sql_by_pk(pgorm__sb *b, const pgorm__model_info *mi)
+{
+	pgorm__sb_add(b, "SELECT ");
+	pgorm__sb_add(b, mi->select_list);
+	pgorm__sb_add(b, " FROM ");
+	pgorm__sb_add(b, mi->qtable);
+	pgorm__sb_add(b, " t WHERE ");
+	for (size_t i = 0; i < mi->npk; i++) {
+		if (i)
+			pgorm__sb_add(b, " AND ");
+		pgorm__sb_add(b, "t.");
+		pgorm__sb_ident(b, mi->cols[mi->pk[i]].name);
+		pgorm__sb_add(b, " = ");
+		pgorm__sb_param(b, i + 1);
+	}
+}
+
+/* SELECT the row of obj's primary key and load it (overwrite). */
+static int load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
+{
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	sql_by_pk(&b, mi);
+	if (pgorm__sb_str(&b) == NULL) {
+		pgorm__sb_free(&b);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	pgorm_result *res = NULL;
+	int rc = pgorm__session_exec(s, pgorm__sb_str(&b), mi->npk, pk, &res);
+	pgorm__sb_free(&b);
+	if (rc != 0)
+		return rc;
+	void **objs = NULL;
+	size_t n = 0;
+	rc = pgorm__load_rows(s, mi, res, 0, true, &objs, &n);
+	pgorm_result_free(res);
+	if (rc != 0)
+		return rc;
+	if (n == 0) {
+		pgorm__free(objs);
+		*out = NULL;
+		return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: no row with this primary key", mi->model->table);
+	}
+	*out = objs[0];
+	pgorm__free(objs);
+	return 0;
+}
+
+static void pk_values(const void *obj, const pgorm__model_info *mi, pgorm_value *pk)
+{
+	for (size_t i = 0; i < mi->npk; i++)
+		pgorm__get_col(obj, &mi->cols[mi->pk[i]], mi->pk[i], &pk[i]);
+}
+
+int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value *pk, void **out)
+{
+	if (s == NULL || out == NULL)
+		return PGORM_EINVAL;
+	*out = NULL;
+	pgorm__model_info *mi = m ? pgorm__registry_info(s->reg, m) : NULL;
+	if (mi == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: model is not in the registry");
+	if (pk == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: pk is NULL");
+	memset(s->probe, 0, s->probe_size);
+	((pgorm_object *)s->probe)->model = m;
+	for (size_t i = 0; i < mi->npk; i++) {
+		const pgorm_column *c = &mi->cols[mi->pk[i]];
+		if (pk[i].is_null)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: %s.%s is NULL", m->table, c->name);
+		int rc = pgorm__set_col(NULL, s->probe, c, mi->pk[i], &pk[i]);
+		if (rc != 0)
+			return pgorm__session_fail(s, rc, "pgorm_session_get: %s.%s expects %s, got %s", m->table, c->name,
+			                           pgorm_type_name(c->type), pgorm_type_name(pk[i].type));
+	}
+	void *obj = pgorm__imap_find(&s->imap, mi, s->probe);
+	if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED)) {
+		s->stats.identity_hits++;
+		if (pgorm__st(obj)->state == PGORM_STATE_DELETED)
+			return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: object is marked deleted", m->table);
+		*out = obj;
+		return 0;
+	}
+	if (s->cfg.autoflush) {
+		int rc = pgorm__flush(s, false, NULL);
+		if (rc != 0)
+			return rc;
+	}
+	pgorm_value keys[PGORM__MAX_PK];
+	pk_values(s->probe, mi, keys);
+	return load_by_pk(s, mi, keys, out);
+}
+
+int pgorm_session_refresh(pgorm_session *s, void *obj)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_refresh");
+	if (rc != 0)
+		return rc;
+	pgorm__objstate *st = pgorm__st(obj);
+	if (st->state != PGORM_STATE_PERSISTENT)
+		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_refresh: object is not persistent");
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm_value keys[PGORM__MAX_PK];
+	pk_values(obj, mi, keys);
+	void *got = NULL;
+	st->flags |= OBJ_EXPIRED;
+	rc = load_by_pk(s, mi, keys, &got);
+	if (rc == PGORM_ENOTFOUND)
+		detach(s, obj);
+	return rc;
+}
+
+static void expire_obj(void *obj, const pgorm__model_info *mi)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	st->flags |= OBJ_EXPIRED;
+	st->loaded = 0;
+	(void)mi;
+}
+
+int pgorm_session_expire(pgorm_session *s, void *obj)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expire");
+	if (rc != 0)
+		return rc;
+	expire_obj(obj, pgorm__session_info(s, obj));
+	return 0;
+}
+
+int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
+{
+	if (s == NULL || obj == NULL || out == NULL)
+		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: NULL argument") : PGORM_EINVAL;
+	const pgorm_object *h = obj;
+	pgorm__model_info *mi = h->model ? pgorm__registry_info(s->reg, h->model) : NULL;
+	if (mi == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: model is not in the registry");
+	pgorm_value keys[PGORM__MAX_PK];
+	pk_values(obj, mi, keys);
+	void *target = NULL;
+	int rc = pgorm_session_get(s, h->model, keys, &target);
+	if (rc == PGORM_ENOTFOUND) {
+		target = pgorm_object_new(s, h->model);
+		if (target == NULL)
+			return s->err.code;
+		rc = pgorm_session_add(s, target);
+	}
+	if (rc != 0)
+		return rc;
+	/* copy column values (strings copied into the session) */
+	const pgorm__objstate *src = h->priv;
+	for (size_t i = 0; i < mi->ncols; i++) {
+		const pgorm_column *c = &mi->cols[i];
+		bool is_null = src ? (src->nulls & (1ULL << i)) != 0 : false;
+		pgorm_value v;
+		pgorm__get_col(obj, c, i, &v);
+		v.is_null = v.is_null || is_null;
+		if (v.is_null) {
+			pgorm__st(target)->nulls |= 1ULL << i;
+			continue;
+		}
+		if ((rc = pgorm__set_col(s, target, c, i, &v)) != 0)
+			return rc;
+		pgorm__st(target)->nulls &= ~(1ULL << i);
+	}
+	*out = target;
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+/* Drop objects that left the unit of work from the tracked list. */
+static void compact_tracked(pgorm_session *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_TRANSIENT || st->state == PGORM_STATE_DETACHED) {
+			st->flags &= (uint8_t)~OBJ_TRACKED;
+			continue;
+		}
+		s->tracked[k++] = o;
+	}
+	s->ntracked = k;
+}
+
+static void end_tx(pgorm_session *s)
+{
+	s->in_tx = false;
+	s->nest = 0;
+	give_back(s);
+}
+
+int pgorm_session_flush(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	return pgorm__flush(s, false, NULL);
+}
+
+int pgorm_session_plan(pgorm_session *s, char **out)
+{
+	if (s == NULL || out == NULL)
+		return PGORM_EINVAL;
+	*out = NULL;
+	return pgorm__flush(s, true, out);
+}
+
+int pgorm_session_commit(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__flush(s, false, NULL);
+	if (rc != 0)
+		return rc;
+	if (s->in_tx) {
+		s->stats.round_trips++;
+		if (pgorm_conn_commit(s->conn) != 0) {
+			rc = pgorm__session_conn_fail(s);
+			s->needs_rollback = true;
+			return rc;
+		}
+	}
+	/* Deleted objects become detached and leave every collection that still shows them. */
+	for (size_t i = 0; i < s->nflushed_deleted; i++) {
+		void *o = s->flushed_deleted[i];
+		pgorm__unlink_everywhere(s, o);
+		pgorm__st(o)->state = PGORM_STATE_DETACHED;
+	}
+	s->nflushed_deleted = 0;
+	compact_tracked(s);
+	for (size_t i = 0; i < s->ntracked; i++) {
+		pgorm__st(s->tracked[i])->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
+		if (s->cfg.expire_on_commit)
+			expire_obj(s->tracked[i], NULL);
+	}
+	end_tx(s);
+	pgorm_error_clear(&s->err);
+	return 0;
+}
+
+int pgorm_session_rollback(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = 0;
+	if (s->in_tx && s->conn != NULL) {
+		s->stats.round_trips++;
+		if (pgorm_conn_rollback(s->conn) != 0 && pgorm_conn_ok(s->conn))
+			rc = pgorm__session_conn_fail(s);
+	}
+	/* Objects deleted by a flush of this transaction come back. */
+	for (size_t i = 0; i < s->nflushed_deleted; i++) {
+		void *o = s->flushed_deleted[i];
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		pgorm__st(o)->state = PGORM_STATE_PERSISTENT;
+		if (!(pgorm__st(o)->flags & OBJ_IN_MAP) && pgorm__imap_find(&s->imap, mi, o) == NULL)
+			(void)pgorm__imap_put(&s->imap, mi, o);
+	}
+	s->nflushed_deleted = 0;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		if (st->state == PGORM_STATE_PENDING || (st->flags & OBJ_NEW_IN_TX)) {
+			/* inserted in this transaction (or about to be): back to transient */
+			pgorm__imap_del(&s->imap, mi, o);
+			if (st->flags & OBJ_PK_ASSIGNED) {
+				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
+			}
+			st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
+			st->state = PGORM_STATE_TRANSIENT;
+			st->loaded = ~0ULL;
+			continue;
+		}
+		if (st->state == PGORM_STATE_DELETED)
+			st->state = PGORM_STATE_PERSISTENT;
+		st->link_dirty = 0;
+		expire_obj(o, mi);
+	}
+	compact_tracked(s);
+	s->needs_rollback = false;
+	end_tx(s);
+	if (rc == 0)
+		pgorm_error_clear(&s->err);
+	return rc;
+}
+
+static int savepoint_name(char *buf, size_t n, unsigned depth)
+{
+	return snprintf(buf, n, "pgorm_sp_%u", depth) < (int)n ? 0 : -1;
+}
+
+int pgorm_session_begin_nested(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__flush(s, false, NULL);
+	if (rc == 0)
+		rc = pgorm__session_begin(s);
+	if (rc != 0)
+		return rc;
+	char name[32];
+	savepoint_name(name, sizeof name, s->nest + 1);
+	if (pgorm_conn_savepoint(s->conn, name) != 0)
+		return pgorm__session_conn_fail(s);
+	s->stats.round_trips++;
+	s->nest++;
+	return 0;
+}
+
+int pgorm_session_commit_nested(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	if (s->nest == 0)
+		return pgorm__session_fail(s, PGORM_ESTATE, "no savepoint is open");
+	int rc = pgorm__flush(s, false, NULL);
+	if (rc != 0)
+		return rc;
+	char name[32];
+	savepoint_name(name, sizeof name, s->nest);
+	if (pgorm_conn_release_savepoint(s->conn, name) != 0)
+		return pgorm__session_conn_fail(s);
+	s->stats.round_trips++;
+	s->nest--;
+	return 0;
+}
+
+int pgorm_session_rollback_nested(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	if (s->nest == 0)
+		return pgorm__session_fail(s, PGORM_ESTATE, "no savepoint is open");
+	char name[32];
+	savepoint_name(name, sizeof name, s->nest);
+	if (pgorm_conn_rollback_to(s->conn, name) != 0 || pgorm_conn_release_savepoint(s->conn, name) != 0)
+		return pgorm__session_conn_fail(s);
+	s->stats.round_trips += 2;
+	s->nest--;
+	s->needs_rollback = false;
+	/* What the savepoint covered is unknown object by object: expire everything, drop
+	 * pending objects. (Objects flushed inside the savepoint keep their state.) */
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_PENDING)
+			st->state = PGORM_STATE_TRANSIENT;
+		else
+			expire_obj(o, NULL);
+	}
+	compact_tracked(s);
+	pgorm_error_clear(&s->err);
+	return 0;
+}
