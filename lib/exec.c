@@ -778,6 +778,10 @@ int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_
 		if (rc == 0 || !retry)
 			break;
 		c->stats.reprepares++;
+		for (size_t i = 0; results != NULL && i < n; i++) { /* from the failed attempt */
+			pgorm_result_free(results[i]);
+			results[i] = NULL;
+		}
 	}
 	pgorm__free(slots);
 	if (rc != 0 && results != NULL) {

@@ -69,7 +69,8 @@ static void bouncer_start(void)
 	PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
 	if (opts == NULL)
 		die(perr ? perr : "cannot parse PGORM_TEST_DSN");
-	const char *user = opt(opts, "user", getenv("PGUSER") ? getenv("PGUSER") : "postgres");
+	static char user[64];
+	snprintf(user, sizeof user, "%s", opt(opts, "user", getenv("PGUSER") ? getenv("PGUSER") : "postgres"));
 	bool root = geteuid() == 0;
 
 	strcpy(bouncer_dir, "/tmp/pgorm-pgb.XXXXXX");
