@@ -394,6 +394,8 @@ static bool is_plan_changed(const PGresult *res) { return has_sqlstate(res, "0A0
  * fail; they stay queued). Outside a transaction block a 26000 means "already gone". */
 static int flush_garbage(pgorm_conn *c)
 {
+	if (c->cache.ngarbage == 0)
+		return 0;
 	while (c->cache.ngarbage > 0) {
 		PGTransactionStatusType ts = PQtransactionStatus(c->pq);
 		if (ts != PQTRANS_IDLE && ts != PQTRANS_INTRANS)
