@@ -55,7 +55,12 @@ typedef struct pgorm_value {
 
 static inline pgorm_value pgorm__value_text(const char *s)
 {
-	pgorm_value v = { .type = PGORM_TYPE_TEXT, .is_null = s == NULL, .u.str = { s, s ? strlen(s) : 0 } };
+	pgorm_value v; /* no designated initializers: this header also compiles as C++11 */
+	memset(&v, 0, sizeof v);
+	v.type = PGORM_TYPE_TEXT;
+	v.is_null = s == NULL;
+	v.u.str.ptr = s;
+	v.u.str.len = s ? strlen(s) : 0;
 	return v;
 }
 
