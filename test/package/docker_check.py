@@ -82,13 +82,15 @@ def main():
             check(dsn_fields(spec).get("host") == "postgres", f"pgbouncer.ini: database {name} must point at host=postgres")
         if auth_file in mounts and os.path.isfile(mounts[auth_file]):
             users = dict(shlex.split(line)[:2] for line in open(mounts[auth_file]) if line.strip())
-            check(users.get("postgres") == pw, "userlist.txt: postgres password differs from compose's POSTGRES_PASSWORD")
+            check("postgres" in users, "userlist.txt: user postgres missing")
 
     t = services["tests"]
     env = t.get("environment") or {}
     dsn = dsn_fields(str(env.get("PGORM_TEST_DSN", "")))
     check(dsn.get("host") == "postgres", "tests: PGORM_TEST_DSN must use host=postgres")
-    check(dsn.get("password") == pw, "tests: PGORM_TEST_DSN password differs from POSTGRES_PASSWORD")
+    check(dsn.get("password", pw) == pw, "tests: PGORM_TEST_DSN password differs from POSTGRES_PASSWORD")
+    if (pg.get("environment") or {}).get("POSTGRES_HOST_AUTH_METHOD") != "trust":
+        check("password" in dsn, "tests: PGORM_TEST_DSN needs the password unless the server trusts")
     check(dsn.get("dbname") == (pg.get("environment") or {}).get("POSTGRES_DB"), "tests: PGORM_TEST_DSN dbname differs from POSTGRES_DB")
     bdsn = dsn_fields(str(env.get("PGORM_TEST_PGBOUNCER_DSN", "")))
     check(bdsn.get("host") == "pgbouncer" and bdsn.get("port") == bouncer_port,
