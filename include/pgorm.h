@@ -11,5 +11,6 @@
 #include "pgorm/pool.h"
 #include "pgorm/model.h"
 #include "pgorm/session.h"
+#include "pgorm/query.h"
 
 #endif

@@ -71,3 +71,23 @@ void pgorm__arena_free_all(pgorm__arena *a)
 	}
 	pgorm__arena_init(a);
 }
+
+pgorm__arena_mark pgorm__arena_get_mark(const pgorm__arena *a)
+{
+	return (pgorm__arena_mark){ a->head, a->ptr, a->end, a->total };
+}
+
+void pgorm__arena_reset(pgorm__arena *a, pgorm__arena_mark m)
+{
+	/* Chunks pushed after the mark sit in front of m.head; oversized ones were linked right
+	 * after the head that was current then, so walk from the top and free everything up to
+	 * the marked head, then the oversized chunks linked behind it since. */
+	while (a->head != NULL && a->head != m.head) {
+		pgorm__arena_chunk *c = a->head;
+		a->head = c->next;
+		pgorm__free(c);
+	}
+	a->ptr = m.ptr;
+	a->end = m.end;
+	a->total = m.total;
+}

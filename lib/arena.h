@@ -21,4 +21,14 @@ void *pgorm__arena_calloc(pgorm__arena *a, size_t n);
 char *pgorm__arena_strndup(pgorm__arena *a, const char *s, size_t n);
 void pgorm__arena_free_all(pgorm__arena *a);
 
+/* A position to roll back to: everything allocated after the mark is freed by reset. */
+typedef struct pgorm__arena_mark {
+	pgorm__arena_chunk *head;
+	char *ptr, *end;
+	size_t total;
+} pgorm__arena_mark;
+
+pgorm__arena_mark pgorm__arena_get_mark(const pgorm__arena *a);
+void pgorm__arena_reset(pgorm__arena *a, pgorm__arena_mark m);
+
 #endif

@@ -203,6 +203,12 @@ static int decode_pk(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, s
 int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
                      void ***out, size_t *nout)
 {
+	return pgorm__load_rows_ex(s, mi, r, col0, overwrite, false, out, nout);
+}
+
+int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
+                        bool aligned, void ***out, size_t *nout)
+{
 	int rc = check_result_types(s, mi, r->res, col0);
 	if (rc != 0)
 		return rc;
@@ -218,8 +224,11 @@ int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, s
 	size_t n = 0;
 	s->result_gen++;
 	for (size_t row = 0; row < nrows; row++) {
-		if (PQgetisnull(r->res, (int)row, (int)(col0 + mi->pk[0])))
+		if (PQgetisnull(r->res, (int)row, (int)(col0 + mi->pk[0]))) {
+			if (aligned && objs != NULL)
+				objs[n++] = NULL;
 			continue; /* the empty side of an outer join */
+		}
 		/* a text PK in the probe points into the arena: strings stay valid */
 		if ((rc = decode_pk(s, mi, r, row, col0)) != 0)
 			break;
@@ -573,6 +582,13 @@ static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
 
 int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 {
+	pgorm__objstate *st = pgorm__st(obj);
+	if (r->index < 32 && ((st->noload_mask >> r->index) & 1))
+		return 0;
+	if (r->index < 32 && ((st->raise_mask >> r->index) & 1)) {
+		return pgorm__session_fail(s, PGORM_ERAISE, "%s.%s of this %s object is not loaded and the query said raise",
+		                           r->owner->model->table, r->name, r->owner->model->table);
+	}
 	if (r->loader == PGORM_LOAD_RAISE)
 		return pgorm__session_fail(s, PGORM_ERAISE, "%s.%s is not loaded and its loader is raise",
 		                           r->owner->model->table, r->name);

@@ -23,18 +23,25 @@ enum {
 	OBJ_NEW_IN_TX = 1u << 5     /* INSERTed in the current transaction */
 };
 
+enum {
+	OBJ2_SEEN = 1u << 0         /* scratch mark while folding joined rows */
+};
+
 typedef struct pgorm__objstate {
 	pgorm_session *session;
 	uint32_t seq;               /* add order: inserts keep it */
 	uint8_t state;              /* pgorm_state */
 	uint8_t flags;              /* OBJ_* */
-	uint16_t lazy_mark;         /* result generation (N+1 detector) */
+	uint8_t flags2;             /* OBJ2_* */
+	uint8_t pad;
 	uint64_t nulls;             /* current NULL bits, one per column */
 	uint64_t snap_nulls;        /* NULL bits at snapshot time */
 	uint64_t link_dirty;        /* to-one links changed since the last flush, one bit per rel */
 	uint64_t loaded;            /* relationships loaded, one bit per rel */
 	uint32_t result_gen;        /* which query result loaded it (N+1 detector) */
-	uint32_t pad;
+	uint32_t raise_mask;        /* per-query raise, rels 0..31 */
+	uint32_t noload_mask;       /* per-query noload, rels 0..31 */
+	uint32_t pad2;
 	uint64_t snap[];            /* ncols snapshot words, then the slots */
 } pgorm__objstate;
 

@@ -100,6 +100,9 @@ int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bo
  * overwrite or they are expired. */
 int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t col0,
                      bool overwrite, void ***out, size_t *nout);
+/* As pgorm__load_rows; with aligned, out[row] is NULL for rows whose key is NULL. */
+int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t col0,
+                        bool overwrite, bool aligned, void ***out, size_t *nout);
 /* Decode one row into obj (all columns). */
 int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row,
                       size_t col0, void *obj);

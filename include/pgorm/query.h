@@ -1,0 +1,82 @@
+/* pgorm/query.h — queries over a model: typed filters, ordering, limits, row locks, loader
+ * options along relationship paths, bulk UPDATE/DELETE by criteria, streaming.
+ *
+ * Every value is a bind parameter; column names are checked against the model and quoted.
+ * Builder calls record the first error and return it; execution returns it again before any
+ * SQL is sent. Objects returned belong to the session (see session.h).
+ * Thread safety: like its session, one thread at a time.
+ */
+#ifndef PGORM_QUERY_H
+#define PGORM_QUERY_H
+
+#include "common.h"
+#include "error.h"
+#include "model.h"
+#include "session.h"
+
+PGORM_BEGIN_DECLS
+
+typedef struct pgorm_query pgorm_query;
+
+/* A list of objects; items live in the session's arena (no free needed). */
+typedef struct pgorm_list {
+	void **items;
+	size_t len;
+} pgorm_list;
+
+/** Start a query for model m. Ownership: *out is the caller's (pgorm_query_destroy).
+ * Errors: PGORM_EINVAL (model not in the session's registry), PGORM_ENOMEM. */
+PGORM_API int pgorm_query_create(pgorm_query **out, pgorm_session *s, const pgorm_model *m);
+/** Free the query (not the objects it returned). Accepts NULL. */
+PGORM_API void pgorm_query_destroy(pgorm_query *q);
+/** The query's first error, or NULL. Borrowed. */
+PGORM_API const pgorm_error *pgorm_query_error(const pgorm_query *q);
+
+/** AND column op value. op: "=", "<>", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN" (value is an
+ * int8[] or text[] array), "IS NULL", "IS NOT NULL" (value ignored). The value's type must
+ * suit the column (integers widen). Errors: PGORM_EINVAL (unknown column/op), PGORM_ETYPE. */
+PGORM_API int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm_value value);
+/** AND a raw SQL condition (the table is aliased t) with its own parameters $1..$n, which are
+ * renumbered; values never go into the text. */
+PGORM_API int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params);
+PGORM_API int pgorm_query_order_by(pgorm_query *q, const char *column, bool desc);
+PGORM_API int pgorm_query_limit(pgorm_query *q, int64_t limit);
+PGORM_API int pgorm_query_offset(pgorm_query *q, int64_t offset);
+/** FOR UPDATE [SKIP LOCKED]. */
+PGORM_API int pgorm_query_for_update(pgorm_query *q, bool skip_locked);
+/** Loader for a relationship path: "children", "children.toys", or "*" (every relationship
+ * of every level without its own option), overriding the relationship's default.
+ * Errors: PGORM_EINVAL naming the path when a segment is not a relationship of its model. */
+PGORM_API int pgorm_query_option(pgorm_query *q, const char *path, pgorm_loader loader);
+/** Overwrite attributes of objects already in the identity map (default: keep them). */
+PGORM_API int pgorm_query_populate_existing(pgorm_query *q, bool on);
+
+/** Run and return every object (one per row; joined rows are folded). */
+PGORM_API int pgorm_query_all(pgorm_query *q, pgorm_list *out);
+/** First object or *out = NULL when there is none (not an error). */
+PGORM_API int pgorm_query_first(pgorm_query *q, void **out);
+/** Exactly one object. Errors: PGORM_ENOTFOUND, PGORM_EMULTIPLE. */
+PGORM_API int pgorm_query_one(pgorm_query *q, void **out);
+PGORM_API int pgorm_query_count(pgorm_query *q, int64_t *out);
+
+/** Bulk DELETE / UPDATE by the query's filters: no cascades, no relationship handling
+ * (as in SQLAlchemy). Objects of those rows in the identity map are detached (delete) or
+ * expired (update). *affected (may be NULL) receives the row count. */
+PGORM_API int pgorm_query_delete(pgorm_query *q, uint64_t *affected);
+PGORM_API int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value value, uint64_t *affected);
+
+/** Iterate the result in batches through a server-side cursor inside the transaction; each
+ * batch gets its relationship loaders. The objects passed to cb (and anything allocated in
+ * the session during cb) are valid only until cb returns: the session frees the batch
+ * afterwards, so memory stays bounded. cb returns 0 to go on, non-zero to stop. */
+typedef int (*pgorm_stream_fn)(void *ctx, void **objs, size_t n);
+PGORM_API int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *ctx);
+
+/** Map a hand-written parameterized SELECT onto model m: its columns must be the model's
+ * columns in model order. Rows go through the identity map. */
+PGORM_API int pgorm_session_query_sql(pgorm_session *s, const pgorm_model *m, const char *sql,
+                                      size_t nparams, const pgorm_value *params, pgorm_list *out);
+
+PGORM_END_DECLS
+
+#endif

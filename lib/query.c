@@ -1,0 +1,952 @@
+/* lib/query.c — query building and execution, loader options along relationship paths,
+ * joined-row folding, bulk UPDATE/DELETE and streaming through a server-side cursor. */
+#include "exec.h"
+#include "internal.h"
+#include "session.h"
+#include "pgorm/query.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_OPTIONS 32
+
+typedef struct loader_opt {
+	char *path;
+	pgorm_loader loader;
+} loader_opt;
+
+struct pgorm_query {
+	pgorm_session *s;
+	pgorm__model_info *mi;
+	pgorm_error err;
+	pgorm__arena arena;          /* copies of parameter data and option paths */
+	pgorm__sb where;             /* " AND …" conditions, parameters numbered globally */
+	pgorm__sb order;
+	pgorm_value *params;
+	size_t nparams, capparams;
+	int64_t limit, offset;       /* -1: none */
+	int lock;                    /* 0, 1 FOR UPDATE, 2 FOR UPDATE SKIP LOCKED */
+	loader_opt opts[MAX_OPTIONS];
+	size_t nopts;
+	pgorm_loader wildcard;
+	bool populate;
+};
+
+static int qfail(pgorm_query *q, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int qfail(pgorm_query *q, int code, const char *fmt, ...)
+{
+	if (q->err.code != 0)
+		return q->err.code; /* keep the first error */
+	va_list ap;
+	va_start(ap, fmt);
+	pgorm__error_vset(&q->err, code, fmt, ap);
+	va_end(ap);
+	q->s->err = q->err;
+	return code;
+}
+
+int pgorm_query_create(pgorm_query **out, pgorm_session *s, const pgorm_model *m)
+{
+	if (out == NULL || s == NULL)
+		return PGORM_EINVAL;
+	*out = NULL;
+	pgorm__model_info *mi = m ? pgorm__registry_info(s->reg, m) : NULL;
+	if (mi == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_query_create: model %s is not in the registry",
+		                           m && m->table ? m->table : "(NULL)");
+	pgorm_query *q = pgorm__calloc(1, sizeof *q);
+	if (q == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	q->s = s;
+	q->mi = mi;
+	q->limit = q->offset = -1;
+	pgorm_error_clear(&q->err);
+	pgorm__arena_init(&q->arena);
+	pgorm__sb_init(&q->where);
+	pgorm__sb_init(&q->order);
+	*out = q;
+	return 0;
+}
+
+void pgorm_query_destroy(pgorm_query *q)
+{
+	if (q == NULL)
+		return;
+	pgorm__sb_free(&q->where);
+	pgorm__sb_free(&q->order);
+	pgorm__free(q->params);
+	pgorm__arena_free_all(&q->arena);
+	pgorm__free(q);
+}
+
+const pgorm_error *pgorm_query_error(const pgorm_query *q) { return q && q->err.code ? &q->err : NULL; }
+
+/* Keep a copy of the value's data: the caller's buffers may be gone when the query runs. */
+static int add_param(pgorm_query *q, pgorm_value v)
+{
+	if (q->nparams == q->capparams) {
+		size_t cap = q->capparams ? q->capparams * 2 : 8;
+		pgorm_value *p = pgorm__reallocarray(q->params, cap, sizeof *p);
+		if (p == NULL)
+			return qfail(q, PGORM_ENOMEM, "out of memory");
+		q->params = p;
+		q->capparams = cap;
+	}
+	if (!v.is_null) {
+		switch (v.type) {
+		case PGORM_TYPE_TEXT: case PGORM_TYPE_BYTEA: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
+			if (v.u.str.ptr != NULL && (v.u.str.ptr = pgorm__arena_strndup(&q->arena, v.u.str.ptr, v.u.str.len)) == NULL)
+				return qfail(q, PGORM_ENOMEM, "out of memory");
+			break;
+		case PGORM_TYPE_INT8_ARRAY: {
+			int64_t *a = pgorm__arena_alloc(&q->arena, v.u.i64s.n * sizeof *a + 1);
+			if (a == NULL)
+				return qfail(q, PGORM_ENOMEM, "out of memory");
+			if (v.u.i64s.n)
+				memcpy(a, v.u.i64s.items, v.u.i64s.n * sizeof *a);
+			v.u.i64s.items = a;
+			break;
+		}
+		case PGORM_TYPE_TEXT_ARRAY: {
+			const char **a = pgorm__arena_alloc(&q->arena, v.u.strs.n * sizeof *a + 1);
+			if (a == NULL)
+				return qfail(q, PGORM_ENOMEM, "out of memory");
+			for (size_t i = 0; i < v.u.strs.n; i++) {
+				const char *e = v.u.strs.items[i];
+				if (e == NULL)
+					return qfail(q, PGORM_EINVAL, "NULL element %zu in a text[] parameter", i);
+				if ((a[i] = pgorm__arena_strndup(&q->arena, e, strlen(e))) == NULL)
+					return qfail(q, PGORM_ENOMEM, "out of memory");
+			}
+			v.u.strs.items = a;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	q->params[q->nparams++] = v;
+	return 0;
+}
+
+static bool is_int(pgorm_type t) { return t == PGORM_TYPE_INT2 || t == PGORM_TYPE_INT4 || t == PGORM_TYPE_INT8; }
+
+static bool value_fits(pgorm_type col, pgorm_type v)
+{
+	if (col == v || (is_int(col) && is_int(v)))
+		return true;
+	return (col == PGORM_TYPE_TEXT && (v == PGORM_TYPE_JSON)) || (col == PGORM_TYPE_JSONB && v == PGORM_TYPE_TEXT) ||
+	       (col == PGORM_TYPE_JSON && v == PGORM_TYPE_TEXT) || (col == PGORM_TYPE_NUMERIC && v == PGORM_TYPE_TEXT);
+}
+
+static long find_col(pgorm_query *q, const char *column, const char *what)
+{
+	if (column == NULL) {
+		qfail(q, PGORM_EINVAL, "%s: column is NULL", what);
+		return -1;
+	}
+	long c = pgorm__model_col(q->mi, column);
+	if (c < 0)
+		qfail(q, PGORM_EINVAL, "%s: %s has no column \"%s\"", what, q->mi->model->table, column);
+	return c;
+}
+
+int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm_value value)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	long c = find_col(q, column, "pgorm_query_filter");
+	if (c < 0)
+		return q->err.code;
+	static const char *const ops[] = { "=", "<>", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "IS NULL", "IS NOT NULL" };
+	size_t k = 0;
+	while (k < PGORM__ARRAY_LEN(ops) && (op == NULL || strcmp(op, ops[k]) != 0))
+		k++;
+	if (k == PGORM__ARRAY_LEN(ops))
+		return qfail(q, PGORM_EINVAL, "pgorm_query_filter: unknown operator \"%s\"", op ? op : "(NULL)");
+	const pgorm_column *col = &q->mi->cols[c];
+	pgorm__sb_add(&q->where, " AND t.");
+	pgorm__sb_ident(&q->where, col->name);
+	if (strncmp(op, "IS ", 3) == 0) {
+		pgorm__sb_addf(&q->where, " %s", op);
+		return 0;
+	}
+	if (strcmp(op, "IN") == 0) {
+		bool ok = (is_int(col->type) && value.type == PGORM_TYPE_INT8_ARRAY) ||
+		          (col->type == PGORM_TYPE_TEXT && value.type == PGORM_TYPE_TEXT_ARRAY);
+		if (!ok)
+			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: IN on %s.%s (%s) needs an %s array, got %s",
+			             q->mi->model->table, col->name, pgorm_type_name(col->type),
+			             is_int(col->type) ? "int8[]" : "text[]", pgorm_type_name(value.type));
+		pgorm__sb_addf(&q->where, " = ANY($%zu)", q->nparams + 1);
+		return add_param(q, value);
+	}
+	if (!value_fits(col->type, value.type))
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", q->mi->model->table,
+		             col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
+	pgorm__sb_addf(&q->where, " %s $%zu", strcmp(op, "!=") == 0 ? "<>" : op, q->nparams + 1);
+	return add_param(q, value);
+}
+
+int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (sql == NULL || (nparams > 0 && params == NULL))
+		return qfail(q, PGORM_EINVAL, "pgorm_query_where: NULL argument");
+	size_t base = q->nparams;
+	pgorm__sb_add(&q->where, " AND (");
+	/* copy the fragment, renumbering $n outside quotes */
+	for (const char *p = sql; *p;) {
+		if (*p == '\'' || *p == '"') {
+			char quote = *p;
+			const char *e = p + 1;
+			while (*e && !(*e == quote && e[1] != quote))
+				e += (*e == quote) ? 2 : 1;
+			if (*e)
+				e++;
+			pgorm__sb_addn(&q->where, p, (size_t)(e - p));
+			p = e;
+		} else if (*p == '$' && isdigit((unsigned char)p[1])) {
+			char *end;
+			unsigned long n = strtoul(p + 1, &end, 10);
+			if (n == 0 || n > nparams)
+				return qfail(q, PGORM_EINVAL, "pgorm_query_where: $%lu but %zu parameters given", n, nparams);
+			pgorm__sb_addf(&q->where, "$%zu", base + n);
+			p = end;
+		} else {
+			pgorm__sb_addn(&q->where, p, 1);
+			p++;
+		}
+	}
+	pgorm__sb_add(&q->where, ")");
+	for (size_t i = 0; i < nparams; i++) {
+		int rc = add_param(q, params[i]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int pgorm_query_order_by(pgorm_query *q, const char *column, bool desc)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	long c = find_col(q, column, "pgorm_query_order_by");
+	if (c < 0)
+		return q->err.code;
+	pgorm__sb_add(&q->order, q->order.len ? ", t." : "t.");
+	pgorm__sb_ident(&q->order, q->mi->cols[c].name);
+	if (desc)
+		pgorm__sb_add(&q->order, " DESC");
+	return 0;
+}
+
+int pgorm_query_limit(pgorm_query *q, int64_t limit)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (limit < 0)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_limit: negative limit");
+	q->limit = limit;
+	return 0;
+}
+
+int pgorm_query_offset(pgorm_query *q, int64_t offset)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (offset < 0)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_offset: negative offset");
+	q->offset = offset;
+	return 0;
+}
+
+int pgorm_query_for_update(pgorm_query *q, bool skip_locked)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	q->lock = skip_locked ? 2 : 1;
+	return 0;
+}
+
+int pgorm_query_populate_existing(pgorm_query *q, bool on)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	q->populate = on;
+	return 0;
+}
+
+int pgorm_query_option(pgorm_query *q, const char *path, pgorm_loader loader)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (path == NULL || (unsigned)loader > PGORM_LOAD_NOLOAD)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_option: bad path or loader");
+	if (strcmp(path, "*") == 0) {
+		q->wildcard = loader;
+		return 0;
+	}
+	/* every segment must be a relationship of the model reached so far */
+	pgorm__model_info *mi = q->mi;
+	char seg[128];
+	for (const char *p = path; *p;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (len == 0 || len >= sizeof seg)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_option: bad path \"%s\"", path);
+		memcpy(seg, p, len);
+		seg[len] = '\0';
+		const pgorm_rel *r = pgorm_registry_rel(q->s->reg, mi->model, seg);
+		if (r == NULL)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_option: \"%s\": %s has no relationship \"%s\"", path,
+			             mi->model->table, seg);
+		mi = r->target;
+		p = dot ? dot + 1 : p + len;
+	}
+	if (q->nopts == MAX_OPTIONS)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_option: more than %d options", MAX_OPTIONS);
+	char *copy = pgorm__arena_strndup(&q->arena, path, strlen(path));
+	if (copy == NULL)
+		return qfail(q, PGORM_ENOMEM, "out of memory");
+	q->opts[q->nopts++] = (loader_opt){ copy, loader };
+	return 0;
+}
+
+/* ---- loader resolution ---- */
+
+static pgorm_loader strategy(const pgorm_query *q, const char *path, const pgorm_rel *r)
+{
+	for (size_t i = 0; i < q->nopts; i++)
+		if (strcmp(q->opts[i].path, path) == 0)
+			return q->opts[i].loader;
+	if (q->wildcard != PGORM_LOAD_DEFAULT)
+		return q->wildcard;
+	return r->loader;
+}
+
+/* Whether some option names a path below prefix ("children." …). */
+static bool has_below(const pgorm_query *q, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < q->nopts; i++)
+		if (strncmp(q->opts[i].path, prefix, n) == 0 && q->opts[i].path[n] == '.')
+			return true;
+	return false;
+}
+
+static void block(void **objs, size_t n, const pgorm_rel *r, bool raise)
+{
+	if (r->index >= 32)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		pgorm__objstate *st = pgorm__st(objs[i]);
+		if ((st->loaded >> r->index) & 1)
+			continue;
+		if (raise)
+			st->raise_mask |= 1u << r->index;
+		else
+			st->noload_mask |= 1u << r->index;
+	}
+}
+
+/* Collect the objects reached through r from objs (for the next level). */
+static int related(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, void ***out, size_t *nout)
+{
+	size_t cap = 0, k = 0;
+	void **list = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!((pgorm__st(objs[i])->loaded >> r->index) & 1))
+			continue;
+		void *single = NULL;
+		void **items;
+		size_t cnt;
+		if (r->scalar) {
+			single = pgorm__link_get(objs[i], r);
+			items = &single;
+			cnt = single != NULL;
+		} else {
+			pgorm_collection *c = pgorm__coll(objs[i], r);
+			items = c->items;
+			cnt = c->len;
+		}
+		for (size_t j = 0; j < cnt; j++) {
+			pgorm__objstate *st = pgorm__st(items[j]);
+			if (st->flags2 & OBJ2_SEEN)
+				continue;
+			st->flags2 |= OBJ2_SEEN;
+			if (k == cap) {
+				cap = cap ? cap * 2 : 64;
+				void **l = pgorm__reallocarray(list, cap, sizeof *l);
+				if (l == NULL) {
+					pgorm__free(list);
+					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+				}
+				list = l;
+			}
+			list[k++] = items[j];
+		}
+	}
+	for (size_t i = 0; i < k; i++)
+		pgorm__st(list[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	*out = list;
+	*nout = k;
+	return 0;
+}
+
+/* Apply loaders to the relationships of objs (model mi) below path prefix. `from` is the
+ * relationship we came through: its partner is already populated. skip_joined: level 1
+ * relationships loaded by the JOIN. */
+static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, size_t n, const char *prefix,
+                         const pgorm_rel *from, const bool *joined, int depth)
+{
+	if (n == 0 || depth > 8)
+		return 0;
+	int rc = 0;
+	for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
+		const pgorm_rel *r = mi->rels[i];
+		if (r->hidden || (from && r == from->partner))
+			continue;
+		char path[256];
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", r->name);
+		pgorm_loader l = strategy(q, path, r);
+		bool was_joined = joined && joined[i];
+		if (l == PGORM_LOAD_RAISE)
+			block(objs, n, r, true);
+		else if (l == PGORM_LOAD_NOLOAD)
+			block(objs, n, r, false);
+		else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !was_joined) {
+			/* objects whose relationship is already loaded keep it, unless populate */
+			void **todo = pgorm__calloc(n, sizeof *todo);
+			size_t nt = 0;
+			if (todo == NULL)
+				return pgorm__session_fail(q->s, PGORM_ENOMEM, "out of memory");
+			for (size_t k = 0; k < n; k++)
+				if (q->populate || !((pgorm__st(objs[k])->loaded >> r->index) & 1))
+					todo[nt++] = objs[k];
+			rc = pgorm__load_selectin(q->s, r, todo, nt, q->populate);
+			pgorm__free(todo);
+		}
+		if (rc == 0 && (l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && has_below(q, path)) {
+			void **next = NULL;
+			size_t nn = 0;
+			rc = related(q->s, r, objs, n, &next, &nn);
+			if (rc == 0)
+				rc = apply_loaders(q, r->target, next, nn, path, r, NULL, depth + 1);
+			pgorm__free(next);
+		}
+	}
+	return rc;
+}
+
+/* ---- SQL ---- */
+
+static void build_select(pgorm_query *q, pgorm__sb *b, const bool *joined, bool count)
+{
+	pgorm__model_info *mi = q->mi;
+	bool any_join = false;
+	for (size_t i = 0; joined && i < mi->nrels; i++)
+		any_join |= joined[i];
+	if (count) {
+		pgorm__sb_addf(b, "SELECT count(*) FROM %s t WHERE true%s", mi->qtable, pgorm__sb_str(&q->where));
+		return;
+	}
+	pgorm__sb_addf(b, "SELECT %s", mi->select_list);
+	for (size_t i = 0; any_join && i < mi->nrels; i++) {
+		if (!joined[i])
+			continue;
+		const pgorm_rel *r = mi->rels[i];
+		for (size_t c = 0; c < r->target->ncols; c++) {
+			pgorm__sb_addf(b, ", j%zu.", i);
+			pgorm__sb_ident(b, r->target->cols[c].name);
+		}
+	}
+	bool sub = any_join && (q->limit >= 0 || q->offset >= 0);
+	if (sub)
+		pgorm__sb_addf(b, " FROM (SELECT * FROM %s t WHERE true%s", mi->qtable, pgorm__sb_str(&q->where));
+	else
+		pgorm__sb_addf(b, " FROM %s t", mi->qtable);
+	if (sub) {
+		if (q->order.len)
+			pgorm__sb_addf(b, " ORDER BY %s", pgorm__sb_str(&q->order));
+		if (q->limit >= 0)
+			pgorm__sb_addf(b, " LIMIT %lld", (long long)q->limit);
+		if (q->offset >= 0)
+			pgorm__sb_addf(b, " OFFSET %lld", (long long)q->offset);
+		pgorm__sb_add(b, ") t");
+	}
+	for (size_t i = 0; any_join && i < mi->nrels; i++) {
+		if (!joined[i])
+			continue;
+		const pgorm_rel *r = mi->rels[i];
+		pgorm__sb_addf(b, " %s JOIN %s j%zu ON ", (r->flags & PGORM_REL_INNER_JOIN) ? "INNER" : "LEFT OUTER",
+		               r->target->qtable, i);
+		if (r->kind == PGORM_REL_ONE_TO_MANY) {
+			pgorm__sb_addf(b, "j%zu.", i);
+			pgorm__sb_ident(b, r->target->cols[r->fk_col].name);
+			pgorm__sb_add(b, " = t.");
+			pgorm__sb_ident(b, mi->cols[r->ref_col].name);
+		} else {
+			pgorm__sb_addf(b, "j%zu.", i);
+			pgorm__sb_ident(b, r->target->cols[r->ref_col].name);
+			pgorm__sb_add(b, " = t.");
+			pgorm__sb_ident(b, mi->cols[r->fk_col].name);
+		}
+	}
+	if (!sub)
+		pgorm__sb_addf(b, " WHERE true%s", pgorm__sb_str(&q->where));
+	bool ordered = false;
+	if (q->order.len) {
+		pgorm__sb_addf(b, " ORDER BY %s", pgorm__sb_str(&q->order));
+		ordered = true;
+	}
+	for (size_t i = 0; any_join && i < mi->nrels; i++) {
+		const pgorm_rel *r = mi->rels[i];
+		if (!joined[i] || r->order_col < 0)
+			continue;
+		pgorm__sb_add(b, ordered ? ", " : " ORDER BY ");
+		if (!ordered) { /* keep parents together when the user gave no order */
+			for (size_t k = 0; k < mi->npk; k++) {
+				pgorm__sb_add(b, "t.");
+				pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
+				pgorm__sb_add(b, ", ");
+			}
+		}
+		pgorm__sb_addf(b, "j%zu.", i);
+		pgorm__sb_ident(b, r->target->cols[r->order_col].name);
+		if (r->order_desc)
+			pgorm__sb_add(b, " DESC");
+		ordered = true;
+	}
+	if (!sub) {
+		if (q->limit >= 0)
+			pgorm__sb_addf(b, " LIMIT %lld", (long long)q->limit);
+		if (q->offset >= 0)
+			pgorm__sb_addf(b, " OFFSET %lld", (long long)q->offset);
+	}
+	if (q->lock)
+		pgorm__sb_add(b, q->lock == 2 ? " FOR UPDATE OF t SKIP LOCKED" : " FOR UPDATE OF t");
+}
+
+/* Which level-1 relationships this query joins. */
+static void joined_rels(const pgorm_query *q, bool *joined)
+{
+	for (size_t i = 0; i < q->mi->nrels; i++) {
+		const pgorm_rel *r = q->mi->rels[i];
+		joined[i] = !r->hidden && r->kind != PGORM_REL_MANY_TO_MANY &&
+		            strategy(q, r->name, r) == PGORM_LOAD_JOINED;
+	}
+}
+
+/* Fold joined rows: distinct parents in first-appearance order, children into collections. */
+static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***out, size_t *nout)
+{
+	pgorm_session *s = q->s;
+	pgorm__model_info *mi = q->mi;
+	void **rows = NULL;
+	size_t nrows = 0;
+	int rc = pgorm__load_rows_ex(s, mi, res, 0, q->populate, true, &rows, &nrows);
+	if (rc != 0)
+		return rc;
+	void **distinct = pgorm__calloc(nrows ? nrows : 1, sizeof *distinct);
+	if (distinct == NULL) {
+		pgorm__free(rows);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	size_t nd = 0;
+	for (size_t i = 0; i < nrows; i++) {
+		if (rows[i] == NULL)
+			continue;
+		pgorm__objstate *st = pgorm__st(rows[i]);
+		if (st->flags2 & OBJ2_SEEN)
+			continue;
+		st->flags2 |= OBJ2_SEEN;
+		distinct[nd++] = rows[i];
+	}
+	void **rowmap = rows; /* parent of each row */
+	size_t col0 = mi->ncols;
+	for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
+		if (!joined[i])
+			continue;
+		const pgorm_rel *r = mi->rels[i];
+		void **kids = NULL;
+		size_t nk = 0;
+		rc = pgorm__load_rows_ex(s, r->target, res, col0, q->populate, true, &kids, &nk);
+		col0 += r->target->ncols;
+		if (rc != 0)
+			break;
+		/* parents whose relationship is (re)loaded by this query */
+		for (size_t k = 0; k < nd; k++) {
+			pgorm__objstate *st = pgorm__st(distinct[k]);
+			bool take = q->populate || !((st->loaded >> r->index) & 1);
+			st->flags2 = take ? (st->flags2 | 0x80) : (st->flags2 & 0x7f);
+			if (take) {
+				if (r->scalar)
+					pgorm__link_put(distinct[k], r, NULL);
+				else
+					pgorm__coll(distinct[k], r)->len = 0;
+			}
+		}
+		for (size_t row = 0; row < nk && rc == 0; row++) {
+			void *p = rowmap[row], *kid = kids[row];
+			if (p == NULL || !(pgorm__st(p)->flags2 & 0x80))
+				continue;
+			if (r->kind == PGORM_REL_MANY_TO_ONE) {
+				pgorm__link_put(p, r, kid);
+				continue;
+			}
+			if (kid == NULL)
+				continue;
+			pgorm__objstate *kst = pgorm__st(kid);
+			const pgorm_rel *m2o = r->partner;
+			if ((kst->link_dirty >> m2o->index) & 1)
+				continue;
+			if (pgorm__link_get(kid, m2o) == p && ((kst->loaded >> m2o->index) & 1) && (kst->flags2 & OBJ2_SEEN))
+				continue; /* repeated by another joined collection */
+			if (r->scalar) {
+				void *prev = pgorm__link_get(p, r);
+				if (prev != NULL && prev != kid) {
+					rc = pgorm__session_fail(s, PGORM_EMULTIPLE,
+					                         "one-to-one relationship %s.%s: more than one %s row for one %s",
+					                         mi->model->table, r->name, r->target->model->table, mi->model->table);
+					break;
+				}
+				pgorm__link_put(p, r, kid);
+			} else if (!(kst->flags2 & OBJ2_SEEN) || pgorm__link_get(kid, m2o) != p) {
+				if (!pgorm__coll_push(s, pgorm__coll(p, r), kid)) {
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+					break;
+				}
+			}
+			kst->flags2 |= OBJ2_SEEN;
+			pgorm__link_put(kid, m2o, p);
+			kst->loaded |= 1ULL << m2o->index;
+		}
+		for (size_t row = 0; row < nk; row++)
+			if (kids[row] && r->kind != PGORM_REL_MANY_TO_ONE)
+				pgorm__st(kids[row])->flags2 &= (uint8_t)~OBJ2_SEEN;
+		for (size_t k = 0; k < nd && rc == 0; k++) {
+			pgorm__objstate *st = pgorm__st(distinct[k]);
+			if (st->flags2 & 0x80) {
+				st->loaded |= 1ULL << r->index;
+				if (!r->scalar)
+					rc = pgorm__coll_merge_pending(s, distinct[k], r);
+			}
+			st->flags2 &= 0x7f;
+		}
+		pgorm__free(kids);
+	}
+	for (size_t k = 0; k < nd; k++)
+		pgorm__st(distinct[k])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	pgorm__free(rowmap);
+	if (rc != 0) {
+		pgorm__free(distinct);
+		return rc;
+	}
+	*out = distinct;
+	*nout = nd;
+	return 0;
+}
+
+static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
+{
+	pgorm_session *s = q->s;
+	if (q->err.code != 0) {
+		s->err = q->err;
+		return q->err.code;
+	}
+	if (s->cfg.autoflush) {
+		int rc = pgorm__flush(s, false, NULL);
+		if (rc != 0)
+			return rc;
+	}
+	int64_t saved = q->limit;
+	if (limit_override >= 0)
+		q->limit = limit_override;
+	bool joined[PGORM__MAX_RELS] = { false };
+	joined_rels(q, joined);
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	build_select(q, &b, joined, false);
+	q->limit = saved;
+	if (pgorm__sb_str(&b) == NULL || pgorm__sb_str(&q->where) == NULL) {
+		pgorm__sb_free(&b);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	pgorm_result *res = NULL;
+	int rc = pgorm__session_exec(s, pgorm__sb_str(&b), q->nparams, q->params, &res);
+	pgorm__sb_free(&b);
+	if (rc != 0)
+		return rc;
+	void **objs = NULL;
+	size_t n = 0;
+	rc = fold(q, res, joined, &objs, &n);
+	pgorm_result_free(res);
+	if (rc == 0)
+		rc = apply_loaders(q, q->mi, objs, n, "", NULL, joined, 0);
+	if (rc == 0 && out != NULL) {
+		out->len = n;
+		out->items = pgorm__arena_alloc(&s->arena, (n ? n : 1) * sizeof(void *));
+		if (out->items == NULL)
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		else if (n)
+			memcpy(out->items, objs, n * sizeof(void *));
+	}
+	pgorm__free(objs);
+	return rc;
+}
+
+int pgorm_query_all(pgorm_query *q, pgorm_list *out)
+{
+	if (q == NULL || out == NULL)
+		return PGORM_EINVAL;
+	out->items = NULL;
+	out->len = 0;
+	return run(q, out, -1);
+}
+
+int pgorm_query_first(pgorm_query *q, void **out)
+{
+	if (q == NULL || out == NULL)
+		return PGORM_EINVAL;
+	*out = NULL;
+	pgorm_list l = { 0 };
+	int rc = run(q, &l, 1);
+	if (rc == 0 && l.len > 0)
+		*out = l.items[0];
+	return rc;
+}
+
+int pgorm_query_one(pgorm_query *q, void **out)
+{
+	if (q == NULL || out == NULL)
+		return PGORM_EINVAL;
+	*out = NULL;
+	pgorm_list l = { 0 };
+	int rc = run(q, &l, q->limit >= 0 && q->limit < 2 ? q->limit : 2);
+	if (rc != 0)
+		return rc;
+	if (l.len == 0)
+		return pgorm__session_fail(q->s, PGORM_ENOTFOUND, "pgorm_query_one: no %s row", q->mi->model->table);
+	if (l.len > 1)
+		return pgorm__session_fail(q->s, PGORM_EMULTIPLE, "pgorm_query_one: more than one %s row", q->mi->model->table);
+	*out = l.items[0];
+	return 0;
+}
+
+int pgorm_query_count(pgorm_query *q, int64_t *out)
+{
+	if (q == NULL || out == NULL)
+		return PGORM_EINVAL;
+	*out = 0;
+	if (q->err.code != 0)
+		return q->err.code;
+	if (q->s->cfg.autoflush) {
+		int rc = pgorm__flush(q->s, false, NULL);
+		if (rc != 0)
+			return rc;
+	}
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	build_select(q, &b, NULL, true);
+	pgorm_result *res = NULL;
+	int rc = pgorm__sb_str(&b) ? pgorm__session_exec(q->s, pgorm__sb_str(&b), q->nparams, q->params, &res)
+	                           : pgorm__session_fail(q->s, PGORM_ENOMEM, "out of memory");
+	pgorm__sb_free(&b);
+	if (rc == 0)
+		pgorm_result_int64(res, 0, 0, out);
+	pgorm_result_free(res);
+	return rc;
+}
+
+/* ---- bulk statements ---- */
+
+static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, uint64_t *affected)
+{
+	pgorm_session *s = q->s;
+	pgorm__model_info *mi = q->mi;
+	if (affected)
+		*affected = 0;
+	long c = -1;
+	if (column != NULL) {
+		c = find_col(q, column, "pgorm_query_update");
+		if (c >= 0 && !value->is_null && !value_fits(mi->cols[c].type, value->type))
+			qfail(q, PGORM_ETYPE, "pgorm_query_update: %s.%s is %s, the value is %s", mi->model->table, column,
+			      pgorm_type_name(mi->cols[c].type), pgorm_type_name(value->type));
+		if (c >= 0 && value->is_null && !(mi->cols[c].flags & PGORM_NULLABLE))
+			qfail(q, PGORM_EINVAL, "pgorm_query_update: %s.%s is NOT NULL", mi->model->table, column);
+	}
+	if (q->err.code != 0) {
+		s->err = q->err;
+		return q->err.code;
+	}
+	int rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
+	if (rc != 0)
+		return rc;
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	if (column != NULL) {
+		pgorm__sb_addf(&b, "UPDATE %s t SET ", mi->qtable);
+		pgorm__sb_ident(&b, mi->cols[c].name);
+		pgorm__sb_addf(&b, " = $%zu", q->nparams + 1);
+		if ((rc = add_param(q, *value)) != 0) {
+			pgorm__sb_free(&b);
+			return rc;
+		}
+	} else {
+		pgorm__sb_addf(&b, "DELETE FROM %s t", mi->qtable);
+	}
+	pgorm__sb_addf(&b, " WHERE true%s RETURNING ", pgorm__sb_str(&q->where));
+	for (size_t k = 0; k < mi->npk; k++) {
+		if (k)
+			pgorm__sb_add(&b, ", ");
+		pgorm__sb_add(&b, "t.");
+		pgorm__sb_ident(&b, mi->cols[mi->pk[k]].name);
+	}
+	pgorm_result *res = NULL;
+	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), q->nparams, q->params, &res)
+	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__sb_free(&b);
+	if (column != NULL)
+		q->nparams--; /* the SET value is not a filter */
+	if (rc != 0)
+		return rc;
+	size_t n = pgorm_result_rows(res);
+	if (affected)
+		*affected = n;
+	/* keep the identity map in step: deleted rows detach, updated rows expire */
+	for (size_t row = 0; row < n; row++) {
+		memset(s->probe, 0, s->probe_size);
+		((pgorm_object *)s->probe)->model = mi->model;
+		for (size_t k = 0; k < mi->npk; k++) {
+			pgorm_value v;
+			if (pgorm_result_get(res, row, k, mi->cols[mi->pk[k]].type, &v, NULL) == 0)
+				pgorm__set_col(NULL, s->probe, &mi->cols[mi->pk[k]], mi->pk[k], &v);
+		}
+		void *o = pgorm__imap_find(&s->imap, mi, s->probe);
+		if (o == NULL)
+			continue;
+		if (column == NULL) {
+			pgorm__imap_del(&s->imap, mi, o);
+			pgorm__st(o)->state = PGORM_STATE_DETACHED;
+		} else {
+			pgorm__st(o)->flags |= OBJ_EXPIRED;
+		}
+	}
+	pgorm_result_free(res);
+	return 0;
+}
+
+int pgorm_query_delete(pgorm_query *q, uint64_t *affected)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	return bulk(q, NULL, NULL, affected);
+}
+
+int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value value, uint64_t *affected)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (column == NULL)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_update: column is NULL");
+	return bulk(q, column, &value, affected);
+}
+
+/* ---- streaming ---- */
+
+int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *ctx)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	pgorm_session *s = q->s;
+	if (cb == NULL || batch == 0)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_stream: needs a callback and a batch size");
+	if (q->err.code != 0) {
+		s->err = q->err;
+		return q->err.code;
+	}
+	int rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
+	if (rc == 0)
+		rc = pgorm__session_begin(s);
+	if (rc != 0)
+		return rc;
+	bool none[PGORM__MAX_RELS] = { false };
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	pgorm__sb_add(&b, "DECLARE pgorm_stream NO SCROLL CURSOR FOR ");
+	build_select(q, &b, none, false);
+	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), q->nparams, q->params, NULL)
+	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__sb_free(&b);
+	if (rc != 0)
+		return rc;
+	char fetch[64];
+	snprintf(fetch, sizeof fetch, "FETCH FORWARD %zu FROM pgorm_stream", batch);
+	for (;;) {
+		/* everything the batch allocates is released after the callback */
+		pgorm__arena_mark mark = pgorm__arena_get_mark(&s->arena);
+		size_t tracked_before = s->ntracked;
+		pgorm_result *res = NULL;
+		if ((rc = pgorm__session_exec(s, fetch, 0, NULL, &res)) != 0)
+			break;
+		void **objs = NULL;
+		size_t n = 0;
+		rc = pgorm__load_rows(s, q->mi, res, 0, false, &objs, &n);
+		pgorm_result_free(res);
+		if (rc == 0)
+			rc = apply_loaders(q, q->mi, objs, n, "", NULL, NULL, 0);
+		int stop = 0;
+		if (rc == 0 && n > 0)
+			stop = cb(ctx, objs, n);
+		pgorm__free(objs);
+		/* forget the objects this batch created, then free their memory */
+		for (size_t i = tracked_before; i < s->ntracked; i++) {
+			void *o = s->tracked[i];
+			pgorm__imap_del(&s->imap, pgorm__session_info(s, o), o);
+		}
+		s->ntracked = tracked_before;
+		pgorm__arena_reset(&s->arena, mark);
+		if (rc != 0 || n == 0 || stop)
+			break;
+	}
+	int crc = pgorm__session_exec(s, "CLOSE pgorm_stream", 0, NULL, NULL);
+	return rc != 0 ? rc : crc;
+}
+
+int pgorm_session_query_sql(pgorm_session *s, const pgorm_model *m, const char *sql, size_t nparams,
+                            const pgorm_value *params, pgorm_list *out)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	pgorm__model_info *mi = m ? pgorm__registry_info(s->reg, m) : NULL;
+	if (mi == NULL || sql == NULL || out == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_query_sql: bad argument");
+	out->items = NULL;
+	out->len = 0;
+	int rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
+	pgorm_result *res = NULL;
+	if (rc == 0)
+		rc = pgorm__session_exec(s, sql, nparams, params, &res);
+	if (rc != 0)
+		return rc;
+	void **objs = NULL;
+	size_t n = 0;
+	rc = pgorm__load_rows(s, mi, res, 0, false, &objs, &n);
+	pgorm_result_free(res);
+	if (rc == 0) {
+		out->items = pgorm__arena_alloc(&s->arena, (n ? n : 1) * sizeof(void *));
+		if (out->items == NULL)
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		else {
+			if (n)
+				memcpy(out->items, objs, n * sizeof(void *));
+			out->len = n;
+		}
+	}
+	pgorm__free(objs);
+	return rc;
+}
