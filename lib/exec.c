@@ -97,6 +97,13 @@ static void conn_free(pgorm_conn *c)
 	pgorm__free(c);
 }
 
+/* Server notices (NOTICE, WARNING) are not errors: a library never prints them. */
+static void quiet_notices(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg, pgorm_error *err)
 {
 	if (out == NULL || pq == NULL || cfg == NULL)
@@ -111,6 +118,7 @@ int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg,
 		return rc;
 	}
 	c->pq = pq;
+	PQsetNoticeProcessor(pq, quiet_notices, NULL);
 	*out = c;
 	return 0;
 }

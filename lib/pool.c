@@ -247,12 +247,6 @@ static long oldest_borrow_ms(const pgorm_pool *p, int64_t now)
 
 /* ---- connecting (maintenance thread, mutex released) ---- */
 
-static void quiet_notices(void *arg, const char *msg)
-{
-	(void)arg;
-	(void)msg;
-}
-
 static int open_conn(pgorm_pool *p, pgorm__pool_slot **out, pgorm_error *err, bool *init_failed)
 {
 	*out = NULL;
@@ -272,7 +266,6 @@ static int open_conn(pgorm_pool *p, pgorm__pool_slot **out, pgorm_error *err, bo
 		PQfinish(pq);
 		return pgorm__error_set(err, PGORM_ECONN, "connect failed: %s", msg);
 	}
-	PQsetNoticeProcessor(pq, quiet_notices, NULL); /* a library never prints */
 	pgorm__pool_slot *s = pgorm__calloc(1, sizeof *s);
 	pgorm_conn *c = NULL;
 	if (s == NULL || pgorm_conn_adopt(&c, pq, &p->conn_cfg, err) != 0) {
