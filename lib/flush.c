@@ -984,6 +984,9 @@ static void restore_states(pgorm_session *s, const uint8_t *states, const uint64
 
 int pgorm__flush(pgorm_session *s, bool dry, char **out)
 {
+	int trc = pgorm__session_thread_check(s, "pgorm_session_flush");
+	if (trc != 0)
+		return trc;
 	if (s->needs_rollback)
 		return pgorm__session_begin(s); /* reports the pending-rollback error */
 	if (s->flushing)

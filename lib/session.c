@@ -52,6 +52,21 @@ void pgorm_session_stats(const pgorm_session *s, pgorm_stats *out)
 
 const pgorm_registry *pgorm_session_registry(const pgorm_session *s) { return s ? s->reg : NULL; }
 
+/* Debug builds: a session is used by one thread at a time. The thread that opened the
+ * current transaction owns it until commit/rollback; a call from another thread meanwhile is
+ * an error instead of silent corruption. */
+int pgorm__session_thread_check(pgorm_session *s, const char *what)
+{
+#ifndef NDEBUG
+	if (s->owned && !pthread_equal(s->owner, pthread_self()))
+		return pgorm__session_fail(s, PGORM_ESTATE, "%s: session used by a second thread during a transaction", what);
+#else
+	(void)s;
+	(void)what;
+#endif
+	return 0;
+}
+
 /* ---- statements and the connection ---- */
 
 void pgorm__session_count(pgorm_session *s, const char *sql)
@@ -121,11 +136,15 @@ int pgorm__session_begin(pgorm_session *s)
 		return pgorm__session_fail(s, PGORM_ESTATE,
 		                           "a previous flush failed (%s): call pgorm_session_rollback first",
 		                           s->err.message[0] ? s->err.message : "see the earlier error");
-	int rc = acquire(s);
-	if (rc != 0)
+	int rc = pgorm__session_thread_check(s, "session");
+	if (rc != 0 || (rc = acquire(s)) != 0)
 		return rc;
 	if (s->in_tx)
 		return 0;
+#ifndef NDEBUG
+	s->owner = pthread_self();
+	s->owned = true;
+#endif
 	pgorm_conn_stats before;
 	pgorm_conn_stats_get(s->conn, &before);
 	rc = pgorm_conn_begin(s->conn);
@@ -211,6 +230,9 @@ pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj)
 
 int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what)
 {
+	int trc = pgorm__session_thread_check(s, what);
+	if (trc != 0)
+		return trc;
 	if (obj == NULL)
 		return pgorm__session_fail(s, PGORM_EINVAL, "%s: object is NULL", what);
 	const pgorm_object *h = obj;
@@ -622,6 +644,9 @@ static void compact_tracked(pgorm_session *s)
 
 static void end_tx(pgorm_session *s)
 {
+#ifndef NDEBUG
+	s->owned = false;
+#endif
 	s->in_tx = false;
 	s->nest = 0;
 	give_back(s);

@@ -9,6 +9,8 @@
 #include "registry.h"
 #include "sql.h"
 
+#include <pthread.h>
+
 /* Identity map: open addressing over object pointers, keyed by (model, primary key). */
 typedef struct pgorm__imap {
 	void **slots;
@@ -44,6 +46,10 @@ struct pgorm_session {
 	bool needs_rollback;
 	bool flushing;
 	pgorm_stats stats;
+#ifndef NDEBUG
+	pthread_t owner;              /* thread inside the current transaction (debug check) */
+	bool owned;
+#endif
 	void *probe;                  /* scratch object for identity lookups */
 	size_t probe_size;
 	uint64_t nplus1_counts[PGORM__MAX_RELS]; /* lazy loads per rel index in the current result */
@@ -55,6 +61,8 @@ struct pgorm_session {
 int pgorm__session_fail(pgorm_session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Copy the connection's error into the session and return its code. */
 int pgorm__session_conn_fail(pgorm_session *s);
+/* Debug builds: fail when another thread is inside this session's transaction. */
+int pgorm__session_thread_check(pgorm_session *s, const char *what);
 /* Make sure a connection and a transaction are open. */
 int pgorm__session_begin(pgorm_session *s);
 /* Run a statement and count it by kind; results as pgorm_conn_exec. */

@@ -1,6 +1,7 @@
 /* Integration tests: session, identity map and unit of work on single tables. */
 #include "pgtest.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -245,6 +246,30 @@ START_TEST(test_rollback_restores)
 }
 END_TEST
 
+static void *other_thread(void *arg)
+{
+	static int rc;
+	rc = pgorm_session_flush(arg);
+	return &rc;
+}
+
+START_TEST(test_second_thread_rejected)
+{
+	Item *a = new_item("t1", 1);
+	ck_assert_int_eq(pgorm_session_add(sess, a), 0);
+	ck_assert_int_eq(pgorm_session_flush(sess), 0); /* this thread opened the transaction */
+	pthread_t th;
+	void *res;
+	ck_assert_int_eq(pthread_create(&th, NULL, other_thread, sess), 0);
+	pthread_join(th, &res);
+	ck_assert_int_eq(*(int *)res, PGORM_ESTATE);
+	ck_assert_int_eq(pgorm_session_commit(sess), 0);  /* the owner goes on */
+	ck_assert_int_eq(pthread_create(&th, NULL, other_thread, sess), 0); /* between transactions: fine */
+	pthread_join(th, &res);
+	ck_assert_int_eq(*(int *)res, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("session");
@@ -258,6 +283,9 @@ int main(void)
 	tcase_add_test(tc, test_stale_version);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_rollback_restores);
+#ifndef NDEBUG
+	tcase_add_test(tc, test_second_thread_rejected);
+#endif
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
