@@ -39,6 +39,50 @@ static const pgorm_column ver_cols[] = {
 };
 static const pgorm_model ver_model = PGORM_MODEL("versioned", Versioned, ver_cols, NULL);
 
+/* Every supported column type, each nullable, plus a composite primary key. */
+typedef struct AllTypes {
+	pgorm_object hdr;
+	int32_t k1;
+	char *k2;
+	bool b;
+	int16_t i2;
+	int32_t i4;
+	int64_t i8;
+	float f4;
+	double f8;
+	char *t;
+	pgorm_bytes by;
+	char *num;
+	int32_t d;
+	int64_t ts;
+	int64_t tstz;
+	pgorm_uuid u;
+	char *js;
+	char *jsb;
+} AllTypes;
+
+static const pgorm_column all_cols[] = {
+	PGORM_COLUMN(INT4, "k1", PGORM_PK, AllTypes, k1),
+	PGORM_COLUMN(TEXT, "k2", PGORM_PK, AllTypes, k2),
+	PGORM_COLUMN(BOOL, "b", PGORM_NULLABLE, AllTypes, b),
+	PGORM_COLUMN(INT2, "i2", PGORM_NULLABLE, AllTypes, i2),
+	PGORM_COLUMN(INT4, "i4", PGORM_NULLABLE, AllTypes, i4),
+	PGORM_COLUMN(INT8, "i8", PGORM_NULLABLE, AllTypes, i8),
+	PGORM_COLUMN(FLOAT4, "f4", PGORM_NULLABLE, AllTypes, f4),
+	PGORM_COLUMN(FLOAT8, "f8", PGORM_NULLABLE, AllTypes, f8),
+	PGORM_COLUMN(TEXT, "t", PGORM_NULLABLE, AllTypes, t),
+	PGORM_COLUMN(BYTEA, "by", PGORM_NULLABLE, AllTypes, by),
+	PGORM_COLUMN(NUMERIC, "num", PGORM_NULLABLE, AllTypes, num),
+	PGORM_COLUMN(DATE, "d", PGORM_NULLABLE, AllTypes, d),
+	PGORM_COLUMN(TIMESTAMP, "ts", PGORM_NULLABLE, AllTypes, ts),
+	PGORM_COLUMN(TIMESTAMPTZ, "tstz", PGORM_NULLABLE, AllTypes, tstz),
+	PGORM_COLUMN(UUID, "u", PGORM_NULLABLE, AllTypes, u),
+	PGORM_COLUMN(JSON, "js", PGORM_NULLABLE, AllTypes, js),
+	PGORM_COLUMN(JSONB, "jsb", PGORM_NULLABLE, AllTypes, jsb),
+	PGORM_COLUMN_END
+};
+static const pgorm_model all_model = PGORM_MODEL("alltypes", AllTypes, all_cols, NULL);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn;
 static pgorm_session *sess;
@@ -46,11 +90,13 @@ static pgtest_log log_;
 
 static void setup(void)
 {
-	const pgorm_model *models[] = { &item_model, &ver_model };
+	const pgorm_model *models[] = { &item_model, &ver_model, &all_model };
 	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 2, &err) == 0, "%s", err.message);
+	ck_assert_msg(pgorm_registry_create(&reg, models, 3, &err) == 0, "%s", err.message);
 	conn = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS items, versioned");
+	pgtest_exec(conn, "DROP TABLE IF EXISTS items, versioned, alltypes");
+	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
+	pgtest_exec(conn, "DROP TABLE items, versioned");
 	pgtest_exec(conn, "CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, "
 	                  "qty integer NOT NULL, price double precision NOT NULL, note text)");
 	pgtest_exec(conn, "CREATE TABLE versioned (id integer PRIMARY KEY, body text NOT NULL, version integer NOT NULL)");
@@ -246,6 +292,81 @@ START_TEST(test_rollback_restores)
 }
 END_TEST
 
+START_TEST(test_all_types_composite_key)
+{
+	static const uint8_t blob[] = { 0, 1, 2, 255 };
+	AllTypes *a = pgorm_object_new(sess, &all_model);
+	a->k1 = 7;
+	a->k2 = "key é";
+	const char *cols[] = { "b", "i2", "i4", "i8", "f4", "f8", "t", "by", "num", "d", "ts", "tstz", "u", "js", "jsb" };
+	for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+		ck_assert_int_eq(pgorm_object_set_null(a, cols[i], false), 0);
+	a->b = true;
+	a->i2 = -32768;
+	a->i4 = 2147483647;
+	a->i8 = INT64_MIN;
+	a->f4 = 1.5f;
+	a->f8 = -0.1;
+	a->t = "naïve ☃";
+	a->by = (pgorm_bytes){ (uint8_t *)blob, sizeof blob };
+	a->num = "-12345678901234567890.000123";
+	a->d = 9132;                       /* 2025-01-01 */
+	a->ts = 86400000000LL;             /* 2000-01-02 00:00:00 */
+	a->tstz = -1;
+	for (int i = 0; i < 16; i++)
+		a->u.bytes[i] = (uint8_t)(i * 17);
+	a->js = "{\"a\": [1, 2]}";
+	a->jsb = "{\"b\": null}";
+	AllTypes *n = pgorm_object_new(sess, &all_model); /* every nullable column NULL */
+	n->k1 = 7;
+	n->k2 = "other";
+	ck_assert_int_eq(pgorm_session_add(sess, a), 0);
+	ck_assert_int_eq(pgorm_session_add(sess, n), 0);
+	ck_assert_int_eq(pgorm_session_commit(sess), 0);
+	ck_assert_str_eq(pgtest_text(conn, "SELECT concat_ws('|', b, i2, i4, i8, f4, f8, t, encode(by, 'hex'), num, d, ts, "
+	                                   "u, js, jsb) FROM alltypes WHERE k2 = 'key é'"),
+	                 "t|-32768|2147483647|-9223372036854775808|1.5|-0.1|naïve ☃|000102ff|"
+	                 "-12345678901234567890.000123|2025-01-01|2000-01-02 00:00:00|00112233-4455-6677-8899-aabbccddeeff|"
+	                 "{\"a\": [1, 2]}|{\"b\": null}");
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM alltypes WHERE k2 = 'other' AND num IS NULL AND b IS NULL "
+	                                  "AND by IS NULL AND u IS NULL AND jsb IS NULL AND ts IS NULL"), 1);
+	/* read back in a fresh session by composite key */
+	pgorm_session *s2;
+	ck_assert_int_eq(pgorm_session_create(&s2, reg, NULL, conn, NULL, NULL), 0);
+	pgorm_value pk[] = { PGORM_INT4(7), PGORM_TEXT("key é") };
+	void *got;
+	ck_assert_int_eq(pgorm_session_get(s2, &all_model, pk, &got), 0);
+	AllTypes *g = got;
+	ck_assert(g->b);
+	ck_assert_int_eq(g->i2, -32768);
+	ck_assert_int_eq(g->i8, INT64_MIN);
+	ck_assert(g->f8 == -0.1);
+	ck_assert_str_eq(g->t, "naïve ☃");
+	ck_assert_uint_eq(g->by.len, 4);
+	ck_assert_int_eq(memcmp(g->by.data, blob, 4), 0);
+	ck_assert_str_eq(g->num, "-12345678901234567890.000123");
+	ck_assert_int_eq(g->d, 9132);
+	ck_assert_int_eq(g->ts, 86400000000LL);
+	ck_assert_int_eq(g->tstz, -1);
+	ck_assert_int_eq(g->u.bytes[15], 255);
+	ck_assert_str_eq(g->jsb, "{\"b\": null}");
+	ck_assert(!pgorm_object_is_null(g, "num"));
+	pgorm_value pk2[] = { PGORM_INT4(7), PGORM_TEXT("other") };
+	ck_assert_int_eq(pgorm_session_get(s2, &all_model, pk2, &got), 0);
+	ck_assert(pgorm_object_is_null(got, "num"));
+	ck_assert(pgorm_object_is_null(got, "u"));
+	/* update one column through the composite key, set another to NULL */
+	g->i4 = 1;
+	ck_assert_int_eq(pgorm_object_set_null(g, "t", true), 0);
+	ck_assert_int_eq(pgorm_session_commit(s2), 0);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM alltypes WHERE k1 = 7 AND k2 = 'key é' AND i4 = 1 AND t IS NULL"), 1);
+	ck_assert_int_eq(pgorm_session_delete(s2, got), 0);
+	ck_assert_int_eq(pgorm_session_commit(s2), 0);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM alltypes"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
 static void *other_thread(void *arg)
 {
 	static int rc;
@@ -283,6 +404,7 @@ int main(void)
 	tcase_add_test(tc, test_stale_version);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_rollback_restores);
+	tcase_add_test(tc, test_all_types_composite_key);
 #ifndef NDEBUG
 	tcase_add_test(tc, test_second_thread_rejected);
 #endif
