@@ -136,6 +136,32 @@ START_TEST(test_session_on_pool)
 }
 END_TEST
 
+START_TEST(test_session_after_pool_closed)
+{
+	pgorm_pool_config pc = PGORM_POOL_CONFIG_INIT;
+	pc.conninfo = pgtest_dsn();
+	pgorm_pool *pool;
+	pgorm_error err;
+	ck_assert_msg(pgorm_pool_create(&pool, &pc, &err) == 0, "%s", err.message);
+	pgorm_session *s;
+	ck_assert_int_eq(pgorm_session_create(&s, reg, pool, NULL, NULL, &err), 0);
+	ck_assert_int_eq(pgorm_pool_close(pool, 1000), 0);
+	Row *r = pgorm_object_new(s, &row_model);
+	r->id = 99;
+	r->label = "x";
+	ck_assert_int_eq(pgorm_session_add(s, r), 0);
+	int rc = pgorm_session_commit(s);
+	ck_assert_int_ne(rc, 0);
+	ck_assert_int_eq(pgorm_session_error(s)->code, rc);
+	ck_assert_str_ne(pgorm_session_error(s)->message, "");
+	void *got;
+	pgorm_value pk = PGORM_INT8(1);
+	ck_assert_int_ne(pgorm_session_get(s, &row_model, &pk, &got), 0);
+	pgorm_session_destroy(s);
+	pgorm_pool_destroy(pool);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("stream");
@@ -145,6 +171,7 @@ int main(void)
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_stream_million_rows_bounded);
 	tcase_add_test(tc, test_session_on_pool);
+	tcase_add_test(tc, test_session_after_pool_closed);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
