@@ -286,11 +286,14 @@ static int check_field(pgorm_rel *r, const pgorm_relationship *d, pgorm_error *e
 	}
 	size_t want = r->scalar ? sizeof(void *) : sizeof(pgorm_collection);
 	if (d->offset < sizeof(pgorm_object) || d->offset > m->size || d->size > m->size - d->offset)
-		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: field offset %zu is outside the struct (size %zu)",
-		                        m->table, r->name, d->offset, m->size);
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s (to %s): field offset %zu is outside the struct (size %zu)",
+		                        m->table, r->name, tname(r->target), d->offset, m->size);
 	if (d->size != want)
-		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: the field must be %s (size %zu), not size %zu",
-		                        m->table, r->name, r->scalar ? "a pointer" : "a pgorm_collection", want, d->size);
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s (to %s): the field must be %s (size %zu), not size %zu",
+		                        m->table, r->name, tname(r->target), r->scalar ? "a pointer" : "a pgorm_collection",
+		                        want, d->size);
 	return 0;
 }
 
@@ -325,8 +328,8 @@ static int build_rel(pgorm_registry *reg, pgorm__model_info *mi, const pgorm_rel
 	if ((r->cascade & PGORM_CASCADE_DELETE_ORPHAN) && r->kind == PGORM_REL_MANY_TO_ONE &&
 	    !(d->flags & PGORM_REL_SINGLE_PARENT))
 		return pgorm__error_set(err, PGORM_EMODEL,
-		                        "relationship %s.%s: delete-orphan on a many-to-one needs PGORM_REL_SINGLE_PARENT",
-		                        tname(mi), d->name);
+		                        "relationship %s.%s (to %s): delete-orphan on a many-to-one needs PGORM_REL_SINGLE_PARENT",
+		                        tname(mi), d->name, tname(t));
 	if (d->order_by) {
 		char col[128];
 		pgorm__strlcpy(col, d->order_by, sizeof col);
