@@ -390,6 +390,98 @@ START_TEST(test_selectin_100k_keys)
 }
 END_TEST
 
+START_TEST(test_query_api)
+{
+	pgtest_log log = { 0 };
+	pgorm_session *s = new_session(&log);
+	pgorm_query *q;
+	int64_t n;
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_query_filter(q, "parent_id", "=", PGORM_INT8(1));
+	ck_assert_int_eq(pgorm_query_count(q, &n), 0);
+	ck_assert_int_eq(n, 10);
+	void *one;
+	ck_assert_int_eq(pgorm_query_one(q, &one), PGORM_EMULTIPLE);
+	pgorm_query_destroy(q);
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_query_filter(q, "name", "=", PGORM_TEXT("no such"));
+	ck_assert_int_eq(pgorm_query_one(q, &one), PGORM_ENOTFOUND);
+	ck_assert_int_eq(pgorm_query_first(q, &one), 0);
+	ck_assert_ptr_null(one);
+	pgorm_query_destroy(q);
+	/* raw fragment with its own numbering, LIKE, order, limit/offset */
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_value wp[] = { PGORM_INT8(3), PGORM_INT8(5) };
+	ck_assert_int_eq(pgorm_query_where(q, "t.parent_id BETWEEN $1 AND $2 AND t.name <> '$1'", 2, wp), 0);
+	pgorm_query_filter(q, "name", "LIKE", PGORM_TEXT("c%"));
+	pgorm_query_order_by(q, "id", true);
+	pgorm_query_limit(q, 5);
+	pgorm_query_offset(q, 1);
+	pgorm_list l;
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0);
+	pgorm_query_destroy(q);
+	ck_assert_uint_eq(l.len, 5);
+	ck_assert_int_gt(((Child *)l.items[0])->id, ((Child *)l.items[1])->id);
+	ck_assert_int_eq(((Child *)l.items[0])->id, 9003); /* parents 3..5: children 9002,9003,9004 top; offset 1 */
+	/* joined collection with LIMIT applies to the parents */
+	ck_assert_int_eq(pgorm_query_create(&q, s, &parent_model), 0);
+	pgorm_query_order_by(q, "id", false);
+	pgorm_query_option(q, "children", PGORM_LOAD_JOINED);
+	pgorm_query_limit(q, 3);
+	pgorm_query_offset(q, 2);
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0);
+	pgorm_query_destroy(q);
+	ck_assert_uint_eq(l.len, 3);
+	ck_assert_int_eq(((Parent *)l.items[0])->id, 3);
+	for (size_t i = 0; i < l.len; i++)
+		ck_assert_uint_eq(((Parent *)l.items[i])->children.len, 10);
+	/* escape hatch */
+	pgorm_value sp[] = { PGORM_INT8(42) };
+	ck_assert_int_eq(pgorm_session_query_sql(s, &child_model, "SELECT id, parent_id, name FROM lc WHERE id = $1", 1, sp, &l), 0);
+	ck_assert_uint_eq(l.len, 1);
+	ck_assert_str_eq(((Child *)l.items[0])->name, "c42");
+	Child *c42 = l.items[0];
+	/* bulk update / delete keep the identity map in step */
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_query_filter(q, "id", "=", PGORM_INT8(42));
+	uint64_t affected;
+	ck_assert_int_eq(pgorm_query_update(q, "name", PGORM_TEXT("renamed"), &affected), 0);
+	ck_assert_uint_eq(affected, 1);
+	pgorm_query_destroy(q);
+	ck_assert_str_eq(c42->name, "c42");     /* expired, not yet reloaded */
+	void *got;
+	pgorm_value pk = PGORM_INT8(42);
+	ck_assert_int_eq(pgorm_session_get(s, &child_model, &pk, &got), 0);
+	ck_assert_ptr_eq(got, c42);
+	ck_assert_str_eq(c42->name, "renamed"); /* reloaded by get */
+	pgtest_exec(conn, "DELETE FROM lt WHERE child_id = 42");
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_query_filter(q, "id", "IN", PGORM_INT8_ARRAY(((int64_t[]){ 42, 999999 }), 2));
+	ck_assert_int_eq(pgorm_query_delete(q, &affected), 0);
+	ck_assert_uint_eq(affected, 1);
+	pgorm_query_destroy(q);
+	ck_assert_int_eq(pgorm_object_state(c42), PGORM_STATE_DETACHED);
+	ck_assert_int_eq(pgorm_session_get(s, &child_model, &pk, &got), PGORM_ENOTFOUND);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	/* FOR UPDATE SKIP LOCKED: rows locked by another transaction are skipped */
+	pgorm_conn *other = pgtest_connect();
+	pgtest_exec(other, "BEGIN");
+	pgtest_exec(other, "SELECT * FROM lc WHERE id = 1 FOR UPDATE");
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_query_filter(q, "id", "<=", PGORM_INT8(3));
+	pgorm_query_for_update(q, true);
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0);
+	pgorm_query_destroy(q);
+	ck_assert_uint_eq(l.len, 2);
+	ck_assert_uint_eq(pgtest_log_count(&log, "FOR UPDATE OF t SKIP LOCKED"), 1);
+	pgtest_exec(other, "ROLLBACK");
+	pgorm_conn_close(other);
+	pgorm_session_rollback(s);
+	pgorm_session_destroy(s);
+	pgtest_log_clear(&log);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("loaders");
@@ -403,6 +495,7 @@ int main(void)
 	tcase_add_test(tc, test_nplus1_detector);
 	tcase_add_test(tc, test_bad_input_before_sql);
 	tcase_add_test(tc, test_selectin_100k_keys);
+	tcase_add_test(tc, test_query_api);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
