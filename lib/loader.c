@@ -358,32 +358,54 @@ static void *find_by_col(pgorm_session *s, pgorm__model_info *mi, size_t col, co
 	return NULL;
 }
 
-/* One-to-many: SELECT children WHERE fk = ANY($1), distribute to the parents. */
-static int load_o2m(pgorm_session *s, const pgorm_rel *r, void **parents, size_t n, bool overwrite)
+/* A relationship load for a set of objects, in two halves so that sibling loads can share
+ * one pipeline: prepare builds the statement (or finds there is nothing to ask), apply folds
+ * the rows into the objects. */
+typedef struct load_job {
+	const pgorm_rel *r;
+	void **objs;            /* the owners (for many-to-one: those whose target is missing) */
+	size_t n;
+	bool overwrite;
+	bool skip;              /* nothing to send */
+	keyset keys;
+	pgorm_value param;
+	pgorm__sb sql;
+} load_job;
+
+static void job_free(load_job *j)
 {
+	keyset_free(&j->keys);
+	pgorm__sb_free(&j->sql);
+	if (j->r->kind == PGORM_REL_MANY_TO_ONE)
+		pgorm__free(j->objs);
+}
+
+static const char *any_cast(const keyset *k) { return k->text ? " = ANY($1::text[])" : " = ANY($1::int8[])"; }
+
+static int prepare_o2m(pgorm_session *s, load_job *j)
+{
+	const pgorm_rel *r = j->r;
+	pgorm__model_info *cm = r->target;
+	int rc = collect_keys(s, r->owner, r->ref_col, j->objs, j->n, &j->keys);
+	if (rc != 0)
+		return rc;
+	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE t.", cm->select_list, cm->qtable);
+	pgorm__sb_ident(&j->sql, cm->cols[r->fk_col].name);
+	pgorm__sb_add(&j->sql, any_cast(&j->keys));
+	order_clause(&j->sql, r);
+	return 0;
+}
+
+/* One-to-many: distribute the children to their parents. */
+static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
+{
+	const pgorm_rel *r = j->r;
 	pgorm__model_info *pm = r->owner, *cm = r->target;
-	keyset k;
-	int rc = collect_keys(s, pm, r->ref_col, parents, n, &k);
-	if (rc != 0)
-		return rc;
-	pgorm__sb b;
-	pgorm__sb_init(&b);
-	pgorm__sb_addf(&b, "SELECT %s FROM %s t WHERE t.", cm->select_list, cm->qtable);
-	pgorm__sb_ident(&b, cm->cols[r->fk_col].name);
-	pgorm__sb_add(&b, k.text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
-	order_clause(&b, r);
-	pgorm_value p = keys_param(&k);
-	pgorm_result *res = NULL;
-	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
-	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-	pgorm__sb_free(&b);
-	keyset_free(&k);
-	if (rc != 0)
-		return rc;
+	void **parents = j->objs;
+	size_t n = j->n;
 	void **kids = NULL;
 	size_t nk = 0;
-	rc = pgorm__load_rows(s, cm, res, 0, overwrite, &kids, &nk);
-	pgorm_result_free(res);
+	int rc = pgorm__load_rows(s, cm, res, 0, j->overwrite, &kids, &nk);
 	if (rc != 0)
 		return rc;
 	const pgorm_rel *m2o = r->partner;
@@ -426,20 +448,21 @@ static int load_o2m(pgorm_session *s, const pgorm_rel *r, void **parents, size_t
 	return rc;
 }
 
-/* Many-to-one: targets by PK from the identity map, one SELECT … = ANY for the rest. */
-static int load_m2o(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite)
+/* Many-to-one: targets by PK from the identity map; a SELECT … = ANY for the rest only. */
+static int prepare_m2o(pgorm_session *s, load_job *j)
 {
+	const pgorm_rel *r = j->r;
 	pgorm__model_info *cm = r->owner, *pm = r->target;
-	void **missing = pgorm__calloc(n ? n : 1, sizeof *missing);
+	void **missing = pgorm__calloc(j->n ? j->n : 1, sizeof *missing);
 	if (missing == NULL)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	size_t nm = 0;
-	for (size_t i = 0; i < n; i++) {
-		void *o = objs[i];
+	for (size_t i = 0; i < j->n; i++) {
+		void *o = j->objs[i];
 		if (pgorm__st(o)->link_dirty & (1ULL << r->index))
 			continue;
 		void *t = find_by_col(s, pm, r->ref_col, o, &cm->cols[r->fk_col], r->fk_col, NULL, 0);
-		if (t != NULL && !overwrite) {
+		if (t != NULL && !j->overwrite) {
 			pgorm__link_put(o, r, t);
 			pgorm__st(o)->loaded |= 1ULL << r->index;
 			s->stats.identity_hits++;
@@ -450,78 +473,75 @@ static int load_m2o(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n,
 			pgorm__st(o)->loaded |= 1ULL << r->index;
 		}
 	}
-	int rc = 0;
-	if (nm > 0) {
-		keyset k;
-		rc = collect_keys(s, cm, r->fk_col, missing, nm, &k);
-		if (rc == 0) {
-			pgorm__sb b;
-			pgorm__sb_init(&b);
-			pgorm__sb_addf(&b, "SELECT %s FROM %s t WHERE t.", pm->select_list, pm->qtable);
-			pgorm__sb_ident(&b, pm->cols[r->ref_col].name);
-			pgorm__sb_add(&b, k.text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
-			pgorm_value p = keys_param(&k);
-			pgorm_result *res = NULL;
-			rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
-			                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-			pgorm__sb_free(&b);
-			keyset_free(&k);
-			void **got = NULL;
-			size_t ng = 0;
-			if (rc == 0)
-				rc = pgorm__load_rows(s, pm, res, 0, overwrite, &got, &ng);
-			pgorm_result_free(res);
-			for (size_t i = 0; i < nm && rc == 0; i++) {
-				void *t = find_by_col(s, pm, r->ref_col, missing[i], &cm->cols[r->fk_col], r->fk_col, got, ng);
-				pgorm__link_put(missing[i], r, t);
-				pgorm__st(missing[i])->loaded |= 1ULL << r->index;
-			}
-			pgorm__free(got);
-		}
+	j->objs = missing; /* from here on the job owns this list */
+	j->n = nm;
+	if (nm == 0) {
+		j->skip = true;
+		return 0;
 	}
-	pgorm__free(missing);
+	int rc = collect_keys(s, cm, r->fk_col, missing, nm, &j->keys);
+	if (rc != 0)
+		return rc;
+	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE t.", pm->select_list, pm->qtable);
+	pgorm__sb_ident(&j->sql, pm->cols[r->ref_col].name);
+	pgorm__sb_add(&j->sql, any_cast(&j->keys));
+	return 0;
+}
+
+static int apply_m2o(pgorm_session *s, load_job *j, pgorm_result *res)
+{
+	const pgorm_rel *r = j->r;
+	pgorm__model_info *cm = r->owner, *pm = r->target;
+	void **got = NULL;
+	size_t ng = 0;
+	int rc = pgorm__load_rows(s, pm, res, 0, j->overwrite, &got, &ng);
+	for (size_t i = 0; i < j->n && rc == 0; i++) {
+		void *t = find_by_col(s, pm, r->ref_col, j->objs[i], &cm->cols[r->fk_col], r->fk_col, got, ng);
+		pgorm__link_put(j->objs[i], r, t);
+		pgorm__st(j->objs[i])->loaded |= 1ULL << r->index;
+	}
+	pgorm__free(got);
 	return rc;
 }
 
 /* Many-to-many: SELECT targets JOIN secondary WHERE secondary.local = ANY($1). */
-static int load_m2m(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite)
+static int prepare_m2m(pgorm_session *s, load_job *j)
 {
+	const pgorm_rel *r = j->r;
 	pgorm__model_info *om = r->owner, *tm = r->target;
-	keyset k;
-	int rc = collect_keys(s, om, om->pk[0], objs, n, &k);
+	int rc = collect_keys(s, om, om->pk[0], j->objs, j->n, &j->keys);
 	if (rc != 0)
 		return rc;
-	pgorm__sb b;
-	pgorm__sb_init(&b);
-	pgorm__sb_addf(&b, "SELECT %s, a.", tm->select_list);
-	pgorm__sb_ident(&b, r->sec_local);
-	pgorm__sb_addf(&b, " FROM %s t JOIN ", tm->qtable);
-	pgorm__sb_qualified(&b, r->sec_schema, r->sec_table);
-	pgorm__sb_add(&b, " a ON a.");
-	pgorm__sb_ident(&b, r->sec_remote);
-	pgorm__sb_add(&b, " = t.");
-	pgorm__sb_ident(&b, tm->cols[tm->pk[0]].name);
-	pgorm__sb_add(&b, " WHERE a.");
-	pgorm__sb_ident(&b, r->sec_local);
-	pgorm__sb_add(&b, k.text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
-	order_clause(&b, r);
-	pgorm_value p = keys_param(&k);
-	pgorm_result *res = NULL;
-	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
-	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-	pgorm__sb_free(&b);
-	keyset_free(&k);
-	if (rc != 0)
-		return rc;
+	pgorm__sb *b = &j->sql;
+	pgorm__sb_addf(b, "SELECT %s, a.", tm->select_list);
+	pgorm__sb_ident(b, r->sec_local);
+	pgorm__sb_addf(b, " FROM %s t JOIN ", tm->qtable);
+	pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
+	pgorm__sb_add(b, " a ON a.");
+	pgorm__sb_ident(b, r->sec_remote);
+	pgorm__sb_add(b, " = t.");
+	pgorm__sb_ident(b, tm->cols[tm->pk[0]].name);
+	pgorm__sb_add(b, " WHERE a.");
+	pgorm__sb_ident(b, r->sec_local);
+	pgorm__sb_add(b, any_cast(&j->keys));
+	order_clause(b, r);
+	return 0;
+}
+
+static int apply_m2m(pgorm_session *s, load_job *j, pgorm_result *res)
+{
+	const pgorm_rel *r = j->r;
+	pgorm__model_info *om = r->owner, *tm = r->target;
 	void **got = NULL;
 	size_t ng = 0;
-	rc = pgorm__load_rows(s, tm, res, 0, overwrite, &got, &ng);
-	for (size_t i = 0; i < n; i++)
-		pgorm__coll(objs[i], r)->len = 0;
+	int rc = pgorm__load_rows(s, tm, res, 0, j->overwrite, &got, &ng);
+	for (size_t i = 0; i < j->n; i++)
+		pgorm__coll(j->objs[i], r)->len = 0;
+	pgorm_type kt = om->cols[om->pk[0]].type == PGORM_TYPE_TEXT ? PGORM_TYPE_TEXT : PGORM_TYPE_INT8;
 	/* rows map 1:1 to got[] (no NULL keys in an inner join) */
 	for (size_t i = 0; i < ng && rc == 0; i++) {
 		pgorm_value kv;
-		if (pgorm_result_get(res, i, tm->ncols, om->cols[om->pk[0]].type == PGORM_TYPE_TEXT ? PGORM_TYPE_TEXT : PGORM_TYPE_INT8, &kv, NULL) != 0)
+		if (pgorm_result_get(res, i, tm->ncols, kt, &kv, NULL) != 0)
 			continue;
 		memset(s->probe, 0, s->probe_size);
 		((pgorm_object *)s->probe)->model = om->model;
@@ -531,25 +551,93 @@ static int load_m2m(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n,
 		if (owner != NULL && !pgorm__coll_push(s, pgorm__coll(owner, r), got[i]))
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
-	pgorm_result_free(res);
 	pgorm__free(got);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		pgorm__st(objs[i])->loaded |= 1ULL << r->index;
-		rc = pgorm__coll_merge_pending(s, objs[i], r);
+	for (size_t i = 0; i < j->n && rc == 0; i++) {
+		pgorm__st(j->objs[i])->loaded |= 1ULL << r->index;
+		rc = pgorm__coll_merge_pending(s, j->objs[i], r);
 	}
+	return rc;
+}
+
+static int job_prepare(pgorm_session *s, load_job *j)
+{
+	pgorm__sb_init(&j->sql);
+	memset(&j->keys, 0, sizeof j->keys);
+	int rc;
+	switch (j->r->kind) {
+	case PGORM_REL_ONE_TO_MANY: rc = prepare_o2m(s, j); break;
+	case PGORM_REL_MANY_TO_ONE: rc = prepare_m2o(s, j); break;
+	case PGORM_REL_MANY_TO_MANY: rc = prepare_m2m(s, j); break;
+	default: rc = pgorm__session_fail(s, PGORM_EINVAL, "relationship %s: unresolved kind", j->r->name);
+	}
+	if (rc == 0 && !j->skip) {
+		j->param = keys_param(&j->keys);
+		if (pgorm__sb_str(&j->sql) == NULL)
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
+static int job_apply(pgorm_session *s, load_job *j, pgorm_result *res)
+{
+	switch (j->r->kind) {
+	case PGORM_REL_ONE_TO_MANY: return apply_o2m(s, j, res);
+	case PGORM_REL_MANY_TO_ONE: return apply_m2o(s, j, res);
+	default: return apply_m2m(s, j, res);
+	}
+}
+
+int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, void ***objs, const size_t *n,
+                              size_t nrels, bool overwrite)
+{
+	load_job *jobs = pgorm__calloc(nrels ? nrels : 1, sizeof *jobs);
+	pgorm_stmt *stmts = pgorm__calloc(nrels ? nrels : 1, sizeof *stmts);
+	pgorm_result **res = pgorm__calloc(nrels ? nrels : 1, sizeof *res);
+	size_t *which = pgorm__calloc(nrels ? nrels : 1, sizeof *which);
+	int rc = 0;
+	size_t nj = 0, ns = 0;
+	if (!jobs || !stmts || !res || !which) {
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nrels && rc == 0; i++) {
+		if (n[i] == 0)
+			continue;
+		load_job *j = &jobs[nj++];
+		*j = (load_job){ .r = rels[i], .objs = objs[i], .n = n[i], .overwrite = overwrite };
+		rc = job_prepare(s, j);
+		if (rc == 0 && !j->skip) {
+			stmts[ns] = (pgorm_stmt){ pgorm__sb_str(&j->sql), 1, &j->param };
+			which[ns++] = nj - 1;
+		}
+	}
+	if (rc == 0 && ns == 1) {
+		rc = pgorm__session_exec(s, stmts[0].sql, 1, stmts[0].params, &res[0]);
+	} else if (rc == 0 && ns > 1) {
+		/* siblings share one round trip */
+		if ((rc = pgorm__session_begin(s)) == 0) {
+			s->stats.round_trips++;
+			if (pgorm_conn_pipeline(s->conn, ns, stmts, res) != 0)
+				rc = pgorm__session_conn_fail(s);
+		}
+	}
+	for (size_t k = 0; k < ns && rc == 0; k++)
+		rc = job_apply(s, &jobs[which[k]], res[k]);
+out:
+	for (size_t k = 0; res && k < ns; k++)
+		pgorm_result_free(res[k]);
+	for (size_t k = 0; jobs && k < nj; k++)
+		job_free(&jobs[k]);
+	pgorm__free(jobs);
+	pgorm__free(stmts);
+	pgorm__free(res);
+	pgorm__free(which);
 	return rc;
 }
 
 int pgorm__load_selectin(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite)
 {
-	if (n == 0)
-		return 0;
-	switch (r->kind) {
-	case PGORM_REL_ONE_TO_MANY: return load_o2m(s, r, objs, n, overwrite);
-	case PGORM_REL_MANY_TO_ONE: return load_m2o(s, r, objs, n, overwrite);
-	case PGORM_REL_MANY_TO_MANY: return load_m2m(s, r, objs, n, overwrite);
-	default: return pgorm__session_fail(s, PGORM_EINVAL, "relationship %s: unresolved kind", r->name);
-	}
+	return pgorm__load_selectin_many(s, &r, &objs, &n, 1, overwrite);
 }
 
 /* N+1 detector: lazy loads of one relationship from objects of one query result. */

@@ -406,38 +406,58 @@ static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, siz
 	if (n == 0 || depth > 8)
 		return 0;
 	int rc = 0;
+	pgorm_loader strat[PGORM__MAX_RELS];
+	const pgorm_rel *rels[PGORM__MAX_RELS] = { NULL };
+	void **lists[PGORM__MAX_RELS] = { NULL };
+	size_t counts[PGORM__MAX_RELS] = { 0 };
+	size_t nj = 0;
+	char path[256];
+	/* this level: raise/noload marks, and every selectin load in one pipeline */
 	for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
 		const pgorm_rel *r = mi->rels[i];
+		strat[i] = PGORM_LOAD_LAZY;
 		if (r->hidden || (from && r == from->partner))
 			continue;
-		char path[256];
 		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", r->name);
-		pgorm_loader l = strategy(q, path, r);
-		bool was_joined = joined && joined[i];
-		if (l == PGORM_LOAD_RAISE)
+		pgorm_loader l = strat[i] = strategy(q, path, r);
+		if (l == PGORM_LOAD_RAISE) {
 			block(objs, n, r, true);
-		else if (l == PGORM_LOAD_NOLOAD)
+		} else if (l == PGORM_LOAD_NOLOAD) {
 			block(objs, n, r, false);
-		else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !was_joined) {
+		} else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !(joined && joined[i])) {
 			/* objects whose relationship is already loaded keep it, unless populate */
 			void **todo = pgorm__calloc(n, sizeof *todo);
 			size_t nt = 0;
-			if (todo == NULL)
-				return pgorm__session_fail(q->s, PGORM_ENOMEM, "out of memory");
+			if (todo == NULL) {
+				rc = pgorm__session_fail(q->s, PGORM_ENOMEM, "out of memory");
+				break;
+			}
 			for (size_t k = 0; k < n; k++)
 				if (q->populate || !((pgorm__st(objs[k])->loaded >> r->index) & 1))
 					todo[nt++] = objs[k];
-			rc = pgorm__load_selectin(q->s, r, todo, nt, q->populate);
-			pgorm__free(todo);
+			rels[nj] = r;
+			lists[nj] = todo;
+			counts[nj++] = nt;
 		}
-		if (rc == 0 && (l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && has_below(q, path)) {
-			void **next = NULL;
-			size_t nn = 0;
-			rc = related(q->s, r, objs, n, &next, &nn);
-			if (rc == 0)
-				rc = apply_loaders(q, r->target, next, nn, path, r, NULL, depth + 1);
-			pgorm__free(next);
-		}
+	}
+	if (rc == 0)
+		rc = pgorm__load_selectin_many(q->s, rels, lists, counts, nj, q->populate);
+	for (size_t k = 0; k < nj; k++)
+		pgorm__free(lists[k]);
+	/* the next level, where an option asks for it */
+	for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
+		const pgorm_rel *r = mi->rels[i];
+		if (strat[i] != PGORM_LOAD_SELECTIN && strat[i] != PGORM_LOAD_JOINED)
+			continue;
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", r->name);
+		if (!has_below(q, path))
+			continue;
+		void **next = NULL;
+		size_t nn = 0;
+		rc = related(q->s, r, objs, n, &next, &nn);
+		if (rc == 0)
+			rc = apply_loaders(q, r->target, next, nn, path, r, NULL, depth + 1);
+		pgorm__free(next);
 	}
 	return rc;
 }

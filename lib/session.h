@@ -120,6 +120,9 @@ int pgorm__set_col(pgorm_session *s, void *obj, const pgorm_column *c, size_t id
 void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_value *v);
 /* Load r for every object in objs (selectin); marks them loaded. */
 int pgorm__load_selectin(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite);
+/* Several relationships at once (siblings), their statements in one pipeline. */
+int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, void ***objs, const size_t *n,
+                              size_t nrels, bool overwrite);
 /* Lazy load of one relationship of one object. */
 int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj);
 

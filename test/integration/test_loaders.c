@@ -482,6 +482,49 @@ START_TEST(test_query_api)
 }
 END_TEST
 
+START_TEST(test_sibling_loads_pipelined)
+{
+	pgtest_log log = { 0 };
+	pgorm_session *s = new_session(&log);
+	pgorm_query *q;
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_query_filter(q, "id", "<=", PGORM_INT8(200));
+	pgorm_query_option(q, "parent", PGORM_LOAD_SELECTIN);
+	pgorm_query_option(q, "toys", PGORM_LOAD_SELECTIN);
+	pgorm_list l;
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0); /* BEGIN, the query, then one pipeline */
+	pgorm_query_destroy(q);
+	pgorm_conn_stats cs0, cs1;
+	pgorm_conn_stats_get(conn, &cs0);
+	(void)cs0;
+	ck_assert_uint_eq(pgtest_log_count(&log, "SELECT"), 3);
+	size_t toys_n = 0;
+	for (size_t i = 0; i < l.len; i++) {
+		Child *c = l.items[i];
+		ck_assert_ptr_nonnull(c->parent);
+		ck_assert_int_eq(c->parent->id, c->parent_id);
+		ck_assert(pgorm_rel_is_loaded(toys, c));
+		toys_n += c->toys.len;
+	}
+	ck_assert_uint_eq(toys_n, 300);
+	/* the same again in a fresh session, counting round trips */
+	pgorm_session_destroy(s);
+	s = new_session(&log);
+	ck_assert_int_eq(pgorm_query_create(&q, s, &child_model), 0);
+	pgorm_query_filter(q, "id", "<=", PGORM_INT8(200));
+	pgorm_query_option(q, "parent", PGORM_LOAD_SELECTIN);
+	pgorm_query_option(q, "toys", PGORM_LOAD_SELECTIN);
+	pgorm_conn_stats_get(conn, &cs0);
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0);
+	pgorm_conn_stats_get(conn, &cs1);
+	pgorm_query_destroy(q);
+	ck_assert_uint_eq(cs1.round_trips - cs0.round_trips, 3); /* BEGIN + query + one pipeline */
+	ck_assert_uint_eq(cs1.statements - cs0.statements, 4);   /* BEGIN, query, 2 sibling loads */
+	pgorm_session_destroy(s);
+	pgtest_log_clear(&log);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("loaders");
@@ -496,6 +539,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_input_before_sql);
 	tcase_add_test(tc, test_selectin_100k_keys);
 	tcase_add_test(tc, test_query_api);
+	tcase_add_test(tc, test_sibling_loads_pipelined);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
