@@ -49,6 +49,7 @@ typedef struct dtable {
 	pgorm_column assoc_cols[2];
 	size_t target[PGORM__MAX_COLS];  /* FK target: index in the table list, SIZE_MAX none */
 	size_t ref[PGORM__MAX_COLS];     /* FK target column index in the target */
+	size_t part_of[PGORM__MAX_COLS]; /* composite FK: the first column of its key, else SIZE_MAX */
 } dtable;
 
 typedef struct dlist {
@@ -108,6 +109,26 @@ static int dlist_build(const pgorm_registry *reg, dlist *l, pgorm_error *err)
 			t->target[c] = pos;
 			t->ref[c] = col->fk_column ? (size_t)pgorm__model_col(tm, col->fk_column) : tm->pk[0];
 		}
+		/* Columns referencing a composite primary key form one FOREIGN KEY, written at the
+		 * first of them; the others are not constraints of their own. */
+		for (size_t c = 0; c < mi->ncols; c++) {
+			t->part_of[c] = SIZE_MAX;
+			if (t->target[c] == SIZE_MAX)
+				continue;
+			const pgorm__model_info *tm = &reg->models[reg->topo_order[t->target[c]]];
+			if (tm->npk < 2 || (tm->cols[t->ref[c]].flags & PGORM_UNIQUE) || !(tm->cols[t->ref[c]].flags & PGORM_PK))
+				continue;
+			size_t first = c;
+			for (size_t k = 0; k < c; k++)
+				if (t->target[k] == t->target[c] && t->part_of[k] != SIZE_MAX) {
+					first = t->part_of[k];
+					break;
+				}
+			t->part_of[c] = first;
+		}
+		for (size_t c = 0; c < mi->ncols; c++)
+			if (t->part_of[c] != SIZE_MAX && t->part_of[c] != c)
+				t->target[c] = SIZE_MAX;
 	}
 	for (size_t i = 0; i < reg->nmodels; i++) {
 		for (size_t j = 0; j < reg->models[i].nrels; j++) {
@@ -254,12 +275,21 @@ static void add_fk(pgorm__sb *b, const dlist *l, const dtable *t, size_t i)
 {
 	const pgorm_column *col = &t->cols[i];
 	const dtable *tt = &l->t[t->target[i]];
+	bool composite = t->mi != NULL && t->part_of[i] == i;
 	pgorm__sb_add(b, "FOREIGN KEY (");
-	pgorm__sb_ident(b, col->name);
+	for (size_t k = 0, n = 0; k < t->ncols; k++)
+		if (k == i || (composite && t->part_of[k] == i)) {
+			pgorm__sb_add(b, n++ ? ", " : "");
+			pgorm__sb_ident(b, t->cols[k].name);
+		}
 	pgorm__sb_add(b, ") REFERENCES ");
 	pgorm__sb_add(b, tt->qtable);
 	pgorm__sb_add(b, " (");
-	pgorm__sb_ident(b, tt->cols[t->ref[i]].name);
+	for (size_t k = 0, n = 0; k < t->ncols; k++)
+		if (k == i || (composite && t->part_of[k] == i)) {
+			pgorm__sb_add(b, n++ ? ", " : "");
+			pgorm__sb_ident(b, tt->cols[t->ref[k]].name);
+		}
 	pgorm__sb_add(b, ")");
 	if (col->on_delete != PGORM_FK_NO_ACTION)
 		pgorm__sb_addf(b, " ON DELETE %s", action_sql(col->on_delete));
@@ -535,11 +565,12 @@ static const char *const COLS_SQL =
 	"ORDER BY a.attnum";
 
 static const char *const FKS_SQL =
-	"SELECT a.attname::text, k.confrelid::int8, fa.attname::text, k.confdeltype::text, k.confupdtype::text "
+	"SELECT a.attname::text, k.confrelid::int8, fa.attname::text, k.confdeltype::text, k.confupdtype::text, "
+	"cardinality(k.conkey)::int8 "
 	"FROM pg_constraint k "
 	"JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] "
 	"JOIN pg_attribute fa ON fa.attrelid = k.confrelid AND fa.attnum = k.confkey[1] "
-	"WHERE k.conrelid = to_regclass($1) AND k.contype = 'f' AND cardinality(k.conkey) = 1 "
+	"WHERE k.conrelid = to_regclass($1) AND k.contype = 'f' "
 	"ORDER BY k.conname";
 
 typedef struct checker {
@@ -719,12 +750,17 @@ static int check_fks(checker *k, pgorm_conn *c, const dtable *t, int64_t oid)
 		const dtable *tt = &k->l->t[t->target[i]];
 		const char *ref = tt->cols[t->ref[i]].name;
 		int64_t toid = k->oids[t->target[i]];
+		/* a composite key is one constraint that starts with its first column */
+		int64_t width = 1;
+		for (size_t k2 = i + 1; t->mi && t->part_of[i] == i && k2 < t->ncols; k2++)
+			width += t->part_of[k2] == i;
 		long found = -1;
 		for (size_t row = 0; row < n && found < 0 && toid != 0; row++) {
-			int64_t conf = 0;
+			int64_t conf = 0, card = 0;
 			pgorm_result_int64(r, row, 1, &conf);
+			pgorm_result_int64(r, row, 5, &card);
 			const char *a = pgorm_result_text(r, row, 0), *fa = pgorm_result_text(r, row, 2);
-			if (a && fa && strcmp(a, col->name) == 0 && conf == toid && strcmp(fa, ref) == 0)
+			if (a && fa && strcmp(a, col->name) == 0 && conf == toid && strcmp(fa, ref) == 0 && card == width)
 				found = (long)row;
 		}
 		if (found < 0) {

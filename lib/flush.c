@@ -194,7 +194,8 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 				mark_deleted(kid, next);
 			} else if (!((kst->link_dirty >> m2o->index) & 1)) {
 				/* default: the child stays, its FK becomes NULL */
-				kst->nulls |= 1ULL << m2o->fk_col;
+				for (size_t c = 0; c < m2o->nfk; c++)
+					kst->nulls |= 1ULL << m2o->fk_cols[c];
 			}
 		}
 	}
@@ -366,9 +367,9 @@ static void sync_fks(pgorm_session *s)
 			if (!((st->link_dirty >> b) & 1) || r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY))
 				continue;
 			void *t = pgorm__link_get(o, r);
-			const pgorm_column *fc = &mi->cols[r->fk_col];
 			if (t == NULL) {
-				st->nulls |= 1ULL << r->fk_col;
+				for (size_t c = 0; c < r->nfk; c++)
+					st->nulls |= 1ULL << r->fk_cols[c];
 				continue;
 			}
 			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT) {
@@ -377,12 +378,15 @@ static void sync_fks(pgorm_session *s)
 				                   mi->model->table, r->name, r->target->model->table);
 				continue;
 			}
-			pgorm_value v;
-			pgorm__get_col(t, &r->target->cols[r->ref_col], r->ref_col, &v);
-			if (v.is_null)
-				continue;
-			pgorm__set_col(NULL, o, fc, r->fk_col, &v); /* borrows the parent's string, stable in the arena */
-			st->nulls &= ~(1ULL << r->fk_col);
+			for (size_t c = 0; c < r->nfk; c++) {
+				pgorm_value v;
+				pgorm__get_col(t, &r->target->cols[r->ref_cols[c]], r->ref_cols[c], &v);
+				if (v.is_null)
+					continue;
+				/* borrows the parent's string, stable in the arena */
+				pgorm__set_col(NULL, o, &mi->cols[r->fk_cols[c]], r->fk_cols[c], &v);
+				st->nulls &= ~(1ULL << r->fk_cols[c]);
+			}
 		}
 	}
 }

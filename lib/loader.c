@@ -277,50 +277,87 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 
 /* ---- relationship loading ---- */
 
-/* Keys of `owner` objects for column col, as an int8[] or text[] parameter. */
+/* Key values of a set of objects, one int8[] or text[] parameter per key column (a composite
+ * key is matched with unnest of the arrays). Objects with a NULL in the key are left out. */
 typedef struct keyset {
-	int64_t *ints;
-	const char **strs;
-	size_t n;
-	bool text;
+	size_t ncols, n;
+	struct {
+		int64_t *ints;
+		const char **strs;
+		bool text;
+	} col[PGORM__MAX_PK];
+	pgorm_value params[PGORM__MAX_PK];
 } keyset;
 
 static void keyset_free(keyset *k)
 {
-	pgorm__free(k->ints);
-	pgorm__free((void *)k->strs);
+	for (size_t c = 0; c < k->ncols; c++) {
+		pgorm__free(k->col[c].ints);
+		pgorm__free((void *)k->col[c].strs);
+	}
+	k->ncols = 0;
 }
 
-static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, size_t col, void **objs, size_t n, keyset *k)
+static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, const size_t *cols, size_t ncols,
+                        void **objs, size_t n, keyset *k)
 {
 	memset(k, 0, sizeof *k);
-	const pgorm_column *c = &mi->cols[col];
-	k->text = c->type == PGORM_TYPE_TEXT;
-	if (!k->text && c->type != PGORM_TYPE_INT8 && c->type != PGORM_TYPE_INT4 && c->type != PGORM_TYPE_INT2)
-		return pgorm__session_fail(s, PGORM_EUNSUPPORTED, "%s.%s: relationship loading needs an integer or text key",
-		                           mi->model->table, c->name);
-	if (k->text)
-		k->strs = pgorm__calloc(n ? n : 1, sizeof *k->strs);
-	else
-		k->ints = pgorm__calloc(n ? n : 1, sizeof *k->ints);
-	if (k->strs == NULL && k->ints == NULL)
-		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		pgorm_value v;
-		pgorm__get_col(objs[i], c, col, &v);
-		if (v.is_null)
-			continue;
-		if (k->text)
-			k->strs[k->n++] = v.u.str.ptr;
+	k->ncols = ncols;
+	uint64_t mask = 0;
+	for (size_t c = 0; c < ncols; c++) {
+		const pgorm_column *col = &mi->cols[cols[c]];
+		mask |= 1ULL << cols[c];
+		k->col[c].text = col->type == PGORM_TYPE_TEXT;
+		if (!k->col[c].text && col->type != PGORM_TYPE_INT8 && col->type != PGORM_TYPE_INT4 &&
+		    col->type != PGORM_TYPE_INT2)
+			return pgorm__session_fail(s, PGORM_EUNSUPPORTED, "%s.%s: relationship loading needs integer or text keys",
+			                           mi->model->table, col->name);
+		if (k->col[c].text)
+			k->col[c].strs = pgorm__calloc(n ? n : 1, sizeof *k->col[c].strs);
 		else
-			k->ints[k->n++] = c->type == PGORM_TYPE_INT8 ? v.u.i64 : c->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i16;
+			k->col[c].ints = pgorm__calloc(n ? n : 1, sizeof *k->col[c].ints);
+		if (k->col[c].strs == NULL && k->col[c].ints == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
+	for (size_t i = 0; i < n; i++) {
+		if (pgorm__st(objs[i])->nulls & mask)
+			continue;
+		for (size_t c = 0; c < ncols; c++) {
+			const pgorm_column *col = &mi->cols[cols[c]];
+			pgorm_value v;
+			pgorm__get_col(objs[i], col, cols[c], &v);
+			if (k->col[c].text)
+				k->col[c].strs[k->n] = v.u.str.ptr;
+			else
+				k->col[c].ints[k->n] = col->type == PGORM_TYPE_INT8 ? v.u.i64 : col->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i16;
+		}
+		k->n++;
+	}
+	for (size_t c = 0; c < ncols; c++)
+		k->params[c] = k->col[c].text ? PGORM_TEXT_ARRAY(k->col[c].strs, k->n) : PGORM_INT8_ARRAY(k->col[c].ints, k->n);
 	return 0;
 }
 
-static pgorm_value keys_param(const keyset *k)
+static const char *array_cast(const keyset *k, size_t c) { return k->col[c].text ? "::text[]" : "::int8[]"; }
+
+/* "t.a = ANY($1::int8[])", or "(t.a, t.b) IN (SELECT * FROM unnest($1::int8[], $2::text[]))". */
+static void key_match(pgorm__sb *b, const pgorm__model_info *mi, const size_t *cols, const keyset *k)
 {
-	return k->text ? PGORM_TEXT_ARRAY(k->strs, k->n) : PGORM_INT8_ARRAY(k->ints, k->n);
+	if (k->ncols == 1) {
+		pgorm__sb_add(b, "t.");
+		pgorm__sb_ident(b, mi->cols[cols[0]].name);
+		pgorm__sb_addf(b, " = ANY($1%s)", array_cast(k, 0));
+		return;
+	}
+	pgorm__sb_add(b, "(");
+	for (size_t c = 0; c < k->ncols; c++) {
+		pgorm__sb_add(b, c ? ", t." : "t.");
+		pgorm__sb_ident(b, mi->cols[cols[c]].name);
+	}
+	pgorm__sb_add(b, ") IN (SELECT * FROM unnest(");
+	for (size_t c = 0; c < k->ncols; c++)
+		pgorm__sb_addf(b, "%s$%zu%s", c ? ", " : "", c + 1, array_cast(k, c));
+	pgorm__sb_add(b, "))");
 }
 
 static void order_clause(pgorm__sb *b, const pgorm_rel *r)
@@ -333,29 +370,58 @@ static void order_clause(pgorm__sb *b, const pgorm_rel *r)
 		pgorm__sb_add(b, " DESC");
 }
 
-/* Find the object of model mi whose column col equals the same-typed column of other. */
-static void *find_by_col(pgorm_session *s, pgorm__model_info *mi, size_t col, const void *src,
-                         const pgorm_column *srccol, size_t srcidx, void **objs, size_t n)
+static bool same_value(const pgorm_value *a, const pgorm_value *b)
 {
-	pgorm_value v;
-	pgorm__get_col(src, srccol, srcidx, &v);
-	if (v.is_null)
-		return NULL;
-	if (mi->npk == 1 && mi->pk[0] == col) {
+	if (a->is_null || b->is_null)
+		return false;
+	if (a->type == PGORM_TYPE_TEXT || b->type == PGORM_TYPE_TEXT)
+		return a->type == b->type && strcmp(a->u.str.ptr, b->u.str.ptr) == 0;
+	int64_t x = a->type == PGORM_TYPE_INT2 ? a->u.i16 : a->type == PGORM_TYPE_INT4 ? a->u.i32 : a->u.i64;
+	int64_t y = b->type == PGORM_TYPE_INT2 ? b->u.i16 : b->type == PGORM_TYPE_INT4 ? b->u.i32 : b->u.i64;
+	return x == y;
+}
+
+/* The object of model mi whose columns cols equal src's columns srccols (an identity-map probe
+ * when cols is mi's primary key, else a scan of objs). */
+static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t *cols, size_t ncols,
+                          const void *src, const pgorm__model_info *srcmi, const size_t *srccols, void **objs, size_t n)
+{
+	pgorm_value v[PGORM__MAX_PK];
+	for (size_t c = 0; c < ncols; c++) {
+		pgorm__get_col(src, &srcmi->cols[srccols[c]], srccols[c], &v[c]);
+		if (v[c].is_null)
+			return NULL;
+	}
+	bool by_pk = ncols == mi->npk;
+	for (size_t c = 0; c < ncols && by_pk; c++)
+		by_pk = mi->pk[c] == cols[c];
+	if (by_pk) {
 		memset(s->probe, 0, s->probe_size);
 		((pgorm_object *)s->probe)->model = mi->model;
-		if (pgorm__set_col(NULL, s->probe, &mi->cols[col], col, &v) != 0)
-			return NULL;
+		for (size_t c = 0; c < ncols; c++)
+			if (pgorm__set_col(NULL, s->probe, &mi->cols[cols[c]], cols[c], &v[c]) != 0)
+				return NULL;
 		return pgorm__imap_find(&s->imap, mi, s->probe);
 	}
 	for (size_t i = 0; i < n; i++) {
-		pgorm_value w;
-		pgorm__get_col(objs[i], &mi->cols[col], col, &w);
-		if (!w.is_null && w.type == v.type && w.u.i64 == v.u.i64 &&
-		    (v.type != PGORM_TYPE_TEXT || strcmp(v.u.str.ptr, w.u.str.ptr) == 0))
+		bool eq = true;
+		for (size_t c = 0; c < ncols && eq; c++) {
+			pgorm_value w;
+			pgorm__get_col(objs[i], &mi->cols[cols[c]], cols[c], &w);
+			eq = same_value(&v[c], &w);
+		}
+		if (eq)
 			return objs[i];
 	}
 	return NULL;
+}
+
+static uint64_t fk_mask(const pgorm_rel *r)
+{
+	uint64_t m = 0;
+	for (size_t c = 0; c < r->nfk; c++)
+		m |= 1ULL << r->fk_cols[c];
+	return m;
 }
 
 /* A relationship load for a set of objects, in two halves so that sibling loads can share
@@ -368,7 +434,6 @@ typedef struct load_job {
 	bool overwrite;
 	bool skip;              /* nothing to send */
 	keyset keys;
-	pgorm_value param;
 	pgorm__sb sql;
 } load_job;
 
@@ -380,18 +445,15 @@ static void job_free(load_job *j)
 		pgorm__free(j->objs);
 }
 
-static const char *any_cast(const keyset *k) { return k->text ? " = ANY($1::text[])" : " = ANY($1::int8[])"; }
-
 static int prepare_o2m(pgorm_session *s, load_job *j)
 {
 	const pgorm_rel *r = j->r;
 	pgorm__model_info *cm = r->target;
-	int rc = collect_keys(s, r->owner, r->ref_col, j->objs, j->n, &j->keys);
+	int rc = collect_keys(s, r->owner, r->ref_cols, r->nfk, j->objs, j->n, &j->keys);
 	if (rc != 0)
 		return rc;
-	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE t.", cm->select_list, cm->qtable);
-	pgorm__sb_ident(&j->sql, cm->cols[r->fk_col].name);
-	pgorm__sb_add(&j->sql, any_cast(&j->keys));
+	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE ", cm->select_list, cm->qtable);
+	key_match(&j->sql, cm, r->fk_cols, &j->keys);
 	order_clause(&j->sql, r);
 	return 0;
 }
@@ -420,7 +482,7 @@ static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
 		pgorm__objstate *kst = pgorm__st(kid);
 		if (kst->link_dirty & (1ULL << m2o->index))
 			continue; /* moved in memory since: its new place wins */
-		void *parent = find_by_col(s, pm, r->ref_col, kid, &cm->cols[r->fk_col], r->fk_col, parents, n);
+		void *parent = find_by_cols(s, pm, r->ref_cols, r->nfk, kid, cm, r->fk_cols, parents, n);
 		if (parent == NULL)
 			continue;
 		if (r->scalar) {
@@ -461,12 +523,12 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 		void *o = j->objs[i];
 		if (pgorm__st(o)->link_dirty & (1ULL << r->index))
 			continue;
-		void *t = find_by_col(s, pm, r->ref_col, o, &cm->cols[r->fk_col], r->fk_col, NULL, 0);
+		void *t = find_by_cols(s, pm, r->ref_cols, r->nfk, o, cm, r->fk_cols, NULL, 0);
 		if (t != NULL && !j->overwrite) {
 			pgorm__link_put(o, r, t);
 			pgorm__st(o)->loaded |= 1ULL << r->index;
 			s->stats.identity_hits++;
-		} else if (!((pgorm__st(o)->nulls >> r->fk_col) & 1)) {
+		} else if (!(pgorm__st(o)->nulls & fk_mask(r))) {
 			missing[nm++] = o;
 		} else {
 			pgorm__link_put(o, r, NULL);
@@ -479,12 +541,11 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 		j->skip = true;
 		return 0;
 	}
-	int rc = collect_keys(s, cm, r->fk_col, missing, nm, &j->keys);
+	int rc = collect_keys(s, cm, r->fk_cols, r->nfk, missing, nm, &j->keys);
 	if (rc != 0)
 		return rc;
-	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE t.", pm->select_list, pm->qtable);
-	pgorm__sb_ident(&j->sql, pm->cols[r->ref_col].name);
-	pgorm__sb_add(&j->sql, any_cast(&j->keys));
+	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE ", pm->select_list, pm->qtable);
+	key_match(&j->sql, pm, r->ref_cols, &j->keys);
 	return 0;
 }
 
@@ -496,7 +557,7 @@ static int apply_m2o(pgorm_session *s, load_job *j, pgorm_result *res)
 	size_t ng = 0;
 	int rc = pgorm__load_rows(s, pm, res, 0, j->overwrite, &got, &ng);
 	for (size_t i = 0; i < j->n && rc == 0; i++) {
-		void *t = find_by_col(s, pm, r->ref_col, j->objs[i], &cm->cols[r->fk_col], r->fk_col, got, ng);
+		void *t = find_by_cols(s, pm, r->ref_cols, r->nfk, j->objs[i], cm, r->fk_cols, got, ng);
 		pgorm__link_put(j->objs[i], r, t);
 		pgorm__st(j->objs[i])->loaded |= 1ULL << r->index;
 	}
@@ -509,7 +570,7 @@ static int prepare_m2m(pgorm_session *s, load_job *j)
 {
 	const pgorm_rel *r = j->r;
 	pgorm__model_info *om = r->owner, *tm = r->target;
-	int rc = collect_keys(s, om, om->pk[0], j->objs, j->n, &j->keys);
+	int rc = collect_keys(s, om, om->pk, 1, j->objs, j->n, &j->keys);
 	if (rc != 0)
 		return rc;
 	pgorm__sb *b = &j->sql;
@@ -523,7 +584,7 @@ static int prepare_m2m(pgorm_session *s, load_job *j)
 	pgorm__sb_ident(b, tm->cols[tm->pk[0]].name);
 	pgorm__sb_add(b, " WHERE a.");
 	pgorm__sb_ident(b, r->sec_local);
-	pgorm__sb_add(b, any_cast(&j->keys));
+	pgorm__sb_addf(b, " = ANY($1%s)", array_cast(&j->keys, 0));
 	order_clause(b, r);
 	return 0;
 }
@@ -571,7 +632,6 @@ static int job_prepare(pgorm_session *s, load_job *j)
 	default: rc = pgorm__session_fail(s, PGORM_EINVAL, "relationship %s: unresolved kind", j->r->name);
 	}
 	if (rc == 0 && !j->skip) {
-		j->param = keys_param(&j->keys);
 		if (pgorm__sb_str(&j->sql) == NULL)
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
@@ -607,12 +667,12 @@ int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, vo
 		*j = (load_job){ .r = rels[i], .objs = objs[i], .n = n[i], .overwrite = overwrite };
 		rc = job_prepare(s, j);
 		if (rc == 0 && !j->skip) {
-			stmts[ns] = (pgorm_stmt){ pgorm__sb_str(&j->sql), 1, &j->param };
+			stmts[ns] = (pgorm_stmt){ pgorm__sb_str(&j->sql), j->keys.ncols, j->keys.params };
 			which[ns++] = nj - 1;
 		}
 	}
 	if (rc == 0 && ns == 1) {
-		rc = pgorm__session_exec(s, stmts[0].sql, 1, stmts[0].params, &res[0]);
+		rc = pgorm__session_exec(s, stmts[0].sql, stmts[0].nparams, stmts[0].params, &res[0]);
 	} else if (rc == 0 && ns > 1) {
 		/* siblings share one round trip */
 		if ((rc = pgorm__session_begin(s)) == 0) {
@@ -684,12 +744,12 @@ int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 		return 0;
 	/* many-to-one by primary key: the identity map answers without SQL */
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
-		if ((pgorm__st(obj)->nulls >> r->fk_col) & 1) {
+		if (pgorm__st(obj)->nulls & fk_mask(r)) {
 			pgorm__link_put(obj, r, NULL);
 			pgorm__st(obj)->loaded |= 1ULL << r->index;
 			return 0;
 		}
-		void *t = find_by_col(s, r->target, r->ref_col, obj, &r->owner->cols[r->fk_col], r->fk_col, NULL, 0);
+		void *t = find_by_cols(s, r->target, r->ref_cols, r->nfk, obj, r->owner, r->fk_cols, NULL, 0);
 		if (t != NULL && !(pgorm__st(t)->flags & OBJ_EXPIRED)) {
 			pgorm__link_put(obj, r, t);
 			pgorm__st(obj)->loaded |= 1ULL << r->index;

@@ -504,16 +504,12 @@ static void build_select(pgorm_query *q, pgorm__sb *b, const bool *joined, bool 
 		const pgorm_rel *r = mi->rels[i];
 		pgorm__sb_addf(b, " %s JOIN %s j%zu ON ", (r->flags & PGORM_REL_INNER_JOIN) ? "INNER" : "LEFT OUTER",
 		               r->target->qtable, i);
-		if (r->kind == PGORM_REL_ONE_TO_MANY) {
-			pgorm__sb_addf(b, "j%zu.", i);
-			pgorm__sb_ident(b, r->target->cols[r->fk_col].name);
+		bool o2m = r->kind == PGORM_REL_ONE_TO_MANY;
+		for (size_t c = 0; c < r->nfk; c++) {
+			pgorm__sb_addf(b, "%sj%zu.", c ? " AND " : "", i);
+			pgorm__sb_ident(b, r->target->cols[o2m ? r->fk_cols[c] : r->ref_cols[c]].name);
 			pgorm__sb_add(b, " = t.");
-			pgorm__sb_ident(b, mi->cols[r->ref_col].name);
-		} else {
-			pgorm__sb_addf(b, "j%zu.", i);
-			pgorm__sb_ident(b, r->target->cols[r->ref_col].name);
-			pgorm__sb_add(b, " = t.");
-			pgorm__sb_ident(b, mi->cols[r->fk_col].name);
+			pgorm__sb_ident(b, mi->cols[o2m ? r->ref_cols[c] : r->fk_cols[c]].name);
 		}
 	}
 	if (!sub)

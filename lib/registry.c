@@ -136,6 +136,59 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 	return 0;
 }
 
+static bool is_pk_col(const pgorm__model_info *mi, size_t col)
+{
+	for (size_t k = 0; k < mi->npk; k++)
+		if (mi->pk[k] == col)
+			return true;
+	return false;
+}
+
+static size_t fk_ref_col(pgorm_registry *reg, const pgorm_column *c);
+
+/* Whether child column k references a key column of parent as part of a composite key. */
+static bool in_composite(pgorm_registry *reg, const pgorm__model_info *child, size_t k, const pgorm__model_info *parent)
+{
+	const pgorm_column *c = &child->cols[k];
+	if (c->fk_table == NULL || strcmp(c->fk_table, parent->model->table) != 0 || parent->npk < 2)
+		return false;
+	size_t ref = fk_ref_col(reg, c);
+	return ref != SIZE_MAX && is_pk_col(parent, ref) && !(parent->cols[ref].flags & PGORM_UNIQUE);
+}
+
+/* The columns of child that together reference parent's composite key, in key order. */
+static size_t fk_group_all(pgorm_registry *reg, const pgorm__model_info *child, size_t i,
+                           const pgorm__model_info *parent, size_t *cols, size_t *refs)
+{
+	(void)i;
+	size_t n = 0;
+	for (size_t p = 0; p < parent->npk; p++)
+		for (size_t k = 0; k < child->ncols; k++)
+			if (in_composite(reg, child, k, parent) && fk_ref_col(reg, &child->cols[k]) == parent->pk[p]) {
+				cols[n] = k;
+				refs[n] = parent->pk[p];
+				n++;
+				break;
+			}
+	return n;
+}
+
+/* The foreign key that child column i belongs to: 0 when i is not the first column of a
+ * composite key (the key is reported once, at its first column). */
+static size_t fk_group(pgorm_registry *reg, const pgorm__model_info *child, size_t i,
+                       const pgorm__model_info *parent, size_t *cols, size_t *refs)
+{
+	if (!in_composite(reg, child, i, parent)) {
+		cols[0] = i;
+		refs[0] = fk_ref_col(reg, &child->cols[i]);
+		return 1;
+	}
+	for (size_t k = 0; k < i; k++)
+		if (in_composite(reg, child, k, parent))
+			return 0;
+	return fk_group_all(reg, child, i, parent, cols, refs);
+}
+
 static int check_fks(pgorm_registry *reg, pgorm__model_info *mi, pgorm_error *err)
 {
 	for (size_t i = 0; i < mi->ncols; i++) {
@@ -154,6 +207,15 @@ static int check_fks(pgorm_registry *reg, pgorm__model_info *mi, pgorm_error *er
 			                        tname(mi), c->name, c->fk_table, c->fk_column ? c->fk_column : "(primary key)");
 		const pgorm_column *ref = &t->cols[rc];
 		bool is_key = (ref->flags & PGORM_UNIQUE) || (t->npk == 1 && t->pk[0] == (size_t)rc);
+		if (!is_key && is_pk_col(t, (size_t)rc)) {
+			/* part of a composite key: the model must reference every key column */
+			size_t cols[PGORM__MAX_PK], refs[PGORM__MAX_PK];
+			if (fk_group_all(reg, mi, i, t, cols, refs) != t->npk)
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "model %s, column %s: %s has a composite primary key; a foreign key to it "
+				                        "needs one column per key column", tname(mi), c->name, c->fk_table);
+			is_key = true;
+		}
 		if (!is_key)
 			return pgorm__error_set(err, PGORM_EMODEL,
 			                        "model %s, column %s: foreign key target %s.%s is neither the primary key nor UNIQUE",
@@ -170,7 +232,10 @@ static int check_fks(pgorm_registry *reg, pgorm__model_info *mi, pgorm_error *er
 static size_t fk_ref_col(pgorm_registry *reg, const pgorm_column *c)
 {
 	pgorm__model_info *t = info_by_table(reg, c->fk_table);
-	return c->fk_column ? (size_t)pgorm__model_col(t, c->fk_column) : t->pk[0];
+	if (t == NULL)
+		return SIZE_MAX;
+	long k = c->fk_column ? pgorm__model_col(t, c->fk_column) : (long)t->pk[0];
+	return k < 0 ? SIZE_MAX : (size_t)k;
 }
 
 /* ---- relationships ---- */
@@ -199,40 +264,52 @@ static pgorm_rel *find_rel(const pgorm__model_info *mi, const char *name)
 }
 
 /* Find the FK for relationship d of owner → target; sets kind, fk_col, ref_col. */
+/* Whether the foreign key cols[0..n) contains a column named name. */
+static bool group_has(const pgorm__model_info *child, const size_t *cols, size_t n, const char *name)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(child->cols[cols[k]].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Candidate foreign keys of child toward parent (matching fk_column when given). */
+static void scan_fks(pgorm_registry *reg, const pgorm__model_info *child, const pgorm__model_info *parent,
+                     const char *fk_column, pgorm_rel_kind as, size_t *n, pgorm_rel *best, const char **names)
+{
+	for (size_t i = 0; i < child->ncols; i++) {
+		const pgorm_column *c = &child->cols[i];
+		if (c->fk_table == NULL || strcmp(c->fk_table, tname(parent)) != 0)
+			continue;
+		size_t cols[PGORM__MAX_PK], refs[PGORM__MAX_PK];
+		size_t k = fk_group(reg, child, i, parent, cols, refs);
+		if (k == 0 || (fk_column != NULL && !group_has(child, cols, k, fk_column)))
+			continue;
+		if (*n < 2)
+			names[*n] = c->name;
+		(*n)++;
+		best->kind = as;
+		best->nfk = k;
+		memcpy(best->fk_cols, cols, k * sizeof *cols);
+		memcpy(best->ref_cols, refs, k * sizeof *refs);
+	}
+}
+
+/* Find the FK for relationship d of owner → target; sets kind and the key columns. */
 static int resolve_fk(pgorm_registry *reg, pgorm_rel *r, const pgorm_relationship *d, pgorm_error *err)
 {
 	pgorm__model_info *o = r->owner, *t = r->target;
 	pgorm_rel_kind want = d->kind;
 	size_t n = 0;
-	pgorm_rel_kind kind = PGORM_REL_AUTO;
-	size_t fk = 0;
+	pgorm_rel found;
+	memset(&found, 0, sizeof found);
 	const char *names[2] = { NULL, NULL };
 	/* one-to-many: target holds an FK to owner */
-	if (want == PGORM_REL_AUTO || want == PGORM_REL_ONE_TO_MANY) {
-		for (size_t i = 0; i < t->ncols; i++) {
-			const pgorm_column *c = &t->cols[i];
-			if (c->fk_table && strcmp(c->fk_table, tname(o)) == 0 &&
-			    (d->fk_column == NULL || strcmp(d->fk_column, c->name) == 0)) {
-				if (n < 2) names[n] = c->name;
-				n++;
-				kind = PGORM_REL_ONE_TO_MANY;
-				fk = i;
-			}
-		}
-	}
+	if (want == PGORM_REL_AUTO || want == PGORM_REL_ONE_TO_MANY)
+		scan_fks(reg, t, o, d->fk_column, PGORM_REL_ONE_TO_MANY, &n, &found, names);
 	/* many-to-one: owner holds an FK to target (self-reference needs an explicit kind) */
-	if (want == PGORM_REL_MANY_TO_ONE || (want == PGORM_REL_AUTO && o != t)) {
-		for (size_t i = 0; i < o->ncols; i++) {
-			const pgorm_column *c = &o->cols[i];
-			if (c->fk_table && strcmp(c->fk_table, tname(t)) == 0 &&
-			    (d->fk_column == NULL || strcmp(d->fk_column, c->name) == 0)) {
-				if (n < 2) names[n] = c->name;
-				n++;
-				kind = PGORM_REL_MANY_TO_ONE;
-				fk = i;
-			}
-		}
-	}
+	if (want == PGORM_REL_MANY_TO_ONE || (want == PGORM_REL_AUTO && o != t))
+		scan_fks(reg, o, t, d->fk_column, PGORM_REL_MANY_TO_ONE, &n, &found, names);
 	if (n == 0) {
 		if (d->fk_column)
 			return pgorm__error_set(err, PGORM_EMODEL,
@@ -250,10 +327,12 @@ static int resolve_fk(pgorm_registry *reg, pgorm_rel *r, const pgorm_relationshi
 		                        "relationship %s.%s: ambiguous foreign key paths between %s and %s (%s, %s); name one with fk_column",
 		                        tname(o), r->name, tname(o), tname(t), names[0], names[1]);
 	}
-	r->kind = kind;
-	r->fk_col = fk;
-	const pgorm_column *fc = kind == PGORM_REL_ONE_TO_MANY ? &t->cols[fk] : &o->cols[fk];
-	r->ref_col = fk_ref_col(reg, fc);
+	r->kind = found.kind;
+	r->nfk = found.nfk;
+	memcpy(r->fk_cols, found.fk_cols, sizeof r->fk_cols);
+	memcpy(r->ref_cols, found.ref_cols, sizeof r->ref_cols);
+	r->fk_col = r->fk_cols[0];
+	r->ref_col = r->ref_cols[0];
 	return 0;
 }
 
@@ -362,6 +441,9 @@ static int synth_partner(pgorm_rel *r, const char *name, bool hidden, pgorm_erro
 	p->kind = opposite(r->kind);
 	p->fk_col = r->fk_col;
 	p->ref_col = r->ref_col;
+	p->nfk = r->nfk;
+	memcpy(p->fk_cols, r->fk_cols, sizeof p->fk_cols);
+	memcpy(p->ref_cols, r->ref_cols, sizeof p->ref_cols);
 	p->scalar = p->kind == PGORM_REL_MANY_TO_ONE || (r->scalar && r->kind == PGORM_REL_ONE_TO_MANY);
 	p->hidden = hidden;
 	p->cascade = hidden ? 0 : (PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_MERGE);

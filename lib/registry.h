@@ -22,8 +22,11 @@ struct pgorm_rel {
 	bool hidden;                   /* synthesized reverse side of a one-directional rel */
 	/* The foreign key, for ONE_TO_MANY / MANY_TO_ONE: the child holds fk_col, which refers
 	 * to ref_col of the parent. child = target for O2M, owner for M2O. */
-	size_t fk_col;
-	size_t ref_col;
+	size_t fk_col;                 /* fk_cols[0] */
+	size_t ref_col;                /* ref_cols[0] */
+	size_t nfk;                    /* columns in the key: > 1 for a composite foreign key */
+	size_t fk_cols[PGORM__MAX_PK]; /* child columns, in the order of the parent's key */
+	size_t ref_cols[PGORM__MAX_PK];
 	pgorm_rel *partner;            /* the other side (always set; may be hidden) */
 	unsigned cascade;
 	pgorm_passive passive;
