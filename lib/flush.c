@@ -566,9 +566,69 @@ static void where_pk(pgorm__sb *b, const pgorm__model_info *mi, void *o, pgorm_v
 	}
 }
 
+static bool any_key_type(const pgorm__model_info *mi);
+
+/* Rows whose only change is "these columns become NULL" (children of a deleted or removed
+ * parent): one UPDATE … WHERE pk = ANY($1) per table and column set, not one per row. */
+typedef struct null_group {
+	pgorm__model_info *mi;
+	uint64_t cols;
+	objlist rows;
+} null_group;
+
+static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group *g, size_t ng)
+{
+	for (size_t k = 0; k < ng; k++) {
+		pgorm__model_info *mi = g[k].mi;
+		const pgorm_column *pc = &mi->cols[mi->pk[0]];
+		bool text = pc->type == PGORM_TYPE_TEXT;
+		size_t n = g[k].rows.n;
+		planned *it = plan_add(pl);
+		pgorm_value *v = plan_alloc(pl, sizeof *v);
+		void **objs = plan_alloc(pl, n * sizeof *objs);
+		int64_t *ids = text ? NULL : plan_alloc(pl, n * sizeof *ids);
+		const char **strs = text ? plan_alloc(pl, n * sizeof *strs) : NULL;
+		if (it == NULL || v == NULL || objs == NULL || (ids == NULL && strs == NULL))
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+		for (size_t i = 0; i < n; i++) {
+			pgorm_value kv;
+			objs[i] = g[k].rows.items[i];
+			pgorm__get_col(objs[i], pc, mi->pk[0], &kv);
+			if (text)
+				strs[i] = kv.u.str.ptr;
+			else
+				ids[i] = pc->type == PGORM_TYPE_INT8 ? kv.u.i64 : pc->type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i16;
+		}
+		*v = text ? PGORM_TEXT_ARRAY(strs, n) : PGORM_INT8_ARRAY(ids, n);
+		pgorm__sb_addf(b, "UPDATE %s SET ", mi->qtable);
+		for (size_t c = 0, first = 1; c < mi->ncols; c++) {
+			if (!((g[k].cols >> c) & 1))
+				continue;
+			if (!first)
+				pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, mi->cols[c].name);
+			pgorm__sb_add(b, " = NULL");
+			first = 0;
+		}
+		pgorm__sb_add(b, " WHERE ");
+		pgorm__sb_ident(b, pc->name);
+		pgorm__sb_add(b, text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+		it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
+		it->kind = K_UPDATE;
+		it->mi = mi;
+		it->objs = objs;
+		it->nobjs = n;
+		it->reason = "foreign keys set to NULL, batched";
+	}
+	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
+}
+
 static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 {
-	for (size_t i = 0; i < s->ntracked; i++) {
+	null_group groups[16];
+	size_t ng = 0;
+	int rc = 0;
+	for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
 		void *o = s->tracked[i];
 		pgorm__objstate *st = pgorm__st(o);
 		if (st->state != PGORM_STATE_PERSISTENT)
@@ -581,13 +641,29 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 			continue;
 		for (size_t k = 0; k < mi->npk; k++)
 			if ((dirty >> mi->pk[k]) & 1)
-				return pgorm__session_fail(s, PGORM_EINVAL, "%s.%s: the primary key of a persistent object was changed",
-				                           mi->model->table, mi->cols[mi->pk[k]].name);
+				rc = pgorm__session_fail(s, PGORM_EINVAL, "%s.%s: the primary key of a persistent object was changed",
+				                         mi->model->table, mi->cols[mi->pk[k]].name);
+		if (rc != 0)
+			break;
+		if ((dirty & st->nulls) == dirty && any_key_type(mi)) {
+			size_t k = 0;
+			while (k < ng && !(groups[k].mi == mi && groups[k].cols == dirty))
+				k++;
+			if (k == ng && ng < sizeof groups / sizeof groups[0])
+				groups[ng++] = (null_group){ mi, dirty, { 0 } };
+			if (k < ng) {
+				if (!list_push(&groups[k].rows, o))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+				continue;
+			}
+		}
 		planned *it = plan_add(pl);
 		pgorm_value *vals = plan_alloc(pl, (mi->ncols + mi->npk + 2) * sizeof *vals);
 		void **objs = plan_alloc(pl, sizeof *objs);
-		if (it == NULL || vals == NULL || objs == NULL)
-			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+		if (it == NULL || vals == NULL || objs == NULL) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+			break;
+		}
 		pgorm__sb_addf(b, "UPDATE %s SET ", mi->qtable);
 		size_t p = 0;
 		for (size_t c = 0; c < mi->ncols; c++) {
@@ -625,7 +701,13 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 		it->versioned = mi->version_col >= 0;
 		it->reason = "changed columns only";
 	}
-	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
+	if (rc == 0)
+		rc = plan_null_groups(s, pl, b, groups, ng);
+	for (size_t k = 0; k < ng; k++)
+		pgorm__free(groups[k].rows.items);
+	if (rc == 0 && pl->oom)
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+	return rc;
 }
 
 static bool any_key_type(const pgorm__model_info *mi)

@@ -400,6 +400,28 @@ START_TEST(test_cascade_batched)
 }
 END_TEST
 
+/* Nulling the FKs of 10,000 children of a deleted parent is one UPDATE, not 10,000. */
+START_TEST(test_issue_fk_nulling_batched)
+{
+	use(&parent_def);
+	Parent *p = P(&parent_def, "big");
+	for (int i = 0; i < 10000; i++)
+		pgorm_rel_append(s, children, p, C(&child_def, "c"));
+	pgorm_session_add(s, p);
+	ck_assert_int_eq(pgorm_session_commit(s), 0);
+	pgorm_stats st0, st1;
+	pgorm_session_stats(s, &st0);
+	ck_assert_int_eq(pgorm_session_delete(s, p), 0);
+	ck_assert_int_eq(pgorm_session_commit(s), 0);
+	pgorm_session_stats(s, &st1);
+	ck_assert_uint_eq(st1.updates - st0.updates, 1);
+	ck_assert_uint_eq(st1.selects - st0.selects, 1);
+	ck_assert_uint_eq(st1.deletes - st0.deletes, 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM children_def WHERE parent_id IS NULL"), 10000);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents_def"), 0);
+}
+END_TEST
+
 START_TEST(test_flush_plan)
 {
 	use(&parent_del);
@@ -442,6 +464,7 @@ int main(void)
 	tcase_add_test(tc, test_deleted_child_stays_until_commit);
 	tcase_add_test(tc, test_cascade_batched);
 	tcase_add_test(tc, test_flush_plan);
+	tcase_add_test(tc, test_issue_fk_nulling_batched);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
