@@ -89,7 +89,7 @@ static void insert_slot(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 
 int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 {
-	if ((m->count + 1) * 2 > m->cap) {
+	if ((m->count + 1) * 4 > m->cap * 3) { /* load factor 0.75 */
 		/* Objects of several models share the table: rehash needs each object's model info,
 		 * which the object header gives through its session. */
 		size_t ncap = m->cap * 2;

@@ -29,19 +29,17 @@ enum {
 
 typedef struct pgorm__objstate {
 	pgorm_session *session;
-	uint32_t seq;               /* add order: inserts keep it */
 	uint8_t state;              /* pgorm_state */
 	uint8_t flags;              /* OBJ_* */
 	uint8_t flags2;             /* OBJ2_* */
 	uint8_t pad;
+	uint32_t result_gen;        /* which query result loaded it (N+1 detector) */
 	uint64_t nulls;             /* current NULL bits, one per column */
 	uint64_t snap_nulls;        /* NULL bits at snapshot time */
-	uint64_t link_dirty;        /* to-one links changed since the last flush, one bit per rel */
-	uint64_t loaded;            /* relationships loaded, one bit per rel */
-	uint32_t result_gen;        /* which query result loaded it (N+1 detector) */
-	uint32_t raise_mask;        /* per-query raise, rels 0..31 */
-	uint32_t noload_mask;       /* per-query noload, rels 0..31 */
-	uint32_t pad2;
+	uint32_t link_dirty;        /* to-one links changed since the last flush, one bit per rel */
+	uint32_t loaded;            /* relationships loaded, one bit per rel */
+	uint32_t raise_mask;        /* per-query raise, one bit per rel */
+	uint32_t noload_mask;       /* per-query noload, one bit per rel */
 	uint64_t snap[];            /* ncols snapshot words, then the slots */
 } pgorm__objstate;
 

@@ -5,7 +5,7 @@
 #include "pgorm/model.h"
 
 #define PGORM__MAX_COLS 64   /* null/dirty bitmaps are 64-bit */
-#define PGORM__MAX_RELS 64
+#define PGORM__MAX_RELS 32   /* relationship bitmaps are 32-bit */
 #define PGORM__MAX_PK 8
 
 typedef struct pgorm__model_info pgorm__model_info;

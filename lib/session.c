@@ -275,7 +275,7 @@ void *pgorm_object_new(pgorm_session *s, const pgorm_model *m)
 		if (mi->cols[i].flags & PGORM_NULLABLE)
 			st->nulls |= 1ULL << i;
 	/* A new object's collections are complete (empty), not unloaded. */
-	st->loaded = ~0ULL;
+	st->loaded = UINT32_MAX;
 	st->state = PGORM_STATE_TRANSIENT;
 	return obj;
 }
@@ -358,7 +358,6 @@ int pgorm__make_pending(pgorm_session *s, void *obj)
 	if (rc != 0)
 		return rc;
 	st->state = PGORM_STATE_PENDING;
-	st->seq = ++s->seq;
 	return 0;
 }
 
@@ -731,7 +730,7 @@ int pgorm_session_rollback(pgorm_session *s)
 			}
 			st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
 			st->state = PGORM_STATE_TRANSIENT;
-			st->loaded = ~0ULL;
+			st->loaded = UINT32_MAX;
 			continue;
 		}
 		if (st->state == PGORM_STATE_DELETED)

@@ -39,7 +39,6 @@ struct pgorm_session {
 	size_t nflushed_deleted, capflushed_deleted;
 	pgorm__m2m_op *m2m_ops;
 	size_t nm2m, capm2m;
-	uint32_t seq;
 	uint32_t result_gen;          /* bumped per query result (N+1 detector) */
 	unsigned nest;                /* savepoint depth */
 	bool in_tx;
