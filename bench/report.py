@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""bench/report.py — combine the RESULT lines of one benchmark run into bench/RESULTS.md.
+
+  report.py --raw F... --pgorm F... --sa F... [--pool F] [--notes F] [--meta F]
+
+Each program may have run several times (rounds, alternating raw and pgorm); a key's value is
+the median of its per-round medians. Writes markdown to stdout. Exits 1 when a workload of
+the target table is missing from an input (a failed or skipped run must not look complete).
+"""
+import argparse
+import statistics
+import sys
+from collections import defaultdict
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--raw", nargs="+", default=[])
+ap.add_argument("--pgorm", nargs="+", default=[])
+ap.add_argument("--sa", nargs="*", default=[])
+ap.add_argument("--pool")
+ap.add_argument("--notes")
+ap.add_argument("--meta")
+args = ap.parse_args()
+
+
+def read(paths):
+    vals, units, notes, heads = defaultdict(list), {}, {}, []
+    for path in paths:
+        for line in open(path):
+            if line.startswith("# "):
+                heads.append(line[2:].strip())
+            if not line.startswith("RESULT\t"):
+                continue
+            _, key, med, _mn, _mx, unit, _n, note = line.rstrip("\n").split("\t")
+            vals[key].append(float(med))
+            units[key] = unit
+            notes[key] = note
+    return ({k: statistics.median(v) for k, v in vals.items()}, units, notes,
+            {k: len(v) for k, v in vals.items()}, sorted(set(heads)))
+
+
+RAW, PG, SA = read(args.raw), read(args.pgorm), read(args.sa)
+missing = []
+
+
+def get(src, key):
+    if key is None:
+        return None
+    if key not in src[0]:
+        if src is not SA or args.sa:
+            missing.append(key)
+        return None
+    return src[0][key], src[1][key]
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    x, unit = v
+    if unit == "ms":
+        return f"{x:,.1f} ms" if x < 1000 else f"{x / 1000:,.2f} s"
+    if unit == "us":
+        return f"{x:,.1f} µs"
+    if unit == "ns":
+        return f"{x:,.0f} ns" if x >= 100 else f"{x:,.1f} ns"
+    return f"{x:,.0f} B"
+
+
+def ratio(a, b):
+    if a is None or b is None or b[0] == 0:
+        return None
+    return a[0] / b[0]
+
+
+def rfmt(r):
+    return "—" if r is None else f"{r:.2f}×"
+
+
+# (label, raw key(s) — the smallest is the reference, pgorm key, SA key, max pgorm/raw,
+#  min SA/pgorm, absolute limit on the pgorm value (same unit), target text)
+ROWS = [
+    ("SELECT 1 round trip", ["select1"], "select1", "select1", None, None, None, "—"),
+    ("get by PK, identity-map miss (1 SELECT)", ["get_pk"], "get_pk", "get_pk", None, None, None, "—"),
+    ("get by PK, identity-map hit (no SQL)", [], "get_pk_hit", "get_pk_hit", None, None, 200, "< 200 ns"),
+    ("load 100k rows into objects", ["load_100k"], "load_100k", "load_100k", 1.3, 15, None,
+     "≤ 1.3× raw binary structs; SA ≥ 15×"),
+    ("1000 parents × 10 children, lazy (N+1)", ["graph_nplus1"], "graph_lazy", "graph_lazy", 1.1, 4, None,
+     "≤ 1.1× raw N+1 prepared; SA ≥ 4×"),
+    ("1000 × 10, selectin", ["graph_any"], "graph_selectin", "graph_selectin", 1.3, 10, None,
+     "≤ 1.3× raw 2 queries `= ANY`; SA ≥ 10×"),
+    ("1000 × 10, joined", ["graph_join"], "graph_joined", "graph_joined", 1.3, 5, None,
+     "≤ 1.3× raw LEFT JOIN; SA ≥ 5×"),
+    ("flush 100k new children of loaded parents", ["insert_copy_binary", "insert_copy_text"], "flush_100k",
+     "flush_100k", 1.5, 8, None, "≤ 1.5× raw COPY; SA ≥ 8×"),
+    ("flush a new 1000 × 10 graph (generated keys)", ["new_graph"], "new_graph", "new_graph", None, None, None,
+     "— (reported)"),
+    ("delete 1000 parents, delete cascade", ["delete_cascade"], "delete_cascade", "delete_cascade", None, 10, None,
+     "SA ≥ 10×"),
+    ("pool acquire + release, 1 thread (uncontended)", [], "pool_cycle_t1", None, None, None, 50, "< 50 ns"),
+    ("pool acquire + release, 2 threads", [], "pool_cycle_t2", None, None, None, None, "— (wall ns/cycle)"),
+    ("pool acquire + release, 4 threads", [], "pool_cycle_t4", None, None, None, None, "— (wall ns/cycle)"),
+    ("pool acquire + release, 8 threads", [], "pool_cycle_t8", None, None, None, None, "— (wall ns/cycle)"),
+    ("memory per loaded object (all malloc'd bytes)", ["mem_per_object"], "mem_per_object", "mem_per_object",
+     None, None, None, "— (reported)"),
+    ("ORM bookkeeping per loaded object", [], "mem_bookkeeping", None, None, None, 64,
+     "≤ 64 B beyond the struct"),
+]
+
+out = []
+w = out.append
+if args.meta:
+    w(open(args.meta).read().rstrip() + "\n")
+w("## Results\n")
+w("Medians (per-round medians, then the median over rounds). pgorm/raw > 1 means pgorm is slower;")
+w("SA/pgorm is how many times slower SQLAlchemy is than pgorm.\n")
+w("| workload | raw libpq | pgorm | SQLAlchemy | pgorm/raw | SA/pgorm | target | met? |")
+w("|---|---:|---:|---:|---:|---:|---|---|")
+misses = []
+for label, rawkeys, pk, sk, max_raw, min_sa, limit, target in ROWS:
+    raws = [v for v in (get(RAW, k) for k in rawkeys) if v is not None]
+    rv = min(raws, default=None, key=lambda v: v[0])
+    pv, sv = get(PG, pk), get(SA, sk)
+    pr, sr = ratio(pv, rv), ratio(sv, pv)
+    ok = []
+    if max_raw is not None and pr is not None:
+        ok.append(pr <= max_raw)
+    if min_sa is not None and sr is not None:
+        ok.append(sr >= min_sa)
+    if limit is not None and pv is not None:
+        ok.append(pv[0] < limit if target.startswith("<") else pv[0] <= limit)
+    met = "—" if not ok else ("yes" if all(ok) else "**no**")
+    if ok and not all(ok):
+        misses.append(label)
+    rawlabel = fmt(rv)
+    if len(rawkeys) > 1 and rv is not None:
+        which = [k for k in rawkeys if get(RAW, k) == rv][0]
+        rawlabel += f" ({which.replace('insert_', '').replace('_', ' ')})"
+    w(f"| {label} | {rawlabel} | {fmt(pv)} | {fmt(sv)} | {rfmt(pr)} | {rfmt(sr)} | {target} | {met} |")
+w("")
+w(f"Targets missed: {', '.join(misses) if misses else 'none'}.\n")
+
+w("### Raw libpq reference variants\n")
+w("| raw workload | median | how |")
+w("|---|---:|---|")
+for k in RAW[0]:
+    w(f"| `{k}` | {fmt((RAW[0][k], RAW[1][k]))} | {RAW[2][k]} |")
+w("")
+w("### What each pgorm and SQLAlchemy figure measures\n")
+w("| key | pgorm | SQLAlchemy |")
+w("|---|---|---|")
+for k in PG[0]:
+    w(f"| `{k}` | {PG[2][k]} | {SA[2].get(k, '—')} |")
+w("")
+w(f"Rounds: raw {max(RAW[3].values(), default=0)}, pgorm {max(PG[3].values(), default=0)},"
+  f" SQLAlchemy {max(SA[3].values(), default=0)}. Versions: " + "; ".join(RAW[4] + PG[4] + SA[4]) + ".\n")
+if args.pool:
+    w("## Pool benchmark (bench/pool_bench, same run)\n")
+    body = open(args.pool).read().strip().splitlines()
+    w("\n".join(("#" + ln) if ln.startswith("## ") else ln for ln in body if not ln.startswith("# ")))
+    w("")
+if args.notes:
+    w(open(args.notes).read().rstrip() + "\n")
+sys.stdout.write("\n".join(out))
+if missing:
+    print(f"report.py: missing results: {', '.join(sorted(set(missing)))}", file=sys.stderr)
+    sys.exit(1)
