@@ -202,10 +202,86 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 	return 0;
 }
 
+/* Load the one-to-one r of parents (persistent, replaced while r was not loaded): each old
+ * child found that is not the current one loses its link, as if it had been loaded then. */
+static int reload_scalar(pgorm_session *s, const pgorm_rel *r, objlist *parents)
+{
+	const pgorm_rel *m2o = r->partner;
+	void **cur = pgorm__calloc(parents->n, sizeof *cur);
+	if (cur == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < parents->n; i++)
+		cur[i] = pgorm__link_get(parents->items[i], r);
+	int rc = pgorm__load_selectin(s, r, parents->items, parents->n, false);
+	for (size_t i = 0; i < parents->n; i++) {
+		void *old = pgorm__link_get(parents->items[i], r);
+		pgorm__link_put(parents->items[i], r, cur[i]);
+		if (rc == 0 && old != NULL && old != cur[i]) {
+			pgorm__objstate *ost = pgorm__st(old);
+			pgorm__link_put(old, m2o, NULL);
+			ost->link_dirty |= 1ULL << m2o->index;
+			ost->loaded |= 1ULL << m2o->index;
+		}
+	}
+	pgorm__free(cur);
+	return rc;
+}
+
+/* One-to-one (scalar one-to-many) relationships set while they were not loaded: relink()
+ * marks the parent's link_dirty bit of r. The old child is unknown in memory, so it is
+ * loaded here (one SELECT … = ANY per relationship) to be nulled or orphaned below. */
+static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
+{
+	bool any = false;
+	for (size_t i = 0; i < s->ntracked && !any; i++) {
+		pgorm__objstate *st = pgorm__st(s->tracked[i]);
+		if (st->link_dirty == 0 || st->state != PGORM_STATE_PERSISTENT)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, s->tracked[i]);
+		for (size_t k = 0; k < mi->nrels && !any; k++)
+			any = mi->rels[k]->kind == PGORM_REL_ONE_TO_MANY && mi->rels[k]->scalar && ((st->link_dirty >> k) & 1);
+	}
+	int rc = 0;
+	for (size_t m = 0; any && m < s->reg->nmodels && rc == 0; m++) {
+		pgorm__model_info *mi = &s->reg->models[m];
+		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->kind != PGORM_REL_ONE_TO_MANY || !r->scalar || (r->flags & PGORM_REL_VIEWONLY))
+				continue;
+			objlist parents = { 0 };
+			for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
+				void *o = s->tracked[i];
+				pgorm__objstate *st = pgorm__st(o);
+				if (((pgorm_object *)o)->model == mi->model && st->state == PGORM_STATE_PERSISTENT &&
+				    ((st->link_dirty >> k) & 1) && !list_push(&parents, o))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			}
+			if (rc == 0 && parents.n > 0 && dry) {
+				char *note = plan_alloc(pl, 200);
+				planned *it = note ? plan_add(pl) : NULL;
+				if (it) {
+					snprintf(note, 200, "load the previous %s.%s of %zu %s (replaced while unloaded) to %s it",
+					         mi->model->table, r->name, parents.n, mi->model->table,
+					         (r->cascade & PGORM_CASCADE_DELETE_ORPHAN) ? "delete" : "null");
+					it->stmt.sql = "SELECT … = ANY($1)";
+					it->reason = note;
+					it->kind = K_UPDATE;
+				}
+			} else if (rc == 0 && parents.n > 0) {
+				rc = reload_scalar(s, r, &parents);
+			}
+			pgorm__free(parents.items);
+		}
+	}
+	return rc;
+}
+
 static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 {
 	objlist level = { 0 }, next = { 0 };
-	int rc = 0;
+	int rc = resolve_replaced_scalars(s, dry, pl);
+	if (rc != 0)
+		return rc;
 	/* orphans first: a child whose link was cut under delete-orphan is deleted */
 	for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
 		void *o = s->tracked[i];
@@ -451,6 +527,94 @@ static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, objlist *rows
 	pgorm__free(out);
 	pgorm__free(placed);
 	return rc;
+}
+
+/* Equal non-NULL key values (integers of any width compare by value). */
+static bool same_key(const pgorm_value *a, const pgorm_value *b)
+{
+	if (a->is_null || b->is_null)
+		return false;
+	bool ia = a->type == PGORM_TYPE_INT2 || a->type == PGORM_TYPE_INT4 || a->type == PGORM_TYPE_INT8;
+	bool ib = b->type == PGORM_TYPE_INT2 || b->type == PGORM_TYPE_INT4 || b->type == PGORM_TYPE_INT8;
+	if (ia && ib) {
+		int64_t x = a->type == PGORM_TYPE_INT2 ? a->u.i16 : a->type == PGORM_TYPE_INT4 ? a->u.i32 : a->u.i64;
+		int64_t y = b->type == PGORM_TYPE_INT2 ? b->u.i16 : b->type == PGORM_TYPE_INT4 ? b->u.i32 : b->u.i64;
+		return x == y;
+	}
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB: case PGORM_TYPE_BYTEA:
+		return a->u.str.len == b->u.str.len && (a->u.str.len == 0 || memcmp(a->u.str.ptr, b->u.str.ptr, a->u.str.len) == 0);
+	case PGORM_TYPE_UUID:
+		return memcmp(a->u.uuid, b->u.uuid, sizeof a->u.uuid) == 0;
+	default:
+		return memcmp(&a->u, &b->u, sizeof a->u) == 0;
+	}
+}
+
+/* Does row `child` refer to row `parent` through one of the self-referencing FKs? */
+static bool refers_to(const pgorm__model_info *mi, const pgorm_rel *const *self, size_t nself, const void *child,
+                      const void *parent)
+{
+	for (size_t r = 0; r < nself; r++) {
+		bool all = true;
+		for (size_t c = 0; c < self[r]->nfk && all; c++) {
+			pgorm_value f, k;
+			pgorm__get_col(child, &mi->cols[self[r]->fk_cols[c]], self[r]->fk_cols[c], &f);
+			pgorm__get_col(parent, &mi->cols[self[r]->ref_cols[c]], self[r]->ref_cols[c], &k);
+			all = same_key(&f, &k);
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+/* Per-row DELETEs of a self-referencing table: every row after the rows that refer to it
+ * (children first), by the FK values the rows have in the database. Rows in a cycle keep
+ * their order and the database reports the FK violation. */
+static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, objlist *rows)
+{
+	const pgorm_rel *self[PGORM__MAX_RELS];
+	size_t nself = 0;
+	for (size_t k = 0; k < mi->nrels; k++)
+		if (mi->rels[k]->kind == PGORM_REL_MANY_TO_ONE && mi->rels[k]->target == mi)
+			self[nself++] = mi->rels[k];
+	if (nself == 0 || rows->n < 2)
+		return 0;
+	void **out = pgorm__calloc(rows->n, sizeof *out);
+	bool *placed = pgorm__calloc(rows->n, sizeof *placed);
+	if (out == NULL || placed == NULL) {
+		pgorm__free(out);
+		pgorm__free(placed);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	size_t n = 0;
+	while (n < rows->n) {
+		bool progress = false;
+		for (size_t i = 0; i < rows->n; i++) {
+			if (placed[i])
+				continue;
+			bool referenced = false;
+			for (size_t j = 0; j < rows->n && !referenced; j++)
+				referenced = j != i && !placed[j] && refers_to(mi, self, nself, rows->items[j], rows->items[i]);
+			if (!referenced) {
+				placed[i] = true;
+				out[n++] = rows->items[i];
+				progress = true;
+			}
+		}
+		for (size_t i = 0; i < rows->n && !progress; i++)
+			if (!placed[i]) {
+				placed[i] = true;
+				out[n++] = rows->items[i];
+			}
+	}
+	memcpy(rows->items, out, n * sizeof *out);
+	pgorm__free(out);
+	pgorm__free(placed);
+	return 0;
 }
 
 static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, bool *any)
@@ -785,6 +949,10 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			it->reason = reason;
 		}
 	} else {
+		if (mi->self_ref && order_self_ref_deletes(s, mi, &rows) != 0) {
+			pgorm__free(rows.items);
+			return s->err.code;
+		}
 		for (size_t i = 0; i < rows.n; i++) {
 			void *o = rows.items[i];
 			planned *it = plan_add(pl);

@@ -201,6 +201,8 @@ static int relink(pgorm_session *s, const pgorm_rel *o2m, void *parent, void *ch
 		void *prev = scalar_get(parent, o2m);
 		if (prev != NULL && prev != child)
 			mark_link(prev, m2o, NULL);
+		if (!is_loaded(parent, o2m)) /* the previous child is unknown: flush loads it */
+			pgorm__st(parent)->link_dirty |= 1ULL << o2m->index;
 		pgorm__link_put(parent, o2m, child);
 		pgorm__st(parent)->loaded |= 1ULL << o2m->index;
 	} else if (parent != NULL && old != parent) {
@@ -336,6 +338,10 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 	/* one-to-one from the parent side */
 	void *prev = scalar_get(obj, r);
 	if (target == NULL) {
+		if (!is_loaded(obj, r)) { /* the previous child is unknown: flush loads it */
+			pgorm__st(obj)->link_dirty |= 1ULL << r->index;
+			pgorm__st(obj)->loaded |= 1ULL << r->index;
+		}
 		if (prev != NULL) {
 			pgorm__link_put(obj, r, NULL);
 			mark_link(prev, r->partner, NULL);

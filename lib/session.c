@@ -787,6 +787,73 @@ int pgorm_session_commit_nested(pgorm_session *s)
 	return 0;
 }
 
+/* After ROLLBACK TO SAVEPOINT, whether the rows this transaction wrote still exist tells what
+ * the savepoint covered: a row INSERTed inside it is gone, a row DELETEd inside it is back.
+ * Marks each candidate whose row exists with OBJ2_SEEN. One SELECT per model for a
+ * single-column integer or text key, one per object otherwise. */
+static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
+{
+	void **objs = pgorm__calloc(n, sizeof *objs);
+	int64_t *ids = pgorm__calloc(n, sizeof *ids);
+	const char **strs = pgorm__calloc(n, sizeof *strs);
+	int rc = objs && ids && strs ? 0 : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	for (size_t m = 0; m < s->reg->nmodels && rc == 0; m++) {
+		pgorm__model_info *mi = &s->reg->models[m];
+		const pgorm_column *pc = &mi->cols[mi->pk[0]];
+		bool text = pc->type == PGORM_TYPE_TEXT;
+		bool batch = mi->npk == 1 && (text || pc->type == PGORM_TYPE_INT2 || pc->type == PGORM_TYPE_INT4 ||
+		                              pc->type == PGORM_TYPE_INT8);
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (((pgorm_object *)cand[i])->model == mi->model)
+				objs[k++] = cand[i];
+		for (size_t i = 0; i < k && rc == 0 && !batch; i++) {
+			pgorm_value keys[PGORM__MAX_PK];
+			pgorm_result *res = NULL;
+			pk_values(objs[i], mi, keys);
+			pgorm__sb_reset(&b);
+			sql_by_pk(&b, mi);
+			rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), mi->npk, keys, &res)
+			                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			if (rc == 0 && pgorm_result_rows(res) > 0)
+				pgorm__st(objs[i])->flags2 |= OBJ2_SEEN;
+			pgorm_result_free(res);
+		}
+		if (k == 0 || !batch || rc != 0)
+			continue;
+		for (size_t i = 0; i < k; i++) {
+			pgorm_value v;
+			pgorm__get_col(objs[i], pc, mi->pk[0], &v);
+			if (text)
+				strs[i] = v.u.str.ptr;
+			else
+				ids[i] = pc->type == PGORM_TYPE_INT8 ? v.u.i64 : pc->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i16;
+		}
+		pgorm__sb_reset(&b);
+		pgorm__sb_add(&b, text ? "SELECT u.i FROM unnest($1::text[])" : "SELECT u.i FROM unnest($1::int8[])");
+		pgorm__sb_addf(&b, " WITH ORDINALITY AS u(k, i) WHERE EXISTS (SELECT 1 FROM %s t WHERE t.", mi->qtable);
+		pgorm__sb_ident(&b, pc->name);
+		pgorm__sb_add(&b, " = u.k)");
+		pgorm_value p = text ? PGORM_TEXT_ARRAY(strs, k) : PGORM_INT8_ARRAY(ids, k);
+		pgorm_result *res = NULL;
+		rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
+		                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		for (size_t row = 0; rc == 0 && row < pgorm_result_rows(res); row++) {
+			int64_t ord = 0;
+			if (pgorm_result_int64(res, row, 0, &ord) == 0 && ord >= 1 && (size_t)ord <= k)
+				pgorm__st(objs[ord - 1])->flags2 |= OBJ2_SEEN;
+		}
+		pgorm_result_free(res);
+	}
+	pgorm__sb_free(&b);
+	pgorm__free(objs);
+	pgorm__free(ids);
+	pgorm__free((void *)strs);
+	return rc;
+}
+
 int pgorm_session_rollback_nested(pgorm_session *s)
 {
 	if (s == NULL)
@@ -800,17 +867,63 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 	s->stats.round_trips += 2;
 	s->nest--;
 	s->needs_rollback = false;
-	/* What the savepoint covered is unknown object by object: expire everything, drop
-	 * pending objects. (Objects flushed inside the savepoint keep their state.) */
+	s->nm2m = 0; /* association changes made inside the savepoint (begin_nested flushed the rest) */
+	/* Objects INSERTed inside the savepoint leave the session (transient, keys from sequences
+	 * reset), objects DELETEd inside it are persistent again, unflushed deletes are undone,
+	 * pending objects become transient, everything else is expired. Which rows the savepoint
+	 * covered is asked of the database (mark_existing_rows). An object both inserted and
+	 * deleted by flushes of this transaction stays deleted. */
+	void **cand = pgorm__calloc(s->ntracked + 1, sizeof *cand);
+	if (cand == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	size_t nc = 0;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		pgorm__objstate *st = pgorm__st(s->tracked[i]);
+		bool flushed_del = st->state == PGORM_STATE_DELETED && !(st->flags & OBJ_IN_MAP);
+		if (st->state != PGORM_STATE_PENDING && ((st->flags & OBJ_NEW_IN_TX) || flushed_del))
+			cand[nc++] = s->tracked[i];
+	}
+	int rc = nc > 0 ? mark_existing_rows(s, cand, nc) : 0;
+	pgorm__free(cand);
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
 		pgorm__objstate *st = pgorm__st(o);
-		if (st->state == PGORM_STATE_PENDING)
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		bool exists = (st->flags2 & OBJ2_SEEN) != 0;
+		st->flags2 &= (uint8_t)~OBJ2_SEEN;
+		if (st->state == PGORM_STATE_PENDING) {
 			st->state = PGORM_STATE_TRANSIENT;
-		else
-			expire_obj(o, NULL);
+			continue;
+		}
+		if (rc == 0 && st->state == PGORM_STATE_DELETED && !(st->flags & OBJ_IN_MAP)) {
+			if (exists) { /* deleted inside the savepoint: back */
+				st->state = PGORM_STATE_PERSISTENT;
+				if (pgorm__imap_find(&s->imap, mi, o) == NULL)
+					(void)pgorm__imap_put(&s->imap, mi, o);
+			}
+		} else if (rc == 0 && (st->flags & OBJ_NEW_IN_TX) && !exists) { /* inserted inside it */
+			pgorm__imap_del(&s->imap, mi, o);
+			if (st->flags & OBJ_PK_ASSIGNED)
+				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
+			st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
+			st->state = PGORM_STATE_TRANSIENT;
+			st->loaded = UINT32_MAX;
+			st->link_dirty = 0;
+			continue;
+		} else if (st->state == PGORM_STATE_DELETED) {
+			st->state = PGORM_STATE_PERSISTENT; /* delete marked inside the savepoint, not flushed */
+		}
+		st->link_dirty = 0;
+		expire_obj(o, NULL);
 	}
+	/* flushed deletes that the savepoint undid are no longer pending detachment */
+	size_t k = 0;
+	for (size_t i = 0; i < s->nflushed_deleted; i++)
+		if (pgorm__st(s->flushed_deleted[i])->state == PGORM_STATE_DELETED)
+			s->flushed_deleted[k++] = s->flushed_deleted[i];
+	s->nflushed_deleted = k;
 	compact_tracked(s);
-	pgorm_error_clear(&s->err);
-	return 0;
+	if (rc == 0)
+		pgorm_error_clear(&s->err);
+	return rc;
 }
