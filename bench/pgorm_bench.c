@@ -579,11 +579,11 @@ int main(int argc, char **argv)
 		bench_fail("connect: %s", err.message);
 	printf("# pgorm %s, reps %d\n", pgorm_version_string(), reps);
 	check_counts(NPARENT, NCHILD);
-	if (want("select1") || want("get_pk"))
+	if (want("select1") || want("get_pk") || want("get_pk_hit"))
 		bench_latency();
-	if (want("load_100k") || want("mem_"))
+	if (want("load_100k") || want("mem_per_object") || want("mem_bookkeeping"))
 		bench_load();
-	if (want("graph_"))
+	if (want("graph_lazy") || want("graph_selectin") || want("graph_joined"))
 		bench_graph();
 	if (want("flush_100k"))
 		bench_flush_100k();
@@ -591,7 +591,7 @@ int main(int argc, char **argv)
 		bench_new_graph();
 	if (want("delete_cascade"))
 		bench_delete();
-	if (want("pool_cycle"))
+	if (want("pool_cycle_t1") || want("pool_cycle_t8"))
 		bench_pool();
 	check_counts(NPARENT, NCHILD);
 	pgorm_conn_close(conn);
