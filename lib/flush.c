@@ -1297,6 +1297,14 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 			rc = fail_flush(s, rc);
 		else
 			s->stats.flushes++;
+	} else if (rc == 0) {
+		/* nothing to send (e.g. a link set to the parent it already had): the changes are
+		 * settled all the same, else a stale link_dirty bit hides the child from the next
+		 * load of its parent's collection */
+		for (size_t i = 0; i < s->ntracked; i++)
+			if (pgorm__st(s->tracked[i])->state == PGORM_STATE_PERSISTENT)
+				pgorm__st(s->tracked[i])->link_dirty = 0;
+		s->nm2m = 0;
 	} else if (rc != 0 && s->in_tx) {
 		rc = fail_flush(s, rc);
 	}

@@ -325,7 +325,17 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 			rc = relink(s, r->partner, target, obj);
 		} else {
 			void *old = pgorm__link_get(obj, r);
-			rc = old ? relink(s, r->partner, NULL, obj) : (mark_link(obj, r, NULL), 0);
+			if (old != NULL) {
+				rc = relink(s, r->partner, NULL, obj);
+			} else {
+				/* no parent known in memory: the FK becomes NULL, but the object was not
+				 * detached from a parent, so it is no orphan (SQLAlchemy: has_parent is
+				 * optimistic for persistent objects) */
+				pgorm__link_put(obj, r, NULL);
+				pgorm__st(obj)->loaded |= 1ULL << r->index;
+				for (size_t c = 0; c < r->nfk; c++)
+					pgorm__st(obj)->nulls |= 1ULL << r->fk_cols[c];
+			}
 		}
 		/* many-to-one save-update: the child in the session pulls its parent in */
 		if (rc == 0 && target && in_session(obj) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
@@ -463,6 +473,19 @@ int pgorm__cascade_add(pgorm_session *s, void *obj)
 
 /* ---- commit-time cleanup ---- */
 
+/* Remove item from a collection, and from the changes queued on it while unloaded (a
+ * queued add of a deleted object would bring it back when the collection loads). */
+static void coll_forget(pgorm_collection *c, void *item)
+{
+	pgorm__coll_remove_item(c, item);
+	pgorm__collstate *q = c->priv;
+	if (q == NULL)
+		return;
+	for (size_t i = q->nadded; i-- > 0;)
+		if (q->added[i] == item)
+			q->added[i] = q->added[--q->nadded];
+}
+
 void pgorm__unlink_everywhere(pgorm_session *s, void *obj)
 {
 	pgorm__model_info *mi = pgorm__session_info(s, obj);
@@ -477,7 +500,7 @@ void pgorm__unlink_everywhere(pgorm_session *s, void *obj)
 				if (pgorm__link_get(t, p) == obj)
 					pgorm__link_put(t, p, NULL);
 			} else {
-				pgorm__coll_remove_item(pgorm__coll(t, p), obj);
+				coll_forget(pgorm__coll(t, p), obj);
 			}
 		} else {
 			pgorm_collection *c = pgorm__coll(obj, r);
@@ -487,7 +510,7 @@ void pgorm__unlink_everywhere(pgorm_session *s, void *obj)
 					if (pgorm__link_get(t, p) == obj)
 						pgorm__link_put(t, p, NULL);
 				} else {
-					pgorm__coll_remove_item(pgorm__coll(t, p), obj);
+					coll_forget(pgorm__coll(t, p), obj);
 				}
 			}
 		}

@@ -572,6 +572,44 @@ static void expire_obj(void *obj, const pgorm__model_info *mi)
 	(void)mi;
 }
 
+static bool gone(const void *obj)
+{
+	uint8_t st = pgorm__st(obj)->state;
+	return st == PGORM_STATE_TRANSIENT || st == PGORM_STATE_DETACHED;
+}
+
+/* Rollback, after every state is reset: relationship changes queued on unloaded collections
+ * are undone with the links they mirrored (else the next load would merge them back in),
+ * and links / collection items that refer to objects which left the session are cut (else
+ * a later change or cascade would follow them back in). */
+static void forget_rolled_back_links(void *obj, const pgorm__model_info *mi)
+{
+	for (size_t k = 0; k < mi->nrels; k++) {
+		const pgorm_rel *r = mi->rels[k];
+		if (r->scalar) {
+			void *t = pgorm__link_get(obj, r);
+			if (t != NULL && gone(t))
+				pgorm__link_put(obj, r, NULL);
+			continue;
+		}
+		pgorm_collection *c = pgorm__coll(obj, r);
+		if (c->priv != NULL)
+			c->priv->nadded = c->priv->nremoved = 0;
+		size_t n = 0;
+		for (size_t i = 0; i < c->len; i++)
+			if (!gone(c->items[i]))
+				c->items[n++] = c->items[i];
+		c->len = n;
+	}
+}
+
+static void forget_all_rolled_back_links(pgorm_session *s)
+{
+	for (size_t i = 0; i < s->ntracked; i++)
+		if (!gone(s->tracked[i]))
+			forget_rolled_back_links(s->tracked[i], pgorm__session_info(s, s->tracked[i]));
+}
+
 int pgorm_session_expire(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
@@ -736,8 +774,10 @@ int pgorm_session_rollback(pgorm_session *s)
 		if (st->state == PGORM_STATE_DELETED)
 			st->state = PGORM_STATE_PERSISTENT;
 		st->link_dirty = 0;
+		pgorm__snapshot(o, mi); /* unflushed column changes are discarded, not flushed later */
 		expire_obj(o, mi);
 	}
+	forget_all_rolled_back_links(s);
 	compact_tracked(s);
 	s->needs_rollback = false;
 	end_tx(s);
@@ -914,8 +954,10 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 			st->state = PGORM_STATE_PERSISTENT; /* delete marked inside the savepoint, not flushed */
 		}
 		st->link_dirty = 0;
+		pgorm__snapshot(o, mi);
 		expire_obj(o, NULL);
 	}
+	forget_all_rolled_back_links(s);
 	/* flushed deletes that the savepoint undid are no longer pending detachment */
 	size_t k = 0;
 	for (size_t i = 0; i < s->nflushed_deleted; i++)

@@ -1159,6 +1159,124 @@ START_TEST(test_savepoint_commit_nested)
 }
 END_TEST
 
+/* ================= regressions found by test_random ================= */
+
+/* A change queued on an unloaded collection is undone by rollback (it was merged back in
+ * when the collection loaded), and rollback cuts links to objects that became transient. */
+START_TEST(test_issue_rollback_queued_changes)
+{
+	const pgorm_rel *pets = rel(&owner_model, "pets"), *owner = rel(&pet_model, "owner");
+	Owner *o = obj_new(&owner_model);
+	o->name = "o";
+	Pet *a = obj_new(&pet_model);
+	a->name = "a";
+	pgorm_rel_append(s, pets, o, a);
+	pgorm_session_add(s, o);
+	commit_ok();                                   /* o's collection is expired (unloaded) */
+	Pet *b = obj_new(&pet_model);
+	b->name = "b";
+	ck_assert_int_eq(pgorm_rel_append(s, pets, o, b), 0);  /* queued */
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_object_state(b), PGORM_STATE_TRANSIENT);
+	void *got = (void *)1;
+	ck_assert_int_eq(pgorm_rel_get(s, owner, b, &got), 0);
+	pgorm_collection *c = NULL;
+	ck_assert_int_eq(pgorm_rel_load(s, pets, o, &c), 0);
+	ck_assert_uint_eq(c->len, 1);
+	ck_assert_ptr_eq(c->items[0], a);
+	/* the transient pet is not pulled back in by a cascade from the owner */
+	ck_assert_int_eq(pgorm_session_add(s, o), 0);
+	ck_assert_int_eq(pgorm_object_state(b), PGORM_STATE_TRANSIENT);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM pets"), 1);
+}
+END_TEST
+
+/* A flush with nothing to send (the link was set to the parent it already had) settles the
+ * link all the same: the child is not hidden from the next load of the collection. */
+START_TEST(test_issue_noop_flush_keeps_link)
+{
+	const pgorm_rel *children = rel(&node_model, "children"), *parent = rel(&node_model, "parent");
+	Node *p = node("p"), *k = node("k");
+	pgorm_rel_append(s, children, p, k);
+	pgorm_session_add(s, p);
+	commit_ok();
+	ck_assert(!pgorm_rel_is_loaded(parent, k));
+	ck_assert_int_eq(pgorm_rel_set(s, parent, k, p), 0);   /* same parent, link was expired */
+	pgtest_log_clear(&log_);
+	flush_ok();
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 0);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_load(s, children, p, NULL), 0);
+	ck_assert_uint_eq(p->children.len, 1);
+	ck_assert_ptr_eq(p->children.items[0], k);
+}
+END_TEST
+
+/* Rollback discards unflushed column changes of persistent objects: they are not written
+ * by a later flush. */
+START_TEST(test_issue_rollback_discards_column_changes)
+{
+	Node *n = node("before");
+	pgorm_session_add(s, n);
+	commit_ok();
+	get(&node_model, n->id);                   /* a transaction is open */
+	n->name = "after";
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	pgtest_log_clear(&log_);
+	commit_ok();
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes WHERE name = 'before'"), 1);
+	ck_assert_str_eq(((Node *)get(&node_model, n->id))->name, "before");  /* expired: reloaded */
+}
+END_TEST
+
+/* An object deleted and committed leaves the changes queued on unloaded collections too. */
+START_TEST(test_issue_deleted_object_leaves_queued_add)
+{
+	const pgorm_rel *pets = rel(&owner_model, "pets");
+	Owner *o = obj_new(&owner_model);
+	o->name = "o";
+	pgorm_session_add(s, o);
+	commit_ok();
+	Pet *a = obj_new(&pet_model);
+	a->name = "a";
+	ck_assert_int_eq(pgorm_rel_append(s, pets, o, a), 0);  /* queued: o's collection is unloaded */
+	flush_ok();
+	ck_assert_int_eq(pgorm_session_delete(s, a), 0);
+	commit_ok();
+	ck_assert_int_eq(pgorm_object_state(a), PGORM_STATE_DETACHED);
+	pgorm_collection *c = NULL;
+	ck_assert_int_eq(pgorm_rel_load(s, pets, o, &c), 0);
+	ck_assert_uint_eq(c->len, 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM pets"), 0);
+}
+END_TEST
+
+/* Setting NULL on a to-one that has no parent in memory nulls the FK but is no orphaning:
+ * with delete-orphan the row stays (SQLAlchemy's has_parent is optimistic). */
+START_TEST(test_issue_set_null_without_parent_is_no_orphan)
+{
+	const pgorm_rel *person = rel(&passport_orph, "person");
+	pgtest_exec(conn, "INSERT INTO persons_orph (id, name) VALUES (7, 'x')");
+	pgtest_exec(conn, "INSERT INTO passports_orph (id, person_id, num) VALUES (1, NULL, 'free'), (2, 7, 'owned')");
+	Passport *free_ = get(&passport_orph, 1), *owned = get(&passport_orph, 2);
+	ck_assert_int_eq(pgorm_rel_set(s, person, free_, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, person, owned, NULL), 0);   /* link unloaded: FK nulled */
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM passports_orph"), 2);
+	ck_assert_int_eq(q("SELECT count(*) FROM passports_orph WHERE person_id IS NULL"), 2);
+	/* detaching from a parent known in memory is orphaning: deleted */
+	pgtest_exec(conn, "UPDATE passports_orph SET person_id = 7 WHERE id = 2");
+	owned = get(&passport_orph, 2);
+	ck_assert_int_eq(pgorm_rel_load(s, person, owned, NULL), 0);
+	ck_assert_ptr_nonnull(owned->person);
+	ck_assert_int_eq(pgorm_rel_set(s, person, owned, NULL), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM passports_orph"), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("relationships2");
@@ -1189,6 +1307,11 @@ int main(void)
 	tcase_add_test(tc, test_savepoint_rollback_pending);
 	tcase_add_test(tc, test_issue_savepoint_rollback_flushed);
 	tcase_add_test(tc, test_savepoint_commit_nested);
+	tcase_add_test(tc, test_issue_rollback_queued_changes);
+	tcase_add_test(tc, test_issue_noop_flush_keeps_link);
+	tcase_add_test(tc, test_issue_rollback_discards_column_changes);
+	tcase_add_test(tc, test_issue_deleted_object_leaves_queued_add);
+	tcase_add_test(tc, test_issue_set_null_without_parent_is_no_orphan);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
