@@ -65,50 +65,60 @@ void pgorm__imap_finish(pgorm__imap *m)
 	memset(m, 0, sizeof *m);
 }
 
-void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe)
+/* Slots keep the key's hash next to the object, so a probe touches an object only when the
+ * hashes match, and growing never reads an object. */
+static void insert_slot(pgorm__imap *m, uint64_t h, void *obj)
 {
 	size_t mask = m->cap - 1;
-	for (size_t i = key_hash(mi, probe) & mask;; i = (i + 1) & mask) {
-		void *o = m->slots[i];
-		if (o == NULL)
-			return NULL;
-		if (((const pgorm_object *)o)->model == mi->model && pgorm__pk_equal(mi, o, probe))
-			return o;
-	}
+	size_t i = h & mask;
+	while (m->slots[i].obj != NULL)
+		i = (i + 1) & mask;
+	m->slots[i].hash = h;
+	m->slots[i].obj = obj;
+	m->count++;
 }
 
-static void insert_slot(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
+static int grow(pgorm__imap *m, size_t need)
 {
+	size_t ncap = m->cap;
+	while (need * 4 > ncap * 3) /* load factor 0.75 */
+		ncap *= 2;
+	if (ncap == m->cap)
+		return 0;
+	pgorm__imap_slot *old = m->slots, *ns = pgorm__calloc(ncap, sizeof *ns);
+	if (ns == NULL)
+		return PGORM_ENOMEM;
+	size_t ocap = m->cap;
+	m->slots = ns;
+	m->cap = ncap;
+	m->count = 0;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].obj != NULL)
+			insert_slot(m, old[i].hash, old[i].obj);
+	pgorm__free(old);
+	return 0;
+}
+
+int pgorm__imap_reserve(pgorm__imap *m, size_t more) { return grow(m, m->count + more); }
+
+void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe)
+{
+	uint64_t h = key_hash(mi, probe);
 	size_t mask = m->cap - 1;
-	size_t i = key_hash(mi, obj) & mask;
-	while (m->slots[i] != NULL)
-		i = (i + 1) & mask;
-	m->slots[i] = obj;
-	m->count++;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		const pgorm__imap_slot *sl = &m->slots[i];
+		if (sl->obj == NULL)
+			return NULL;
+		if (sl->hash == h && ((const pgorm_object *)sl->obj)->model == mi->model && pgorm__pk_equal(mi, sl->obj, probe))
+			return sl->obj;
+	}
 }
 
 int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 {
-	if ((m->count + 1) * 4 > m->cap * 3) { /* load factor 0.75 */
-		/* Objects of several models share the table: rehash needs each object's model info,
-		 * which the object header gives through its session. */
-		size_t ncap = m->cap * 2;
-		void **old = m->slots, **ns = pgorm__calloc(ncap, sizeof *ns);
-		if (ns == NULL)
-			return PGORM_ENOMEM;
-		size_t ocap = m->cap;
-		m->slots = ns;
-		m->cap = ncap;
-		m->count = 0;
-		for (size_t i = 0; i < ocap; i++) {
-			if (old[i] == NULL)
-				continue;
-			pgorm__objstate *st = pgorm__st(old[i]);
-			insert_slot(m, pgorm__session_info(st->session, old[i]), old[i]);
-		}
-		pgorm__free(old);
-	}
-	insert_slot(m, mi, obj);
+	if (grow(m, m->count + 1) != 0)
+		return PGORM_ENOMEM;
+	insert_slot(m, key_hash(mi, obj), obj);
 	pgorm__st(obj)->flags |= OBJ_IN_MAP;
 	return 0;
 }
@@ -119,24 +129,23 @@ void pgorm__imap_del(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 		return;
 	size_t mask = m->cap - 1;
 	size_t i = key_hash(mi, obj) & mask;
-	while (m->slots[i] != obj) {
-		if (m->slots[i] == NULL)
+	while (m->slots[i].obj != obj) {
+		if (m->slots[i].obj == NULL)
 			return;
 		i = (i + 1) & mask;
 	}
 	/* backward-shift deletion keeps probe chains intact without tombstones */
 	size_t j = i;
 	for (;;) {
-		m->slots[i] = NULL;
+		m->slots[i].obj = NULL;
 		for (;;) {
 			j = (j + 1) & mask;
-			if (m->slots[j] == NULL) {
+			if (m->slots[j].obj == NULL) {
 				m->count--;
 				pgorm__st(obj)->flags &= (uint8_t)~OBJ_IN_MAP;
 				return;
 			}
-			const pgorm_object *o = m->slots[j];
-			size_t home = key_hash(pgorm__session_info(o->priv->session, o), o) & mask;
+			size_t home = m->slots[j].hash & mask;
 			/* can slot j move to i? only if its home is not in (i, j] cyclically */
 			if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j)))
 				break;

@@ -107,52 +107,110 @@ int pgorm__set_col(pgorm_session *s, void *obj, const pgorm_column *c, size_t id
 
 /* ---- rows ---- */
 
-static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGresult *res, size_t col0)
+/* How each column of a result is decoded, chosen once per result (not per value). */
+enum {
+	D_GENERIC = 0,  /* through the codec */
+	D_INT8,         /* int8 → int64_t */
+	D_INT4_INT8,    /* int4 → int64_t */
+	D_INT4,         /* int4 → int32_t */
+	D_FLOAT8,       /* float8 → double */
+	D_BOOL,
+	D_TEXT          /* text/varchar → session-owned copy */
+};
+
+typedef struct rowdec {
+	uint8_t kind[PGORM__MAX_COLS];
+	uint64_t pk_mask;
+} rowdec;
+
+static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGresult *res, size_t col0, rowdec *dec)
 {
 	if ((size_t)PQnfields(res) < col0 + mi->ncols)
 		return pgorm__session_fail(s, PGORM_ETYPE, "%s: result has %d columns, the model needs %zu",
 		                           mi->model->table, PQnfields(res), col0 + mi->ncols);
+	dec->pk_mask = 0;
+	for (size_t k = 0; k < mi->npk; k++)
+		dec->pk_mask |= 1ULL << mi->pk[k];
 	for (size_t i = 0; i < mi->ncols; i++) {
 		unsigned oid = PQftype(res, (int)(col0 + i));
-		if (!pgorm__type_accepts(mi->cols[i].type, oid))
+		pgorm_type t = mi->cols[i].type;
+		if (!pgorm__type_accepts(t, oid))
 			return pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: the database column has type oid %u (%s), the model says %s",
 			                           mi->model->table, mi->cols[i].name, oid,
-			                           pgorm_type_name(pgorm__type_from_oid(oid)), pgorm_type_name(mi->cols[i].type));
+			                           pgorm_type_name(pgorm__type_from_oid(oid)), pgorm_type_name(t));
+		uint8_t k = D_GENERIC;
+		if (t == PGORM_TYPE_INT8 && oid == PGORM_OID_INT8)
+			k = D_INT8;
+		else if (t == PGORM_TYPE_INT8 && oid == PGORM_OID_INT4)
+			k = D_INT4_INT8;
+		else if (t == PGORM_TYPE_INT4 && oid == PGORM_OID_INT4)
+			k = D_INT4;
+		else if (t == PGORM_TYPE_FLOAT8 && oid == PGORM_OID_FLOAT8)
+			k = D_FLOAT8;
+		else if (t == PGORM_TYPE_BOOL && oid == PGORM_OID_BOOL)
+			k = D_BOOL;
+		else if (t == PGORM_TYPE_TEXT && (oid == PGORM_OID_TEXT || oid == PGORM_OID_VARCHAR || oid == PGORM_OID_BPCHAR))
+			k = D_TEXT;
+		dec->kind[i] = k;
 	}
 	return 0;
 }
 
-/* Decode one value (server type known compatible) into the field. */
-static int decode_value(pgorm_session *s, const pgorm_column *c, void *obj, const PGresult *res,
+/* Decode one non-NULL value (server type known compatible) into the field. */
+static int decode_value(pgorm_session *s, const pgorm_column *c, uint8_t kind, void *obj, const PGresult *res,
                         int row, int col, pgorm__arena *scratch)
 {
 	const char *d = PQgetvalue(res, row, col);
 	size_t len = (size_t)PQgetlength(res, row, col);
 	char *f = pgorm__field(obj, c->offset);
-	switch (c->type) {
-	case PGORM_TYPE_INT8:
-		if (len == 8) {
+	switch (kind) {
+	case D_INT8:
+		if (len != 8)
+			break;
+		{
 			int64_t v = (int64_t)pgorm__be64(d);
 			memcpy(f, &v, 8);
-			return 0;
 		}
-		break;
-	case PGORM_TYPE_INT4:
-		if (len == 4) {
+		return 0;
+	case D_INT4_INT8:
+		if (len != 4)
+			break;
+		{
+			int64_t v = (int32_t)pgorm__be32(d);
+			memcpy(f, &v, 8);
+		}
+		return 0;
+	case D_INT4:
+		if (len != 4)
+			break;
+		{
 			int32_t v = (int32_t)pgorm__be32(d);
 			memcpy(f, &v, 4);
-			return 0;
 		}
-		break;
-	case PGORM_TYPE_TEXT:
-		if (PQftype(res, col) != PGORM_OID_JSONB) {
-			char *str = pgorm__arena_strndup(&s->arena, d, len);
-			if (str == NULL)
-				return PGORM_ENOMEM;
-			put_str(f, str);
-			return 0;
+		return 0;
+	case D_FLOAT8:
+		if (len != 8)
+			break;
+		{
+			uint64_t bits = pgorm__be64(d);
+			memcpy(f, &bits, 8);
 		}
-		break;
+		return 0;
+	case D_BOOL:
+		if (len != 1)
+			break;
+		{
+			bool b = d[0] != 0;
+			memcpy(f, &b, sizeof b);
+		}
+		return 0;
+	case D_TEXT: {
+		char *str = pgorm__arena_strndup(&s->arena, d, len);
+		if (str == NULL)
+			return PGORM_ENOMEM;
+		put_str(f, str);
+		return 0;
+	}
 	default:
 		break;
 	}
@@ -164,40 +222,37 @@ static int decode_value(pgorm_session *s, const pgorm_column *c, void *obj, cons
 	return pgorm__set_col(s, obj, c, 0, &v);
 }
 
-int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, size_t col0, void *obj)
+/* Decode the columns of one row selected by mask into obj. */
+static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *dec, pgorm_result *r, size_t row,
+                       size_t col0, void *obj, uint64_t mask)
 {
 	const PGresult *res = r->res;
 	pgorm__objstate *st = pgorm__st(obj);
 	for (size_t i = 0; i < mi->ncols; i++) {
+		if (!((mask >> i) & 1))
+			continue;
 		const pgorm_column *c = &mi->cols[i];
 		int col = (int)(col0 + i);
 		if (PQgetisnull(res, (int)row, col)) {
-			st->nulls |= 1ULL << i;
+			if (st != NULL)
+				st->nulls |= 1ULL << i;
 			memset(pgorm__field(obj, c->offset), 0, c->size);
 			continue;
 		}
-		st->nulls &= ~(1ULL << i);
-		int rc = decode_value(s, c, obj, res, (int)row, col, &r->arena);
+		if (st != NULL)
+			st->nulls &= ~(1ULL << i);
+		int rc = decode_value(s, c, dec->kind[i], obj, res, (int)row, col, &r->arena);
 		if (rc != 0)
 			return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu", mi->model->table, c->name, row);
 	}
 	return 0;
 }
 
-/* Decode only the PK columns into the session's probe object. */
-static int decode_pk(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, size_t col0)
+int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, size_t col0, void *obj)
 {
-	void *probe = s->probe;
-	((pgorm_object *)probe)->model = mi->model;
-	((pgorm_object *)probe)->priv = NULL;
-	for (size_t k = 0; k < mi->npk; k++) {
-		size_t i = mi->pk[k];
-		int rc = decode_value(s, &mi->cols[i], probe, r->res, (int)row, (int)(col0 + i), &r->arena);
-		if (rc != 0)
-			return pgorm__session_fail(s, rc, "%s.%s: cannot decode the key of row %zu", mi->model->table,
-			                           mi->cols[i].name, row);
-	}
-	return 0;
+	rowdec dec;
+	int rc = check_result_types(s, mi, r->res, col0, &dec);
+	return rc ? rc : decode_cols(s, mi, &dec, r, row, col0, obj, ~0ULL);
 }
 
 int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
@@ -206,10 +261,27 @@ int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, s
 	return pgorm__load_rows_ex(s, mi, r, col0, overwrite, false, out, nout);
 }
 
+/* Make room in the tracked list for n more objects. */
+static int track_reserve(pgorm_session *s, size_t n)
+{
+	if (s->captracked - s->ntracked >= n)
+		return 0;
+	size_t cap = s->captracked ? s->captracked : 256;
+	while (cap - s->ntracked < n)
+		cap *= 2;
+	void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
+	if (t == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
+	s->tracked = t;
+	s->captracked = cap;
+	return 0;
+}
+
 int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
                         bool aligned, void ***out, size_t *nout)
 {
-	int rc = check_result_types(s, mi, r->res, col0);
+	rowdec dec;
+	int rc = check_result_types(s, mi, r->res, col0, &dec);
 	if (rc != 0)
 		return rc;
 	size_t nrows = (size_t)PQntuples(r->res);
@@ -221,22 +293,29 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 		if (objs == NULL)
 			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %zu rows", nrows);
 	}
+	if (pgorm__imap_reserve(&s->imap, nrows) != 0 || track_reserve(s, nrows) != 0) {
+		pgorm__free(objs);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %zu rows", nrows);
+	}
 	size_t n = 0;
 	s->result_gen++;
+	void *probe = s->probe;
+	((pgorm_object *)probe)->model = mi->model;
+	((pgorm_object *)probe)->priv = NULL;
 	for (size_t row = 0; row < nrows; row++) {
 		if (PQgetisnull(r->res, (int)row, (int)(col0 + mi->pk[0]))) {
 			if (aligned && objs != NULL)
 				objs[n++] = NULL;
 			continue; /* the empty side of an outer join */
 		}
-		/* a text PK in the probe points into the arena: strings stay valid */
-		if ((rc = decode_pk(s, mi, r, row, col0)) != 0)
+		/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
+		if ((rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask)) != 0)
 			break;
-		void *obj = pgorm__imap_find(&s->imap, mi, s->probe);
+		void *obj = pgorm__imap_find(&s->imap, mi, probe);
 		if (obj != NULL) {
 			pgorm__objstate *st = pgorm__st(obj);
 			if (overwrite || (st->flags & OBJ_EXPIRED)) {
-				if ((rc = pgorm__decode_row(s, mi, r, row, col0, obj)) != 0)
+				if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 					break;
 				pgorm__snapshot(obj, mi);
 				st->flags &= (uint8_t)~OBJ_EXPIRED;
@@ -248,14 +327,18 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 				rc = s->err.code;
 				break;
 			}
-			if ((rc = pgorm__decode_row(s, mi, r, row, col0, obj)) != 0)
+			for (size_t k = 0; k < mi->npk; k++) {
+				const pgorm_column *c = &mi->cols[mi->pk[k]];
+				memcpy(pgorm__field(obj, c->offset), pgorm__field(probe, c->offset), c->size);
+			}
+			if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 				break;
 			pgorm__objstate *st = pgorm__st(obj);
 			pgorm__snapshot(obj, mi);
 			st->state = PGORM_STATE_PERSISTENT;
 			st->result_gen = s->result_gen;
-			if ((rc = pgorm__session_track(s, obj)) != 0)
-				break;
+			st->flags |= OBJ_TRACKED;
+			s->tracked[s->ntracked++] = obj; /* reserved above */
 			if ((rc = pgorm__imap_put(&s->imap, mi, obj)) != 0) {
 				rc = pgorm__session_fail(s, rc, "out of memory in the identity map");
 				break;
@@ -434,8 +517,16 @@ typedef struct load_job {
 	bool overwrite;
 	bool skip;              /* nothing to send */
 	keyset keys;
-	pgorm__sb sql;
+	pgorm__sb sql;          /* built on the first load of this relationship in the session */
+	const char *text;       /* the statement: cached per session and relationship */
 } load_job;
+
+/* Loader statements depend only on the relationship (and its key types), so a session builds
+ * each once and keeps it until it is destroyed. */
+static const char **sql_slot(pgorm_session *s, const pgorm_rel *r)
+{
+	return &s->load_sql[r->owner->index * PGORM__MAX_RELS + r->index];
+}
 
 static void job_free(load_job *j)
 {
@@ -450,7 +541,7 @@ static int prepare_o2m(pgorm_session *s, load_job *j)
 	const pgorm_rel *r = j->r;
 	pgorm__model_info *cm = r->target;
 	int rc = collect_keys(s, r->owner, r->ref_cols, r->nfk, j->objs, j->n, &j->keys);
-	if (rc != 0)
+	if (rc != 0 || *sql_slot(s, r) != NULL)
 		return rc;
 	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE ", cm->select_list, cm->qtable);
 	key_match(&j->sql, cm, r->fk_cols, &j->keys);
@@ -542,7 +633,7 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 		return 0;
 	}
 	int rc = collect_keys(s, cm, r->fk_cols, r->nfk, missing, nm, &j->keys);
-	if (rc != 0)
+	if (rc != 0 || *sql_slot(s, r) != NULL)
 		return rc;
 	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE ", pm->select_list, pm->qtable);
 	key_match(&j->sql, pm, r->ref_cols, &j->keys);
@@ -571,7 +662,7 @@ static int prepare_m2m(pgorm_session *s, load_job *j)
 	const pgorm_rel *r = j->r;
 	pgorm__model_info *om = r->owner, *tm = r->target;
 	int rc = collect_keys(s, om, om->pk, 1, j->objs, j->n, &j->keys);
-	if (rc != 0)
+	if (rc != 0 || *sql_slot(s, r) != NULL)
 		return rc;
 	pgorm__sb *b = &j->sql;
 	pgorm__sb_addf(b, "SELECT %s, a.", tm->select_list);
@@ -632,7 +723,14 @@ static int job_prepare(pgorm_session *s, load_job *j)
 	default: rc = pgorm__session_fail(s, PGORM_EINVAL, "relationship %s: unresolved kind", j->r->name);
 	}
 	if (rc == 0 && !j->skip) {
-		if (pgorm__sb_str(&j->sql) == NULL)
+		const char **slot = sql_slot(s, j->r);
+		if (*slot == NULL) {
+			const char *built = pgorm__sb_str(&j->sql);
+			/* not in the arena: a stream batch may roll the arena back */
+			*slot = built ? pgorm__strndup(built, j->sql.len) : NULL;
+		}
+		j->text = *slot;
+		if (j->text == NULL)
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	return rc;
@@ -667,7 +765,7 @@ int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, vo
 		*j = (load_job){ .r = rels[i], .objs = objs[i], .n = n[i], .overwrite = overwrite };
 		rc = job_prepare(s, j);
 		if (rc == 0 && !j->skip) {
-			stmts[ns] = (pgorm_stmt){ pgorm__sb_str(&j->sql), j->keys.ncols, j->keys.params };
+			stmts[ns] = (pgorm_stmt){ j->text, j->keys.ncols, j->keys.params };
 			which[ns++] = nj - 1;
 		}
 	}

@@ -190,8 +190,10 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 			maxsize = reg->models[i].alloc_size;
 	s->probe_size = maxsize;
 	s->probe = pgorm__calloc(1, maxsize);
-	if (s->probe == NULL || pgorm__imap_init(&s->imap) != 0) {
+	s->load_sql = pgorm__calloc(reg->nmodels * (PGORM__MAX_RELS + 1) + 1, sizeof *s->load_sql);
+	if (s->probe == NULL || s->load_sql == NULL || pgorm__imap_init(&s->imap) != 0) {
 		pgorm__free(s->probe);
+		pgorm__free(s->load_sql);
 		pgorm__free(s);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a session");
 	}
@@ -216,6 +218,9 @@ void pgorm_session_destroy(pgorm_session *s)
 	pgorm__free(s->tracked);
 	pgorm__free(s->flushed_deleted);
 	pgorm__free(s->m2m_ops);
+	for (size_t i = 0; i < s->reg->nmodels * (PGORM__MAX_RELS + 1); i++)
+		pgorm__free((void *)s->load_sql[i]);
+	pgorm__free(s->load_sql);
 	pgorm__free(s->probe);
 	pgorm__arena_free_all(&s->arena);
 	pgorm__free(s);
@@ -470,16 +475,18 @@ static void sql_by_pk(pgorm__sb *b, const pgorm__model_info *mi)
 /* SELECT the row of obj's primary key and load it (overwrite). */
 static int load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
 {
-	pgorm__sb b;
-	pgorm__sb_init(&b);
-	sql_by_pk(&b, mi);
-	if (pgorm__sb_str(&b) == NULL) {
-		pgorm__sb_free(&b);
-		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	/* the statement is built once per model and session (slots after the loaders') */
+	const char **slot = &s->load_sql[s->reg->nmodels * PGORM__MAX_RELS + mi->index];
+	if (*slot == NULL) {
+		pgorm__sb b;
+		pgorm__sb_init(&b);
+		sql_by_pk(&b, mi);
+		*slot = pgorm__sb_take(&b);
+		if (*slot == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	pgorm_result *res = NULL;
-	int rc = pgorm__session_exec(s, pgorm__sb_str(&b), mi->npk, pk, &res);
-	pgorm__sb_free(&b);
+	int rc = pgorm__session_exec(s, *slot, mi->npk, pk, &res);
 	if (rc != 0)
 		return rc;
 	void **objs = NULL;
@@ -533,11 +540,8 @@ int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value 
 		*out = obj;
 		return 0;
 	}
-	if (s->cfg.autoflush) {
-		int rc = pgorm__flush(s, false, NULL);
-		if (rc != 0)
-			return rc;
-	}
+	/* No autoflush on a miss (as Hibernate's find): a row is found by its key, which pending
+	 * changes cannot move, and flushing would scan the whole session on every miss. */
 	pgorm_value keys[PGORM__MAX_PK];
 	pk_values(s->probe, mi, keys);
 	return load_by_pk(s, mi, keys, out);

@@ -12,8 +12,13 @@
 #include <pthread.h>
 
 /* Identity map: open addressing over object pointers, keyed by (model, primary key). */
+typedef struct pgorm__imap_slot {
+	uint64_t hash;
+	void *obj;
+} pgorm__imap_slot;
+
 typedef struct pgorm__imap {
-	void **slots;
+	pgorm__imap_slot *slots;
 	size_t cap, count;
 } pgorm__imap;
 
@@ -49,6 +54,7 @@ struct pgorm_session {
 	pthread_t owner;              /* thread inside the current transaction (debug check) */
 	bool owned;
 #endif
+	const char **load_sql;        /* loader statement per relationship (see loader.c) */
 	void *probe;                  /* scratch object for identity lookups */
 	size_t probe_size;
 	uint64_t nplus1_counts[PGORM__MAX_RELS]; /* lazy loads per rel index in the current result */
@@ -82,6 +88,8 @@ int pgorm__imap_init(pgorm__imap *m);
 void pgorm__imap_finish(pgorm__imap *m);
 void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe);
 int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj);
+/* Make room for `more` insertions without rehashing in between. */
+int pgorm__imap_reserve(pgorm__imap *m, size_t more);
 void pgorm__imap_del(pgorm__imap *m, const pgorm__model_info *mi, void *obj);
 /* True when two objects of model mi have the same primary key values. */
 bool pgorm__pk_equal(const pgorm__model_info *mi, const void *a, const void *b);

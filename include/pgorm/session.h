@@ -111,7 +111,8 @@ PGORM_API int pgorm_session_expire(pgorm_session *s, void *obj);
 PGORM_API int pgorm_session_merge(pgorm_session *s, const void *obj, void **out);
 
 /** The object with primary key pk (one value per PK column, in column order): from the
- * identity map without SQL when present and not expired, else one SELECT. Errors:
+ * identity map without SQL when present and not expired, else one SELECT (no autoflush, as
+ * Hibernate's find: pending changes cannot move a row's key). Errors:
  * PGORM_ENOTFOUND (*out NULL), PGORM_ETYPE (pk values of the wrong type), server errors. */
 PGORM_API int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value *pk, void **out);
 
