@@ -1059,12 +1059,7 @@ static int build_plan(pgorm_session *s, plan *pl)
 
 static int fail_flush(pgorm_session *s, int rc)
 {
-	pgorm_error keep = s->err;
-	if (s->in_tx && s->conn && pgorm_conn_ok(s->conn))
-		(void)pgorm_conn_rollback(s->conn);
-	s->in_tx = false;
-	s->err = keep;
-	s->needs_rollback = true;
+	pgorm__session_abort_flush(s);
 	return rc;
 }
 

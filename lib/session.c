@@ -132,10 +132,21 @@ pgorm_conn *pgorm_session_connection(pgorm_session *s)
 
 int pgorm__session_begin(pgorm_session *s)
 {
-	if (s->needs_rollback)
-		return pgorm__session_fail(s, PGORM_ESTATE,
-		                           "a previous flush failed (%s): call pgorm_session_rollback first",
-		                           s->err.message[0] ? s->err.message : "see the earlier error");
+	if (s->needs_rollback) {
+		/* The failed flush's error stays (SQLSTATE, constraint, detail); code and message say
+		 * why this call is refused, once: a second refusal leaves them as they are. */
+		static const char pre[] = "a previous flush failed (";
+		if (s->err.code != PGORM_ESTATE || strncmp(s->err.message, pre, sizeof pre - 1) != 0) {
+			char was[sizeof s->err.message];
+			pgorm__strlcpy(was, s->err.message[0] ? s->err.message : "see the earlier error", sizeof was);
+			/* a long server message is cut; the fields kept above have the details */
+			int room = (int)(sizeof s->err.message - sizeof pre - 80);
+			snprintf(s->err.message, sizeof s->err.message, "%s%.*s): call pgorm_session_rollback%s first", pre,
+			         room, was, s->nest > 0 ? " or pgorm_session_rollback_nested" : "");
+			s->err.code = PGORM_ESTATE;
+		}
+		return PGORM_ESTATE;
+	}
 	int rc = pgorm__session_thread_check(s, "session");
 	if (rc != 0 || (rc = acquire(s)) != 0)
 		return rc;
@@ -795,6 +806,29 @@ static int savepoint_name(char *buf, size_t n, unsigned depth)
 	return snprintf(buf, n, "pgorm_sp_%u", depth) < (int)n ? 0 : -1;
 }
 
+void pgorm__session_abort_flush(pgorm_session *s)
+{
+	pgorm_error keep = s->err;
+	bool kept = false;
+	if (s->in_tx && s->nest > 0 && s->conn != NULL && pgorm_conn_ok(s->conn)) {
+		/* ROLLBACK TO keeps the savepoint open: rollback_nested rolls back to it again */
+		char name[32];
+		savepoint_name(name, sizeof name, s->nest);
+		s->stats.round_trips++;
+		kept = pgorm_conn_rollback_to(s->conn, name) == 0;
+	}
+	if (!kept) {
+		if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn)) {
+			s->stats.round_trips++;
+			(void)pgorm_conn_rollback(s->conn);
+		}
+		s->in_tx = false;
+		s->nest = 0; /* no savepoint left: rollback_nested reports it, rollback is accepted */
+	}
+	s->err = keep;
+	s->needs_rollback = true;
+}
+
 int pgorm_session_begin_nested(pgorm_session *s)
 {
 	if (s == NULL)
@@ -936,6 +970,10 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		bool exists = (st->flags2 & OBJ2_SEEN) != 0;
 		st->flags2 &= (uint8_t)~OBJ2_SEEN;
 		if (st->state == PGORM_STATE_PENDING) {
+			/* a flush that failed inside the savepoint may have given it a key */
+			if (st->flags & OBJ_PK_ASSIGNED)
+				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
+			st->flags &= (uint8_t)~OBJ_PK_ASSIGNED;
 			st->state = PGORM_STATE_TRANSIENT;
 			continue;
 		}

@@ -72,6 +72,9 @@ int pgorm__session_thread_check(pgorm_session *s, const char *what);
 int pgorm__session_begin(pgorm_session *s);
 /* Run a statement and count it by kind; results as pgorm_conn_exec. */
 int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm_value *p, pgorm_result **out);
+/* A flush failed: ROLLBACK TO the innermost savepoint if one is open (the outer transaction
+ * stays usable), else (or if that fails) ROLLBACK. Keeps s->err; only a rollback is accepted next. */
+void pgorm__session_abort_flush(pgorm_session *s);
 void pgorm__session_count(pgorm_session *s, const char *sql);
 int pgorm__session_track(pgorm_session *s, void *obj);
 pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj);

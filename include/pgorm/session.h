@@ -119,8 +119,10 @@ PGORM_API int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pg
 /* ---- unit of work ---- */
 
 /** Send pending changes (INSERT, UPDATE of changed columns, DELETE, cascades) in one
- * transaction; batched and pipelined. On failure the database transaction is rolled back, the
- * error is kept, and the session accepts only pgorm_session_rollback. */
+ * transaction; batched and pipelined. On failure the database transaction is rolled back (inside
+ * a savepoint: to the savepoint only, the outer work stays), the error is kept (later calls fail
+ * with PGORM_ESTATE and keep its SQLSTATE/constraint), and the session accepts only
+ * pgorm_session_rollback, or pgorm_session_rollback_nested inside a savepoint. */
 PGORM_API int pgorm_session_flush(pgorm_session *s);
 /** Flush, COMMIT, expire everything (expire_on_commit), give back the connection. */
 PGORM_API int pgorm_session_commit(pgorm_session *s);
@@ -128,7 +130,8 @@ PGORM_API int pgorm_session_commit(pgorm_session *s);
  * everything is expired; the session is usable again. */
 PGORM_API int pgorm_session_rollback(pgorm_session *s);
 /** Savepoints: begin_nested flushes then opens a SAVEPOINT; commit_nested releases it;
- * rollback_nested rolls back to it and expires everything. */
+ * rollback_nested rolls back to it (also after a flush failed inside it): objects inserted in
+ * it become TRANSIENT, objects deleted in it PERSISTENT, everything else is expired. */
 PGORM_API int pgorm_session_begin_nested(pgorm_session *s);
 PGORM_API int pgorm_session_commit_nested(pgorm_session *s);
 PGORM_API int pgorm_session_rollback_nested(pgorm_session *s);

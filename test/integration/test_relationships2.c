@@ -1159,6 +1159,124 @@ START_TEST(test_savepoint_commit_nested)
 }
 END_TEST
 
+/* A flush failing inside a savepoint rolls back to that savepoint only: the outer
+ * transaction's work survives, the error is kept, and pgorm_session_rollback_nested puts the
+ * objects the savepoint covered back (inserted -> transient, deleted -> persistent). */
+START_TEST(test_issue_savepoint_failed_flush)
+{
+	const pgorm_rel *children = rel(&node_model, "children");
+	Node *old = node("old"), *doomed = node("doomed");
+	pgorm_session_add(s, old);
+	pgorm_session_add(s, doomed);
+	commit_ok();
+	int64_t oldid = old->id, doomedid = doomed->id;
+	/* outer transaction: one insert, one update, flushed by begin_nested */
+	Node *outer = node("outer");
+	pgorm_session_add(s, outer);
+	old = get(&node_model, oldid);
+	old->name = "old-outer";
+	ck_assert_int_eq(pgorm_session_begin_nested(s), 0);
+	ck_assert_int_eq(pgorm_object_state(outer), PGORM_STATE_PERSISTENT);
+	/* inside: a flush that succeeds (insert + delete) ... */
+	Node *in1 = node("in1");
+	ck_assert_int_eq(pgorm_rel_append(s, children, outer, in1), 0);
+	doomed = get(&node_model, doomedid);
+	ck_assert_int_eq(pgorm_session_delete(s, doomed), 0);
+	flush_ok();
+	ck_assert_int_eq(pgorm_object_state(in1), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(pgorm_object_state(doomed), PGORM_STATE_DELETED);
+	/* ... then one that fails: dup takes old's primary key */
+	Node *in2 = node("in2"), *dup = node("dup");
+	dup->id = oldid;
+	pgorm_session_add(s, in2);
+	pgorm_session_add(s, dup);
+	old->name = "old-inner";
+	pgtest_log_clear(&log_);
+	ck_assert_int_eq(pgorm_session_flush(s), PGORM_ECONSTRAINT);
+	ck_assert_str_eq(pgorm_session_error(s)->sqlstate, "23505");
+	ck_assert_str_eq(pgorm_session_error(s)->constraint, "nodes_pkey");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "ROLLBACK TO SAVEPOINT"), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "ROLLBACK"), 1);         /* not the whole transaction */
+	/* only a rollback is accepted now, and the error is not lost */
+	ck_assert_int_eq(pgorm_session_flush(s), PGORM_ESTATE);
+	ck_assert_msg(strstr(pgorm_session_error(s)->message, "nodes_pkey") != NULL, "%s", pgorm_session_error(s)->message);
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ESTATE);
+	ck_assert_int_eq(pgorm_session_begin_nested(s), PGORM_ESTATE);
+	ck_assert_str_eq(pgorm_session_error(s)->sqlstate, "23505");       /* still the server's error */
+	ck_assert_str_eq(pgorm_session_error(s)->constraint, "nodes_pkey");
+	ck_assert_int_eq(pgorm_session_rollback_nested(s), 0);
+	/* what the savepoint covered is undone, in memory too */
+	ck_assert_int_eq(pgorm_object_state(in1), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(in1->id, 0);
+	ck_assert_int_eq(pgorm_object_state(in2), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(in2->id, 0);                 /* the key from the sequence is reset */
+	ck_assert_int_eq(pgorm_object_state(dup), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(dup->id, oldid);             /* a key the user set stays */
+	ck_assert_int_eq(pgorm_object_state(doomed), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(pgorm_object_state(outer), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(pgorm_object_state(old), PGORM_STATE_PERSISTENT);
+	ck_assert_ptr_eq(get(&node_model, oldid), old);
+	ck_assert_str_eq(old->name, "old-outer");      /* expired, reloaded: the outer UPDATE */
+	ck_assert_ptr_eq(get(&node_model, doomedid), doomed);
+	ck_assert_int_eq(pgorm_rel_load(s, children, outer, NULL), 0);
+	ck_assert_uint_eq(outer->children.len, 0);
+	/* the session goes on: more work in the same transaction, then commit */
+	Node *after = node("after");
+	pgorm_session_add(s, after);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes"), 4);
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes WHERE name IN ('old-outer', 'doomed', 'outer', 'after')"), 4);
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes WHERE name IN ('in1', 'in2', 'dup', 'old-inner')"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes WHERE id = %lld AND name = 'old-outer'", (long long)oldid), 1);
+	/* the objects that left can be added again */
+	ck_assert_int_eq(pgorm_session_add(s, in2), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes WHERE name = 'in2'"), 1);
+}
+END_TEST
+
+/* After a flush failed inside a savepoint, a full rollback is accepted too: everything of the
+ * transaction is undone, the outer work included; the session is usable afterwards. Nested two
+ * deep, the failure rolls back the innermost savepoint only. */
+START_TEST(test_issue_savepoint_failed_flush_full_rollback)
+{
+	Node *old = node("old");
+	pgorm_session_add(s, old);
+	commit_ok();
+	int64_t oldid = old->id;
+	Node *outer = node("outer"), *mid = node("mid");
+	pgorm_session_add(s, outer);
+	ck_assert_int_eq(pgorm_session_begin_nested(s), 0);
+	pgorm_session_add(s, mid);
+	ck_assert_int_eq(pgorm_session_begin_nested(s), 0);
+	Node *dup = node("dup");
+	dup->id = oldid;
+	pgorm_session_add(s, dup);
+	pgtest_log_clear(&log_);
+	ck_assert_int_eq(pgorm_session_commit_nested(s), PGORM_ECONSTRAINT);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "ROLLBACK TO SAVEPOINT \"pgorm_sp_2\""), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "ROLLBACK"), 1);
+	/* the outer savepoint and the transaction are still usable: release the inner one ... */
+	ck_assert_int_eq(pgorm_session_rollback_nested(s), 0);
+	ck_assert_int_eq(pgorm_object_state(dup), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_object_state(mid), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM nodes WHERE name IN ('outer', 'mid')"), 2);
+	/* ... fail again in the outer savepoint, then roll everything back */
+	pgorm_session_add(s, dup);
+	ck_assert_int_eq(pgorm_session_flush(s), PGORM_ECONSTRAINT);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_object_state(outer), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_object_state(mid), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_object_state(dup), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_object_state(old), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes"), 1);
+	ck_assert_int_eq(pgorm_session_rollback_nested(s), PGORM_ESTATE);  /* no savepoint left */
+	pgorm_session_add(s, outer);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM nodes WHERE name IN ('old', 'outer')"), 2);
+}
+END_TEST
+
 /* ================= regressions found by test_random ================= */
 
 /* A change queued on an unloaded collection is undone by rollback (it was merged back in
@@ -1307,6 +1425,8 @@ int main(void)
 	tcase_add_test(tc, test_savepoint_rollback_pending);
 	tcase_add_test(tc, test_issue_savepoint_rollback_flushed);
 	tcase_add_test(tc, test_savepoint_commit_nested);
+	tcase_add_test(tc, test_issue_savepoint_failed_flush);
+	tcase_add_test(tc, test_issue_savepoint_failed_flush_full_rollback);
 	tcase_add_test(tc, test_issue_rollback_queued_changes);
 	tcase_add_test(tc, test_issue_noop_flush_keeps_link);
 	tcase_add_test(tc, test_issue_rollback_discards_column_changes);
