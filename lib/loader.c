@@ -156,96 +156,122 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 	return 0;
 }
 
-/* Decode one non-NULL value (server type known compatible) into the field. */
-static int decode_value(pgorm_session *s, const pgorm_column *c, uint8_t kind, void *obj, const PGresult *res,
-                        int row, int col, pgorm__arena *scratch)
+/* Decode one non-NULL value through the codec (the types without a fast path below). */
+static int decode_generic(pgorm_session *s, const pgorm_column *c, void *obj, const PGresult *res, int col,
+                          const char *d, size_t len, pgorm__arena *scratch, uint64_t *word)
 {
-	const char *d = PQgetvalue(res, row, col);
-	size_t len = (size_t)PQgetlength(res, row, col);
-	char *f = pgorm__field(obj, c->offset);
-	switch (kind) {
-	case D_INT8:
-		if (len != 8)
-			break;
-		{
-			int64_t v = (int64_t)pgorm__be64(d);
-			memcpy(f, &v, 8);
-		}
-		return 0;
-	case D_INT4_INT8:
-		if (len != 4)
-			break;
-		{
-			int64_t v = (int32_t)pgorm__be32(d);
-			memcpy(f, &v, 8);
-		}
-		return 0;
-	case D_INT4:
-		if (len != 4)
-			break;
-		{
-			int32_t v = (int32_t)pgorm__be32(d);
-			memcpy(f, &v, 4);
-		}
-		return 0;
-	case D_FLOAT8:
-		if (len != 8)
-			break;
-		{
-			uint64_t bits = pgorm__be64(d);
-			memcpy(f, &bits, 8);
-		}
-		return 0;
-	case D_BOOL:
-		if (len != 1)
-			break;
-		{
-			bool b = d[0] != 0;
-			memcpy(f, &b, sizeof b);
-		}
-		return 0;
-	case D_TEXT: {
-		char *str = pgorm__arena_strndup(&s->arena, d, len);
-		if (str == NULL)
-			return PGORM_ENOMEM;
-		put_str(f, str);
-		return 0;
-	}
-	default:
-		break;
-	}
 	pgorm_value v;
 	pgorm_error e;
 	int rc = pgorm__codec_decode(c->type, PQftype(res, col), d, len, &v, scratch, &e);
-	if (rc != 0)
-		return rc;
-	return pgorm__set_col(s, obj, c, 0, &v);
+	if (rc == 0)
+		rc = pgorm__set_col(s, obj, c, 0, &v);
+	if (rc == 0)
+		*word = pgorm__col_word(obj, c);
+	return rc;
 }
 
-/* Decode the columns of one row selected by mask into obj. */
+/* Decode the columns of one row selected by mask into obj, taking each column's snapshot
+ * word while the value is at hand (the probe has no state: its words go to a scratch slot).
+ * NULL is asked of libpq only when the length does not already rule it out: a NULL has
+ * length 0, which no fixed-size binary value has. Returns 1 when the first key column is
+ * NULL (the empty side of an outer join) and mask covers it. */
 static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *dec, pgorm_result *r, size_t row,
                        size_t col0, void *obj, uint64_t mask)
 {
 	const PGresult *res = r->res;
 	pgorm__objstate *st = pgorm__st(obj);
+	uint64_t scratch_word;
+	int irow = (int)row;
 	for (size_t i = 0; i < mi->ncols; i++) {
 		if (!((mask >> i) & 1))
 			continue;
 		const pgorm_column *c = &mi->cols[i];
 		int col = (int)(col0 + i);
-		if (PQgetisnull(res, (int)row, col)) {
+		uint64_t *word = st != NULL ? &st->snap[i] : &scratch_word;
+		char *f = pgorm__field(obj, c->offset);
+		size_t len = (size_t)PQgetlength(res, irow, col);
+		if (len == 0 && PQgetisnull(res, irow, col)) {
 			if (st != NULL)
 				st->nulls |= 1ULL << i;
-			memset(pgorm__field(obj, c->offset), 0, c->size);
+			memset(f, 0, c->size);
+			*word = 0;
+			if (st == NULL && i == mi->pk[0])
+				return 1;
 			continue;
 		}
 		if (st != NULL)
 			st->nulls &= ~(1ULL << i);
-		int rc = decode_value(s, c, dec->kind[i], obj, res, (int)row, col, &r->arena);
-		if (rc != 0)
-			return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu", mi->model->table, c->name, row);
+		const char *d = PQgetvalue(res, irow, col);
+		int rc = 0;
+		switch (dec->kind[i]) {
+		case D_INT8:
+			if (len != 8)
+				goto malformed;
+			*word = pgorm__be64(d);
+			memcpy(f, word, 8);
+			break;
+		case D_INT4_INT8: {
+			if (len != 4)
+				goto malformed;
+			int64_t v = (int32_t)pgorm__be32(d);
+			memcpy(f, &v, 8);
+			memcpy(word, &v, 8);
+			break;
+		}
+		case D_INT4: {
+			if (len != 4)
+				goto malformed;
+			int32_t v = (int32_t)pgorm__be32(d);
+			memcpy(f, &v, 4);
+			*word = 0;
+			memcpy(word, &v, 4);
+			break;
+		}
+		case D_FLOAT8:
+			if (len != 8)
+				goto malformed;
+			*word = pgorm__be64(d);
+			memcpy(f, word, 8);
+			break;
+		case D_BOOL: {
+			if (len != 1)
+				goto malformed;
+			bool b = d[0] != 0;
+			memcpy(f, &b, sizeof b);
+			*word = 0;
+			memcpy(word, &b, sizeof b);
+			break;
+		}
+		case D_TEXT: {
+			char *str = pgorm__arena_strndup(&s->arena, d, len);
+			if (str == NULL)
+				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %s", mi->model->table);
+			put_str(f, str);
+			*word = pgorm__hash_bytes(str, len);
+			break;
+		}
+		default:
+			rc = decode_generic(s, c, obj, res, col, d, len, &r->arena, word);
+			if (rc != 0)
+				return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu", mi->model->table,
+				                           c->name, row);
+		}
+		continue;
+	malformed:
+		return pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: malformed binary value in row %zu (%zu bytes)",
+		                           mi->model->table, c->name, row, len);
 	}
 	return 0;
+}
+
+/* After decoding every column: the key columns copied from the probe get their words. */
+static void finish_snapshot(void *obj, const pgorm__model_info *mi, uint64_t cols)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	for (size_t i = 0; i < mi->ncols; i++)
+		if ((cols >> i) & 1)
+			st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
+	st->snap_nulls = st->nulls;
 }
 
 int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, size_t col0, void *obj)
@@ -303,13 +329,15 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	((pgorm_object *)probe)->model = mi->model;
 	((pgorm_object *)probe)->priv = NULL;
 	for (size_t row = 0; row < nrows; row++) {
-		if (PQgetisnull(r->res, (int)row, (int)(col0 + mi->pk[0]))) {
+		/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
+		rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask);
+		if (rc == 1) { /* the empty side of an outer join */
+			rc = 0;
 			if (aligned && objs != NULL)
 				objs[n++] = NULL;
-			continue; /* the empty side of an outer join */
+			continue;
 		}
-		/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
-		if ((rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask)) != 0)
+		if (rc != 0)
 			break;
 		void *obj = pgorm__imap_find(&s->imap, mi, probe);
 		if (obj != NULL) {
@@ -317,7 +345,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			if (overwrite || (st->flags & OBJ_EXPIRED)) {
 				if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 					break;
-				pgorm__snapshot(obj, mi);
+				finish_snapshot(obj, mi, dec.pk_mask);
 				st->flags &= (uint8_t)~OBJ_EXPIRED;
 			}
 			st->result_gen = s->result_gen;
@@ -334,7 +362,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 				break;
 			pgorm__objstate *st = pgorm__st(obj);
-			pgorm__snapshot(obj, mi);
+			finish_snapshot(obj, mi, dec.pk_mask);
 			st->state = PGORM_STATE_PERSISTENT;
 			st->result_gen = s->result_gen;
 			st->flags |= OBJ_TRACKED;
@@ -842,6 +870,12 @@ int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 		return 0;
 	/* many-to-one by primary key: the identity map answers without SQL */
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
+		/* an expired object's FK fields are stale (C cannot trap the read): its row first */
+		if ((st->flags & OBJ_EXPIRED) && st->state == PGORM_STATE_PERSISTENT) {
+			int frc = pgorm_session_refresh(s, obj);
+			if (frc != 0)
+				return frc;
+		}
 		if (pgorm__st(obj)->nulls & fk_mask(r)) {
 			pgorm__link_put(obj, r, NULL);
 			pgorm__st(obj)->loaded |= 1ULL << r->index;

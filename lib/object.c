@@ -9,7 +9,7 @@ size_t pgorm__objstate_size(const pgorm__model_info *mi)
 	return sizeof(pgorm__objstate) + mi->ncols * sizeof(uint64_t) + mi->nslots * sizeof(pgorm_collection);
 }
 
-static uint64_t hash_bytes(const void *p, size_t n)
+uint64_t pgorm__hash_bytes(const void *p, size_t n)
 {
 	/* Eight bytes per step with a multiply-xorshift mix: a collision would hide one change
 	 * to one column, with odds around 2^-64 for unrelated values. */
@@ -39,14 +39,14 @@ uint64_t pgorm__col_word(const void *obj, const pgorm_column *c)
 	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB: {
 		const char *s;
 		memcpy(&s, f, sizeof s);
-		return s ? hash_bytes(s, strlen(s)) : 0;
+		return s ? pgorm__hash_bytes(s, strlen(s)) : 0;
 	}
 	case PGORM_TYPE_BYTEA: {
 		const pgorm_bytes *b = (const pgorm_bytes *)(const void *)f;
-		return b->data ? hash_bytes(b->data, b->len) : hash_bytes("", 0) + 1;
+		return b->data ? pgorm__hash_bytes(b->data, b->len) : pgorm__hash_bytes("", 0) + 1;
 	}
 	case PGORM_TYPE_UUID:
-		return hash_bytes(f, 16);
+		return pgorm__hash_bytes(f, 16);
 	default:
 		memcpy(&w, f, c->size);
 		return w;

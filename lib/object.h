@@ -69,6 +69,8 @@ static inline void *pgorm__slot(void *obj, const pgorm__model_info *mi, size_t s
 
 /* Hash of a column value as stored in the struct (for the snapshot and the identity map). */
 uint64_t pgorm__col_word(const void *obj, const pgorm_column *c);
+/* The content hash pgorm__col_word uses for strings and bytes. */
+uint64_t pgorm__hash_bytes(const void *p, size_t n);
 /* Snapshot every column of obj (after load / flush). */
 void pgorm__snapshot(void *obj, const pgorm__model_info *mi);
 /* Bitmap of columns whose value or NULL bit differs from the snapshot. */

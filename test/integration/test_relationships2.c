@@ -1277,6 +1277,65 @@ START_TEST(test_issue_savepoint_failed_flush_full_rollback)
 }
 END_TEST
 
+/* A lazy many-to-one load on an expired object reads the object's row first (its FK field
+ * is stale: another connection may have moved it), then resolves the target; on an object
+ * that is not expired the identity map answers without SQL. */
+START_TEST(test_issue_lazy_m2o_expired_refresh)
+{
+	const pgorm_rel *children = rel(&node_model, "children"), *parent = rel(&node_model, "parent");
+	Node *p1 = node("p1"), *p2 = node("p2"), *k = node("k");
+	ck_assert_int_eq(pgorm_rel_append(s, children, p1, k), 0);
+	pgorm_session_add(s, p1);
+	pgorm_session_add(s, p2);
+	commit_ok();                          /* expire_on_commit: k->parent_id still says p1 */
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE nodes SET parent_id = %lld WHERE id = %lld", (long long)p2->id, (long long)k->id);
+	pgtest_exec(check, sql);
+	ck_assert_ptr_eq(get(&node_model, p2->id), p2);  /* p2 reloaded: not expired */
+	ck_assert(!pgorm_rel_is_loaded(parent, k));
+	pgtest_log_clear(&log_);
+	Node *got = NULL;
+	ck_assert_int_eq(pgorm_rel_load(s, parent, k, &got), 0);
+	ck_assert_ptr_eq(got, p2);
+	ck_assert_ptr_eq(k->parent, p2);
+	ck_assert_int_eq(k->parent_id, p2->id);
+	ck_assert_uint_eq(log_.n, 1);         /* k's row by primary key; p2 from the identity map */
+	ck_assert_ptr_nonnull(strstr(log_.sql[0], "FROM \"nodes\" t WHERE t.\"id\" = $1"));
+	/* after a rollback (everything expired) the FK is read again: moved back to p1 */
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	snprintf(sql, sizeof sql, "UPDATE nodes SET parent_id = %lld WHERE id = %lld", (long long)p1->id, (long long)k->id);
+	pgtest_exec(check, sql);
+	pgtest_log_clear(&log_);
+	ck_assert_int_eq(pgorm_rel_load(s, parent, k, &got), 0);
+	ck_assert_ptr_eq(got, p1);
+	ck_assert_int_eq(k->parent_id, p1->id);
+	ck_assert_int_ge(log_find("FROM \"nodes\" t WHERE t.\"id\" = $1"), 0);       /* k's row by primary key */
+	/* an object that is not expired: no refresh, the identity map answers */
+	commit_ok();
+	ck_assert_ptr_eq(get(&node_model, p1->id), p1);
+	ck_assert_ptr_eq(get(&node_model, k->id), k);
+	ck_assert(!pgorm_rel_is_loaded(parent, k));
+	pgtest_log_clear(&log_);
+	ck_assert_int_eq(pgorm_rel_load(s, parent, k, &got), 0);
+	ck_assert_ptr_eq(got, p1);
+	ck_assert_uint_eq(log_.n, 0);
+	/* to NULL: the refreshed NULL bit answers */
+	commit_ok();
+	snprintf(sql, sizeof sql, "UPDATE nodes SET parent_id = NULL WHERE id = %lld", (long long)k->id);
+	pgtest_exec(check, sql);
+	ck_assert_int_eq(pgorm_rel_load(s, parent, k, &got), 0);
+	ck_assert_ptr_null(got);
+	ck_assert(pgorm_object_is_null(k, "parent_id"));
+	/* the row is gone: the load says so and k leaves the session */
+	commit_ok();
+	snprintf(sql, sizeof sql, "DELETE FROM nodes WHERE id = %lld", (long long)k->id);
+	pgtest_exec(check, sql);
+	ck_assert_int_eq(pgorm_rel_load(s, parent, k, &got), PGORM_ENOTFOUND);
+	ck_assert_int_eq(pgorm_object_state(k), PGORM_STATE_DETACHED);
+	commit_ok();
+}
+END_TEST
+
 /* ================= regressions found by test_random ================= */
 
 /* A change queued on an unloaded collection is undone by rollback (it was merged back in
@@ -1427,6 +1486,7 @@ int main(void)
 	tcase_add_test(tc, test_savepoint_commit_nested);
 	tcase_add_test(tc, test_issue_savepoint_failed_flush);
 	tcase_add_test(tc, test_issue_savepoint_failed_flush_full_rollback);
+	tcase_add_test(tc, test_issue_lazy_m2o_expired_refresh);
 	tcase_add_test(tc, test_issue_rollback_queued_changes);
 	tcase_add_test(tc, test_issue_noop_flush_keeps_link);
 	tcase_add_test(tc, test_issue_rollback_discards_column_changes);
