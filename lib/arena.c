@@ -11,7 +11,8 @@ struct pgorm__arena_chunk {
 	_Alignas(16) char data[];
 };
 
-enum { ARENA_CHUNK = 64 * 1024, ARENA_ALIGN = 16 };
+/* 8-byte alignment: every pgorm allocation (objects, strings, pointer arrays) needs no more. */
+enum { ARENA_CHUNK = 64 * 1024, ARENA_ALIGN = 8 };
 
 void pgorm__arena_init(pgorm__arena *a) { memset(a, 0, sizeof *a); }
 

@@ -15,7 +15,7 @@ typedef struct pgorm__arena {
 } pgorm__arena;
 
 void pgorm__arena_init(pgorm__arena *a);
-/* 16-byte aligned; NULL on out of memory. */
+/* 8-byte aligned (enough for objects, strings and pointer arrays); NULL on out of memory. */
 void *pgorm__arena_alloc(pgorm__arena *a, size_t n);
 void *pgorm__arena_calloc(pgorm__arena *a, size_t n);
 char *pgorm__arena_strndup(pgorm__arena *a, const char *s, size_t n);

@@ -55,6 +55,7 @@ int pgorm__imap_init(pgorm__imap *m)
 {
 	m->cap = 1024;
 	m->count = 0;
+	m->tagged = true;
 	m->slots = pgorm__calloc(m->cap, sizeof *m->slots);
 	return m->slots ? 0 : PGORM_ENOMEM;
 }
@@ -65,38 +66,72 @@ void pgorm__imap_finish(pgorm__imap *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* Slots keep the key's hash next to the object, so a probe touches an object only when the
- * hashes match, and growing never reads an object. */
+/* A slot is one word: the object pointer with the top 16 bits of the key's hash in the
+ * pointer's unused top 16 bits (user-space pointers fit in 48 bits on x86-64 and arm64), so
+ * a probe reads an object only when the tags match. Should a pointer ever use those bits,
+ * the map drops tags for good and compares keys instead. */
+#define TAG_SHIFT 48
+#define PTR_MASK ((UINT64_C(1) << TAG_SHIFT) - 1)
+
+static inline void *slot_obj(const pgorm__imap *m, uint64_t sl)
+{
+	return (void *)(uintptr_t)(m->tagged ? (sl & PTR_MASK) : sl);
+}
+
+static inline uint64_t make_slot(const pgorm__imap *m, void *obj, uint64_t h)
+{
+	uint64_t p = (uint64_t)(uintptr_t)obj;
+	return m->tagged ? (p | (h >> TAG_SHIFT << TAG_SHIFT)) : p;
+}
+
+static inline bool tag_match(const pgorm__imap *m, uint64_t sl, uint64_t h)
+{
+	return !m->tagged || (sl >> TAG_SHIFT) == (h >> TAG_SHIFT);
+}
+
+static uint64_t obj_hash(const pgorm__imap *m, void *obj)
+{
+	const pgorm_object *o = obj;
+	(void)m;
+	return key_hash(pgorm__session_info(o->priv->session, o), obj);
+}
+
 static void insert_slot(pgorm__imap *m, uint64_t h, void *obj)
 {
 	size_t mask = m->cap - 1;
 	size_t i = h & mask;
-	while (m->slots[i].obj != NULL)
+	while (m->slots[i] != 0)
 		i = (i + 1) & mask;
-	m->slots[i].hash = h;
-	m->slots[i].obj = obj;
+	m->slots[i] = make_slot(m, obj, h);
 	m->count++;
+}
+
+static int rebuild(pgorm__imap *m, size_t ncap)
+{
+	uint64_t *old = m->slots, *ns = pgorm__calloc(ncap, sizeof *ns);
+	if (ns == NULL)
+		return PGORM_ENOMEM;
+	size_t ocap = m->cap;
+	bool was_tagged = m->tagged;
+	m->slots = ns;
+	m->cap = ncap;
+	m->count = 0;
+	for (size_t i = 0; i < ocap; i++) {
+		if (old[i] == 0)
+			continue;
+		void *o = (void *)(uintptr_t)(was_tagged ? (old[i] & PTR_MASK) : old[i]);
+		insert_slot(m, obj_hash(m, o), o);
+	}
+	pgorm__free(old);
+	return 0;
 }
 
 static int grow(pgorm__imap *m, size_t need)
 {
 	size_t ncap = m->cap;
-	while (need * 4 > ncap * 3) /* load factor 0.75 */
+	while (need * 5 > ncap * 4) /* load factor 0.8: tags keep long probes cheap */
 		ncap *= 2;
-	if (ncap == m->cap)
-		return 0;
-	pgorm__imap_slot *old = m->slots, *ns = pgorm__calloc(ncap, sizeof *ns);
-	if (ns == NULL)
-		return PGORM_ENOMEM;
-	size_t ocap = m->cap;
-	m->slots = ns;
-	m->cap = ncap;
-	m->count = 0;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].obj != NULL)
-			insert_slot(m, old[i].hash, old[i].obj);
-	pgorm__free(old);
-	return 0;
+	return ncap == m->cap ? 0 : rebuild(m, ncap);
 }
 
 int pgorm__imap_reserve(pgorm__imap *m, size_t more) { return grow(m, m->count + more); }
@@ -106,16 +141,26 @@ void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const 
 	uint64_t h = key_hash(mi, probe);
 	size_t mask = m->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		const pgorm__imap_slot *sl = &m->slots[i];
-		if (sl->obj == NULL)
+		uint64_t sl = m->slots[i];
+		if (sl == 0)
 			return NULL;
-		if (sl->hash == h && ((const pgorm_object *)sl->obj)->model == mi->model && pgorm__pk_equal(mi, sl->obj, probe))
-			return sl->obj;
+		if (!tag_match(m, sl, h))
+			continue;
+		void *o = slot_obj(m, sl);
+		if (((const pgorm_object *)o)->model == mi->model && pgorm__pk_equal(mi, o, probe))
+			return o;
 	}
 }
 
 int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 {
+	if (m->tagged && ((uint64_t)(uintptr_t)obj >> TAG_SHIFT) != 0) {
+		m->tagged = false; /* a pointer above 2^48: keys are compared from now on */
+		if (rebuild(m, m->cap) != 0) {
+			m->tagged = true;
+			return PGORM_ENOMEM;
+		}
+	}
 	if (grow(m, m->count + 1) != 0)
 		return PGORM_ENOMEM;
 	insert_slot(m, key_hash(mi, obj), obj);
@@ -129,23 +174,23 @@ void pgorm__imap_del(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 		return;
 	size_t mask = m->cap - 1;
 	size_t i = key_hash(mi, obj) & mask;
-	while (m->slots[i].obj != obj) {
-		if (m->slots[i].obj == NULL)
+	while (slot_obj(m, m->slots[i]) != obj) {
+		if (m->slots[i] == 0)
 			return;
 		i = (i + 1) & mask;
 	}
 	/* backward-shift deletion keeps probe chains intact without tombstones */
 	size_t j = i;
 	for (;;) {
-		m->slots[i].obj = NULL;
+		m->slots[i] = 0;
 		for (;;) {
 			j = (j + 1) & mask;
-			if (m->slots[j].obj == NULL) {
+			if (m->slots[j] == 0) {
 				m->count--;
 				pgorm__st(obj)->flags &= (uint8_t)~OBJ_IN_MAP;
 				return;
 			}
-			size_t home = m->slots[j].hash & mask;
+			size_t home = obj_hash(m, slot_obj(m, m->slots[j])) & mask;
 			/* can slot j move to i? only if its home is not in (i, j] cyclically */
 			if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j)))
 				break;

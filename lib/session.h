@@ -12,14 +12,10 @@
 #include <pthread.h>
 
 /* Identity map: open addressing over object pointers, keyed by (model, primary key). */
-typedef struct pgorm__imap_slot {
-	uint64_t hash;
-	void *obj;
-} pgorm__imap_slot;
-
 typedef struct pgorm__imap {
-	pgorm__imap_slot *slots;
+	uint64_t *slots;              /* tagged object pointers, 0 = empty (identity_map.c) */
 	size_t cap, count;
+	bool tagged;
 } pgorm__imap;
 
 /* A many-to-many association change, applied at flush. */
