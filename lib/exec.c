@@ -123,92 +123,106 @@ int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg,
 	return 0;
 }
 
-/* Replace every occurrence of secret (len > 0) in msg with "********". */
-static void redact(char *msg, size_t cap, const char *secret, size_t len)
+/* A password as written somewhere in a conninfo. */
+typedef struct secret {
+	const char *p;
+	size_t len;
+} secret;
+
+#define MAX_SECRETS 16
+
+static void add_secret(secret *sv, size_t *n, const char *p, size_t len)
 {
-	if (len == 0)
-		return;
-	char out[sizeof ((pgorm_error *)0)->message];
-	size_t o = 0;
-	for (const char *p = msg; *p && o + 1 < sizeof out;) {
-		if (strncmp(p, secret, len) == 0) {
-			for (const char *r = "********"; *r && o + 1 < sizeof out; r++)
-				out[o++] = *r;
-			p += len;
-		} else {
-			out[o++] = *p++;
-		}
+	if (len > 0 && *n < MAX_SECRETS) {
+		sv[*n].p = p;
+		sv[*n].len = len;
+		(*n)++;
 	}
-	out[o] = '\0';
-	pgorm__strlcpy(msg, out, cap);
 }
 
-/* The password as written in a conninfo that libpq could not parse: the userinfo of a URI
- * ("user:PASS@"), or the value after "password=" (quoted or not). */
-static void find_raw_password(const char *ci, const char **pw, size_t *len)
+/* Every password as written in the conninfo, parsed or not: the userinfo of a URI
+ * ("user:PASS@"), its query parameter ("?password=PASS", "&password=PASS"), and every value
+ * after a "password=" keyword (quoted or not; libpq keeps the last one, an error message may
+ * quote any). Over-matching is harmless: a false positive only hides a few characters. */
+static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
 {
-	*pw = NULL;
-	*len = 0;
-	if (strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0) {
+	bool uri = strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
+	if (uri) {
 		const char *a = strstr(ci, "://") + 3;
 		const char *end = a + strcspn(a, "/?");
 		const char *at = NULL;
 		for (const char *p = a; p < end; p++)
 			if (*p == '@')
 				at = p;
-		if (at == NULL)
-			return;
-		const char *colon = memchr(a, ':', (size_t)(at - a));
-		if (colon != NULL) {
-			*pw = colon + 1;
-			*len = (size_t)(at - colon - 1);
-		}
-		return;
+		const char *colon = at ? memchr(a, ':', (size_t)(at - a)) : NULL;
+		if (colon != NULL)
+			add_secret(sv, n, colon + 1, (size_t)(at - colon - 1));
 	}
 	for (const char *p = strstr(ci, "password"); p != NULL; p = strstr(p + 1, "password")) {
 		const char *v = p + 8;
-		v += strspn(v, " \t\n\r");
+		if (!uri)
+			v += strspn(v, " \t\n\r");
 		if (*v != '=')
 			continue;
 		v++;
+		if (uri) { /* a query parameter: up to the next one */
+			add_secret(sv, n, v, strcspn(v, "&# \t\n\r"));
+			continue;
+		}
 		v += strspn(v, " \t\n\r");
 		if (*v == '\'') {
 			v++;
 			const char *e = v;
 			while (*e && *e != '\'')
 				e += (*e == '\\' && e[1]) ? 2 : 1;
-			*pw = v;
-			*len = (size_t)(e - v);
+			add_secret(sv, n, v, (size_t)(e - v));
 		} else {
-			*pw = v;
-			*len = strcspn(v, " \t\n\r");
+			add_secret(sv, n, v, strcspn(v, " \t\n\r"));
 		}
-		return;
 	}
 }
 
-/* libpq's messages name host, port and user, but some parse errors quote the whole conninfo
- * (URI errors do): take the password out of msg, whatever form it was given in. */
-static void redact_password(char *msg, size_t cap, const char *conninfo)
+void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *conninfo, bool first_line)
 {
+	if (cap == 0)
+		return;
+	if (src == NULL)
+		src = "";
+	secret sv[MAX_SECRETS];
+	size_t n = 0;
+	if (conninfo != NULL)
+		find_raw_passwords(conninfo, sv, &n);
 	char *perr = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
-	if (opts != NULL) {
-		for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
-			if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
-				redact(msg, cap, o->val, strlen(o->val));
-		PQconninfoFree(opts);
+	PQconninfoOption *opts = conninfo ? PQconninfoParse(conninfo, &perr) : NULL;
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+			add_secret(sv, &n, o->val, strlen(o->val));
+	for (size_t i = 1; i < n; i++) /* longest first: "ab" must not leave the "b" of "abc" */
+		for (size_t j = i; j > 0 && sv[j - 1].len < sv[j].len; j--) {
+			secret t = sv[j];
+			sv[j] = sv[j - 1];
+			sv[j - 1] = t;
+		}
+	/* matching is done on src, before anything is cut: a password that straddles the end
+	 * of dst never shows, not even its first characters */
+	size_t o = 0;
+	for (const char *p = src; *p && o + 1 < cap;) {
+		size_t k = 0;
+		while (k < n && strncmp(p, sv[k].p, sv[k].len) != 0)
+			k++;
+		if (k < n) {
+			for (const char *r = "********"; *r && o + 1 < cap; r++)
+				dst[o++] = *r;
+			p += sv[k].len;
+		} else if (first_line && *p == '\n') {
+			break;
+		} else {
+			dst[o++] = *p++;
+		}
 	}
+	dst[o] = '\0';
+	PQconninfoFree(opts);
 	PQfreemem(perr);
-	const char *raw;
-	size_t len;
-	find_raw_password(conninfo, &raw, &len);
-	if (raw != NULL && len > 0 && len < 256) {
-		char pw[256];
-		memcpy(pw, raw, len);
-		pw[len] = '\0';
-		redact(msg, cap, pw, len);
-	}
 }
 
 int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
@@ -223,8 +237,7 @@ int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_err
 		int rc = perr != NULL ? PGORM_EINVAL : PGORM_ENOMEM;
 		pgorm__error_set(err, rc, "invalid conninfo: %s", "");
 		if (err != NULL && perr != NULL) {
-			copy_line(err->message + 18, sizeof err->message - 18, perr);
-			redact_password(err->message, sizeof err->message, ci);
+			pgorm__redact_password(err->message + 18, sizeof err->message - 18, perr, ci, true);
 		}
 		PQfreemem(perr);
 		return rc;
@@ -236,8 +249,7 @@ int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_err
 	if (PQstatus(pq) != CONNECTION_OK) {
 		pgorm__error_set(err, PGORM_ECONN, "connect: %s", "");
 		if (err != NULL) {
-			copy_line(err->message, sizeof err->message, PQerrorMessage(pq));
-			redact_password(err->message, sizeof err->message, ci);
+			pgorm__redact_password(err->message, sizeof err->message, PQerrorMessage(pq), ci, true);
 		}
 		PQfinish(pq);
 		return PGORM_ECONN;

@@ -37,6 +37,13 @@ int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const 
 int pgorm__conn_simple(pgorm_conn *c, const char *sql);
 /* In a forked child: free everything without touching the parent's socket. */
 void pgorm__conn_forget(pgorm_conn *c);
+/* Copy src (a libpq message) into dst (cap bytes, NUL-terminated), stopping at its first
+ * newline when first_line, with every password written in conninfo (parsed, or raw: URI
+ * userinfo, ?password= / &password=, every password= keyword) replaced by "********". The
+ * match is made on src before truncation, so a password cut by the end of dst never shows.
+ * Never allocates with pgorm's allocator (libpq's PQconninfoParse may allocate; on its
+ * failure the raw forms are still redacted). */
+void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *conninfo, bool first_line);
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);
 

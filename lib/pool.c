@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* PostgreSQL's own ceiling for max_connections: a larger pool cannot be meant. */
+#define MAX_POOL_SIZE 262143
+
 /* ---- clocks, randomness, fork detection ---- */
 
 static int64_t mono_ms(void)
@@ -257,12 +260,9 @@ static int open_conn(pgorm_pool *p, pgorm__pool_slot **out, pgorm_error *err, bo
 	if (pq == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdbParams");
 	if (PQstatus(pq) != CONNECTION_OK) {
-		/* libpq's message names host and user, never the password; keep its first line */
+		/* keep libpq's first line; URI errors quote the conninfo, password included */
 		char msg[200];
-		pgorm__strlcpy(msg, PQerrorMessage(pq), sizeof msg);
-		char *nl = strchr(msg, '\n');
-		if (nl != NULL)
-			*nl = '\0';
+		pgorm__redact_password(msg, sizeof msg, PQerrorMessage(pq), p->conninfo, true);
 		PQfinish(pq);
 		return pgorm__error_set(err, PGORM_ECONN, "connect failed: %s", msg);
 	}
@@ -441,6 +441,22 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 		                        "maintenance interval or backoff, or backoff_max_ms < backoff_min_ms");
 	if (cfg->reset != PGORM_POOL_RESET_ROLLBACK && cfg->reset != PGORM_POOL_RESET_CLOSE)
 		return pgorm__error_set(err, PGORM_EINVAL, "pool: unknown reset policy %d", (int)cfg->reset);
+	if (cfg->max_size > MAX_POOL_SIZE)
+		return pgorm__error_set(err, PGORM_EINVAL, "pool: max_size %zu is above the limit (%d)",
+		                        cfg->max_size, MAX_POOL_SIZE);
+	/* a conninfo libpq cannot parse fails now, not after the first acquire times out */
+	char *perr = NULL;
+	PQconninfoOption *ci_opts = PQconninfoParse(cfg->conninfo ? cfg->conninfo : "", &perr);
+	if (ci_opts == NULL) {
+		int rc = pgorm__error_set(err, perr ? PGORM_EINVAL : PGORM_ENOMEM, "pool: invalid conninfo: %s", "");
+		if (err != NULL && perr != NULL) {
+			size_t off = strlen(err->message);
+			pgorm__redact_password(err->message + off, sizeof err->message - off, perr, cfg->conninfo, true);
+		}
+		PQfreemem(perr);
+		return rc;
+	}
+	PQconninfoFree(ci_opts);
 	pthread_once(&fork_once, fork_register);
 
 	pgorm_pool *p = pgorm__calloc(1, sizeof *p);

@@ -735,6 +735,45 @@ START_TEST(test_password_not_in_errors)
 }
 END_TEST
 
+static void assert_connect_hides(const char *conninfo, const char *secret)
+{
+	pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+	cfg.conninfo = conninfo;
+	pgorm_conn *c = NULL;
+	pgorm_error err;
+	int rc = pgorm_conn_connect(&c, &cfg, &err);
+	ck_assert_msg(rc == PGORM_ECONN || rc == PGORM_EINVAL, "%s: rc %d", conninfo, rc);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(err.message[0] != '\0', "%s: empty message", conninfo);
+	ck_assert_msg(strstr(err.message, secret) == NULL, "%s: password leaked: %s", conninfo, err.message);
+}
+
+/* A password given as a URI query parameter, or as a second password= keyword of a conninfo
+ * libpq cannot parse, is taken out of the message too. */
+START_TEST(test_issue_password_uri_query)
+{
+	assert_connect_hides("postgresql://[::1/db?password=SeCrEt123", "SeCrEt");
+	assert_connect_hides("postgresql://[::1/db?sslmode=disable&password=SeCrEt123", "SeCrEt");
+	assert_connect_hides("postgresql://[::1/db?password=SeCrEt123&sslmode=disable", "SeCrEt");
+	assert_connect_hides("host=/nonexistent password=x password=SeCrEt123 bogus=1", "SeCrEt");
+	assert_connect_hides("host=/nonexistent password=SeCrEt123 password=x bogus=1", "SeCrEt");
+}
+END_TEST
+
+/* The message is redacted before it is cut to its 256 bytes: a password that straddles the
+ * cut does not show, not even its first characters. */
+START_TEST(test_issue_password_truncation)
+{
+	char user[300], ci[512];
+	for (size_t ul = 100; ul < 160; ul++) {
+		memset(user, 'u', ul);
+		user[ul] = '\0';
+		snprintf(ci, sizeof ci, "postgresql://%s:SeCrEt123@[::1/db", user);
+		assert_connect_hides(ci, ":S"); /* not even one character */
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec");
@@ -764,6 +803,8 @@ int main(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_result_getters);
 	tcase_add_test(tc, test_password_not_in_errors);
+	tcase_add_test(tc, test_issue_password_uri_query);
+	tcase_add_test(tc, test_issue_password_truncation);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

@@ -749,6 +749,68 @@ START_TEST(test_fork_child_does_not_touch_parent_sockets)
 }
 END_TEST
 
+/* A conninfo libpq cannot parse fails at pgorm_pool_create (it used to fail only when an
+ * acquire timed out), with the password out of the message. */
+START_TEST(test_issue_pool_conninfo_validated)
+{
+	static const char *bad[] = {
+		"postgresql://u:SeCrEt123@[::1/db",
+		"postgresql://[::1/db?password=SeCrEt123",
+		"host=/nonexistent password=SeCrEt123 bogus=1",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
+		cfg.conninfo = bad[i];
+		cfg.min_idle = 0;
+		pgorm_pool *p = (pgorm_pool *)&cfg;
+		pgorm_error err;
+		int rc = pgorm_pool_create(&p, &cfg, &err);
+		ck_assert_msg(rc == PGORM_EINVAL, "%s: rc %s", bad[i], pgorm_err_name(rc));
+		ck_assert_ptr_null(p);
+		ck_assert_msg(strstr(err.message, "conninfo") != NULL, "%s", err.message);
+		ck_assert_msg(strstr(err.message, "SeCrEt") == NULL, "password leaked: %s", err.message);
+	}
+}
+END_TEST
+
+/* A connect error of the maintenance thread goes through the same redaction as
+ * pgorm_conn_connect's (here the password also appears in the socket path libpq quotes). */
+START_TEST(test_issue_pool_connect_error_redacted)
+{
+	pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
+	cfg.conninfo = "host=/nonexistent-SeCrEt123 password=SeCrEt123";
+	cfg.min_idle = 0;
+	cfg.acquire_timeout_ms = 1000;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *c = NULL;
+	pgorm_error err;
+	int rc = pgorm_pool_acquire(p, &c, &err);
+	ck_assert_msg(rc == PGORM_ECONN || rc == PGORM_ETIMEDOUT, "rc %s", pgorm_err_name(rc));
+	ck_assert_msg(strstr(err.message, "nonexistent-********") != NULL, "%s", err.message);
+	ck_assert_msg(strstr(err.message, "SeCrEt") == NULL, "password leaked: %s", err.message);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
+/* An absurd max_size is refused (the hash-table sizing loop never ended for SIZE_MAX). */
+START_TEST(test_issue_pool_max_size_absurd)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.min_idle = 0;
+	size_t sizes[] = { SIZE_MAX, SIZE_MAX / 2 + 1, (size_t)1 << 40, 262144 };
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		cfg.max_size = sizes[i];
+		pgorm_pool *p = NULL;
+		pgorm_error err;
+		ck_assert_int_eq(pgorm_pool_create(&p, &cfg, &err), PGORM_EINVAL);
+		ck_assert_ptr_null(p);
+		ck_assert_msg(strstr(err.message, "max_size") != NULL, "%s", err.message);
+	}
+	cfg.max_size = 262143; /* the ceiling itself is accepted */
+	pgorm_pool_destroy(make_pool(&cfg));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -772,6 +834,9 @@ int main(void)
 	tcase_add_test(tc, test_init_sql_failure_is_connect_error);
 	tcase_add_test(tc, test_close_with_deadline);
 	tcase_add_test(tc, test_fork_child_does_not_touch_parent_sockets);
+	tcase_add_test(tc, test_issue_pool_conninfo_validated);
+	tcase_add_test(tc, test_issue_pool_connect_error_redacted);
+	tcase_add_test(tc, test_issue_pool_max_size_absurd);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
