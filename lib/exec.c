@@ -608,8 +608,15 @@ static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, slot *slots, 
 		c->stats.cache_misses++;
 		cache_make_room(c, c->epoch); /* victims are DEALLOCATEd before the next statement */
 		e = pgorm__stmt_cache_insert(&c->cache, st->sql, c->params.n, c->params.oids);
-		if (e == NULL)
-			return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory caching a statement");
+		if (e == NULL) {
+			/* out of memory for the cache entry: run it unnamed rather than fail half-way
+			 * through a batch (that would leave the connection unusable) */
+			if (!PQsendQueryParams(c->pq, st->sql, (int)c->params.n, c->params.oids, c->params.values,
+			                       c->params.lengths, c->params.formats, 1))
+				return fail(c, NULL, st->sql);
+			slots[(*ns)++] = (slot){ SLOT_STMT, false, i, NULL };
+			return pipeline_flush(c);
+		}
 		e->pin = c->epoch;
 		slots[(*ns)++] = (slot){ SLOT_PREPARE, false, i, e };
 		if (!PQsendPrepare(c->pq, e->name, st->sql, (int)c->params.n, c->params.oids))

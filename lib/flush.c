@@ -104,23 +104,19 @@ static bool list_push(objlist *l, void *o)
 	return true;
 }
 
-/* Saved object states, restored after a dry run. */
-typedef struct undo {
-	objlist objs;
-	uint8_t *states;
-	uint64_t *nulls;
-} undo;
-
-static void mark_deleted(void *o, objlist *next)
+/* False on out of memory, o unchanged: its cascade is not cut short silently. */
+static bool mark_deleted(void *o, objlist *next)
 {
 	pgorm__objstate *st = pgorm__st(o);
 	if (st->state == PGORM_STATE_PERSISTENT) {
+		if (!list_push(next, o))
+			return false;
 		st->state = PGORM_STATE_DELETED;
 		st->flags &= (uint8_t)~OBJ_DELETE_DONE;
-		list_push(next, o);
 	} else if (st->state == PGORM_STATE_PENDING) {
 		st->state = PGORM_STATE_TRANSIENT;
 	}
+	return true;
 }
 
 static bool is_orphan_rel(const pgorm_rel *m2o)
@@ -191,7 +187,8 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 			if (pgorm__link_get(kid, m2o) != p && ((kst->loaded >> m2o->index) & 1))
 				continue; /* re-parented in memory */
 			if (del) {
-				mark_deleted(kid, next);
+				if (!mark_deleted(kid, next))
+					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			} else if (!((kst->link_dirty >> m2o->index) & 1)) {
 				/* default: the child stays, its FK becomes NULL */
 				for (size_t c = 0; c < m2o->nfk; c++)
@@ -323,7 +320,7 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 			}
 			pgorm__free(parents.items);
 		}
-		for (size_t i = 0; i < level.n; i++)
+		for (size_t i = 0; i < level.n && rc == 0; i++) /* a failed level is redone next flush */
 			pgorm__st(level.items[i])->flags |= OBJ_DELETE_DONE;
 		objlist t = level;
 		level = next;
@@ -430,7 +427,59 @@ out:
 
 /* ---- 3. foreign keys from links ---- */
 
-static void sync_fks(pgorm_session *s)
+/* The FK fields a dry run wrote into user structs, with their old bytes, to put back. */
+typedef struct fk_saved {
+	char *field;
+	size_t size, off;     /* off: where the old bytes are in fk_undo.bytes */
+} fk_saved;
+
+typedef struct fk_undo {
+	fk_saved *items;
+	size_t n, cap;
+	unsigned char *bytes;
+	size_t nbytes, capbytes;
+} fk_undo;
+
+static bool fk_undo_save(fk_undo *u, char *field, size_t size)
+{
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 16;
+		fk_saved *items = pgorm__reallocarray(u->items, cap, sizeof *items);
+		if (items == NULL)
+			return false;
+		u->items = items;
+		u->cap = cap;
+	}
+	if (u->capbytes - u->nbytes < size) {
+		size_t cap = u->capbytes ? u->capbytes : 256;
+		while (cap - u->nbytes < size)
+			cap *= 2;
+		unsigned char *b = pgorm__realloc(u->bytes, cap);
+		if (b == NULL)
+			return false;
+		u->bytes = b;
+		u->capbytes = cap;
+	}
+	memcpy(u->bytes + u->nbytes, field, size);
+	u->items[u->n++] = (fk_saved){ field, size, u->nbytes };
+	u->nbytes += size;
+	return true;
+}
+
+/* Put every saved field back (last saved first: a field saved twice ends with its first,
+ * original, bytes) and free the log. */
+static void fk_undo_apply(fk_undo *u)
+{
+	for (size_t i = u->n; i-- > 0;)
+		memcpy(u->items[i].field, u->bytes + u->items[i].off, u->items[i].size);
+	pgorm__free(u->items);
+	pgorm__free(u->bytes);
+	memset(u, 0, sizeof *u);
+}
+
+/* undo (dry run only): the old bytes of every FK field written, so they can be restored;
+ * PGORM_ENOMEM when they cannot be saved (the field is then left untouched). */
+static int sync_fks(pgorm_session *s, fk_undo *undo)
 {
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
@@ -459,12 +508,16 @@ static void sync_fks(pgorm_session *s)
 				pgorm__get_col(t, &r->target->cols[r->ref_cols[c]], r->ref_cols[c], &v);
 				if (v.is_null)
 					continue;
+				const pgorm_column *fk = &mi->cols[r->fk_cols[c]];
+				if (undo != NULL && !fk_undo_save(undo, pgorm__field(o, fk->offset), fk->size))
+					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 				/* borrows the parent's string, stable in the arena */
-				pgorm__set_col(NULL, o, &mi->cols[r->fk_cols[c]], r->fk_cols[c], &v);
+				pgorm__set_col(NULL, o, fk, r->fk_cols[c], &v);
 				st->nulls &= ~(1ULL << r->fk_cols[c]);
 			}
 		}
 	}
+	return 0;
 }
 
 /* ---- 4. statements ---- */
@@ -1254,25 +1307,29 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 	uint8_t *states = NULL, *flags = NULL;
 	uint64_t *nulls = NULL;
 	size_t nsaved = 0;
+	fk_undo fku = { 0 };
 	if (dry) {
 		nsaved = s->ntracked;
 		states = pgorm__calloc(nsaved + 1, 1);
 		flags = pgorm__calloc(nsaved + 1, 1);
 		nulls = pgorm__calloc(nsaved + 1, sizeof *nulls);
-		if (!states || !flags || !nulls)
+		if (!states || !flags || !nulls) {
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-		else
+			nsaved = 0; /* nothing saved, nothing changed, nothing to restore */
+		} else {
 			save_states(s, states, nulls, flags);
+		}
 	}
 	if (rc == 0)
 		rc = resolve_cascades(s, dry, &pl);
 	if (rc == 0 && !dry)
 		rc = assign_keys(s);
-	if (rc == 0) {
-		sync_fks(s);
+	if (rc == 0)
+		rc = sync_fks(s, dry ? &fku : NULL);
+	if (rc == 0)
 		rc = build_plan(s, &pl);
-	}
 	if (dry) {
+		fk_undo_apply(&fku);
 		restore_states(s, states, nulls, flags, nsaved);
 		if (rc == 0) {
 			*out = render_plan(&pl);

@@ -47,6 +47,27 @@ static int qfail(pgorm_query *q, int code, const char *fmt, ...)
 	return code;
 }
 
+/* Before running: the first error of the building calls, or an out-of-memory of the WHERE /
+ * ORDER BY builders (a NULL string must never reach "%s"), goes to the session's error. */
+static int qcheck(pgorm_query *q)
+{
+	if (q->where.oom || q->order.oom)
+		qfail(q, PGORM_ENOMEM, "out of memory building the %s query", q->mi->model->table);
+	if (q->err.code != 0) {
+		q->s->err = q->err;
+		return q->err.code;
+	}
+	return 0;
+}
+
+/* After a building call: its out-of-memory is reported at once (and again by qcheck). */
+static int qbuilt(pgorm_query *q, int rc)
+{
+	if (rc == 0 && (q->where.oom || q->order.oom))
+		return qfail(q, PGORM_ENOMEM, "out of memory building the %s query", q->mi->model->table);
+	return rc;
+}
+
 int pgorm_query_create(pgorm_query **out, pgorm_session *s, const pgorm_model *m)
 {
 	if (out == NULL || s == NULL)
@@ -171,7 +192,7 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 	pgorm__sb_ident(&q->where, col->name);
 	if (strncmp(op, "IS ", 3) == 0) {
 		pgorm__sb_addf(&q->where, " %s", op);
-		return 0;
+		return qbuilt(q, 0);
 	}
 	if (strcmp(op, "IN") == 0) {
 		bool ok = (is_int(col->type) && value.type == PGORM_TYPE_INT8_ARRAY) ||
@@ -181,13 +202,13 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 			             q->mi->model->table, col->name, pgorm_type_name(col->type),
 			             is_int(col->type) ? "int8[]" : "text[]", pgorm_type_name(value.type));
 		pgorm__sb_addf(&q->where, " = ANY($%zu)", q->nparams + 1);
-		return add_param(q, value);
+		return qbuilt(q, add_param(q, value));
 	}
 	if (!value_fits(col->type, value.type))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", q->mi->model->table,
 		             col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
 	pgorm__sb_addf(&q->where, " %s $%zu", strcmp(op, "!=") == 0 ? "<>" : op, q->nparams + 1);
-	return add_param(q, value);
+	return qbuilt(q, add_param(q, value));
 }
 
 int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params)
@@ -227,7 +248,7 @@ int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgo
 		if (rc != 0)
 			return rc;
 	}
-	return 0;
+	return qbuilt(q, 0);
 }
 
 int pgorm_query_order_by(pgorm_query *q, const char *column, bool desc)
@@ -241,7 +262,7 @@ int pgorm_query_order_by(pgorm_query *q, const char *column, bool desc)
 	pgorm__sb_ident(&q->order, q->mi->cols[c].name);
 	if (desc)
 		pgorm__sb_add(&q->order, " DESC");
-	return 0;
+	return qbuilt(q, 0);
 }
 
 int pgorm_query_limit(pgorm_query *q, int64_t limit)
@@ -670,10 +691,9 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
 {
 	pgorm_session *s = q->s;
-	if (q->err.code != 0) {
-		s->err = q->err;
-		return q->err.code;
-	}
+	int qrc = qcheck(q);
+	if (qrc != 0)
+		return qrc;
 	if (s->cfg.autoflush) {
 		int rc = pgorm__flush(s, false, NULL);
 		if (rc != 0)
@@ -688,7 +708,7 @@ static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
 	pgorm__sb_init(&b);
 	build_select(q, &b, joined, false);
 	q->limit = saved;
-	if (pgorm__sb_str(&b) == NULL || pgorm__sb_str(&q->where) == NULL) {
+	if (pgorm__sb_str(&b) == NULL) {
 		pgorm__sb_free(&b);
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
@@ -758,8 +778,9 @@ int pgorm_query_count(pgorm_query *q, int64_t *out)
 	if (q == NULL || out == NULL)
 		return PGORM_EINVAL;
 	*out = 0;
-	if (q->err.code != 0)
-		return q->err.code;
+	int qrc = qcheck(q);
+	if (qrc != 0)
+		return qrc;
 	if (q->s->cfg.autoflush) {
 		int rc = pgorm__flush(q->s, false, NULL);
 		if (rc != 0)
@@ -795,11 +816,10 @@ static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, ui
 		if (c >= 0 && value->is_null && !(mi->cols[c].flags & PGORM_NULLABLE))
 			qfail(q, PGORM_EINVAL, "pgorm_query_update: %s.%s is NOT NULL", mi->model->table, column);
 	}
-	if (q->err.code != 0) {
-		s->err = q->err;
-		return q->err.code;
-	}
-	int rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
+	int rc = qcheck(q);
+	if (rc != 0)
+		return rc;
+	rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
 	if (rc != 0)
 		return rc;
 	pgorm__sb b;
@@ -881,11 +901,10 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 	pgorm_session *s = q->s;
 	if (cb == NULL || batch == 0)
 		return qfail(q, PGORM_EINVAL, "pgorm_query_stream: needs a callback and a batch size");
-	if (q->err.code != 0) {
-		s->err = q->err;
-		return q->err.code;
-	}
-	int rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
+	int rc = qcheck(q);
+	if (rc != 0)
+		return rc;
+	rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
 	if (rc == 0)
 		rc = pgorm__session_begin(s);
 	if (rc != 0)

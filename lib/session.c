@@ -324,10 +324,18 @@ int pgorm_object_set_null(void *obj, const char *column, bool is_null)
 {
 	const pgorm_column *c;
 	long i = col_of(obj, column, &c);
-	if (i < 0 || pgorm__st(obj) == NULL)
+	const pgorm_object *h = obj;
+	pgorm_session *s = h && h->model && h->priv ? h->priv->session : NULL; /* for the message */
+	if (i < 0 || pgorm__st(obj) == NULL) {
+		if (s != NULL)
+			pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s has no column \"%s\"",
+			                    h->model->table, column ? column : "(NULL)");
 		return PGORM_EINVAL;
+	}
 	if (is_null && !(c->flags & PGORM_NULLABLE))
-		return PGORM_EINVAL;
+		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s.%s is NOT NULL",
+		                               h->model->table, c->name)
+		         : PGORM_EINVAL;
 	if (is_null)
 		pgorm__st(obj)->nulls |= 1ULL << i;
 	else
@@ -524,8 +532,10 @@ static void pk_values(const void *obj, const pgorm__model_info *mi, pgorm_value 
 
 int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value *pk, void **out)
 {
-	if (s == NULL || out == NULL)
+	if (s == NULL)
 		return PGORM_EINVAL;
+	if (out == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: out is NULL");
 	*out = NULL;
 	pgorm__model_info *mi = m ? pgorm__registry_info(s->reg, m) : NULL;
 	if (mi == NULL)
@@ -713,8 +723,10 @@ int pgorm_session_flush(pgorm_session *s)
 
 int pgorm_session_plan(pgorm_session *s, char **out)
 {
-	if (s == NULL || out == NULL)
+	if (s == NULL)
 		return PGORM_EINVAL;
+	if (out == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_plan: out is NULL");
 	*out = NULL;
 	return pgorm__flush(s, true, out);
 }

@@ -391,6 +391,97 @@ START_TEST(test_second_thread_rejected)
 }
 END_TEST
 
+/* pgorm_session_plan is a dry run: the FK fields it computes from changed links are put
+ * back in the user's structs (it used to leave the new parent's key there). */
+typedef struct PlanParent { pgorm_object hdr; int64_t id; pgorm_collection kids; } PlanParent;
+typedef struct PlanChild { pgorm_object hdr; int64_t id; int64_t pid; PlanParent *parent; } PlanChild;
+extern const pgorm_model plan_parent_model, plan_child_model;
+static const pgorm_column plan_parent_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, PlanParent, id),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship plan_parent_rels[] = {
+	PGORM_ONE_TO_MANY("kids", PlanParent, kids, &plan_child_model, "pid", "parent", 0),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model plan_parent_model = PGORM_MODEL("plan_parents", PlanParent, plan_parent_cols, plan_parent_rels);
+static const pgorm_column plan_child_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, PlanChild, id),
+	PGORM_COLUMN_FK(INT8, "pid", PGORM_NULLABLE, PlanChild, pid, "plan_parents", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship plan_child_rels[] = {
+	PGORM_MANY_TO_ONE("parent", PlanChild, parent, &plan_parent_model, "pid", "kids"),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model plan_child_model = PGORM_MODEL("plan_children", PlanChild, plan_child_cols, plan_child_rels);
+
+START_TEST(test_issue_plan_keeps_fks)
+{
+	const pgorm_model *models[] = { &plan_parent_model, &plan_child_model };
+	pgorm_registry *r2;
+	pgorm_session *s2;
+	pgorm_error err;
+	ck_assert_msg(pgorm_registry_create(&r2, models, 2, &err) == 0, "%s", err.message);
+	ck_assert_int_eq(pgorm_registry_drop_all(r2, conn), 0);
+	ck_assert_int_eq(pgorm_registry_create_all(r2, conn, false), 0);
+	ck_assert_int_eq(pgorm_session_create(&s2, r2, NULL, conn, NULL, &err), 0);
+	const pgorm_rel *parent = pgorm_registry_rel(r2, &plan_child_model, "parent");
+	PlanParent *p1 = pgorm_object_new(s2, &plan_parent_model), *p2 = pgorm_object_new(s2, &plan_parent_model);
+	PlanChild *c = pgorm_object_new(s2, &plan_child_model);
+	ck_assert_int_eq(pgorm_rel_set(s2, parent, c, p1), 0);
+	ck_assert_int_eq(pgorm_session_add(s2, p1), 0);
+	ck_assert_int_eq(pgorm_session_add(s2, p2), 0);
+	ck_assert_int_eq(pgorm_session_commit(s2), 0);
+	ck_assert_int_eq(c->pid, p1->id);
+	/* move c to p2: the dry run must leave c->pid (and its NULL bit) as the user had it */
+	ck_assert_int_eq(pgorm_rel_set(s2, parent, c, p2), 0);
+	char *plan = NULL;
+	ck_assert_int_eq(pgorm_session_plan(s2, &plan), 0);
+	ck_assert_ptr_nonnull(strstr(plan, "UPDATE \"plan_children\""));
+	pgorm_free(plan);
+	ck_assert_int_eq(c->pid, p1->id);
+	ck_assert(!pgorm_object_is_null(c, "pid"));
+	/* a NULL link: the plan does not set the NULL bit either */
+	PlanChild *c2 = pgorm_object_new(s2, &plan_child_model);
+	ck_assert_int_eq(pgorm_rel_set(s2, parent, c2, p1), 0);
+	ck_assert_int_eq(pgorm_session_add(s2, c2), 0);
+	ck_assert_int_eq(pgorm_session_plan(s2, &plan), 0);
+	pgorm_free(plan);
+	ck_assert_int_eq(c2->pid, 0);
+	ck_assert_int_eq(c->pid, p1->id);
+	/* the real flush still writes them */
+	ck_assert_int_eq(pgorm_session_commit(s2), 0);
+	ck_assert_int_eq(c->pid, p2->id);
+	ck_assert_int_eq(c2->pid, p1->id);
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT pid FROM plan_children WHERE id = %lld", (long long)c->id);
+	ck_assert_int_eq(pgtest_int(conn, sql), p2->id);
+	pgorm_session_destroy(s2);
+	ck_assert_int_eq(pgorm_registry_drop_all(r2, conn), 0);
+	pgorm_registry_destroy(r2);
+}
+END_TEST
+
+/* Argument errors that have a session at hand leave a message in it. */
+START_TEST(test_issue_session_error_messages)
+{
+	Item *a = new_item("msg", 1);
+	pgorm_value pk = PGORM_INT8(1);
+	ck_assert_int_eq(pgorm_session_get(sess, &item_model, &pk, NULL), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm_session_error(sess)->code, PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(sess)->message, "pgorm_session_get"));
+	ck_assert_int_eq(pgorm_session_plan(sess, NULL), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(sess)->message, "pgorm_session_plan"));
+	ck_assert_int_eq(pgorm_object_set_null(a, "no_such_column", true), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(sess)->message, "no_such_column"));
+	ck_assert_int_eq(pgorm_object_set_null(a, "name", true), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(sess)->message, "items.name is NOT NULL"));
+	ck_assert_int_eq(pgorm_object_set_null(a, "note", true), 0);
+	ck_assert(pgorm_object_is_null(a, "note"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("session");
@@ -405,6 +496,8 @@ int main(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_rollback_restores);
 	tcase_add_test(tc, test_all_types_composite_key);
+	tcase_add_test(tc, test_issue_plan_keeps_fks);
+	tcase_add_test(tc, test_issue_session_error_messages);
 #ifndef NDEBUG
 	tcase_add_test(tc, test_second_thread_rejected);
 #endif
