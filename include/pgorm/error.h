@@ -2,7 +2,15 @@
  *
  * Every fallible call returns 0 on success or a negative PGORM_E* code. Details land in a
  * pgorm_error: fixed-size buffers, so reporting an error never allocates. Server errors keep
- * their SQLSTATE and PG_DIAG_* fields. Messages never contain passwords or parameter values.
+ * their SQLSTATE and PG_DIAG_* fields.
+ *
+ * What an error may contain: never a password (connect errors are redacted, whatever form
+ * the conninfo gave it in), and never a bind parameter value added by pgorm. But message,
+ * detail and hint are copied from the server as they are, and the server puts row values in
+ * some of them (a unique violation's detail reads "Key (email)=(a@b.c) already exists"; a
+ * check violation's detail quotes the failing row); statement holds the SQL text as given,
+ * so a caller that writes values into its own SQL (pgorm_conn_exec, pgorm_query_where,
+ * pgorm_session_query_sql) finds them there. Treat detail and statement as data when logging.
  */
 #ifndef PGORM_ERROR_H
 #define PGORM_ERROR_H
@@ -49,12 +57,13 @@ typedef struct pgorm_error {
 	char sqlstate[6];       /* "" when not a server error */
 	char severity[16];      /* ERROR, FATAL, ... */
 	char message[256];      /* primary message */
-	char detail[256];
+	char detail[256];       /* the server's DETAIL: may quote row values (see above) */
 	char hint[256];
 	char constraint[64];
 	char table[64];
 	char column[64];
-	char statement[256];    /* the SQL that failed (truncated), never parameter values */
+	char statement[256];    /* the SQL that failed (truncated); bind parameter values are
+	                           never in it, literals the caller wrote into the SQL are */
 	long stmt_index;        /* index in a pipeline batch, -1 when not applicable */
 } pgorm_error;
 

@@ -81,7 +81,8 @@ typedef enum pgorm_tx_status {
  * *out is NULL on error. */
 PGORM_API int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err);
 /** Wrap an already open libpq connection; on success the pgorm_conn owns pq and will
- * PQfinish it. On error pq is left untouched and still belongs to the caller. */
+ * PQfinish it. On error pq is left untouched and still belongs to the caller.
+ * Errors: PGORM_EINVAL (NULL out/pq/cfg), PGORM_ENOMEM; message in *err (optional). */
 PGORM_API int pgorm_conn_adopt(pgorm_conn **out, struct pg_conn *pq, const pgorm_conn_config *cfg,
                                pgorm_error *err);
 /** Close the connection and free everything it owns. Accepts NULL. */
@@ -164,8 +165,10 @@ PGORM_API const char *pgorm_result_text(pgorm_result *r, size_t row, size_t col)
 /** Free the result. Accepts NULL. */
 PGORM_API void pgorm_result_free(pgorm_result *r);
 
-/** Quote an identifier ("a""b") into buf of size n; returns the length, or -1 if it does not fit
- * or name is NULL/empty/contains NUL-less garbage. Thread-safe. */
+/** Quote an identifier ("a""b", every '"' doubled) into buf of size n, NUL-terminated; returns
+ * the length without the NUL, or -1 when buf or name is NULL, name is empty, or the quoted
+ * name and its NUL do not fit in n (buf's content is then unspecified). name must be a
+ * NUL-terminated string. Thread-safe. */
 PGORM_API long pgorm_quote_ident(char *buf, size_t n, const char *name);
 
 PGORM_END_DECLS

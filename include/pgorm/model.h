@@ -227,12 +227,15 @@ PGORM_API const pgorm_model *pgorm_rel_target(const pgorm_rel *r);
  * if_not_exists, existing tables are left alone. Runs in one transaction.
  * Errors: as pgorm_conn_exec; nothing is created on error. */
 PGORM_API int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c, bool if_not_exists);
-/** Drop every table in reverse FK order (IF EXISTS). */
+/** Drop every table in reverse FK order (IF EXISTS), one statement.
+ * Errors: PGORM_EINVAL (NULL), PGORM_ENOMEM, as pgorm_conn_exec; details in pgorm_conn_error(c). */
 PGORM_API int pgorm_registry_drop_all(const pgorm_registry *reg, pgorm_conn *c);
 /** Compare the models with pg_catalog; every difference is one line in *report (missing
  * table/column, type or nullability mismatch, missing FK). Returns the number of
  * differences (>= 0) or an error. Ownership: *report is malloc-style memory from pgorm,
- * free with pgorm_free; NULL when there is no difference. */
+ * free with pgorm_free; NULL when there is no difference.
+ * Errors: PGORM_EINVAL (NULL argument), PGORM_ENOMEM, as pgorm_conn_exec; details in
+ * pgorm_conn_error(c). */
 PGORM_API int pgorm_registry_check(const pgorm_registry *reg, pgorm_conn *c, char **report);
 /** Free memory that pgorm returned to the caller. Accepts NULL. */
 PGORM_API void pgorm_free(void *p);

@@ -39,7 +39,11 @@ PGORM_API int pgorm_query_filter(pgorm_query *q, const char *column, const char 
 /** AND a raw SQL condition (the table is aliased t) with its own parameters $1..$n, which are
  * renumbered; values never go into the text. */
 PGORM_API int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params);
+/** ORDER BY column [DESC], after any earlier order_by (the column is checked and quoted).
+ * Errors: PGORM_EINVAL (unknown column), PGORM_ENOMEM. */
 PGORM_API int pgorm_query_order_by(pgorm_query *q, const char *column, bool desc);
+/** LIMIT / OFFSET in rows (with a joined loader, of parent rows: applied in a subquery).
+ * Errors: PGORM_EINVAL (negative). */
 PGORM_API int pgorm_query_limit(pgorm_query *q, int64_t limit);
 PGORM_API int pgorm_query_offset(pgorm_query *q, int64_t offset);
 /** FOR UPDATE [SKIP LOCKED]. */
@@ -51,18 +55,28 @@ PGORM_API int pgorm_query_option(pgorm_query *q, const char *path, pgorm_loader 
 /** Overwrite attributes of objects already in the identity map (default: keep them). */
 PGORM_API int pgorm_query_populate_existing(pgorm_query *q, bool on);
 
-/** Run and return every object (one per row; joined rows are folded). */
+/** Run and return every object (one per row; joined rows are folded). Autoflushes first when
+ * the session is configured to. Errors (details in pgorm_session_error): the first error of
+ * the building calls (PGORM_EINVAL, PGORM_ETYPE, PGORM_ENOMEM), PGORM_ENOMEM, PGORM_ESTATE
+ * (the session needs a rollback), PGORM_EMULTIPLE (two rows for a joined one-to-one),
+ * PGORM_ERAISE / PGORM_ENPLUSONE from loaders, server and connection errors. */
 PGORM_API int pgorm_query_all(pgorm_query *q, pgorm_list *out);
-/** First object or *out = NULL when there is none (not an error). */
+/** First object or *out = NULL when there is none (not an error). Errors: as pgorm_query_all. */
 PGORM_API int pgorm_query_first(pgorm_query *q, void **out);
-/** Exactly one object. Errors: PGORM_ENOTFOUND, PGORM_EMULTIPLE. */
+/** Exactly one object. Errors: PGORM_ENOTFOUND, PGORM_EMULTIPLE, those of pgorm_query_all. */
 PGORM_API int pgorm_query_one(pgorm_query *q, void **out);
+/** SELECT count(*) with the query's filters (order, limit, offset and loaders ignored) into
+ * *out. Autoflushes like pgorm_query_all. Errors: as pgorm_query_all. */
 PGORM_API int pgorm_query_count(pgorm_query *q, int64_t *out);
 
 /** Bulk DELETE / UPDATE by the query's filters: no cascades, no relationship handling
  * (as in SQLAlchemy). Objects of those rows in the identity map are detached (delete) or
- * expired (update). *affected (may be NULL) receives the row count. */
+ * expired (update). *affected (may be NULL) receives the row count.
+ * Errors: as pgorm_query_all (without the loader ones). */
 PGORM_API int pgorm_query_delete(pgorm_query *q, uint64_t *affected);
+/** UPDATE … SET column = value (a bind parameter) WHERE the query's filters.
+ * Errors: PGORM_EINVAL (unknown column, NULL into a NOT NULL column), PGORM_ETYPE, and those
+ * of pgorm_query_delete. */
 PGORM_API int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value value, uint64_t *affected);
 
 /** Iterate the result in batches through a server-side cursor inside the transaction; each
@@ -70,6 +84,8 @@ PGORM_API int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value
  * the session during cb) are valid only until cb returns: the session frees the batch
  * afterwards, so memory stays bounded. cb returns 0 to go on, non-zero to stop. */
 typedef int (*pgorm_stream_fn)(void *ctx, void **objs, size_t n);
+/** Errors: PGORM_EINVAL (cb NULL, batch 0), those of pgorm_query_all. A non-zero return of cb
+ * stops the stream without error. */
 PGORM_API int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *ctx);
 
 /** Map a hand-written parameterized SELECT onto model m: its columns must be the model's

@@ -76,9 +76,11 @@ PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *re
 PGORM_API void pgorm_session_destroy(pgorm_session *s);
 /** The last error. Ownership: borrowed, valid until the next call on s. */
 PGORM_API const pgorm_error *pgorm_session_error(const pgorm_session *s);
+/** Copy the session's statement counters into *out (nothing when s or out is NULL). */
 PGORM_API void pgorm_session_stats(const pgorm_session *s, pgorm_stats *out);
 /** The connection the session holds (acquiring one if needed), or NULL with the error set. */
 PGORM_API pgorm_conn *pgorm_session_connection(pgorm_session *s);
+/** The registry the session was created with (borrowed), NULL for NULL s. */
 PGORM_API const pgorm_registry *pgorm_session_registry(const pgorm_session *s);
 
 /* ---- objects ---- */
@@ -88,9 +90,12 @@ PGORM_API const pgorm_registry *pgorm_session_registry(const pgorm_session *s);
 PGORM_API void *pgorm_object_new(pgorm_session *s, const pgorm_model *m);
 /** Session-owned copy of str (NULL → NULL). */
 PGORM_API char *pgorm_strdup(pgorm_session *s, const char *str);
-/** Mark a column NULL (or not) / test it. Errors: PGORM_EINVAL (unknown column, NOT NULL column). */
+/** Mark a column NULL (or not). Errors: PGORM_EINVAL (not a pgorm object, unknown column,
+ * NULL on a NOT NULL column; the message goes to the object's session when it has one). */
 PGORM_API int pgorm_object_set_null(void *obj, const char *column, bool is_null);
+/** Whether the column is NULL; false for an unknown column or a NULL obj. */
 PGORM_API bool pgorm_object_is_null(const void *obj, const char *column);
+/** The object's state (see the top of this header); TRANSIENT for NULL. */
 PGORM_API pgorm_state pgorm_object_state(const void *obj);
 
 /** TRANSIENT → PENDING, cascading save-update along relationships. Adding a PENDING or
@@ -100,14 +105,17 @@ PGORM_API int pgorm_session_add(pgorm_session *s, void *obj);
 /** Mark a PERSISTENT object for deletion at the next flush (PENDING ones are just dropped);
  * delete cascades are resolved at flush. Errors: PGORM_ESTATE for TRANSIENT/DETACHED objects. */
 PGORM_API int pgorm_session_delete(pgorm_session *s, void *obj);
-/** Remove the object from the session (DETACHED); cascades along expunge. */
+/** Remove the object from the session (DETACHED); cascades along expunge.
+ * Errors: PGORM_EINVAL (NULL, not an object of this session), PGORM_ESTATE (other thread). */
 PGORM_API int pgorm_session_expunge(pgorm_session *s, void *obj);
 /** Reload the object's columns from its row now. Errors: PGORM_ENOTFOUND if the row is gone. */
 PGORM_API int pgorm_session_refresh(pgorm_session *s, void *obj);
 /** Mark the object's attributes and collections expired (see the top of this header). */
 PGORM_API int pgorm_session_expire(pgorm_session *s, void *obj);
 /** Copy the state of a detached or foreign object onto the session's object for the same key
- * (loading it if needed), return that object in *out. */
+ * (loading it if needed; a new PENDING one when no row has that key), return that object in
+ * *out. Errors: PGORM_EINVAL (NULL argument, model not in the registry), PGORM_ETYPE,
+ * PGORM_ENOMEM, those of pgorm_session_get. */
 PGORM_API int pgorm_session_merge(pgorm_session *s, const void *obj, void **out);
 
 /** The object with primary key pk (one value per PK column, in column order): from the
@@ -122,12 +130,18 @@ PGORM_API int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pg
  * transaction; batched and pipelined. On failure the database transaction is rolled back (inside
  * a savepoint: to the savepoint only, the outer work stays), the error is kept (later calls fail
  * with PGORM_ESTATE and keep its SQLSTATE/constraint), and the session accepts only
- * pgorm_session_rollback, or pgorm_session_rollback_nested inside a savepoint. */
+ * pgorm_session_rollback, or pgorm_session_rollback_nested inside a savepoint.
+ * Errors: PGORM_ECONSTRAINT, PGORM_ESERIALIZATION, PGORM_ESERVER, PGORM_ECONN (server error
+ * fields and the failed statement in pgorm_session_error), PGORM_ESTALE (a versioned row
+ * changed), PGORM_ENOMEM, PGORM_ESTATE (a previous flush failed: roll back first). */
 PGORM_API int pgorm_session_flush(pgorm_session *s);
-/** Flush, COMMIT, expire everything (expire_on_commit), give back the connection. */
+/** Flush, COMMIT, expire everything (expire_on_commit), give back the connection.
+ * Errors: those of pgorm_session_flush, and of the COMMIT (then the session needs a rollback). */
 PGORM_API int pgorm_session_commit(pgorm_session *s);
 /** ROLLBACK: pending objects leave the session (TRANSIENT), deleted ones come back,
- * everything is expired; the session is usable again. */
+ * everything is expired; the session is usable again (a lost connection is not an error).
+ * Errors: PGORM_EINVAL (NULL), the ROLLBACK's error on a live connection (the session state
+ * is reset all the same). */
 PGORM_API int pgorm_session_rollback(pgorm_session *s);
 /** Savepoints: begin_nested flushes then opens a SAVEPOINT; commit_nested releases it;
  * rollback_nested rolls back to it (also after a flush failed inside it): objects inserted in
@@ -138,7 +152,8 @@ PGORM_API int pgorm_session_rollback_nested(pgorm_session *s);
 
 /** Dry run: the ordered statements the next flush would send, one per line, each followed
  * by the reason that placed it ("insert parent_table before child_table (FK parent_id)").
- * Ownership: *out is pgorm-allocated (pgorm_free). Nothing is sent. */
+ * Ownership: *out is pgorm-allocated (pgorm_free). Nothing is sent; objects and their fields
+ * are left as they were. Errors: PGORM_EINVAL (out NULL), PGORM_ENOMEM, PGORM_ESTATE. */
 PGORM_API int pgorm_session_plan(pgorm_session *s, char **out);
 
 /* ---- relationships (both sides change at once) ---- */
@@ -149,11 +164,14 @@ PGORM_API int pgorm_session_plan(pgorm_session *s, char **out);
  * Errors: PGORM_EINVAL (NULL, wrong models, r not a collection). */
 PGORM_API int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *child);
 /** Remove child from parent's collection r; at flush its FK becomes NULL, or it is deleted
- * with delete-orphan, unless it was attached to another parent by then. */
+ * with delete-orphan, unless it was attached to another parent by then.
+ * Errors: PGORM_EINVAL (NULL, wrong models, child not in the collection), PGORM_ENOMEM. */
 PGORM_API int pgorm_rel_remove(pgorm_session *s, const pgorm_rel *r, void *parent, void *child);
-/** Set a to-one relationship (many-to-one, or one-to-one) of obj to target (NULL detaches). */
+/** Set a to-one relationship (many-to-one, or one-to-one) of obj to target (NULL detaches).
+ * Errors: PGORM_EINVAL (NULL obj, wrong models, r a collection), PGORM_ENOMEM. */
 PGORM_API int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target);
-/** Read a to-one relationship (works for header-stored backrefs too); no SQL. *out may be NULL. */
+/** Read a to-one relationship (works for header-stored backrefs too); no SQL. *out may be NULL.
+ * Errors: PGORM_EINVAL (NULL obj, wrong model, r a collection). */
 PGORM_API int pgorm_rel_get(pgorm_session *s, const pgorm_rel *r, void *obj, void **out);
 /** The collection of a to-many relationship (header-stored backrefs too); no SQL. */
 PGORM_API pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_rel *r, void *obj);
@@ -161,7 +179,9 @@ PGORM_API pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_r
  * the identity map without SQL; on an expired object its row is read first, as by
  * pgorm_session_refresh, since its FK fields may be stale). Counted in stats; PGORM_ERAISE under
  * the raise loader; PGORM_ENOTFOUND (obj detached) when an expired object's row is gone.
- * out (may be NULL) receives the collection (to-many) or the target pointer (to-one). */
+ * out (may be NULL) receives the collection (to-many) or the target pointer (to-one).
+ * Errors: PGORM_EINVAL, PGORM_ERAISE, PGORM_ENPLUSONE (nplus1_fail), PGORM_ENOTFOUND,
+ * PGORM_ENOMEM, PGORM_ESTATE, server and connection errors. */
 PGORM_API int pgorm_rel_load(pgorm_session *s, const pgorm_rel *r, void *obj, void *out);
 /** Whether the relationship of obj is loaded. */
 PGORM_API bool pgorm_rel_is_loaded(const pgorm_rel *r, const void *obj);
