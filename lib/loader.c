@@ -398,7 +398,17 @@ typedef struct keyset {
 		bool text;
 	} col[PGORM__MAX_PK];
 	pgorm_value params[PGORM__MAX_PK];
+	bool single;            /* one key of one column: "= $1" with a scalar, as hand-written N+1 code */
 } keyset;
+
+/* Switch a one-key, one-column set to the scalar form (one-to-many and many-to-one loads). */
+static void use_single(keyset *k)
+{
+	if (k->n != 1 || k->ncols != 1)
+		return;
+	k->single = true;
+	k->params[0] = k->col[0].text ? PGORM_TEXT(k->col[0].strs[0]) : PGORM_INT8(k->col[0].ints[0]);
+}
 
 static void keyset_free(keyset *k)
 {
@@ -457,7 +467,10 @@ static void key_match(pgorm__sb *b, const pgorm__model_info *mi, const size_t *c
 	if (k->ncols == 1) {
 		pgorm__sb_add(b, "t.");
 		pgorm__sb_ident(b, mi->cols[cols[0]].name);
-		pgorm__sb_addf(b, " = ANY($1%s)", array_cast(k, 0));
+		if (k->single)
+			pgorm__sb_add(b, " = $1");
+		else
+			pgorm__sb_addf(b, " = ANY($1%s)", array_cast(k, 0));
 		return;
 	}
 	pgorm__sb_add(b, "(");
@@ -551,9 +564,11 @@ typedef struct load_job {
 
 /* Loader statements depend only on the relationship (and its key types), so a session builds
  * each once and keeps it until it is destroyed. */
-static const char **sql_slot(pgorm_session *s, const pgorm_rel *r)
+static const char **sql_slot(pgorm_session *s, const pgorm_rel *r, bool single)
 {
-	return &s->load_sql[r->owner->index * PGORM__MAX_RELS + r->index];
+	/* [loaders][get by PK per model][single-key loaders]: see session.c */
+	size_t base = single ? s->reg->nmodels * (PGORM__MAX_RELS + 1) : 0;
+	return &s->load_sql[base + r->owner->index * PGORM__MAX_RELS + r->index];
 }
 
 static void job_free(load_job *j)
@@ -569,7 +584,8 @@ static int prepare_o2m(pgorm_session *s, load_job *j)
 	const pgorm_rel *r = j->r;
 	pgorm__model_info *cm = r->target;
 	int rc = collect_keys(s, r->owner, r->ref_cols, r->nfk, j->objs, j->n, &j->keys);
-	if (rc != 0 || *sql_slot(s, r) != NULL)
+	use_single(&j->keys);
+	if (rc != 0 || *sql_slot(s, r, j->keys.single) != NULL)
 		return rc;
 	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE ", cm->select_list, cm->qtable);
 	key_match(&j->sql, cm, r->fk_cols, &j->keys);
@@ -661,7 +677,8 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 		return 0;
 	}
 	int rc = collect_keys(s, cm, r->fk_cols, r->nfk, missing, nm, &j->keys);
-	if (rc != 0 || *sql_slot(s, r) != NULL)
+	use_single(&j->keys);
+	if (rc != 0 || *sql_slot(s, r, j->keys.single) != NULL)
 		return rc;
 	pgorm__sb_addf(&j->sql, "SELECT %s FROM %s t WHERE ", pm->select_list, pm->qtable);
 	key_match(&j->sql, pm, r->ref_cols, &j->keys);
@@ -690,7 +707,7 @@ static int prepare_m2m(pgorm_session *s, load_job *j)
 	const pgorm_rel *r = j->r;
 	pgorm__model_info *om = r->owner, *tm = r->target;
 	int rc = collect_keys(s, om, om->pk, 1, j->objs, j->n, &j->keys);
-	if (rc != 0 || *sql_slot(s, r) != NULL)
+	if (rc != 0 || *sql_slot(s, r, false) != NULL)
 		return rc;
 	pgorm__sb *b = &j->sql;
 	pgorm__sb_addf(b, "SELECT %s, a.", tm->select_list);
@@ -751,7 +768,7 @@ static int job_prepare(pgorm_session *s, load_job *j)
 	default: rc = pgorm__session_fail(s, PGORM_EINVAL, "relationship %s: unresolved kind", j->r->name);
 	}
 	if (rc == 0 && !j->skip) {
-		const char **slot = sql_slot(s, j->r);
+		const char **slot = sql_slot(s, j->r, j->keys.single);
 		if (*slot == NULL) {
 			const char *built = pgorm__sb_str(&j->sql);
 			/* not in the arena: a stream batch may roll the arena back */

@@ -201,7 +201,8 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 			maxsize = reg->models[i].alloc_size;
 	s->probe_size = maxsize;
 	s->probe = pgorm__calloc(1, maxsize);
-	s->load_sql = pgorm__calloc(reg->nmodels * (PGORM__MAX_RELS + 1) + 1, sizeof *s->load_sql);
+	/* cached statements: loaders, get-by-PK per model, single-key loaders (loader.c) */
+	s->load_sql = pgorm__calloc(reg->nmodels * (2 * PGORM__MAX_RELS + 1) + 1, sizeof *s->load_sql);
 	if (s->probe == NULL || s->load_sql == NULL || pgorm__imap_init(&s->imap) != 0) {
 		pgorm__free(s->probe);
 		pgorm__free(s->load_sql);
@@ -229,7 +230,7 @@ void pgorm_session_destroy(pgorm_session *s)
 	pgorm__free(s->tracked);
 	pgorm__free(s->flushed_deleted);
 	pgorm__free(s->m2m_ops);
-	for (size_t i = 0; i < s->reg->nmodels * (PGORM__MAX_RELS + 1); i++)
+	for (size_t i = 0; i < s->reg->nmodels * (2 * PGORM__MAX_RELS + 1); i++)
 		pgorm__free((void *)s->load_sql[i]);
 	pgorm__free(s->load_sql);
 	pgorm__free(s->probe);
