@@ -136,6 +136,13 @@ static int grow(pgorm__imap *m, size_t need)
 
 int pgorm__imap_reserve(pgorm__imap *m, size_t more) { return grow(m, m->count + more); }
 
+void pgorm__imap_prefetch_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key)
+{
+	/* the hash key_hash computes for a single integer key */
+	uint64_t h = mix((mi->index + 1) ^ (uint64_t)key);
+	__builtin_prefetch(&m->slots[h & (m->cap - 1)]);
+}
+
 void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe)
 {
 	uint64_t h = key_hash(mi, probe);

@@ -328,7 +328,13 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	void *probe = s->probe;
 	((pgorm_object *)probe)->model = mi->model;
 	((pgorm_object *)probe)->priv = NULL;
+	/* A single int8 key: fetch the next row's identity-map slot while this row is decoded
+	 * (the table is large and the slots of consecutive rows are far apart). */
+	int pkcol = (int)(col0 + mi->pk[0]);
+	bool prefetch = mi->npk == 1 && dec.kind[mi->pk[0]] == D_INT8;
 	for (size_t row = 0; row < nrows; row++) {
+		if (prefetch && row + 1 < nrows && PQgetlength(r->res, (int)row + 1, pkcol) == 8)
+			pgorm__imap_prefetch_int(&s->imap, mi, (int64_t)pgorm__be64(PQgetvalue(r->res, (int)row + 1, pkcol)));
 		/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
 		rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask);
 		if (rc == 1) { /* the empty side of an outer join */

@@ -588,6 +588,16 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 	int rc = pgorm__load_rows_ex(s, mi, res, 0, q->populate, true, &rows, &nrows);
 	if (rc != 0)
 		return rc;
+	bool any_joined = false;
+	for (size_t i = 0; i < mi->nrels; i++)
+		any_joined |= joined[i];
+	if (!any_joined) {
+		/* one row per key: the rows are the objects, no folding (and no second pass over
+		 * every object, which costs a cache miss each on large results) */
+		*out = rows;
+		*nout = nrows;
+		return 0;
+	}
 	void **distinct = pgorm__calloc(nrows ? nrows : 1, sizeof *distinct);
 	if (distinct == NULL) {
 		pgorm__free(rows);

@@ -87,6 +87,8 @@ int pgorm__imap_init(pgorm__imap *m);
 void pgorm__imap_finish(pgorm__imap *m);
 void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe);
 int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj);
+/* Start fetching the slot of a single int8 key (the loader does it one row ahead). */
+void pgorm__imap_prefetch_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key);
 /* Make room for `more` insertions without rehashing in between. */
 int pgorm__imap_reserve(pgorm__imap *m, size_t more);
 void pgorm__imap_del(pgorm__imap *m, const pgorm__model_info *mi, void *obj);
