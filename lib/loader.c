@@ -516,6 +516,16 @@ static bool same_value(const pgorm_value *a, const pgorm_value *b)
 static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t *cols, size_t ncols,
                           const void *src, const pgorm__model_info *srcmi, const size_t *srccols, void **objs, size_t n)
 {
+	const pgorm_column *kc = &mi->cols[cols[0]], *sc = &srcmi->cols[srccols[0]];
+	if (ncols == 1 && mi->npk == 1 && mi->pk[0] == cols[0] && kc->type == PGORM_TYPE_INT8 &&
+	    sc->type == PGORM_TYPE_INT8) {
+		/* the common case, a bigint key: straight into the probe (only its key is read) */
+		if ((pgorm__st(src)->nulls >> srccols[0]) & 1)
+			return NULL;
+		((pgorm_object *)s->probe)->model = mi->model;
+		memcpy(pgorm__field(s->probe, kc->offset), pgorm__field((void *)src, sc->offset), 8);
+		return pgorm__imap_find(&s->imap, mi, s->probe);
+	}
 	pgorm_value v[PGORM__MAX_PK];
 	for (size_t c = 0; c < ncols; c++) {
 		pgorm__get_col(src, &srcmi->cols[srccols[c]], srccols[c], &v[c]);
@@ -618,14 +628,37 @@ static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
 		else
 			pgorm__coll(parents[i], r)->len = 0;
 	}
-	for (size_t i = 0; i < nk && rc == 0; i++) {
-		void *kid = kids[i];
-		pgorm__objstate *kst = pgorm__st(kid);
-		if (kst->link_dirty & (1ULL << m2o->index))
+	/* First the parent of every child (NULL: skipped), counting per collection, so that each
+	 * collection is allocated once at its final size. */
+	void **owner = pgorm__calloc(nk ? nk : 1, sizeof *owner);
+	if (owner == NULL) {
+		pgorm__free(kids);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < nk; i++) {
+		if (pgorm__st(kids[i])->link_dirty & (1ULL << m2o->index))
 			continue; /* moved in memory since: its new place wins */
-		void *parent = find_by_cols(s, pm, r->ref_cols, r->nfk, kid, cm, r->fk_cols, parents, n);
+		owner[i] = find_by_cols(s, pm, r->ref_cols, r->nfk, kids[i], cm, r->fk_cols, parents, n);
+		if (owner[i] != NULL && !r->scalar)
+			pgorm__coll(owner[i], r)->len++;
+	}
+	for (size_t i = 0; i < n && !r->scalar && rc == 0; i++) {
+		pgorm_collection *c = pgorm__coll(parents[i], r);
+		size_t want = c->len;
+		c->len = 0;
+		if (want > c->cap) {
+			void **items = pgorm__arena_alloc(&s->arena, want * sizeof *items);
+			if (items == NULL)
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			c->items = items;
+			c->cap = items ? want : 0;
+		}
+	}
+	for (size_t i = 0; i < nk && rc == 0; i++) {
+		void *kid = kids[i], *parent = owner[i];
 		if (parent == NULL)
 			continue;
+		pgorm__objstate *kst = pgorm__st(kid);
 		if (r->scalar) {
 			void *prev = pgorm__link_get(parent, r);
 			if (prev != NULL && prev != kid) {
@@ -635,13 +668,14 @@ static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
 				break;
 			}
 			pgorm__link_put(parent, r, kid);
-		} else if (!pgorm__coll_push(s, pgorm__coll(parent, r), kid)) {
-			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-			break;
+		} else {
+			pgorm_collection *c = pgorm__coll(parent, r);
+			c->items[c->len++] = kid; /* sized above */
 		}
 		pgorm__link_put(kid, m2o, parent);
 		kst->loaded |= 1ULL << m2o->index;
 	}
+	pgorm__free(owner);
 	pgorm__free(kids);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		pgorm__st(parents[i])->loaded |= 1ULL << r->index;
