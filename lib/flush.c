@@ -770,7 +770,9 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : rc;
 }
 
-static void where_pk(pgorm__sb *b, const pgorm__model_info *mi, void *o, pgorm_value *vals, size_t *p)
+/* " WHERE pk = $n [AND …] [AND version = $m]": one row, guarded by its version when the model
+ * has one (a mismatch then shows as a row count of 0: PGORM_ESTALE). */
+static void where_row(pgorm__sb *b, const pgorm__model_info *mi, void *o, pgorm_value *vals, size_t *p)
 {
 	pgorm__sb_add(b, " WHERE ");
 	for (size_t k = 0; k < mi->npk; k++) {
@@ -781,6 +783,27 @@ static void where_pk(pgorm__sb *b, const pgorm__model_info *mi, void *o, pgorm_v
 		pgorm__get_col(o, &mi->cols[mi->pk[k]], mi->pk[k], &vals[*p]);
 		pgorm__sb_param(b, ++*p);
 	}
+	if (mi->version_col >= 0) {
+		pgorm__sb_add(b, " AND ");
+		pgorm__sb_ident(b, mi->cols[mi->version_col].name);
+		pgorm__sb_add(b, " = ");
+		pgorm__get_col(o, &mi->cols[mi->version_col], (size_t)mi->version_col, &vals[*p]);
+		pgorm__sb_param(b, ++*p);
+	}
+}
+
+/* Fill a planned statement that writes the one row of o. */
+static void plan_row(planned *it, plan *pl, pgorm__sb *b, stmt_kind kind, pgorm__model_info *mi, void *o,
+                     pgorm_value *vals, size_t nvals, void **objs, const char *reason)
+{
+	objs[0] = o;
+	it->stmt = (pgorm_stmt){ plan_str(pl, b), nvals, vals };
+	it->kind = kind;
+	it->mi = mi;
+	it->objs = objs;
+	it->nobjs = 1;
+	it->versioned = mi->version_col >= 0;
+	it->reason = reason;
 }
 
 static bool any_key_type(const pgorm__model_info *mi);
@@ -901,22 +924,8 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 			pgorm__sb_ident(b, vn);
 			pgorm__sb_add(b, " + 1");
 		}
-		where_pk(b, mi, o, vals, &p);
-		if (mi->version_col >= 0) {
-			pgorm__sb_add(b, " AND ");
-			pgorm__sb_ident(b, mi->cols[mi->version_col].name);
-			pgorm__sb_add(b, " = ");
-			pgorm__get_col(o, &mi->cols[mi->version_col], (size_t)mi->version_col, &vals[p]);
-			pgorm__sb_param(b, ++p);
-		}
-		objs[0] = o;
-		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
-		it->kind = K_UPDATE;
-		it->mi = mi;
-		it->objs = objs;
-		it->nobjs = 1;
-		it->versioned = mi->version_col >= 0;
-		it->reason = "changed columns only";
+		where_row(b, mi, o, vals, &p);
+		plan_row(it, pl, b, K_UPDATE, mi, o, vals, p, objs, "changed columns only");
 	}
 	if (rc == 0)
 		rc = plan_null_groups(s, pl, b, groups, ng);
@@ -1015,22 +1024,8 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 				break;
 			size_t p = 0;
 			pgorm__sb_addf(b, "DELETE FROM %s", mi->qtable);
-			where_pk(b, mi, o, vals, &p);
-			if (mi->version_col >= 0) {
-				pgorm__sb_add(b, " AND ");
-				pgorm__sb_ident(b, mi->cols[mi->version_col].name);
-				pgorm__sb_add(b, " = ");
-				pgorm__get_col(o, &mi->cols[mi->version_col], (size_t)mi->version_col, &vals[p]);
-				pgorm__sb_param(b, ++p);
-			}
-			objs[0] = o;
-			it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
-			it->kind = K_DELETE;
-			it->mi = mi;
-			it->objs = objs;
-			it->nobjs = 1;
-			it->versioned = mi->version_col >= 0;
-			it->reason = reason;
+			where_row(b, mi, o, vals, &p);
+			plan_row(it, pl, b, K_DELETE, mi, o, vals, p, objs, reason);
 		}
 	}
 	pgorm__free(rows.items);
@@ -1123,13 +1118,7 @@ static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 	for (size_t row = 0; row < nrows; row++) {
 		/* match by primary key: the keys were known before the INSERT */
 		void *o = NULL;
-		memset(s->probe, 0, s->probe_size);
-		((pgorm_object *)s->probe)->model = mi->model;
-		for (size_t k = 0; k < mi->npk; k++) {
-			pgorm_value v;
-			if (pgorm_result_get(res, row, k, mi->cols[mi->pk[k]].type, &v, NULL) == 0)
-				pgorm__set_col(NULL, s->probe, &mi->cols[mi->pk[k]], mi->pk[k], &v);
-		}
+		pgorm__probe_from_key_row(s, mi, res, row);
 		for (size_t i = 0; i < it->nobjs && o == NULL; i++)
 			if (pgorm__pk_equal(mi, it->objs[i], s->probe))
 				o = it->objs[i];

@@ -281,26 +281,21 @@ int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, 
 	return rc ? rc : decode_cols(s, mi, &dec, r, row, col0, obj, ~0ULL);
 }
 
+void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row)
+{
+	memset(s->probe, 0, s->probe_size);
+	((pgorm_object *)s->probe)->model = mi->model;
+	for (size_t k = 0; k < mi->npk; k++) {
+		pgorm_value v;
+		if (pgorm_result_get(res, row, k, mi->cols[mi->pk[k]].type, &v, NULL) == 0)
+			pgorm__set_col(NULL, s->probe, &mi->cols[mi->pk[k]], mi->pk[k], &v);
+	}
+}
+
 int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
                      void ***out, size_t *nout)
 {
 	return pgorm__load_rows_ex(s, mi, r, col0, overwrite, false, out, nout);
-}
-
-/* Make room in the tracked list for n more objects. */
-static int track_reserve(pgorm_session *s, size_t n)
-{
-	if (s->captracked - s->ntracked >= n)
-		return 0;
-	size_t cap = s->captracked ? s->captracked : 256;
-	while (cap - s->ntracked < n)
-		cap *= 2;
-	void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
-	if (t == NULL)
-		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
-	s->tracked = t;
-	s->captracked = cap;
-	return 0;
 }
 
 int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
@@ -319,7 +314,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 		if (objs == NULL)
 			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %zu rows", nrows);
 	}
-	if (pgorm__imap_reserve(&s->imap, nrows) != 0 || track_reserve(s, nrows) != 0) {
+	if (pgorm__imap_reserve(&s->imap, nrows) != 0 || pgorm__session_track_reserve(s, nrows) != 0) {
 		pgorm__free(objs);
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %zu rows", nrows);
 	}

@@ -865,13 +865,7 @@ static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, ui
 		*affected = n;
 	/* keep the identity map in step: deleted rows detach, updated rows expire */
 	for (size_t row = 0; row < n; row++) {
-		memset(s->probe, 0, s->probe_size);
-		((pgorm_object *)s->probe)->model = mi->model;
-		for (size_t k = 0; k < mi->npk; k++) {
-			pgorm_value v;
-			if (pgorm_result_get(res, row, k, mi->cols[mi->pk[k]].type, &v, NULL) == 0)
-				pgorm__set_col(NULL, s->probe, &mi->cols[mi->pk[k]], mi->pk[k], &v);
-		}
+		pgorm__probe_from_key_row(s, mi, res, row);
 		void *o = pgorm__imap_find(&s->imap, mi, s->probe);
 		if (o == NULL)
 			continue;

@@ -356,19 +356,29 @@ pgorm_state pgorm_object_state(const void *obj)
 	return obj && pgorm__st(obj) ? (pgorm_state)pgorm__st(obj)->state : PGORM_STATE_TRANSIENT;
 }
 
+int pgorm__session_track_reserve(pgorm_session *s, size_t n)
+{
+	if (s->captracked - s->ntracked >= n)
+		return 0;
+	size_t cap = s->captracked ? s->captracked : 256;
+	while (cap - s->ntracked < n)
+		cap *= 2;
+	void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
+	if (t == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
+	s->tracked = t;
+	s->captracked = cap;
+	return 0;
+}
+
 int pgorm__session_track(pgorm_session *s, void *obj)
 {
 	pgorm__objstate *st = pgorm__st(obj);
 	if (st->flags & OBJ_TRACKED)
 		return 0;
-	if (s->ntracked == s->captracked) {
-		size_t cap = s->captracked ? s->captracked * 2 : 256;
-		void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
-		if (t == NULL)
-			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
-		s->tracked = t;
-		s->captracked = cap;
-	}
+	int rc = pgorm__session_track_reserve(s, 1);
+	if (rc != 0)
+		return rc;
 	s->tracked[s->ntracked++] = obj;
 	st->flags |= OBJ_TRACKED;
 	return 0;

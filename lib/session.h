@@ -73,6 +73,8 @@ int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm
 void pgorm__session_abort_flush(pgorm_session *s);
 void pgorm__session_count(pgorm_session *s, const char *sql);
 int pgorm__session_track(pgorm_session *s, void *obj);
+/* Make room in the tracked list for n more objects (loads reserve a whole result). */
+int pgorm__session_track_reserve(pgorm_session *s, size_t n);
 pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj);
 /* Check obj belongs to s and is a mapped object; sets the error. */
 int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what);
@@ -119,6 +121,9 @@ int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res,
 /* As pgorm__load_rows; with aligned, out[row] is NULL for rows whose key is NULL. */
 int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t col0,
                         bool overwrite, bool aligned, void ***out, size_t *nout);
+/* Put the primary key found in the first columns of row (a RETURNING of the key) into the
+ * session's probe object, for identity-map lookups. */
+void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row);
 /* Decode one row into obj (all columns). */
 int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row,
                       size_t col0, void *obj);
