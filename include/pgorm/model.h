@@ -11,6 +11,19 @@
  * UUID pgorm_uuid. NULL is a bit in the object header (pgorm_object_set_null), never a magic
  * value; a NULL char * field also reads as SQL NULL for nullable columns.
  *
+ * Foreign keys: a column's fk_table/fk_column name its target (a PK or UNIQUE column). Columns
+ * that together reference a composite primary key form one composite foreign key; relationships
+ * over it match, sync and null all its columns together. A relationship's direction comes from
+ * the side holding the foreign key; for a self-referencing table set kind to ONE_TO_MANY or
+ * MANY_TO_ONE explicitly (SQLAlchemy's remote_side), and fk_column picks one of several paths.
+ *
+ * DDL (pgorm_registry_create_all): an integer PGORM_SERVER_DEFAULT primary key becomes a serial
+ * column (the flush reserves keys with nextval over its sequence); other server defaults:
+ * timestamptz now(), timestamp LOCALTIMESTAMP, date CURRENT_DATE, uuid gen_random_uuid(), a
+ * version column 1, other types none. Every FK column gets an index unless it leads the PK or is
+ * UNIQUE; many-to-many association tables get a (local, remote) primary key and ON DELETE
+ * CASCADE foreign keys.
+ *
  * Thread safety: descriptors and a created registry are immutable and can be shared by any
  * number of threads.
  */
