@@ -145,7 +145,13 @@ void pgorm__imap_prefetch_int(const pgorm__imap *m, const pgorm__model_info *mi,
 
 void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe)
 {
-	uint64_t h = key_hash(mi, probe);
+	uint64_t h;
+	return pgorm__imap_find_h(m, mi, probe, &h);
+}
+
+void *pgorm__imap_find_h(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe, uint64_t *hash)
+{
+	uint64_t h = *hash = key_hash(mi, probe);
 	size_t mask = m->cap - 1;
 	for (size_t i = h & mask;; i = (i + 1) & mask) {
 		uint64_t sl = m->slots[i];
@@ -171,6 +177,15 @@ int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 	if (grow(m, m->count + 1) != 0)
 		return PGORM_ENOMEM;
 	insert_slot(m, key_hash(mi, obj), obj);
+	pgorm__st(obj)->flags |= OBJ_IN_MAP;
+	return 0;
+}
+
+int pgorm__imap_put_h(pgorm__imap *m, void *obj, uint64_t hash)
+{
+	if ((m->tagged && ((uint64_t)(uintptr_t)obj >> TAG_SHIFT) != 0) || (m->count + 1) * 5 > m->cap * 4)
+		return pgorm__imap_put(m, pgorm__session_info(pgorm__st(obj)->session, obj), obj);
+	insert_slot(m, hash, obj);
 	pgorm__st(obj)->flags |= OBJ_IN_MAP;
 	return 0;
 }

@@ -340,7 +340,8 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 		}
 		if (rc != 0)
 			break;
-		void *obj = pgorm__imap_find(&s->imap, mi, probe);
+		uint64_t hash;
+		void *obj = pgorm__imap_find_h(&s->imap, mi, probe, &hash);
 		if (obj != NULL) {
 			pgorm__objstate *st = pgorm__st(obj);
 			if (overwrite || (st->flags & OBJ_EXPIRED)) {
@@ -368,7 +369,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			st->result_gen = s->result_gen;
 			st->flags |= OBJ_TRACKED;
 			s->tracked[s->ntracked++] = obj; /* reserved above */
-			if ((rc = pgorm__imap_put(&s->imap, mi, obj)) != 0) {
+			if ((rc = pgorm__imap_put_h(&s->imap, obj, hash)) != 0) {
 				rc = pgorm__session_fail(s, rc, "out of memory in the identity map");
 				break;
 			}

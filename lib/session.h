@@ -89,6 +89,9 @@ int pgorm__imap_init(pgorm__imap *m);
 void pgorm__imap_finish(pgorm__imap *m);
 void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe);
 int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj);
+/* The same, with the hash pgorm__imap_find_h gave for the same key (no second hashing). */
+void *pgorm__imap_find_h(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe, uint64_t *hash);
+int pgorm__imap_put_h(pgorm__imap *m, void *obj, uint64_t hash);
 /* Start fetching the slot of a single int8 key (the loader does it one row ahead). */
 void pgorm__imap_prefetch_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key);
 /* Make room for `more` insertions without rehashing in between. */
