@@ -345,9 +345,23 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 		if (obj != NULL) {
 			pgorm__objstate *st = pgorm__st(obj);
 			if (overwrite || (st->flags & OBJ_EXPIRED)) {
+				/* Reloading an expired object keeps the columns written since it expired
+				 * (as SQLAlchemy does): they stay dirty against the reloaded snapshot and
+				 * reach the database at the next flush. populate-existing and refresh
+				 * overwrite everything. */
+				uint64_t keep = overwrite ? 0 : pgorm__dirty_cols(obj, mi) & ~dec.pk_mask;
+				unsigned char saved[PGORM__MAX_COLS][16];
+				uint64_t kept_nulls = st->nulls & keep;
+				for (size_t i = 0; i < mi->ncols; i++)
+					if ((keep >> i) & 1)
+						memcpy(saved[i], pgorm__field(obj, mi->cols[i].offset), mi->cols[i].size);
 				if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 					break;
 				finish_snapshot(obj, mi, dec.pk_mask);
+				for (size_t i = 0; i < mi->ncols; i++)
+					if ((keep >> i) & 1)
+						memcpy(pgorm__field(obj, mi->cols[i].offset), saved[i], mi->cols[i].size);
+				st->nulls = (st->nulls & ~keep) | kept_nulls;
 				st->flags &= (uint8_t)~OBJ_EXPIRED;
 			}
 			st->result_gen = s->result_gen;
@@ -695,7 +709,7 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 		if (pgorm__st(o)->link_dirty & (1ULL << r->index))
 			continue;
 		void *t = find_by_cols(s, pm, r->ref_cols, r->nfk, o, cm, r->fk_cols, NULL, 0);
-		if (t != NULL && !j->overwrite) {
+		if (t != NULL && !j->overwrite && !(pgorm__st(t)->flags & OBJ_EXPIRED)) {
 			pgorm__link_put(o, r, t);
 			pgorm__st(o)->loaded |= 1ULL << r->index;
 			s->stats.identity_hits++;

@@ -367,6 +367,61 @@ START_TEST(test_all_types_composite_key)
 }
 END_TEST
 
+/* A column written after commit (the object is expired) survives a query that reloads the
+ * row, and reaches the database at the next flush; populate-existing overwrites it. */
+START_TEST(test_issue_expired_changes_survive_reload)
+{
+	Item *a = new_item("kept", 1);
+	ck_assert_int_eq(pgorm_session_add(sess, a), 0);
+	ck_assert_int_eq(pgorm_session_commit(sess), 0);       /* a is expired now */
+	a->qty = 42;                                            /* written while expired */
+	pgtest_exec(conn, "UPDATE items SET price = 9.5 WHERE name = 'kept'"); /* another writer */
+	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
+	(void)cfg;
+	pgorm_query *q;
+	ck_assert_int_eq(pgorm_query_create(&q, sess, &item_model), 0);
+	pgorm_query_filter(q, "name", "=", PGORM_TEXT("kept"));
+	void *got;
+	ck_assert_int_eq(pgorm_query_one(q, &got), 0);          /* autoflush first: qty = 42 is written */
+	pgorm_query_destroy(q);
+	ck_assert_ptr_eq(got, a);
+	ck_assert_int_eq(a->qty, 42);
+	ck_assert(a->price == 9.5);                            /* the untouched column was reloaded */
+	ck_assert_int_eq(pgorm_session_commit(sess), 0);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT qty FROM items WHERE name = 'kept'"), 42);
+
+	/* without autoflush the change is still kept across the reload, then flushed */
+	pgorm_session *s2;
+	pgorm_session_config c2 = PGORM_SESSION_CONFIG_INIT;
+	c2.autoflush = false;
+	ck_assert_int_eq(pgorm_session_create(&s2, reg, NULL, conn, &c2, NULL), 0);
+	ck_assert_int_eq(pgorm_query_create(&q, s2, &item_model), 0);
+	pgorm_query_filter(q, "name", "=", PGORM_TEXT("kept"));
+	ck_assert_int_eq(pgorm_query_one(q, &got), 0);
+	pgorm_query_destroy(q);
+	ck_assert_int_eq(pgorm_session_commit(s2), 0);          /* expired */
+	Item *b = got;
+	b->qty = 7;
+	ck_assert_int_eq(pgorm_query_create(&q, s2, &item_model), 0);
+	pgorm_query_filter(q, "name", "=", PGORM_TEXT("kept"));
+	ck_assert_int_eq(pgorm_query_one(q, &got), 0);
+	pgorm_query_destroy(q);
+	ck_assert_int_eq(b->qty, 7);
+	ck_assert_int_eq(pgorm_session_flush(s2), 0);
+	ck_assert_int_eq(pgorm_session_commit(s2), 0);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT qty FROM items WHERE name = 'kept'"), 7);
+	/* populate-existing overwrites a pending change, as SQLAlchemy's does */
+	b->qty = 100;
+	ck_assert_int_eq(pgorm_query_create(&q, s2, &item_model), 0);
+	pgorm_query_filter(q, "name", "=", PGORM_TEXT("kept"));
+	pgorm_query_populate_existing(q, true);
+	ck_assert_int_eq(pgorm_query_one(q, &got), 0);
+	pgorm_query_destroy(q);
+	ck_assert_int_eq(b->qty, 7);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
 static void *other_thread(void *arg)
 {
 	static int rc;
@@ -496,6 +551,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_rollback_restores);
 	tcase_add_test(tc, test_all_types_composite_key);
+	tcase_add_test(tc, test_issue_expired_changes_survive_reload);
 	tcase_add_test(tc, test_issue_plan_keeps_fks);
 	tcase_add_test(tc, test_issue_session_error_messages);
 #ifndef NDEBUG
