@@ -492,7 +492,9 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 			if (!((st->link_dirty >> b) & 1) || r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY))
 				continue;
 			void *t = pgorm__link_get(o, r);
-			if (t == NULL) {
+			/* no parent, or a parent deleted in this flush (its cascade did not take the
+			 * child along): the key becomes NULL, as SQLAlchemy's dependency processing does */
+			if (t == NULL || pgorm__st(t)->state == PGORM_STATE_DELETED) {
 				for (size_t c = 0; c < r->nfk; c++)
 					st->nulls |= 1ULL << r->fk_cols[c];
 				continue;

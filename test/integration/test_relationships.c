@@ -422,6 +422,37 @@ START_TEST(test_issue_fk_nulling_batched)
 }
 END_TEST
 
+/* A new child attached to a parent that is deleted in the same flush is inserted with a NULL
+ * key (default cascade) instead of failing on the foreign key; with delete cascade it is not
+ * inserted at all. */
+START_TEST(test_issue_new_child_of_deleted_parent)
+{
+	use(&parent_def);
+	Parent *p = P(&parent_def, "p");
+	pgorm_session_add(s, p);
+	ck_assert_int_eq(pgorm_session_commit(s), 0);
+	ck_assert_int_eq(pgorm_rel_load(s, children, p, NULL), 0);
+	Child *c = C(&child_def, "late");
+	ck_assert_int_eq(pgorm_rel_append(s, children, p, c), 0);   /* pending through the cascade */
+	ck_assert_int_eq(pgorm_session_delete(s, p), 0);
+	ck_assert_msg(pgorm_session_commit(s) == 0, "%s", pgorm_session_error(s)->message);
+	ck_assert_int_eq(q("SELECT count(*) FROM children_def WHERE name = 'late' AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents_def"), 0);
+
+	use(&parent_del);
+	Parent *p2 = P(&parent_del, "p2");
+	pgorm_session_add(s, p2);
+	ck_assert_int_eq(pgorm_session_commit(s), 0);
+	ck_assert_int_eq(pgorm_rel_load(s, children, p2, NULL), 0);
+	Child *c2 = C(&child_del, "gone");
+	ck_assert_int_eq(pgorm_rel_append(s, children, p2, c2), 0);
+	ck_assert_int_eq(pgorm_session_delete(s, p2), 0);
+	ck_assert_msg(pgorm_session_commit(s) == 0, "%s", pgorm_session_error(s)->message);
+	ck_assert_int_eq(q("SELECT count(*) FROM children_del"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents_del"), 0);
+}
+END_TEST
+
 START_TEST(test_flush_plan)
 {
 	use(&parent_del);
@@ -465,6 +496,7 @@ int main(void)
 	tcase_add_test(tc, test_cascade_batched);
 	tcase_add_test(tc, test_flush_plan);
 	tcase_add_test(tc, test_issue_fk_nulling_batched);
+	tcase_add_test(tc, test_issue_new_child_of_deleted_parent);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
