@@ -326,20 +326,39 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	/* A single int8 key: fetch the next row's identity-map slot while this row is decoded
 	 * (the table is large and the slots of consecutive rows are far apart). */
 	int pkcol = (int)(col0 + mi->pk[0]);
-	bool prefetch = mi->npk == 1 && dec.kind[mi->pk[0]] == D_INT8;
+	/* A single int8 key (the common case) is read once, one row ahead: that value starts
+	 * fetching the row's identity-map slot while the previous row is decoded (the table is
+	 * large and the slots of consecutive rows are far apart). */
+	bool intkey = mi->npk == 1 && dec.kind[mi->pk[0]] == D_INT8;
+	size_t keyoff = mi->cols[mi->pk[0]].offset;
+	int64_t next_key = 0;
+	bool next_ok = intkey && nrows > 0 && PQgetlength(r->res, 0, pkcol) == 8;
+	if (next_ok)
+		next_key = (int64_t)pgorm__be64(PQgetvalue(r->res, 0, pkcol));
 	for (size_t row = 0; row < nrows; row++) {
-		if (prefetch && row + 1 < nrows && PQgetlength(r->res, (int)row + 1, pkcol) == 8)
-			pgorm__imap_prefetch_int(&s->imap, mi, (int64_t)pgorm__be64(PQgetvalue(r->res, (int)row + 1, pkcol)));
-		/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
-		rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask);
-		if (rc == 1) { /* the empty side of an outer join */
-			rc = 0;
-			if (aligned && objs != NULL)
-				objs[n++] = NULL;
-			continue;
+		bool have_key = next_ok;
+		int64_t key = next_key;
+		if (intkey) {
+			next_ok = row + 1 < nrows && PQgetlength(r->res, (int)row + 1, pkcol) == 8;
+			if (next_ok) {
+				next_key = (int64_t)pgorm__be64(PQgetvalue(r->res, (int)row + 1, pkcol));
+				pgorm__imap_prefetch_int(&s->imap, mi, next_key);
+			}
 		}
-		if (rc != 0)
-			break;
+		if (have_key) {
+			memcpy(pgorm__field(probe, keyoff), &key, 8);
+		} else {
+			/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
+			rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask);
+			if (rc == 1) { /* the empty side of an outer join */
+				rc = 0;
+				if (aligned && objs != NULL)
+					objs[n++] = NULL;
+				continue;
+			}
+			if (rc != 0)
+				break;
+		}
 		uint64_t hash;
 		void *obj = pgorm__imap_find_h(&s->imap, mi, probe, &hash);
 		if (obj != NULL) {
@@ -378,7 +397,12 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 				break;
 			pgorm__objstate *st = pgorm__st(obj);
-			finish_snapshot(obj, mi, dec.pk_mask);
+			if (have_key) { /* the key's snapshot word is the key */
+				st->snap[mi->pk[0]] = (uint64_t)key;
+				st->snap_nulls = st->nulls;
+			} else {
+				finish_snapshot(obj, mi, dec.pk_mask);
+			}
 			st->state = PGORM_STATE_PERSISTENT;
 			st->result_gen = s->result_gen;
 			st->flags |= OBJ_TRACKED;
