@@ -74,12 +74,3 @@ int pgorm__error_set(pgorm_error *e, int code, const char *fmt, ...)
 	va_end(ap);
 	return code;
 }
-
-int pgorm__error_copy(pgorm_error *dst, const pgorm_error *src)
-{
-	if (src == NULL)
-		return 0;
-	if (dst != NULL && dst != src)
-		*dst = *src;
-	return src->code;
-}

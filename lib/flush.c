@@ -166,18 +166,9 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 		void *p = parents->items[i];
 		if (!((pgorm__st(p)->loaded >> r->index) & 1))
 			continue;
-		void *single = NULL;
-		void **kids;
+		void *single;
 		size_t nk;
-		if (r->scalar) {
-			single = pgorm__link_get(p, r);
-			kids = &single;
-			nk = single ? 1 : 0;
-		} else {
-			pgorm_collection *c = pgorm__coll(p, r);
-			kids = c->items;
-			nk = c->len;
-		}
+		void **kids = pgorm__rel_items(p, r, &single, &nk);
 		for (size_t k = 0; k < nk; k++) {
 			void *kid = kids[k];
 			pgorm__objstate *kst = pgorm__st(kid);

@@ -20,8 +20,6 @@ void pgorm__free(void *p);
 int pgorm__error_set(pgorm_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int pgorm__error_vset(pgorm_error *e, int code, const char *fmt, va_list ap);
-/* Copy src into dst (either may be NULL); returns src->code (0 when src is NULL). */
-int pgorm__error_copy(pgorm_error *dst, const pgorm_error *src);
 /* Bounded copy that always terminates. */
 void pgorm__strlcpy(char *dst, const char *src, size_t n);
 

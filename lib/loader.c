@@ -274,13 +274,6 @@ static void finish_snapshot(void *obj, const pgorm__model_info *mi, uint64_t col
 	st->snap_nulls = st->nulls;
 }
 
-int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, size_t col0, void *obj)
-{
-	rowdec dec;
-	int rc = check_result_types(s, mi, r->res, col0, &dec);
-	return rc ? rc : decode_cols(s, mi, &dec, r, row, col0, obj, ~0ULL);
-}
-
 void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row)
 {
 	memset(s->probe, 0, s->probe_size);

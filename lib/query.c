@@ -382,18 +382,9 @@ static int related(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, 
 	for (size_t i = 0; i < n; i++) {
 		if (!((pgorm__st(objs[i])->loaded >> r->index) & 1))
 			continue;
-		void *single = NULL;
-		void **items;
+		void *single;
 		size_t cnt;
-		if (r->scalar) {
-			single = pgorm__link_get(objs[i], r);
-			items = &single;
-			cnt = single != NULL;
-		} else {
-			pgorm_collection *c = pgorm__coll(objs[i], r);
-			items = c->items;
-			cnt = c->len;
-		}
+		void **items = pgorm__rel_items(objs[i], r, &single, &cnt);
 		for (size_t j = 0; j < cnt; j++) {
 			pgorm__objstate *st = pgorm__st(items[j]);
 			if (st->flags2 & OBJ2_SEEN)

@@ -38,6 +38,18 @@ pgorm_collection *pgorm__coll(void *obj, const pgorm_rel *r)
 	return pgorm__slot(obj, r->owner, r->slot);
 }
 
+void **pgorm__rel_items(void *obj, const pgorm_rel *r, void **single, size_t *n)
+{
+	if (r->scalar) {
+		*single = pgorm__link_get(obj, r);
+		*n = *single != NULL;
+		return single;
+	}
+	pgorm_collection *c = pgorm__coll(obj, r);
+	*n = c->len;
+	return c->items;
+}
+
 bool pgorm__coll_push(pgorm_session *s, pgorm_collection *c, void *item)
 {
 	if (c->len == c->cap) {
@@ -431,18 +443,9 @@ int pgorm__cascade_add(pgorm_session *s, void *obj)
 			const pgorm_rel *r = mi->rels[i];
 			if (!(r->cascade & PGORM_CASCADE_SAVE_UPDATE) || (r->flags & PGORM_REL_VIEWONLY))
 				continue;
-			void *single = NULL;
-			void **items;
+			void *single;
 			size_t cnt;
-			if (r->scalar) {
-				single = pgorm__link_get(o, r);
-				items = &single;
-				cnt = single ? 1 : 0;
-			} else {
-				pgorm_collection *c = pgorm__coll(o, r);
-				items = c->items;
-				cnt = c->len;
-			}
+			void **items = pgorm__rel_items(o, r, &single, &cnt);
 			for (size_t k = 0; k < cnt && rc == 0; k++) {
 				void *t = items[k];
 				if (pgorm__st(t)->state != PGORM_STATE_TRANSIENT)

@@ -470,16 +470,12 @@ int pgorm_session_expunge(pgorm_session *s, void *obj)
 		const pgorm_rel *r = mi->rels[i];
 		if (!(r->cascade & PGORM_CASCADE_EXPUNGE))
 			continue;
-		if (r->scalar) {
-			void *t = pgorm__link_get(obj, r);
-			if (t && pgorm__st(t)->state != PGORM_STATE_DETACHED)
-				pgorm_session_expunge(s, t);
-		} else {
-			pgorm_collection *c = pgorm__coll(obj, r);
-			for (size_t k = 0; k < c->len; k++)
-				if (pgorm__st(c->items[k])->state != PGORM_STATE_DETACHED)
-					pgorm_session_expunge(s, c->items[k]);
-		}
+		void *single;
+		size_t cnt;
+		void **items = pgorm__rel_items(obj, r, &single, &cnt);
+		for (size_t k = 0; k < cnt; k++)
+			if (pgorm__st(items[k])->state != PGORM_STATE_DETACHED)
+				pgorm_session_expunge(s, items[k]);
 	}
 	return 0;
 }

@@ -105,6 +105,9 @@ bool pgorm__pk_equal(const pgorm__model_info *mi, const void *a, const void *b);
 void *pgorm__link_get(void *obj, const pgorm_rel *r);
 void pgorm__link_put(void *obj, const pgorm_rel *r, void *target);
 pgorm_collection *pgorm__coll(void *obj, const pgorm_rel *r);
+/* The objects r reaches from obj, as an array: the collection's items, or *single (the to-one
+ * target, when set) — *n is 0, 1 or the collection length. */
+void **pgorm__rel_items(void *obj, const pgorm_rel *r, void **single, size_t *n);
 /* Append without side effects (loading); false on out of memory. */
 bool pgorm__coll_push(pgorm_session *s, pgorm_collection *c, void *item);
 bool pgorm__coll_remove_item(pgorm_collection *c, void *item);
@@ -127,9 +130,6 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 /* Put the primary key found in the first columns of row (a RETURNING of the key) into the
  * session's probe object, for identity-map lookups. */
 void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row);
-/* Decode one row into obj (all columns). */
-int pgorm__decode_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row,
-                      size_t col0, void *obj);
 /* Set a column of obj from a value (pk lookups, merges). */
 int pgorm__set_col(pgorm_session *s, void *obj, const pgorm_column *c, size_t idx, const pgorm_value *v);
 /* The value of a column of obj as a bind parameter (borrowing the struct's memory). */
