@@ -31,6 +31,7 @@ typedef struct planned {
 	void **objs;          /* the objects the statement writes */
 	size_t nobjs;
 	bool versioned;       /* affected rows must equal nobjs */
+	uint64_t returned;    /* INSERT: the columns RETURNING gives back (after the key) */
 	const char *reason;
 } planned;
 
@@ -182,8 +183,7 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			} else if (!((kst->link_dirty >> m2o->index) & 1)) {
 				/* default: the child stays, its FK becomes NULL */
-				for (size_t c = 0; c < m2o->nfk; c++)
-					kst->nulls |= 1ULL << m2o->fk_cols[c];
+				pgorm__fk_set_null(kid, m2o);
 			}
 		}
 	}
@@ -400,6 +400,7 @@ static int assign_keys(pgorm_session *s)
 			pgorm_result_int64(res[k], row++, 0, &id);
 			pgorm_value v = PGORM_INT8(id);
 			pgorm__set_col(NULL, o, pc, mi->pk[0], &v);
+			pgorm__assign_col(o, mi, mi->pk[0], false);
 			pgorm__st(o)->flags |= OBJ_PK_ASSIGNED;
 		}
 	}
@@ -486,8 +487,7 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 			/* no parent, or a parent deleted in this flush (its cascade did not take the
 			 * child along): the key becomes NULL, as SQLAlchemy's dependency processing does */
 			if (t == NULL || pgorm__st(t)->state == PGORM_STATE_DELETED) {
-				for (size_t c = 0; c < r->nfk; c++)
-					st->nulls |= 1ULL << r->fk_cols[c];
+				pgorm__fk_set_null(o, r);
 				continue;
 			}
 			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT) {
@@ -504,9 +504,12 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 				const pgorm_column *fk = &mi->cols[r->fk_cols[c]];
 				if (undo != NULL && !fk_undo_save(undo, pgorm__field(o, fk->offset), fk->size))
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-				/* borrows the parent's string, stable in the arena */
+				/* borrows the parent's string, stable in the arena; the same key again is no change */
+				uint64_t before = pgorm__col_word(o, fk);
+				bool was_null = (st->nulls >> r->fk_cols[c]) & 1;
 				pgorm__set_col(NULL, o, fk, r->fk_cols[c], &v);
-				st->nulls &= ~(1ULL << r->fk_cols[c]);
+				if (was_null || pgorm__col_word(o, fk) != before)
+					pgorm__assign_col(o, mi, r->fk_cols[c], false);
 			}
 		}
 	}
@@ -515,12 +518,21 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 
 /* ---- 4. statements ---- */
 
-static bool col_inserted(const pgorm__model_info *mi, size_t i)
+/* The columns an INSERT of o names: the ones assigned (model.h's rule) and the key; a new
+ * row's version starts at 1, as SQLAlchemy's. */
+static uint64_t insert_cols(void *o, const pgorm__model_info *mi)
 {
-	const pgorm_column *c = &mi->cols[i];
-	if (!(c->flags & PGORM_SERVER_DEFAULT))
-		return true;
-	return (c->flags & PGORM_PK) != 0; /* generated keys were fetched: insert them */
+	uint64_t m = pgorm__st(o)->dirty; /* observed when the flush started */
+	for (size_t k = 0; k < mi->npk; k++)
+		m |= 1ULL << mi->pk[k];
+	if (mi->version_col >= 0 && !((m >> mi->version_col) & 1)) {
+		const pgorm_column *vc = &mi->cols[mi->version_col];
+		pgorm_value one = PGORM_INT8(1);
+		pgorm__set_col(NULL, o, vc, (size_t)mi->version_col, &one);
+		pgorm__assign_col(o, mi, (size_t)mi->version_col, false);
+		m |= 1ULL << mi->version_col;
+	}
+	return m;
 }
 
 /* Rows of a self-referencing table ordered so that parents come first. */
@@ -663,24 +675,23 @@ static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, objli
 	return 0;
 }
 
-static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, bool *any)
+/* " RETURNING key…, omitted…": the values the server chose for the columns an INSERT left out. */
+static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, uint64_t omitted)
 {
-	*any = false;
-	for (size_t i = 0; i < mi->ncols; i++) {
-		const pgorm_column *c = &mi->cols[i];
-		if ((c->flags & PGORM_SERVER_DEFAULT) && !(c->flags & PGORM_PK)) {
-			if (!*any) {
-				pgorm__sb_add(b, " RETURNING ");
-				for (size_t k = 0; k < mi->npk; k++) {
-					pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
-					pgorm__sb_add(b, ", ");
-				}
-			} else {
-				pgorm__sb_add(b, ", ");
-			}
-			pgorm__sb_ident(b, c->name);
-			*any = true;
-		}
+	if (omitted == 0)
+		return;
+	pgorm__sb_add(b, " RETURNING ");
+	for (size_t k = 0; k < mi->npk; k++) {
+		pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
+		pgorm__sb_add(b, ", ");
+	}
+	for (size_t i = 0, first = 1; i < mi->ncols; i++) {
+		if (!((omitted >> i) & 1))
+			continue;
+		if (!first)
+			pgorm__sb_add(b, ", ");
+		pgorm__sb_ident(b, mi->cols[i].name);
+		first = 0;
 	}
 }
 
@@ -708,15 +719,18 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	int rc = 0;
 	if (rows.n > 1 && mi->self_ref)
 		rc = order_self_ref(s, mi, &rows);
-	size_t ncols = 0;
-	for (size_t i = 0; i < mi->ncols; i++)
-		ncols += col_inserted(mi, i);
-	size_t per = 65535 / (ncols ? ncols : 1);
-	if (per > INSERT_BATCH_ROWS)
-		per = INSERT_BATCH_ROWS;
+	uint64_t all = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
 	const char *reason = rows.n ? fk_reason(pl, mi, "insert") : NULL;
-	for (size_t start = 0; start < rows.n && rc == 0; start += per) {
-		size_t cnt = rows.n - start < per ? rows.n - start : per;
+	/* one statement per run of rows (in order) that name the same columns */
+	for (size_t start = 0, cnt; start < rows.n && rc == 0; start += cnt) {
+		uint64_t cols = insert_cols(rows.items[start], mi);
+		size_t ncols = (size_t)__builtin_popcountll(cols);
+		size_t per = PGORM__MAX_PARAMS / ncols;
+		if (per > INSERT_BATCH_ROWS)
+			per = INSERT_BATCH_ROWS;
+		for (cnt = 1; start + cnt < rows.n && cnt < per; cnt++)
+			if (insert_cols(rows.items[start + cnt], mi) != cols)
+				break;
 		planned *it = plan_add(pl);
 		pgorm_value *vals = plan_alloc(pl, cnt * ncols * sizeof *vals);
 		void **objs = plan_alloc(pl, cnt * sizeof *objs);
@@ -725,14 +739,13 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			break;
 		}
 		pgorm__sb_addf(b, "INSERT INTO %s (", mi->qtable);
-		bool first = true;
-		for (size_t i = 0; i < mi->ncols; i++) {
-			if (!col_inserted(mi, i))
+		for (size_t i = 0, first = 1; i < mi->ncols; i++) {
+			if (!((cols >> i) & 1))
 				continue;
 			if (!first)
 				pgorm__sb_add(b, ", ");
 			pgorm__sb_ident(b, mi->cols[i].name);
-			first = false;
+			first = 0;
 		}
 		pgorm__sb_add(b, ") VALUES ");
 		size_t p = 0;
@@ -741,7 +754,7 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			objs[r] = o;
 			pgorm__sb_add(b, r ? ", (" : "(");
 			for (size_t i = 0, k = 0; i < mi->ncols; i++) {
-				if (!col_inserted(mi, i))
+				if (!((cols >> i) & 1))
 					continue;
 				pgorm__get_col(o, &mi->cols[i], i, &vals[p]);
 				if (k++)
@@ -750,13 +763,13 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			}
 			pgorm__sb_add(b, ")");
 		}
-		bool ret;
-		add_returning(b, mi, &ret);
+		add_returning(b, mi, all & ~cols);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
 		it->kind = K_INSERT;
 		it->mi = mi;
 		it->objs = objs;
 		it->nobjs = cnt;
+		it->returned = all & ~cols;
 		it->reason = reason;
 	}
 	pgorm__free(rows.items);
@@ -867,7 +880,7 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 		if (st->state != PGORM_STATE_PERSISTENT)
 			continue;
 		pgorm__model_info *mi = pgorm__session_info(s, o);
-		uint64_t dirty = pgorm__dirty_cols(o, mi);
+		uint64_t dirty = st->dirty; /* observed when the flush started */
 		if (mi->version_col >= 0)
 			dirty &= ~(1ULL << mi->version_col);
 		if (dirty == 0)
@@ -1120,19 +1133,17 @@ static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 		size_t col = mi->npk;
 		for (size_t i = 0; i < mi->ncols; i++) {
 			const pgorm_column *c = &mi->cols[i];
-			if (!((c->flags & PGORM_SERVER_DEFAULT) && !(c->flags & PGORM_PK)))
+			if (!((it->returned >> i) & 1))
 				continue;
 			pgorm_value v;
 			if (pgorm_result_get(res, row, col++, c->type, &v, &s->err) != 0)
 				return s->err.code;
-			if (v.is_null) {
-				pgorm__st(o)->nulls |= 1ULL << i;
-			} else {
+			if (!v.is_null) {
 				int rc = pgorm__set_col(s, o, c, i, &v);
 				if (rc != 0)
 					return pgorm__session_fail(s, rc, "out of memory");
-				pgorm__st(o)->nulls &= ~(1ULL << i);
 			}
+			pgorm__assign_col(o, mi, i, v.is_null);
 		}
 	}
 	return 0;
@@ -1251,7 +1262,8 @@ static void save_states(pgorm_session *s, uint8_t *states, uint64_t *nulls, uint
 	for (size_t i = 0; i < s->ntracked; i++) {
 		pgorm__objstate *st = pgorm__st(s->tracked[i]);
 		states[i] = st->state;
-		nulls[i] = st->nulls;
+		nulls[2 * i] = st->nulls;
+		nulls[2 * i + 1] = st->dirty;
 		flags[i] = st->flags;
 	}
 }
@@ -1261,7 +1273,8 @@ static void restore_states(pgorm_session *s, const uint8_t *states, const uint64
 	for (size_t i = 0; i < n; i++) {
 		pgorm__objstate *st = pgorm__st(s->tracked[i]);
 		st->state = states[i];
-		st->nulls = nulls[i];
+		st->nulls = nulls[2 * i];
+		st->dirty = nulls[2 * i + 1];
 		st->flags = flags[i];
 	}
 }
@@ -1282,6 +1295,13 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 		return 0;
 	}
 	s->flushing = true;
+	/* the writes made to the structs since the last look: every step below reads NULL and
+	 * dirty bits, not the fields */
+	for (size_t i = 0; i < s->ntracked; i++) {
+		uint8_t state = pgorm__st(s->tracked[i])->state;
+		if (state == PGORM_STATE_PENDING || state == PGORM_STATE_PERSISTENT)
+			pgorm__observe(s->tracked[i], pgorm__session_info(s, s->tracked[i]));
+	}
 	plan pl;
 	memset(&pl, 0, sizeof pl);
 	pgorm__arena_init(&pl.arena);
@@ -1294,7 +1314,7 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 		nsaved = s->ntracked;
 		states = pgorm__calloc(nsaved + 1, 1);
 		flags = pgorm__calloc(nsaved + 1, 1);
-		nulls = pgorm__calloc(nsaved + 1, sizeof *nulls);
+		nulls = pgorm__calloc(2 * nsaved + 1, sizeof *nulls); /* NULL and dirty bits */
 		if (!states || !flags || !nulls) {
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			nsaved = 0; /* nothing saved, nothing changed, nothing to restore */

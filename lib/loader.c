@@ -35,18 +35,17 @@ void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_va
 	case PGORM_TYPE_UUID: memcpy(v->u.uuid, f, 16); break;
 	case PGORM_TYPE_BYTEA: {
 		const pgorm_bytes *b = (const void *)f;
+		v->is_null = b->data == NULL;
 		v->u.str.ptr = (const char *)b->data;
-		v->u.str.len = b->len;
+		v->u.str.len = b->data ? b->len : 0;
 		break;
 	}
 	default: {
+		/* a NULL pointer is SQL NULL, never '' (a NOT NULL column then fails with 23502) */
 		const char *s;
 		memcpy(&s, f, sizeof s);
-		if (s == NULL && (c->flags & PGORM_NULLABLE)) {
-			v->is_null = true;
-			break;
-		}
-		v->u.str.ptr = s ? s : "";
+		v->is_null = s == NULL;
+		v->u.str.ptr = s;
 		v->u.str.len = s ? strlen(s) : 0;
 	}
 	}
@@ -194,7 +193,7 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 			if (st != NULL)
 				st->nulls |= 1ULL << i;
 			memset(f, 0, c->size);
-			*word = 0;
+			*word = pgorm__col_word(obj, c); /* what pgorm__observe computes for these bytes */
 			if (st == NULL && i == mi->pk[0])
 				return 1;
 			continue;
@@ -271,7 +270,7 @@ static void finish_snapshot(void *obj, const pgorm__model_info *mi, uint64_t col
 	for (size_t i = 0; i < mi->ncols; i++)
 		if ((cols >> i) & 1)
 			st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
-	st->snap_nulls = st->nulls;
+	st->dirty = 0;
 }
 
 void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row)
@@ -371,9 +370,12 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 					break;
 				finish_snapshot(obj, mi, dec.pk_mask);
 				for (size_t i = 0; i < mi->ncols; i++)
-					if ((keep >> i) & 1)
+					if ((keep >> i) & 1) {
 						memcpy(pgorm__field(obj, mi->cols[i].offset), saved[i], mi->cols[i].size);
+						st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
+					}
 				st->nulls = (st->nulls & ~keep) | kept_nulls;
+				st->dirty = keep;
 				st->flags &= (uint8_t)~OBJ_EXPIRED;
 			}
 			st->result_gen = s->result_gen;
@@ -392,7 +394,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			pgorm__objstate *st = pgorm__st(obj);
 			if (have_key) { /* the key's snapshot word is the key */
 				st->snap[mi->pk[0]] = (uint64_t)key;
-				st->snap_nulls = st->nulls;
+				st->dirty = 0;
 			} else {
 				finish_snapshot(obj, mi, dec.pk_mask);
 			}

@@ -53,23 +53,84 @@ uint64_t pgorm__col_word(const void *obj, const pgorm_column *c)
 	}
 }
 
+bool pgorm__col_is_ptr(const pgorm_column *c)
+{
+	switch (c->type) {
+	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
+	case PGORM_TYPE_BYTEA:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool pgorm__col_null_ptr(const void *obj, const pgorm_column *c)
+{
+	if (!pgorm__col_is_ptr(c))
+		return false;
+	const void *p;
+	memcpy(&p, (const char *)obj + c->offset, sizeof p); /* data is pgorm_bytes' first member */
+	return p == NULL;
+}
+
 void pgorm__snapshot(void *obj, const pgorm__model_info *mi)
 {
 	pgorm__objstate *st = pgorm__st(obj);
 	for (size_t i = 0; i < mi->ncols; i++)
 		st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
-	st->snap_nulls = st->nulls;
+	st->dirty = 0;
 }
 
-uint64_t pgorm__dirty_cols(const void *obj, const pgorm__model_info *mi)
+void pgorm__observe(void *obj, const pgorm__model_info *mi)
 {
-	const pgorm__objstate *st = pgorm__st(obj);
-	uint64_t d = st->nulls ^ st->snap_nulls;
+	pgorm__objstate *st = pgorm__st(obj);
 	for (size_t i = 0; i < mi->ncols; i++) {
-		if (st->nulls & (1ULL << i))
-			continue; /* NULL now: only the NULL bit matters */
-		if (st->snap[i] != pgorm__col_word(obj, &mi->cols[i]))
-			d |= 1ULL << i;
+		const pgorm_column *c = &mi->cols[i];
+		uint64_t w = pgorm__col_word(obj, c);
+		if (w == st->snap[i])
+			continue;
+		st->snap[i] = w;
+		st->dirty |= 1ULL << i;
+		if (pgorm__col_null_ptr(obj, c))
+			st->nulls |= 1ULL << i;
+		else
+			st->nulls &= ~(1ULL << i);
 	}
-	return d;
+}
+
+void pgorm__assign_col(void *obj, const pgorm__model_info *mi, size_t i, bool is_null)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	if (is_null) /* the field reads as the loader leaves a NULL: zero bytes */
+		memset(pgorm__field(obj, mi->cols[i].offset), 0, mi->cols[i].size);
+	st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
+	st->dirty |= 1ULL << i;
+	if (is_null)
+		st->nulls |= 1ULL << i;
+	else
+		st->nulls &= ~(1ULL << i);
+}
+
+void pgorm__unassign_col(void *obj, const pgorm__model_info *mi, size_t i)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	memset(pgorm__field(obj, mi->cols[i].offset), 0, mi->cols[i].size);
+	st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
+	st->nulls |= 1ULL << i;
+	st->dirty &= ~(1ULL << i);
+}
+
+void pgorm__fk_set_null(void *obj, const pgorm_rel *r)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	for (size_t c = 0; c < r->nfk; c++) {
+		st->nulls |= 1ULL << r->fk_cols[c];
+		st->dirty |= 1ULL << r->fk_cols[c];
+	}
+}
+
+uint64_t pgorm__dirty_cols(void *obj, const pgorm__model_info *mi)
+{
+	pgorm__observe(obj, mi);
+	return pgorm__st(obj)->dirty;
 }

@@ -35,7 +35,7 @@ typedef struct pgorm__objstate {
 	uint8_t pad;
 	uint32_t result_gen;        /* which query result loaded it (N+1 detector) */
 	uint64_t nulls;             /* current NULL bits, one per column */
-	uint64_t snap_nulls;        /* NULL bits at snapshot time */
+	uint64_t dirty;             /* columns assigned since the last load / flush (see observe) */
 	uint32_t link_dirty;        /* to-one links changed since the last flush, one bit per rel */
 	uint32_t loaded;            /* relationships loaded, one bit per rel */
 	uint32_t raise_mask;        /* per-query raise, one bit per rel */
@@ -71,9 +71,23 @@ static inline void *pgorm__slot(void *obj, const pgorm__model_info *mi, size_t s
 uint64_t pgorm__col_word(const void *obj, const pgorm_column *c);
 /* The content hash pgorm__col_word uses for strings and bytes. */
 uint64_t pgorm__hash_bytes(const void *p, size_t n);
-/* Snapshot every column of obj (after load / flush). */
+/* True for the column types held through a pointer (a NULL pointer reads as SQL NULL). */
+bool pgorm__col_is_ptr(const pgorm_column *c);
+/* True when c is held through a pointer and obj's pointer (pgorm_bytes: data) is NULL. */
+bool pgorm__col_null_ptr(const void *obj, const pgorm_column *c);
+/* Snapshot every column of obj (after load / flush): nothing is dirty. */
 void pgorm__snapshot(void *obj, const pgorm__model_info *mi);
-/* Bitmap of columns whose value or NULL bit differs from the snapshot. */
-uint64_t pgorm__dirty_cols(const void *obj, const pgorm__model_info *mi);
+/* Take in the writes made since pgorm last looked (the one rule of model.h): a column whose
+ * field bytes changed is assigned (dirty), and non-NULL unless it holds a NULL pointer. */
+void pgorm__observe(void *obj, const pgorm__model_info *mi);
+/* Mark column i assigned with the field's current value, or NULL (the field is then zeroed):
+ * the flush writes it. */
+void pgorm__assign_col(void *obj, const pgorm__model_info *mi, size_t i, bool is_null);
+/* Column i back to never assigned: zeroed, NULL, not written by the next INSERT. */
+void pgorm__unassign_col(void *obj, const pgorm__model_info *mi, size_t i);
+/* The foreign key columns of the many-to-one r become NULL at the next flush. */
+void pgorm__fk_set_null(void *obj, const pgorm_rel *r);
+/* Columns assigned since the last load or flush (observes first). */
+uint64_t pgorm__dirty_cols(void *obj, const pgorm__model_info *mi);
 
 #endif

@@ -345,8 +345,7 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 				 * optimistic for persistent objects) */
 				pgorm__link_put(obj, r, NULL);
 				pgorm__st(obj)->loaded |= 1ULL << r->index;
-				for (size_t c = 0; c < r->nfk; c++)
-					pgorm__st(obj)->nulls |= 1ULL << r->fk_cols[c];
+				pgorm__fk_set_null(obj, r);
 			}
 		}
 		/* many-to-one save-update: the child in the session pulls its parent in */

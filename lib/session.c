@@ -288,9 +288,10 @@ void *pgorm_object_new(pgorm_session *s, const pgorm_model *m)
 	if (obj == NULL)
 		return NULL;
 	pgorm__objstate *st = pgorm__st(obj);
-	for (size_t i = 0; i < mi->ncols; i++)
-		if (mi->cols[i].flags & PGORM_NULLABLE)
-			st->nulls |= 1ULL << i;
+	/* Every column starts never assigned, reading as NULL, with the snapshot of its zero
+	 * bytes: the writes pgorm__observe sees later assign it (model.h). */
+	st->nulls = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
+	pgorm__snapshot(obj, mi);
 	/* A new object's collections are complete (empty), not unloaded. */
 	st->loaded = UINT32_MAX;
 	st->state = PGORM_STATE_TRANSIENT;
@@ -323,32 +324,49 @@ static long col_of(const void *obj, const char *column, const pgorm_column **out
 
 int pgorm_object_set_null(void *obj, const char *column, bool is_null)
 {
-	const pgorm_column *c;
+	const pgorm_column *c = NULL;
 	long i = col_of(obj, column, &c);
 	const pgorm_object *h = obj;
 	pgorm_session *s = h && h->model && h->priv ? h->priv->session : NULL; /* for the message */
-	if (i < 0 || pgorm__st(obj) == NULL) {
+	if (i < 0 || pgorm__st(obj) == NULL || s == NULL) {
 		if (s != NULL)
 			pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s has no column \"%s\"",
 			                    h->model->table, column ? column : "(NULL)");
 		return PGORM_EINVAL;
 	}
 	if (is_null && !(c->flags & PGORM_NULLABLE))
-		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s.%s is NOT NULL",
-		                               h->model->table, c->name)
-		         : PGORM_EINVAL;
-	if (is_null)
-		pgorm__st(obj)->nulls |= 1ULL << i;
-	else
-		pgorm__st(obj)->nulls &= ~(1ULL << i);
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s.%s is NOT NULL", h->model->table,
+		                           c->name);
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm__observe(obj, mi); /* a write made before this call is older than it */
+	pgorm__assign_col(obj, mi, (size_t)i, is_null || pgorm__col_null_ptr(obj, c));
 	return 0;
+}
+
+int pgorm_object_assign_at(void *obj, size_t offset)
+{
+	const pgorm_object *h = obj;
+	if (h == NULL || h->model == NULL || h->priv == NULL || h->priv->session == NULL)
+		return PGORM_EINVAL;
+	pgorm_session *s = h->priv->session;
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	if (mi == NULL)
+		return PGORM_EINVAL;
+	for (size_t i = 0; i < mi->ncols; i++)
+		if (mi->cols[i].offset == offset)
+			return pgorm_object_set_null(obj, mi->cols[i].name, false);
+	return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_assign_at: %s has no column at offset %zu",
+	                           h->model->table, offset);
 }
 
 bool pgorm_object_is_null(const void *obj, const char *column)
 {
-	const pgorm_column *c;
+	const pgorm_column *c = NULL;
 	long i = col_of(obj, column, &c);
-	return i >= 0 && pgorm__st(obj) && (pgorm__st(obj)->nulls & (1ULL << i));
+	if (i < 0 || pgorm__st(obj) == NULL || pgorm__st(obj)->session == NULL)
+		return false;
+	pgorm__observe((void *)obj, pgorm__session_info(pgorm__st(obj)->session, obj));
+	return (pgorm__st(obj)->nulls & (1ULL << i)) != 0;
 }
 
 pgorm_state pgorm_object_state(const void *obj)
@@ -661,6 +679,8 @@ int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
 	pgorm__model_info *mi = h->model ? pgorm__registry_info(s->reg, h->model) : NULL;
 	if (mi == NULL)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: model is not in the registry");
+	if (h->priv != NULL)
+		pgorm__observe((void *)obj, mi); /* the source's writes count, as anywhere else */
 	pgorm_value keys[PGORM__MAX_PK];
 	pk_values(obj, mi, keys);
 	void *target = NULL;
@@ -771,6 +791,33 @@ int pgorm_session_commit(pgorm_session *s)
 	return 0;
 }
 
+/* o leaves the unit of work with a rollback (it was pending, or inserted by a rolled-back
+ * flush). The key a sequence gave it and the foreign keys copied from its links are reset:
+ * the rows they named are gone with the transaction, and the links, which stay, are copied
+ * again at its next flush. The other columns it holds stay assigned, as the user wrote them. */
+static void back_to_transient(pgorm_session *s, void *o, pgorm__model_info *mi)
+{
+	pgorm__objstate *st = pgorm__st(o);
+	pgorm__observe(o, mi);
+	if (st->flags & OBJ_NEW_IN_TX) /* its INSERT is undone: every value it holds is written again */
+		st->dirty |= ~st->nulls & (mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX);
+	if (st->flags & OBJ_PK_ASSIGNED)
+		pgorm__unassign_col(o, mi, mi->pk[0]);
+	for (size_t k = 0; k < mi->nrels; k++) {
+		const pgorm_rel *r = mi->rels[k];
+		if (r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY) || pgorm__link_get(o, r) == NULL)
+			continue;
+		for (size_t c = 0; c < r->nfk; c++)
+			pgorm__unassign_col(o, mi, r->fk_cols[c]);
+		st->link_dirty |= 1u << k;
+	}
+	if (st->flags & OBJ_IN_MAP)
+		pgorm__imap_del(&s->imap, mi, o);
+	st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
+	st->state = PGORM_STATE_TRANSIENT;
+	st->loaded = UINT32_MAX;
+}
+
 int pgorm_session_rollback(pgorm_session *s)
 {
 	if (s == NULL)
@@ -795,14 +842,7 @@ int pgorm_session_rollback(pgorm_session *s)
 		pgorm__objstate *st = pgorm__st(o);
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		if (st->state == PGORM_STATE_PENDING || (st->flags & OBJ_NEW_IN_TX)) {
-			/* inserted in this transaction (or about to be): back to transient */
-			pgorm__imap_del(&s->imap, mi, o);
-			if (st->flags & OBJ_PK_ASSIGNED) {
-				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
-			}
-			st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
-			st->state = PGORM_STATE_TRANSIENT;
-			st->loaded = UINT32_MAX;
+			back_to_transient(s, o, mi); /* inserted in this transaction, or about to be */
 			continue;
 		}
 		if (st->state == PGORM_STATE_DELETED)
@@ -989,11 +1029,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		bool exists = (st->flags2 & OBJ2_SEEN) != 0;
 		st->flags2 &= (uint8_t)~OBJ2_SEEN;
 		if (st->state == PGORM_STATE_PENDING) {
-			/* a flush that failed inside the savepoint may have given it a key */
-			if (st->flags & OBJ_PK_ASSIGNED)
-				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
-			st->flags &= (uint8_t)~OBJ_PK_ASSIGNED;
-			st->state = PGORM_STATE_TRANSIENT;
+			back_to_transient(s, o, mi); /* a flush that failed inside the savepoint may have given it a key */
 			continue;
 		}
 		if (rc == 0 && st->state == PGORM_STATE_DELETED && !(st->flags & OBJ_IN_MAP)) {
@@ -1003,13 +1039,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 					(void)pgorm__imap_put(&s->imap, mi, o);
 			}
 		} else if (rc == 0 && (st->flags & OBJ_NEW_IN_TX) && !exists) { /* inserted inside it */
-			pgorm__imap_del(&s->imap, mi, o);
-			if (st->flags & OBJ_PK_ASSIGNED)
-				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
-			st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
-			st->state = PGORM_STATE_TRANSIENT;
-			st->loaded = UINT32_MAX;
-			st->link_dirty = 0;
+			back_to_transient(s, o, mi);
 			continue;
 		} else if (st->state == PGORM_STATE_DELETED) {
 			st->state = PGORM_STATE_PERSISTENT; /* delete marked inside the savepoint, not flushed */

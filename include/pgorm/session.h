@@ -85,15 +85,29 @@ PGORM_API const pgorm_registry *pgorm_session_registry(const pgorm_session *s);
 
 /* ---- objects ---- */
 
-/** A new zeroed TRANSIENT object of model m (nullable columns start NULL).
+/** A new zeroed TRANSIENT object of model m; every column starts never assigned (reading as
+ * NULL), see "Values, NULL and never-assigned columns" in model.h.
  * Ownership: the session's. Returns NULL on error (unknown model, ENOMEM; see session error). */
 PGORM_API void *pgorm_object_new(pgorm_session *s, const pgorm_model *m);
 /** Session-owned copy of str (NULL → NULL). */
 PGORM_API char *pgorm_strdup(pgorm_session *s, const char *str);
-/** Mark a column NULL (or not). Errors: PGORM_EINVAL (not a pgorm object, unknown column,
- * NULL on a NOT NULL column; the message goes to the object's session when it has one). */
+/** Assign a column NULL (is_null; the field is zeroed) or the value its field holds now (!is_null:
+ * this is how a new object stores 0, false or 0.0, which a plain write cannot show; a NULL
+ * pointer field still means NULL). The flush writes the column.
+ * Errors: PGORM_EINVAL (not an object of a session, unknown column, NULL on a NOT NULL column;
+ * the message goes to the object's session). */
 PGORM_API int pgorm_object_set_null(void *obj, const char *column, bool is_null);
-/** Whether the column is NULL; false for an unknown column or a NULL obj. */
+/** As pgorm_object_set_null(obj, <column at offset>, false): the column whose field starts at
+ * byte `offset` of the struct is assigned its current value. PGORM_SET uses it.
+ * Errors: PGORM_EINVAL (not an object of a session, no column at that offset). */
+PGORM_API int pgorm_object_assign_at(void *obj, size_t offset);
+/** Write a field and assign its column, even when the value is zero:
+ * PGORM_SET(item, qty, 0). Evaluates to pgorm_object_assign_at's status. */
+#define PGORM_SET(_obj, _member, _value) \
+	((_obj)->_member = (_value), \
+	 pgorm_object_assign_at((_obj), (size_t)((char *)&(_obj)->_member - (char *)(_obj))))
+/** Whether the column is NULL (never assigned counts as NULL), after taking in the writes made
+ * to the struct; false for an unknown column or a NULL obj. */
 PGORM_API bool pgorm_object_is_null(const void *obj, const char *column);
 /** The object's state (see the top of this header); TRANSIENT for NULL. */
 PGORM_API pgorm_state pgorm_object_state(const void *obj);
