@@ -85,32 +85,13 @@ static void plan_free(plan *p)
 
 /* ---- 1. cascades ---- */
 
-/* A list of objects (malloc'd). */
-typedef struct objlist {
-	void **items;
-	size_t n, cap;
-} objlist;
-
-static bool list_push(objlist *l, void *o)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void **items = pgorm__reallocarray(l->items, cap, sizeof *items);
-		if (items == NULL)
-			return false;
-		l->items = items;
-		l->cap = cap;
-	}
-	l->items[l->n++] = o;
-	return true;
-}
 
 /* False on out of memory, o unchanged: its cascade is not cut short silently. */
-static bool mark_deleted(void *o, objlist *next)
+static bool mark_deleted(void *o, pgorm__objlist *next)
 {
 	pgorm__objstate *st = pgorm__st(o);
 	if (st->state == PGORM_STATE_PERSISTENT) {
-		if (!list_push(next, o))
+		if (!pgorm__objlist_push(next, o))
 			return false;
 		st->state = PGORM_STATE_DELETED;
 		st->flags &= (uint8_t)~OBJ_DELETE_DONE;
@@ -126,7 +107,7 @@ static bool is_orphan_rel(const pgorm_rel *m2o)
 }
 
 /* Process one relationship of the deleted parents at this level. */
-static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, objlist *next, bool dry, plan *pl)
+static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents, pgorm__objlist *next, bool dry, plan *pl)
 {
 	bool del = (r->cascade & (PGORM_CASCADE_DELETE | PGORM_CASCADE_DELETE_ORPHAN)) != 0;
 	if (r->flags & PGORM_REL_VIEWONLY)
@@ -134,10 +115,10 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 	if (!del && r->passive == PGORM_PASSIVE_ALL)
 		return 0;
 	/* unloaded collections: load them all at once unless the schema is trusted */
-	objlist unloaded = { 0 };
+	pgorm__objlist unloaded = { 0 };
 	for (size_t i = 0; i < parents->n; i++)
 		if (!((pgorm__st(parents->items[i])->loaded >> r->index) & 1))
-			if (!list_push(&unloaded, parents->items[i]))
+			if (!pgorm__objlist_push(&unloaded, parents->items[i]))
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	int rc = 0;
 	if (unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF) {
@@ -192,7 +173,7 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 
 /* Load the one-to-one r of parents (persistent, replaced while r was not loaded): each old
  * child found that is not the current one loses its link, as if it had been loaded then. */
-static int reload_scalar(pgorm_session *s, const pgorm_rel *r, objlist *parents)
+static int reload_scalar(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents)
 {
 	const pgorm_rel *m2o = r->partner;
 	void **cur = pgorm__calloc(parents->n, sizeof *cur);
@@ -236,12 +217,12 @@ static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 			const pgorm_rel *r = mi->rels[k];
 			if (r->kind != PGORM_REL_ONE_TO_MANY || !r->scalar || (r->flags & PGORM_REL_VIEWONLY))
 				continue;
-			objlist parents = { 0 };
+			pgorm__objlist parents = { 0 };
 			for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
 				void *o = s->tracked[i];
 				pgorm__objstate *st = pgorm__st(o);
 				if (((pgorm_object *)o)->model == mi->model && st->state == PGORM_STATE_PERSISTENT &&
-				    ((st->link_dirty >> k) & 1) && !list_push(&parents, o))
+				    ((st->link_dirty >> k) & 1) && !pgorm__objlist_push(&parents, o))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			}
 			if (rc == 0 && parents.n > 0 && dry) {
@@ -266,10 +247,39 @@ static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 
 static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 {
-	objlist level = { 0 }, next = { 0 };
+	pgorm__objlist level = { 0 }, next = { 0 };
 	int rc = resolve_replaced_scalars(s, dry, pl);
 	if (rc != 0)
 		return rc;
+	/* targets cut loose by a many-to-one delete-orphan (single_parent): deleted when nothing
+	 * in memory refers to them through that relationship any more */
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (!(st->flags & OBJ_ORPHAN))
+			continue;
+		if (!dry)
+			st->flags &= (uint8_t)~OBJ_ORPHAN;
+		if (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_PENDING)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		bool orphan = false, held = false;
+		for (size_t k = 0; k < mi->nrels && !held; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->partner == NULL || r->partner->kind != PGORM_REL_MANY_TO_ONE ||
+			    !(r->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN))
+				continue;
+			void *single;
+			size_t n;
+			pgorm__rel_items(o, r, &single, &n);
+			orphan = true;
+			held = n > 0;
+		}
+		if (orphan && !held) {
+			st->state = st->state == PGORM_STATE_PERSISTENT ? PGORM_STATE_DELETED : PGORM_STATE_TRANSIENT;
+			st->flags &= (uint8_t)~OBJ_DELETE_DONE;
+		}
+	}
 	/* orphans first: a child whose link was cut under delete-orphan is deleted */
 	for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
 		void *o = s->tracked[i];
@@ -293,16 +303,16 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
 		if (pgorm__st(o)->state == PGORM_STATE_DELETED && !(pgorm__st(o)->flags & OBJ_DELETE_DONE))
-			if (!list_push(&level, o))
+			if (!pgorm__objlist_push(&level, o))
 				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	while (rc == 0 && level.n > 0) {
 		/* group this level by model, then walk each one-to-many relationship once */
 		for (size_t m = 0; m < s->reg->nmodels && rc == 0; m++) {
 			pgorm__model_info *mi = &s->reg->models[m];
-			objlist parents = { 0 };
+			pgorm__objlist parents = { 0 };
 			for (size_t i = 0; i < level.n; i++)
-				if (((pgorm_object *)level.items[i])->model == mi->model && !list_push(&parents, level.items[i]))
+				if (((pgorm_object *)level.items[i])->model == mi->model && !pgorm__objlist_push(&parents, level.items[i]))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			for (size_t k = 0; k < mi->nrels && rc == 0 && parents.n > 0; k++) {
 				const pgorm_rel *r = mi->rels[k];
@@ -313,7 +323,7 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 		}
 		for (size_t i = 0; i < level.n && rc == 0; i++) /* a failed level is redone next flush */
 			pgorm__st(level.items[i])->flags |= OBJ_DELETE_DONE;
-		objlist t = level;
+		pgorm__objlist t = level;
 		level = next;
 		next = t;
 		next.n = 0;
@@ -536,7 +546,7 @@ static uint64_t insert_cols(void *o, const pgorm__model_info *mi)
 }
 
 /* Rows of a self-referencing table ordered so that parents come first. */
-static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, objlist *rows)
+static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, pgorm__objlist *rows)
 {
 	const pgorm_rel *self = NULL;
 	for (size_t k = 0; k < mi->nrels; k++)
@@ -632,7 +642,7 @@ static bool refers_to(const pgorm__model_info *mi, const pgorm_rel *const *self,
 /* Per-row DELETEs of a self-referencing table: every row after the rows that refer to it
  * (children first), by the FK values the rows have in the database. Rows in a cycle keep
  * their order and the database reports the FK violation. */
-static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, objlist *rows)
+static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, pgorm__objlist *rows)
 {
 	const pgorm_rel *self[PGORM__MAX_RELS];
 	size_t nself = 0;
@@ -709,11 +719,11 @@ static const char *fk_reason(plan *pl, const pgorm__model_info *mi, const char *
 
 static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
 {
-	objlist rows = { 0 };
+	pgorm__objlist rows = { 0 };
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
 		if (((pgorm_object *)o)->model == mi->model && pgorm__st(o)->state == PGORM_STATE_PENDING)
-			if (!list_push(&rows, o))
+			if (!pgorm__objlist_push(&rows, o))
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	int rc = 0;
@@ -819,7 +829,7 @@ static bool any_key_type(const pgorm__model_info *mi);
 typedef struct null_group {
 	pgorm__model_info *mi;
 	uint64_t cols;
-	objlist rows;
+	pgorm__objlist rows;
 } null_group;
 
 static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group *g, size_t ng)
@@ -898,7 +908,7 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 			if (k == ng && ng < sizeof groups / sizeof groups[0])
 				groups[ng++] = (null_group){ mi, dirty, { 0 } };
 			if (k < ng) {
-				if (!list_push(&groups[k].rows, o))
+				if (!pgorm__objlist_push(&groups[k].rows, o))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 				continue;
 			}
@@ -951,12 +961,12 @@ static bool any_key_type(const pgorm__model_info *mi)
 
 static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
 {
-	objlist rows = { 0 };
+	pgorm__objlist rows = { 0 };
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
 		if (((pgorm_object *)o)->model == mi->model && pgorm__st(o)->state == PGORM_STATE_DELETED &&
 		    (pgorm__st(o)->flags & OBJ_IN_MAP))
-			if (!list_push(&rows, o))
+			if (!pgorm__objlist_push(&rows, o))
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	if (rows.n == 0)

@@ -4,6 +4,20 @@
 
 #include <string.h>
 
+bool pgorm__objlist_push(pgorm__objlist *l, void *o)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void **items = pgorm__reallocarray(l->items, cap, sizeof *items);
+		if (items == NULL)
+			return false;
+		l->items = items;
+		l->cap = cap;
+	}
+	l->items[l->n++] = o;
+	return true;
+}
+
 size_t pgorm__objstate_size(const pgorm__model_info *mi)
 {
 	return sizeof(pgorm__objstate) + mi->ncols * sizeof(uint64_t) + mi->nslots * sizeof(pgorm_collection);

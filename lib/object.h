@@ -20,7 +20,8 @@ enum {
 	OBJ_IN_MAP = 1u << 2,       /* registered in the identity map */
 	OBJ_DELETE_DONE = 1u << 3,  /* delete cascades already resolved */
 	OBJ_TRACKED = 1u << 4,      /* in the session's tracked list */
-	OBJ_NEW_IN_TX = 1u << 5     /* INSERTed in the current transaction */
+	OBJ_NEW_IN_TX = 1u << 5,    /* INSERTed in the current transaction */
+	OBJ_ORPHAN = 1u << 6        /* lost its child under a many-to-one delete-orphan: checked at flush */
 };
 
 enum {
@@ -50,6 +51,15 @@ typedef struct pgorm__collstate {
 	void **removed;
 	size_t nremoved, capremoved;
 } pgorm__collstate;
+
+/* A growable list of objects (malloc'd: pgorm__free(items)), for cascade walks and plans. */
+typedef struct pgorm__objlist {
+	void **items;
+	size_t n, cap;
+} pgorm__objlist;
+
+/* Append o; false on out of memory (the list is unchanged). */
+bool pgorm__objlist_push(pgorm__objlist *l, void *o);
 
 size_t pgorm__objstate_size(const pgorm__model_info *mi);
 

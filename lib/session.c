@@ -468,6 +468,49 @@ static void detach(pgorm_session *s, void *obj)
 	st->state = PGORM_STATE_DETACHED;
 }
 
+int pgorm__expunge(pgorm_session *s, void *obj)
+{
+	/* breadth-first over the expunge cascade with a visited mark: cycles and deep chains
+	 * are walked without recursion */
+	pgorm__objlist seen = { 0 };
+	if (!pgorm__objlist_push(&seen, obj))
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__st(obj)->flags2 |= OBJ2_SEEN;
+	int rc = 0;
+	for (size_t i = 0; i < seen.n; i++) {
+		void *o = seen.items[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_DETACHED)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
+			st->state = PGORM_STATE_TRANSIENT;
+		else
+			detach(s, o);
+		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (!(r->cascade & PGORM_CASCADE_EXPUNGE))
+				continue;
+			void *single;
+			size_t cnt;
+			void **items = pgorm__rel_items(o, r, &single, &cnt);
+			for (size_t j = 0; j < cnt && rc == 0; j++) {
+				pgorm__objstate *ist = pgorm__st(items[j]);
+				if (ist->state == PGORM_STATE_DETACHED || (ist->flags2 & OBJ2_SEEN))
+					continue;
+				if (!pgorm__objlist_push(&seen, items[j]))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+				else
+					ist->flags2 |= OBJ2_SEEN;
+			}
+		}
+	}
+	for (size_t i = 0; i < seen.n; i++)
+		pgorm__st(seen.items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	pgorm__free(seen.items);
+	return rc;
+}
+
 int pgorm_session_expunge(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
@@ -475,27 +518,9 @@ int pgorm_session_expunge(pgorm_session *s, void *obj)
 	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expunge");
 	if (rc != 0)
 		return rc;
-	pgorm__objstate *st = pgorm__st(obj);
-	if (st->state == PGORM_STATE_DETACHED)
+	if (pgorm__st(obj)->state == PGORM_STATE_DETACHED)
 		return 0;
-	pgorm__model_info *mi = pgorm__session_info(s, obj);
-	if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
-		st->state = PGORM_STATE_TRANSIENT;
-	else
-		detach(s, obj);
-	/* expunge cascade */
-	for (size_t i = 0; i < mi->nrels; i++) {
-		const pgorm_rel *r = mi->rels[i];
-		if (!(r->cascade & PGORM_CASCADE_EXPUNGE))
-			continue;
-		void *single;
-		size_t cnt;
-		void **items = pgorm__rel_items(obj, r, &single, &cnt);
-		for (size_t k = 0; k < cnt; k++)
-			if (pgorm__st(items[k])->state != PGORM_STATE_DETACHED)
-				pgorm_session_expunge(s, items[k]);
-	}
-	return 0;
+	return pgorm__expunge(s, obj);
 }
 
 /* Build "SELECT cols FROM t WHERE pk1 = $1 AND …" into b. */
@@ -614,12 +639,24 @@ int pgorm_session_refresh(pgorm_session *s, void *obj)
 	return rc;
 }
 
+/* Expired: columns are reloaded by the next load, relationships are unloaded, and an
+ * unloaded collection shows nothing (len 0) rather than items that may be stale; changes
+ * queued on it are dropped (the links they mirrored were flushed or are discarded). */
 static void expire_obj(void *obj, const pgorm__model_info *mi)
 {
 	pgorm__objstate *st = pgorm__st(obj);
+	if (mi == NULL)
+		mi = pgorm__session_info(st->session, obj);
 	st->flags |= OBJ_EXPIRED;
 	st->loaded = 0;
-	(void)mi;
+	for (size_t k = 0; k < mi->nrels; k++) {
+		if (mi->rels[k]->scalar)
+			continue;
+		pgorm_collection *c = pgorm__coll(obj, mi->rels[k]);
+		c->len = 0;
+		if (c->priv != NULL)
+			c->priv->nadded = c->priv->nremoved = 0;
+	}
 }
 
 static bool gone(const void *obj)

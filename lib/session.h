@@ -83,6 +83,8 @@ void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, 
 /* Cascade save-update from obj (already pending/persistent). */
 int pgorm__cascade_add(pgorm_session *s, void *obj);
 int pgorm__make_pending(pgorm_session *s, void *obj);
+/* Expunge obj and, iteratively, what its expunge cascade reaches (pending ones become transient). */
+int pgorm__expunge(pgorm_session *s, void *obj);
 
 /* ---- identity_map.c ---- */
 int pgorm__imap_init(pgorm__imap *m);

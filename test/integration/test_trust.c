@@ -63,12 +63,110 @@ const pgorm_model parent_model = PGORM_MODEL("parents", Parent, parent_cols, par
 const pgorm_model kid_model = PGORM_MODEL("kids", Kid, kid_cols, kid_rels);
 static const pgorm_model strict_model = PGORM_MODEL("stricts", Strict, strict_cols, NULL);
 
+
+/* delete-orphan one-to-many, with the expunge cascade both ways (a cycle for expunge) */
+typedef struct OParent {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	pgorm_collection kids;
+} OParent;
+
+typedef struct OKid {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t parent_id;
+	char *name;
+	OParent *parent;
+} OKid;
+
+/* many-to-one delete-orphan with single_parent: an account owns its profile */
+typedef struct Profile {
+	pgorm_object hdr;
+	int64_t id;
+	char *bio;
+} Profile;
+
+typedef struct Account {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	int64_t profile_id;
+	Profile *profile;
+} Account;
+
+/* a self-referencing chain with the expunge cascade along "next" */
+typedef struct Link {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t next_id;
+	struct Link *next;
+} Link;
+
+static const pgorm_column oparent_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, OParent, id),
+	PGORM_COLUMN(TEXT, "name", 0, OParent, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_column okid_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, OKid, id),
+	PGORM_COLUMN_FK(INT8, "parent_id", PGORM_NULLABLE, OKid, parent_id, "oparents", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, OKid, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_column profile_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Profile, id),
+	PGORM_COLUMN(TEXT, "bio", 0, Profile, bio),
+	PGORM_COLUMN_END
+};
+static const pgorm_column account_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Account, id),
+	PGORM_COLUMN(TEXT, "name", 0, Account, name),
+	PGORM_COLUMN_FK(INT8, "profile_id", PGORM_NULLABLE, Account, profile_id, "profiles", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN_END
+};
+static const pgorm_column link_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Link, id),
+	PGORM_COLUMN_FK(INT8, "next_id", PGORM_NULLABLE, Link, next_id, "links", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN_END
+};
+
+extern const pgorm_model oparent_model, okid_model, profile_model, account_model, link_model;
+static const pgorm_relationship oparent_rels[] = {
+	PGORM_ONE_TO_MANY("kids", OParent, kids, &okid_model, "parent_id", "parent",
+	                  PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN),
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_relationship okid_rels[] = {
+	{ .name = "parent", .target = &oparent_model, .kind = PGORM_REL_MANY_TO_ONE,
+	  .offset = offsetof(OKid, parent), .size = sizeof(OParent *), .fk_column = "parent_id",
+	  .back_populates = "kids", .cascade = PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_EXPUNGE },
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_relationship account_rels[] = {
+	{ .name = "profile", .target = &profile_model, .kind = PGORM_REL_MANY_TO_ONE,
+	  .offset = offsetof(Account, profile), .size = sizeof(Profile *), .fk_column = "profile_id",
+	  .cascade = PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN, .flags = PGORM_REL_SINGLE_PARENT },
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_relationship link_rels[] = {
+	{ .name = "next", .target = &link_model, .kind = PGORM_REL_MANY_TO_ONE, .offset = offsetof(Link, next),
+	  .size = sizeof(Link *), .fk_column = "next_id",
+	  .cascade = PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_EXPUNGE },
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model oparent_model = PGORM_MODEL("oparents", OParent, oparent_cols, oparent_rels);
+const pgorm_model okid_model = PGORM_MODEL("okids", OKid, okid_cols, okid_rels);
+const pgorm_model profile_model = PGORM_MODEL("profiles", Profile, profile_cols, NULL);
+const pgorm_model account_model = PGORM_MODEL("accounts", Account, account_cols, account_rels);
+const pgorm_model link_model = PGORM_MODEL("links", Link, link_cols, link_rels);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn;  /* the session's */
 static pgorm_conn *check; /* a second connection: what is committed */
 static pgorm_session *s;
 static pgtest_log log_;
-static const pgorm_rel *kids_rel, *parent_rel;
+static const pgorm_rel *kids_rel, *parent_rel, *okids_rel, *profile_rel;
 
 static void new_session(void)
 {
@@ -81,14 +179,19 @@ static void new_session(void)
 
 static void setup(void)
 {
-	const pgorm_model *models[] = { &parent_model, &kid_model, &strict_model };
+	const pgorm_model *models[] = { &parent_model, &kid_model, &strict_model, &oparent_model, &okid_model,
+	                                &profile_model, &account_model, &link_model };
 	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 3, &err) == 0, "%s", err.message);
+	ck_assert_msg(pgorm_registry_create(&reg, models, 8, &err) == 0, "%s", err.message);
+	okids_rel = pgorm_registry_rel(reg, &oparent_model, "kids");
+	profile_rel = pgorm_registry_rel(reg, &account_model, "profile");
 	kids_rel = pgorm_registry_rel(reg, &parent_model, "kids");
 	parent_rel = pgorm_registry_rel(reg, &kid_model, "parent");
 	conn = pgtest_connect();
 	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS stricts, kids, parents");
+	pgtest_exec(conn, "DROP TABLE IF EXISTS stricts, kids, parents, okids, oparents, accounts, profiles, links");
+	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
+	pgtest_exec(conn, "DROP TABLE stricts, kids, parents");
 	pgtest_exec(conn, "CREATE TABLE parents (id bigserial PRIMARY KEY, name text NOT NULL)");
 	pgtest_exec(conn, "CREATE TABLE kids (id bigserial PRIMARY KEY, parent_id bigint REFERENCES parents, "
 	                  "name text NOT NULL, qty integer NOT NULL DEFAULT 5, note text)");
@@ -274,6 +377,137 @@ START_TEST(test_issue_rollback_resets_synced_fks)
 }
 END_TEST
 
+
+/* ================= orphans, single parent, collections ================= */
+
+/* A pending child removed under delete-orphan leaves the session at once: added again, it is
+ * inserted. Before, it stayed pending and was dropped as an orphan at the flush. */
+START_TEST(test_issue_pending_orphan_expunged)
+{
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	ck_assert_int_eq(pgorm_rel_append(s, okids_rel, p, k), 0);
+	ck_assert_int_eq(pgorm_session_add(s, p), 0);
+	ck_assert_int_eq(pgorm_object_state(k), PGORM_STATE_PENDING);
+	ck_assert_int_eq(pgorm_rel_remove(s, okids_rel, p, k), 0);
+	ck_assert_int_eq(pgorm_object_state(k), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_session_add(s, k), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM okids WHERE name = 'k' AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM oparents"), 1);
+}
+END_TEST
+
+/* single_parent: a second parent is refused at once, with no side effect. */
+START_TEST(test_issue_single_parent_enforced)
+{
+	Account *a1 = pgorm_object_new(s, &account_model), *a2 = pgorm_object_new(s, &account_model);
+	a1->name = "a1";
+	a2->name = "a2";
+	Profile *pr = pgorm_object_new(s, &profile_model);
+	pr->bio = "bio";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a1, pr), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a2, pr), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "single_parent"));
+	ck_assert_ptr_null(a2->profile);
+	ck_assert_ptr_eq(a1->profile, pr);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a1, pr), 0); /* the same parent again is fine */
+	pgorm_session_add(s, a1);
+	pgorm_session_add(s, a2);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM accounts WHERE profile_id IS NOT NULL"), 1);
+	/* after the first parent lets go, the second may take it */
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a1, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a2, pr), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM accounts a JOIN profiles p ON p.id = a.profile_id WHERE a.name = 'a2'"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles"), 1);
+}
+END_TEST
+
+/* delete-orphan on a many-to-one: the target cut loose is deleted at the flush. */
+START_TEST(test_issue_m2o_delete_orphan)
+{
+	Account *a = pgorm_object_new(s, &account_model);
+	a->name = "a";
+	Profile *pr = pgorm_object_new(s, &profile_model);
+	pr->bio = "bio";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, pr), 0);
+	pgorm_session_add(s, a);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles"), 1);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, NULL), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM accounts WHERE profile_id IS NULL"), 1);
+	/* replaced by another: the old one goes, the new one stays */
+	Profile *p1 = pgorm_object_new(s, &profile_model), *p2 = pgorm_object_new(s, &profile_model);
+	p1->bio = "one";
+	p2->bio = "two";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, p1), 0);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, p2), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles WHERE bio = 'one'"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles p JOIN accounts a ON a.profile_id = p.id WHERE p.bio = 'two'"), 1);
+}
+END_TEST
+
+/* Expired and unloaded collections show nothing instead of stale or partial items. */
+START_TEST(test_issue_collections_do_not_lie)
+{
+	Parent *p = parent("p");
+	Kid *a = kid("a"), *b = kid("b");
+	pgorm_rel_append(s, kids_rel, p, a);
+	pgorm_rel_append(s, kids_rel, p, b);
+	pgorm_session_add(s, p);
+	commit_ok();
+	ck_assert(!pgorm_rel_is_loaded(kids_rel, p));
+	ck_assert_uint_eq(p->kids.len, 0);        /* expired at commit: not [a, b] */
+	Kid *c = kid("c");
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, c, p), 0);
+	ck_assert_uint_eq(p->kids.len, 0);        /* queued: not [c] alone */
+	ck_assert_int_eq(pgorm_rel_load(s, kids_rel, p, NULL), 0);
+	ck_assert_uint_eq(p->kids.len, 3);
+	pgorm_session_add(s, c); /* 2.0: no save-update cascade along the backref */
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids"), 3);
+}
+END_TEST
+
+/* The expunge cascade walks a cycle of pending objects once, and a 200,000-deep chain
+ * without recursion (before: endless recursion, and a stack overflow). */
+START_TEST(test_issue_expunge_cycle_and_deep_chain)
+{
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	pgorm_rel_append(s, okids_rel, p, k);
+	pgorm_session_add(s, p);
+	ck_assert_int_eq(pgorm_session_expunge(s, p), 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_object_state(k), PGORM_STATE_TRANSIENT);
+	const pgorm_rel *next = pgorm_registry_rel(reg, &link_model, "next");
+	enum { DEPTH = 200000 };
+	Link *head = pgorm_object_new(s, &link_model), *cur = head;
+	for (int i = 1; i < DEPTH; i++) {
+		Link *n = pgorm_object_new(s, &link_model);
+		ck_assert_ptr_nonnull(n);
+		ck_assert_int_eq(pgorm_rel_set(s, next, cur, n), 0);
+		cur = n;
+	}
+	ck_assert_int_eq(pgorm_session_add(s, head), 0);
+	ck_assert_int_eq(pgorm_object_state(cur), PGORM_STATE_PENDING);
+	ck_assert_int_eq(pgorm_session_expunge(s, head), 0);
+	ck_assert_int_eq(pgorm_object_state(cur), PGORM_STATE_TRANSIENT);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM links"), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -287,6 +521,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_unassigned_column_gets_default);
 	tcase_add_test(tc, test_issue_loaded_null_then_written);
 	tcase_add_test(tc, test_issue_rollback_resets_synced_fks);
+	tcase_add_test(tc, test_issue_pending_orphan_expunged);
+	tcase_add_test(tc, test_issue_single_parent_enforced);
+	tcase_add_test(tc, test_issue_m2o_delete_orphan);
+	tcase_add_test(tc, test_issue_collections_do_not_lie);
+	tcase_add_test(tc, test_issue_expunge_cycle_and_deep_chain);
 	suite_add_tcase(su, tc);
 	return su;
 }
