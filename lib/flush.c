@@ -879,7 +879,26 @@ static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
-static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
+/* The UNIQUE columns of mi outside its key. */
+static uint64_t unique_cols(const pgorm__model_info *mi)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < mi->ncols; i++)
+		if ((mi->cols[i].flags & PGORM_UNIQUE) && !(mi->cols[i].flags & PGORM_PK))
+			m |= 1ULL << i;
+	return m;
+}
+
+/* An update that only sets UNIQUE columns (and others) to NULL frees values another row of
+ * the same flush may take (a one-to-one child replaced: the old child's key is nulled before
+ * the new child is inserted with it). Such updates go before the inserts. */
+static bool vacates(const pgorm__model_info *mi, uint64_t dirty, uint64_t nulls)
+{
+	return (dirty & ~nulls) == 0 && (dirty & unique_cols(mi)) != 0;
+}
+
+/* vacating: plan only the updates vacates() picks; otherwise only the others. */
+static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b, bool vacating)
 {
 	null_group groups[16];
 	size_t ng = 0;
@@ -893,7 +912,7 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 		uint64_t dirty = st->dirty; /* observed when the flush started */
 		if (mi->version_col >= 0)
 			dirty &= ~(1ULL << mi->version_col);
-		if (dirty == 0)
+		if (dirty == 0 || vacates(mi, dirty, st->nulls) != vacating)
 			continue;
 		for (size_t k = 0; k < mi->npk; k++)
 			if ((dirty >> mi->pk[k]) & 1)
@@ -1099,22 +1118,44 @@ static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
+/* Rows of mi can be deleted before anything else of the flush: no table references mi, and
+ * mi has UNIQUE columns whose values a new row of the same flush may take (a one-to-one
+ * child replaced under delete-orphan). */
+static bool delete_early(const pgorm_registry *reg, const pgorm__model_info *mi)
+{
+	if (unique_cols(mi) == 0)
+		return false;
+	for (size_t m = 0; m < reg->nmodels; m++)
+		for (size_t i = 0; i < reg->models[m].ncols; i++) {
+			const char *t = reg->models[m].cols[i].fk_table;
+			if (t != NULL && strcmp(t, mi->model->table) == 0)
+				return false;
+		}
+	return true;
+}
+
 static int build_plan(pgorm_session *s, plan *pl)
 {
 	pgorm__sb b;
 	pgorm__sb_init(&b);
 	int rc = 0;
 	const pgorm_registry *reg = s->reg;
+	/* UNIQUE values freed first (see vacates and delete_early), then parents-first inserts */
+	rc = plan_updates(s, pl, &b, true);
+	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
+		if (delete_early(reg, &reg->models[reg->topo_order[k]]))
+			rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	for (size_t k = 0; k < reg->nmodels && rc == 0; k++)
 		rc = plan_inserts(s, &reg->models[reg->topo_order[k]], pl, &b);
 	if (rc == 0)
 		rc = plan_assoc(s, pl, &b, true);
 	if (rc == 0)
-		rc = plan_updates(s, pl, &b);
+		rc = plan_updates(s, pl, &b, false);
 	if (rc == 0)
 		rc = plan_assoc(s, pl, &b, false);
 	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
-		rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
+		if (!delete_early(reg, &reg->models[reg->topo_order[k]]))
+			rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	pgorm__sb_free(&b);
 	return rc;
 }

@@ -161,6 +161,46 @@ const pgorm_model profile_model = PGORM_MODEL("profiles", Profile, profile_cols,
 const pgorm_model account_model = PGORM_MODEL("accounts", Account, account_cols, account_rels);
 const pgorm_model link_model = PGORM_MODEL("links", Link, link_cols, link_rels);
 
+/* one-to-one children with a UNIQUE foreign key: nulled (badge) or deleted (seat) on replace */
+typedef struct Badge {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t owner_id;
+	char *label;
+} Badge;
+
+typedef struct Owner {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	Badge *badge;
+	Badge *seat;
+} Owner;
+
+static const pgorm_column owner_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Owner, id),
+	PGORM_COLUMN(TEXT, "name", 0, Owner, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_column badge_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Badge, id),
+	PGORM_COLUMN_FK(INT8, "owner_id", PGORM_NULLABLE | PGORM_UNIQUE, Badge, owner_id, "owners", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "label", 0, Badge, label),
+	PGORM_COLUMN_END
+};
+extern const pgorm_model owner_model, badge_model, seat_model;
+static const pgorm_relationship owner_rels[] = {
+	{ .name = "badge", .target = &badge_model, .kind = PGORM_REL_ONE_TO_MANY, .offset = offsetof(Owner, badge),
+	  .size = sizeof(Badge *), .fk_column = "owner_id", .flags = PGORM_REL_SCALAR },
+	{ .name = "seat", .target = &seat_model, .kind = PGORM_REL_ONE_TO_MANY, .offset = offsetof(Owner, seat),
+	  .size = sizeof(Badge *), .fk_column = "owner_id", .flags = PGORM_REL_SCALAR,
+	  .cascade = PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN },
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model owner_model = PGORM_MODEL("owners", Owner, owner_cols, owner_rels);
+const pgorm_model badge_model = PGORM_MODEL("badges", Badge, badge_cols, NULL);
+const pgorm_model seat_model = PGORM_MODEL("seats", Badge, badge_cols, NULL);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn;  /* the session's */
 static pgorm_conn *check; /* a second connection: what is committed */
@@ -180,16 +220,16 @@ static void new_session(void)
 static void setup(void)
 {
 	const pgorm_model *models[] = { &parent_model, &kid_model, &strict_model, &oparent_model, &okid_model,
-	                                &profile_model, &account_model, &link_model };
+	                                &profile_model, &account_model, &link_model, &owner_model, &badge_model, &seat_model };
 	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 8, &err) == 0, "%s", err.message);
+	ck_assert_msg(pgorm_registry_create(&reg, models, 11, &err) == 0, "%s", err.message);
 	okids_rel = pgorm_registry_rel(reg, &oparent_model, "kids");
 	profile_rel = pgorm_registry_rel(reg, &account_model, "profile");
 	kids_rel = pgorm_registry_rel(reg, &parent_model, "kids");
 	parent_rel = pgorm_registry_rel(reg, &kid_model, "parent");
 	conn = pgtest_connect();
 	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS stricts, kids, parents, okids, oparents, accounts, profiles, links");
+	pgtest_exec(conn, "DROP TABLE IF EXISTS stricts, kids, parents, okids, oparents, accounts, profiles, links, badges, seats, owners");
 	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
 	pgtest_exec(conn, "DROP TABLE stricts, kids, parents");
 	pgtest_exec(conn, "CREATE TABLE parents (id bigserial PRIMARY KEY, name text NOT NULL)");
@@ -508,6 +548,36 @@ START_TEST(test_issue_expunge_cycle_and_deep_chain)
 }
 END_TEST
 
+/* One-to-one replace with a UNIQUE foreign key: the old child is nulled (or deleted) before
+ * the new one takes the key. Before: INSERT first, 23505. */
+START_TEST(test_issue_one_to_one_replace_unique_fk)
+{
+	const pgorm_rel *badge = pgorm_registry_rel(reg, &owner_model, "badge");
+	const pgorm_rel *seat = pgorm_registry_rel(reg, &owner_model, "seat");
+	Owner *o = pgorm_object_new(s, &owner_model);
+	o->name = "o";
+	Badge *b1 = pgorm_object_new(s, &badge_model), *s1 = pgorm_object_new(s, &seat_model);
+	b1->label = "b1";
+	s1->label = "s1";
+	ck_assert_int_eq(pgorm_rel_set(s, badge, o, b1), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, seat, o, s1), 0);
+	pgorm_session_add(s, o);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_load(s, badge, o, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_load(s, seat, o, NULL), 0);
+	Badge *b2 = pgorm_object_new(s, &badge_model), *s2 = pgorm_object_new(s, &seat_model);
+	b2->label = "b2";
+	s2->label = "s2";
+	ck_assert_int_eq(pgorm_rel_set(s, badge, o, b2), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, seat, o, s2), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM badges WHERE label = 'b1' AND owner_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM badges b JOIN owners o ON o.id = b.owner_id WHERE b.label = 'b2'"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM seats"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM seats s JOIN owners o ON o.id = s.owner_id WHERE s.label = 's2'"), 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -526,6 +596,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_m2o_delete_orphan);
 	tcase_add_test(tc, test_issue_collections_do_not_lie);
 	tcase_add_test(tc, test_issue_expunge_cycle_and_deep_chain);
+	tcase_add_test(tc, test_issue_one_to_one_replace_unique_fk);
 	suite_add_tcase(su, tc);
 	return su;
 }
