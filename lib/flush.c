@@ -597,30 +597,6 @@ static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, pgorm__objlis
 	return rc;
 }
 
-/* Equal non-NULL key values (integers of any width compare by value). */
-static bool same_key(const pgorm_value *a, const pgorm_value *b)
-{
-	if (a->is_null || b->is_null)
-		return false;
-	bool ia = a->type == PGORM_TYPE_INT2 || a->type == PGORM_TYPE_INT4 || a->type == PGORM_TYPE_INT8;
-	bool ib = b->type == PGORM_TYPE_INT2 || b->type == PGORM_TYPE_INT4 || b->type == PGORM_TYPE_INT8;
-	if (ia && ib) {
-		int64_t x = a->type == PGORM_TYPE_INT2 ? a->u.i16 : a->type == PGORM_TYPE_INT4 ? a->u.i32 : a->u.i64;
-		int64_t y = b->type == PGORM_TYPE_INT2 ? b->u.i16 : b->type == PGORM_TYPE_INT4 ? b->u.i32 : b->u.i64;
-		return x == y;
-	}
-	if (a->type != b->type)
-		return false;
-	switch (a->type) {
-	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB: case PGORM_TYPE_BYTEA:
-		return a->u.str.len == b->u.str.len && (a->u.str.len == 0 || memcmp(a->u.str.ptr, b->u.str.ptr, a->u.str.len) == 0);
-	case PGORM_TYPE_UUID:
-		return memcmp(a->u.uuid, b->u.uuid, sizeof a->u.uuid) == 0;
-	default:
-		return memcmp(&a->u, &b->u, sizeof a->u) == 0;
-	}
-}
-
 /* Does row `child` refer to row `parent` through one of the self-referencing FKs? */
 static bool refers_to(const pgorm__model_info *mi, const pgorm_rel *const *self, size_t nself, const void *child,
                       const void *parent)
@@ -631,7 +607,7 @@ static bool refers_to(const pgorm__model_info *mi, const pgorm_rel *const *self,
 			pgorm_value f, k;
 			pgorm__get_col(child, &mi->cols[self[r]->fk_cols[c]], self[r]->fk_cols[c], &f);
 			pgorm__get_col(parent, &mi->cols[self[r]->ref_cols[c]], self[r]->ref_cols[c], &k);
-			all = same_key(&f, &k);
+			all = pgorm__value_equal(&f, &k);
 		}
 		if (all)
 			return true;
@@ -715,6 +691,42 @@ static const char *fk_reason(plan *pl, const pgorm__model_info *mi, const char *
 			                      strcmp(verb, "insert") == 0 ? " after" : " before", mi->cols[i].fk_table,
 			                      mi->cols[i].name);
 	return pgorm__arena_strndup(&pl->arena, buf, strlen(buf));
+}
+
+/* Column idx of the n objects as one array parameter in the plan's memory (the statement is
+ * sent after the keyarray is gone); *cast is what follows "$1". NULL on out of memory. */
+static pgorm_value *plan_keys(plan *pl, const pgorm_column *c, size_t idx, void *const *objs, size_t n,
+                              const char **cast)
+{
+	pgorm__keyarray k;
+	if (pgorm__keyarray_build(&k, c, idx, objs, n) != 0) {
+		pl->oom = true;
+		return NULL;
+	}
+	pgorm_value *v = plan_alloc(pl, sizeof *v);
+	if (v != NULL && k.ints != NULL) {
+		int64_t *ids = plan_alloc(pl, (n ? n : 1) * sizeof *ids);
+		if (ids != NULL) {
+			memcpy(ids, k.ints, n * sizeof *ids);
+			*v = PGORM_INT8_ARRAY(ids, n);
+		}
+		v = ids ? v : NULL;
+	} else if (v != NULL) {
+		const char **strs = plan_alloc(pl, (n ? n : 1) * sizeof *strs);
+		char *text = k.text ? plan_alloc(pl, 37 * (n ? n : 1)) : NULL;
+		if (strs != NULL && (k.text == NULL || text != NULL)) {
+			for (size_t i = 0; i < n; i++)
+				strs[i] = text ? text + 37 * i : k.strs[i]; /* strings of the objects stay put */
+			if (text)
+				memcpy(text, k.text, 37 * n);
+			*v = PGORM_TEXT_ARRAY(strs, n);
+		} else {
+			v = NULL;
+		}
+	}
+	*cast = k.cast;
+	pgorm__keyarray_free(&k);
+	return v;
 }
 
 static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
@@ -837,25 +849,14 @@ static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group
 	for (size_t k = 0; k < ng; k++) {
 		pgorm__model_info *mi = g[k].mi;
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
-		bool text = pc->type == PGORM_TYPE_TEXT;
 		size_t n = g[k].rows.n;
+		const char *cast = "";
 		planned *it = plan_add(pl);
-		pgorm_value *v = plan_alloc(pl, sizeof *v);
 		void **objs = plan_alloc(pl, n * sizeof *objs);
-		int64_t *ids = text ? NULL : plan_alloc(pl, n * sizeof *ids);
-		const char **strs = text ? plan_alloc(pl, n * sizeof *strs) : NULL;
-		if (it == NULL || v == NULL || objs == NULL || (ids == NULL && strs == NULL))
+		pgorm_value *v = plan_keys(pl, pc, mi->pk[0], g[k].rows.items, n, &cast);
+		if (it == NULL || v == NULL || objs == NULL)
 			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
-		for (size_t i = 0; i < n; i++) {
-			pgorm_value kv;
-			objs[i] = g[k].rows.items[i];
-			pgorm__get_col(objs[i], pc, mi->pk[0], &kv);
-			if (text)
-				strs[i] = kv.u.str.ptr;
-			else
-				ids[i] = pc->type == PGORM_TYPE_INT8 ? kv.u.i64 : pc->type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i16;
-		}
-		*v = text ? PGORM_TEXT_ARRAY(strs, n) : PGORM_INT8_ARRAY(ids, n);
+		memcpy(objs, g[k].rows.items, n * sizeof *objs);
 		pgorm__sb_addf(b, "UPDATE %s SET ", mi->qtable);
 		for (size_t c = 0, first = 1; c < mi->ncols; c++) {
 			if (!((g[k].cols >> c) & 1))
@@ -868,7 +869,7 @@ static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group
 		}
 		pgorm__sb_add(b, " WHERE ");
 		pgorm__sb_ident(b, pc->name);
-		pgorm__sb_add(b, text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+		pgorm__sb_addf(b, " = ANY($1%s)", cast);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
 		it->kind = K_UPDATE;
 		it->mi = mi;
@@ -971,11 +972,10 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b, bool vacating)
 	return rc;
 }
 
+/* Rows of mi can be written by one statement over an array of keys (no version to check). */
 static bool any_key_type(const pgorm__model_info *mi)
 {
-	pgorm_type t = mi->cols[mi->pk[0]].type;
-	return mi->npk == 1 && mi->version_col < 0 &&
-	       (t == PGORM_TYPE_INT8 || t == PGORM_TYPE_INT4 || t == PGORM_TYPE_INT2 || t == PGORM_TYPE_TEXT);
+	return mi->npk == 1 && mi->version_col < 0 && pgorm__keyarray_supports(mi->cols[mi->pk[0]].type);
 }
 
 static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
@@ -996,48 +996,37 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 		const pgorm_rel *r = mi->rels[k];
 		if (r->kind != PGORM_REL_MANY_TO_MANY || (r->flags & PGORM_REL_VIEWONLY))
 			continue;
-		planned *it = plan_add(pl);
-		int64_t *ids = plan_alloc(pl, rows.n * sizeof *ids);
-		pgorm_value *v = plan_alloc(pl, sizeof *v);
-		if (it == NULL || ids == NULL || v == NULL)
-			break;
-		for (size_t i = 0; i < rows.n; i++) {
-			pgorm_value kv;
-			pgorm__get_col(rows.items[i], &mi->cols[mi->pk[0]], mi->pk[0], &kv);
-			ids[i] = kv.type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i64;
+		const pgorm_column *pc = &mi->cols[mi->pk[0]];
+		if (mi->npk != 1 || !pgorm__keyarray_supports(pc->type)) {
+			pgorm__free(rows.items);
+			return pgorm__session_fail(s, PGORM_EUNSUPPORTED, "%s.%s: many-to-many needs a one-column key",
+			                           mi->model->table, r->name);
 		}
-		*v = PGORM_INT8_ARRAY(ids, rows.n);
+		const char *cast = "";
+		planned *it = plan_add(pl);
+		pgorm_value *v = plan_keys(pl, pc, mi->pk[0], rows.items, rows.n, &cast);
+		if (it == NULL || v == NULL)
+			break;
 		pgorm__sb_add(b, "DELETE FROM ");
 		pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
 		pgorm__sb_add(b, " WHERE ");
 		pgorm__sb_ident(b, r->sec_local);
-		pgorm__sb_add(b, " = ANY($1::int8[])");
+		pgorm__sb_addf(b, " = ANY($1%s)", cast);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
 		it->kind = K_ASSOC_DELETE;
 		it->reason = "association rows of deleted objects";
 	}
 	if (any_key_type(mi)) {
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
-		bool text = pc->type == PGORM_TYPE_TEXT;
+		const char *cast = "";
 		planned *it = plan_add(pl);
-		pgorm_value *v = plan_alloc(pl, sizeof *v);
 		void **objs = plan_alloc(pl, rows.n * sizeof *objs);
-		int64_t *ids = text ? NULL : plan_alloc(pl, rows.n * sizeof *ids);
-		const char **strs = text ? plan_alloc(pl, rows.n * sizeof *strs) : NULL;
-		if (it && v && objs && (ids || strs)) {
-			for (size_t i = 0; i < rows.n; i++) {
-				pgorm_value kv;
-				pgorm__get_col(rows.items[i], pc, mi->pk[0], &kv);
-				objs[i] = rows.items[i];
-				if (text)
-					strs[i] = kv.u.str.ptr;
-				else
-					ids[i] = pc->type == PGORM_TYPE_INT8 ? kv.u.i64 : pc->type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i16;
-			}
-			*v = text ? PGORM_TEXT_ARRAY(strs, rows.n) : PGORM_INT8_ARRAY(ids, rows.n);
+		pgorm_value *v = plan_keys(pl, pc, mi->pk[0], rows.items, rows.n, &cast);
+		if (it && v && objs) {
+			memcpy(objs, rows.items, rows.n * sizeof *objs);
 			pgorm__sb_addf(b, "DELETE FROM %s WHERE ", mi->qtable);
 			pgorm__sb_ident(b, pc->name);
-			pgorm__sb_add(b, text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+			pgorm__sb_addf(b, " = ANY($1%s)", cast);
 			it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
 			it->kind = K_DELETE;
 			it->mi = mi;
@@ -1190,7 +1179,7 @@ static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 			if (pgorm_result_get(res, row, col++, c->type, &v, &s->err) != 0)
 				return s->err.code;
 			if (!v.is_null) {
-				int rc = pgorm__set_col(s, o, c, i, &v);
+				int rc = pgorm__set_col(&s->arena, o, c, i, &v);
 				if (rc != 0)
 					return pgorm__session_fail(s, rc, "out of memory");
 			}
@@ -1275,7 +1264,7 @@ static int finish(pgorm_session *s, plan *pl)
 				const pgorm_column *vc = &it->mi->cols[it->mi->version_col];
 				pgorm_value v;
 				pgorm__get_col(o, vc, (size_t)it->mi->version_col, &v);
-				int64_t nv = (vc->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i64) + 1;
+				int64_t nv = pgorm__value_int(&v) + 1;
 				pgorm_value nvv = PGORM_INT8(nv);
 				pgorm__set_col(NULL, o, vc, (size_t)it->mi->version_col, &nvv);
 			} else if (it->kind == K_DELETE) {
@@ -1295,6 +1284,38 @@ static int finish(pgorm_session *s, plan *pl)
 	}
 	s->nm2m = 0;
 	return 0;
+}
+
+/* Objects that hold a transient object in a collection or a one-to-one (2.0's rule: no
+ * save-update cascade along a backref, so the transient one is not saved) are reported
+ * through the log hook, as SQLAlchemy warns; the child → parent direction is reported by
+ * sync_fks. */
+static void report_skipped(pgorm_session *s)
+{
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (!(st->flags & OBJ_HOLDS_TRANSIENT))
+			continue;
+		st->flags &= (uint8_t)~OBJ_HOLDS_TRANSIENT;
+		if (st->state != PGORM_STATE_PENDING && st->state != PGORM_STATE_PERSISTENT)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t k = 0; k < mi->nrels; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->kind == PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY))
+				continue;
+			void *single;
+			size_t n, skipped = 0;
+			void **items = pgorm__rel_items(o, r, &single, &n);
+			for (size_t j = 0; j < n; j++)
+				skipped += pgorm__st(items[j])->state == PGORM_STATE_TRANSIENT;
+			if (skipped > 0)
+				pgorm__session_log(s, PGORM_LOG_WARNING,
+				                   "%s.%s holds %zu %s object(s) not in the session: not saved (add them)",
+				                   mi->model->table, r->name, skipped, r->target->model->table);
+		}
+	}
 }
 
 static char *render_plan(plan *pl)
@@ -1353,6 +1374,8 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 		if (state == PGORM_STATE_PENDING || state == PGORM_STATE_PERSISTENT)
 			pgorm__observe(s->tracked[i], pgorm__session_info(s, s->tracked[i]));
 	}
+	if (!dry)
+		report_skipped(s);
 	plan pl;
 	memset(&pl, 0, sizeof pl);
 	pgorm__arena_init(&pl.arena);

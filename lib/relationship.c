@@ -247,6 +247,8 @@ static int relink(pgorm_session *s, const pgorm_rel *o2m, void *parent, void *ch
 		if (rc != 0)
 			return rc;
 	}
+	if (parent != NULL && pgorm__st(child)->state == PGORM_STATE_TRANSIENT)
+		pgorm__st(parent)->flags |= OBJ_HOLDS_TRANSIENT; /* 2.0: not saved along a backref; reported */
 	return mark_link(s, child, m2o, parent);
 }
 
@@ -278,6 +280,10 @@ int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bo
 		rc = add ? coll_add(s, b, r->partner, a) : coll_del(s, b, r->partner, a);
 	if (rc != 0)
 		return rc;
+	if (add && pgorm__st(b)->state == PGORM_STATE_TRANSIENT)
+		pgorm__st(a)->flags |= OBJ_HOLDS_TRANSIENT;
+	if (add && pgorm__st(a)->state == PGORM_STATE_TRANSIENT)
+		pgorm__st(b)->flags |= OBJ_HOLDS_TRANSIENT;
 	if (s->nm2m == s->capm2m) {
 		size_t cap = s->capm2m ? s->capm2m * 2 : 16;
 		pgorm__m2m_op *ops = pgorm__reallocarray(s->m2m_ops, cap, sizeof *ops);

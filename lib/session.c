@@ -742,7 +742,7 @@ int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
 			pgorm__st(target)->nulls |= 1ULL << i;
 			continue;
 		}
-		if ((rc = pgorm__set_col(s, target, c, i, &v)) != 0)
+		if ((rc = pgorm__set_col(&s->arena, target, c, i, &v)) != 0)
 			return rc;
 		pgorm__st(target)->nulls &= ~(1ULL << i);
 	}
@@ -968,17 +968,13 @@ int pgorm_session_commit_nested(pgorm_session *s)
 static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
 {
 	void **objs = pgorm__calloc(n, sizeof *objs);
-	int64_t *ids = pgorm__calloc(n, sizeof *ids);
-	const char **strs = pgorm__calloc(n, sizeof *strs);
-	int rc = objs && ids && strs ? 0 : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	int rc = objs ? 0 : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	pgorm__sb b;
 	pgorm__sb_init(&b);
 	for (size_t m = 0; m < s->reg->nmodels && rc == 0; m++) {
 		pgorm__model_info *mi = &s->reg->models[m];
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
-		bool text = pc->type == PGORM_TYPE_TEXT;
-		bool batch = mi->npk == 1 && (text || pc->type == PGORM_TYPE_INT2 || pc->type == PGORM_TYPE_INT4 ||
-		                              pc->type == PGORM_TYPE_INT8);
+		bool batch = mi->npk == 1 && pgorm__keyarray_supports(pc->type);
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++)
 			if (((pgorm_object *)cand[i])->model == mi->model)
@@ -997,22 +993,18 @@ static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
 		}
 		if (k == 0 || !batch || rc != 0)
 			continue;
-		for (size_t i = 0; i < k; i++) {
-			pgorm_value v;
-			pgorm__get_col(objs[i], pc, mi->pk[0], &v);
-			if (text)
-				strs[i] = v.u.str.ptr;
-			else
-				ids[i] = pc->type == PGORM_TYPE_INT8 ? v.u.i64 : pc->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i16;
+		pgorm__keyarray keys;
+		if (pgorm__keyarray_build(&keys, pc, mi->pk[0], objs, k) != 0) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			break;
 		}
 		pgorm__sb_reset(&b);
-		pgorm__sb_add(&b, text ? "SELECT u.i FROM unnest($1::text[])" : "SELECT u.i FROM unnest($1::int8[])");
-		pgorm__sb_addf(&b, " WITH ORDINALITY AS u(k, i) WHERE EXISTS (SELECT 1 FROM %s t WHERE t.", mi->qtable);
+		pgorm__sb_addf(&b, "SELECT u.i FROM unnest($1%s) WITH ORDINALITY AS u(k, i) WHERE EXISTS (SELECT 1 FROM %s t WHERE t.",
+		               keys.cast, mi->qtable);
 		pgorm__sb_ident(&b, pc->name);
 		pgorm__sb_add(&b, " = u.k)");
-		pgorm_value p = text ? PGORM_TEXT_ARRAY(strs, k) : PGORM_INT8_ARRAY(ids, k);
 		pgorm_result *res = NULL;
-		rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
+		rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &keys.param, &res)
 		                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 		for (size_t row = 0; rc == 0 && row < pgorm_result_rows(res); row++) {
 			int64_t ord = 0;
@@ -1020,11 +1012,10 @@ static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
 				pgorm__st(objs[ord - 1])->flags2 |= OBJ2_SEEN;
 		}
 		pgorm_result_free(res);
+		pgorm__keyarray_free(&keys);
 	}
 	pgorm__sb_free(&b);
 	pgorm__free(objs);
-	pgorm__free(ids);
-	pgorm__free((void *)strs);
 	return rc;
 }
 

@@ -132,10 +132,6 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 /* Put the primary key found in the first columns of row (a RETURNING of the key) into the
  * session's probe object, for identity-map lookups. */
 void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row);
-/* Set a column of obj from a value (pk lookups, merges). */
-int pgorm__set_col(pgorm_session *s, void *obj, const pgorm_column *c, size_t idx, const pgorm_value *v);
-/* The value of a column of obj as a bind parameter (borrowing the struct's memory). */
-void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_value *v);
 /* Load r for every object in objs (selectin); marks them loaded. */
 int pgorm__load_selectin(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite);
 /* Several relationships at once (siblings), their statements in one pipeline. */

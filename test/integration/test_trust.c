@@ -201,6 +201,43 @@ const pgorm_model owner_model = PGORM_MODEL("owners", Owner, owner_cols, owner_r
 const pgorm_model badge_model = PGORM_MODEL("badges", Badge, badge_cols, NULL);
 const pgorm_model seat_model = PGORM_MODEL("seats", Badge, badge_cols, NULL);
 
+/* many-to-many between a uuid key and a text key */
+typedef struct Post {
+	pgorm_object hdr;
+	pgorm_uuid id;
+	char *title;
+	pgorm_collection tags;
+} Post;
+
+typedef struct Tag {
+	pgorm_object hdr;
+	char *name;
+	pgorm_collection posts;
+} Tag;
+
+extern const pgorm_model post_model, tag_model;
+static const pgorm_column post_cols[] = {
+	PGORM_COLUMN(UUID, "id", PGORM_PK, Post, id),
+	PGORM_COLUMN(TEXT, "title", 0, Post, title),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship post_rels[] = {
+	{ .name = "tags", .target = &tag_model, .offset = offsetof(Post, tags), .size = sizeof(pgorm_collection),
+	  .back_populates = "posts", .secondary = &(pgorm_secondary){ "post_tags", "post_id", "tag_name" } },
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_column tag_cols[] = {
+	PGORM_COLUMN(TEXT, "name", PGORM_PK, Tag, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship tag_rels[] = {
+	{ .name = "posts", .target = &post_model, .offset = offsetof(Tag, posts), .size = sizeof(pgorm_collection),
+	  .back_populates = "tags", .secondary = &(pgorm_secondary){ "post_tags", "tag_name", "post_id" } },
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model post_model = PGORM_MODEL("posts", Post, post_cols, post_rels);
+const pgorm_model tag_model = PGORM_MODEL("tags", Tag, tag_cols, tag_rels);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn;  /* the session's */
 static pgorm_conn *check; /* a second connection: what is committed */
@@ -220,16 +257,16 @@ static void new_session(void)
 static void setup(void)
 {
 	const pgorm_model *models[] = { &parent_model, &kid_model, &strict_model, &oparent_model, &okid_model,
-	                                &profile_model, &account_model, &link_model, &owner_model, &badge_model, &seat_model };
+	                                &profile_model, &account_model, &link_model, &owner_model, &badge_model, &seat_model, &post_model, &tag_model };
 	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 11, &err) == 0, "%s", err.message);
+	ck_assert_msg(pgorm_registry_create(&reg, models, 13, &err) == 0, "%s", err.message);
 	okids_rel = pgorm_registry_rel(reg, &oparent_model, "kids");
 	profile_rel = pgorm_registry_rel(reg, &account_model, "profile");
 	kids_rel = pgorm_registry_rel(reg, &parent_model, "kids");
 	parent_rel = pgorm_registry_rel(reg, &kid_model, "parent");
 	conn = pgtest_connect();
 	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS stricts, kids, parents, okids, oparents, accounts, profiles, links, badges, seats, owners");
+	pgtest_exec(conn, "DROP TABLE IF EXISTS stricts, kids, parents, okids, oparents, accounts, profiles, links, badges, seats, owners, post_tags, posts, tags");
 	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
 	pgtest_exec(conn, "DROP TABLE stricts, kids, parents");
 	pgtest_exec(conn, "CREATE TABLE parents (id bigserial PRIMARY KEY, name text NOT NULL)");
@@ -578,6 +615,83 @@ START_TEST(test_issue_one_to_one_replace_unique_fk)
 }
 END_TEST
 
+static char logged[4][256];
+static size_t nlogged;
+static void log_fn(void *ctx, pgorm_log_level level, const char *message)
+{
+	(void)ctx;
+	if (level == PGORM_LOG_WARNING && nlogged < 4)
+		snprintf(logged[nlogged++], sizeof logged[0], "%s", message);
+}
+
+/* An object left out of the flush because it was never added is reported in both
+ * directions (before: only child -> parent). */
+START_TEST(test_issue_skipped_objects_reported)
+{
+	pgorm_session_destroy(s);
+	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
+	cfg.log = log_fn;
+	nlogged = 0;
+	pgorm_error err;
+	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, &err), 0);
+	Parent *p = parent("p");
+	pgorm_session_add(s, p);
+	commit_ok();
+	Kid *c = kid("c"); /* transient: attached from the child side, 2.0 does not cascade */
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, c, p), 0);
+	ck_assert_int_eq(pgorm_object_state(c), PGORM_STATE_TRANSIENT);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids"), 0);
+	ck_assert_uint_eq(nlogged, 1);
+	ck_assert_msg(strstr(logged[0], "parents.kids holds 1 kids object(s) not in the session") != NULL, "%s", logged[0]);
+}
+END_TEST
+
+/* Many-to-many with uuid and text keys: deleting either side removes its association rows
+ * (before: the association DELETE always sent = ANY($1::int8[]) and failed); selectin loads
+ * over uuid keys. */
+START_TEST(test_issue_m2m_text_and_uuid_keys)
+{
+	const pgorm_rel *tags = pgorm_registry_rel(reg, &post_model, "tags");
+	Post *p1 = pgorm_object_new(s, &post_model), *p2 = pgorm_object_new(s, &post_model);
+	p1->title = "one";
+	p2->title = "two";
+	for (int i = 0; i < 16; i++) {
+		p1->id.bytes[i] = (uint8_t)(i + 1);
+		p2->id.bytes[i] = (uint8_t)(0xf0 + i);
+	}
+	Tag *a = pgorm_object_new(s, &tag_model), *b = pgorm_object_new(s, &tag_model);
+	a->name = "a";
+	b->name = "b";
+	pgorm_rel_append(s, tags, p1, a);
+	pgorm_rel_append(s, tags, p1, b);
+	pgorm_rel_append(s, tags, p2, a);
+	pgorm_session_add(s, p1);
+	pgorm_session_add(s, p2);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM post_tags"), 3);
+	/* selectin over the uuid keys */
+	pgorm_query *qy = NULL;
+	ck_assert_int_eq(pgorm_query_create(&qy, s, &post_model), 0);
+	ck_assert_int_eq(pgorm_query_option(qy, "tags", PGORM_LOAD_SELECTIN), 0);
+	pgorm_list l;
+	ck_assert_msg(pgorm_query_all(qy, &l) == 0, "%s", pgorm_session_error(s)->message);
+	ck_assert_uint_eq(l.len, 2);
+	ck_assert_uint_eq(p1->tags.len, 2);
+	ck_assert_uint_eq(p2->tags.len, 1);
+	pgorm_query_destroy(qy);
+	ck_assert_int_eq(pgorm_session_delete(s, a), 0);   /* text key */
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM post_tags"), 1);
+	ck_assert_int_eq(pgorm_session_delete(s, p1), 0);  /* uuid key */
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM post_tags"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM posts"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM tags"), 1);
+}
+END_TEST
+
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -597,6 +711,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_collections_do_not_lie);
 	tcase_add_test(tc, test_issue_expunge_cycle_and_deep_chain);
 	tcase_add_test(tc, test_issue_one_to_one_replace_unique_fk);
+	tcase_add_test(tc, test_issue_skipped_objects_reported);
+	tcase_add_test(tc, test_issue_m2m_text_and_uuid_keys);
 	suite_add_tcase(su, tc);
 	return su;
 }
