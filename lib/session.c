@@ -130,6 +130,43 @@ pgorm_conn *pgorm_session_connection(pgorm_session *s)
 	return s->conn;
 }
 
+/* The session's transaction: BEGIN … COMMIT, or, on a connection already inside the
+ * caller's transaction, SAVEPOINT … RELEASE (SQLAlchemy's join_transaction_mode
+ * "create_savepoint"): the caller's transaction decides, and a test can roll it all back. */
+#define JOIN_SAVEPOINT "pgorm_join"
+
+static int tx_open(pgorm_session *s)
+{
+	pgorm_conn *c = s->conn;
+	if (c->tx_owner != NULL && c->tx_owner != s)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "another session has a transaction open on this connection: one session at a time");
+	pgorm_tx_status ts = pgorm_conn_tx_status(c);
+	if (ts == PGORM_TX_INERROR)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "the connection's transaction is aborted: the caller must roll it back first");
+	s->joined = ts == PGORM_TX_INTRANS;
+	int rc = s->joined ? pgorm_conn_savepoint(c, JOIN_SAVEPOINT) : pgorm_conn_begin(c);
+	if (rc != 0)
+		return pgorm__session_conn_fail(s);
+	c->tx_owner = s;
+	return 0;
+}
+
+static int tx_commit(pgorm_session *s)
+{
+	return s->joined ? pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT) : pgorm_conn_commit(s->conn);
+}
+
+/* Roll the session's transaction back (the caller's, when joined, stays open). */
+static int tx_rollback(pgorm_session *s)
+{
+	if (!s->joined)
+		return pgorm_conn_rollback(s->conn);
+	int rc = pgorm_conn_rollback_to(s->conn, JOIN_SAVEPOINT);
+	return rc != 0 ? rc : pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT);
+}
+
 int pgorm__session_begin(pgorm_session *s)
 {
 	if (s->needs_rollback) {
@@ -156,11 +193,8 @@ int pgorm__session_begin(pgorm_session *s)
 	s->owner = pthread_self();
 	s->owned = true;
 #endif
-	pgorm_conn_stats before;
-	pgorm_conn_stats_get(s->conn, &before);
-	rc = pgorm_conn_begin(s->conn);
-	if (rc != 0)
-		return pgorm__session_conn_fail(s);
+	if ((rc = tx_open(s)) != 0)
+		return rc;
 	s->stats.round_trips++;
 	s->in_tx = true;
 	return 0;
@@ -220,7 +254,9 @@ void pgorm_session_destroy(pgorm_session *s)
 	if (s == NULL)
 		return;
 	if (s->conn != NULL && s->in_tx && pgorm_conn_ok(s->conn))
-		(void)pgorm_conn_rollback(s->conn);
+		(void)tx_rollback(s);
+	if (s->conn != NULL && s->conn->tx_owner == s)
+		s->conn->tx_owner = NULL;
 	s->in_tx = false;
 	if (s->conn)
 		pgorm_conn_set_hook(s->conn, NULL, NULL, false);
@@ -773,7 +809,10 @@ static void end_tx(pgorm_session *s)
 #ifndef NDEBUG
 	s->owned = false;
 #endif
+	if (s->conn != NULL && s->conn->tx_owner == s)
+		s->conn->tx_owner = NULL;
 	s->in_tx = false;
+	s->joined = false;
 	s->nest = 0;
 	give_back(s);
 }
@@ -804,7 +843,7 @@ int pgorm_session_commit(pgorm_session *s)
 		return rc;
 	if (s->in_tx) {
 		s->stats.round_trips++;
-		if (pgorm_conn_commit(s->conn) != 0) {
+		if (tx_commit(s) != 0) {
 			rc = pgorm__session_conn_fail(s);
 			s->needs_rollback = true;
 			return rc;
@@ -862,7 +901,7 @@ int pgorm_session_rollback(pgorm_session *s)
 	int rc = 0;
 	if (s->in_tx && s->conn != NULL) {
 		s->stats.round_trips++;
-		if (pgorm_conn_rollback(s->conn) != 0 && pgorm_conn_ok(s->conn))
+		if (tx_rollback(s) != 0 && pgorm_conn_ok(s->conn))
 			rc = pgorm__session_conn_fail(s);
 	}
 	/* Objects deleted by a flush of this transaction come back. */
@@ -916,8 +955,10 @@ void pgorm__session_abort_flush(pgorm_session *s)
 	if (!kept) {
 		if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn)) {
 			s->stats.round_trips++;
-			(void)pgorm_conn_rollback(s->conn);
+			(void)tx_rollback(s);
 		}
+		if (s->in_tx && s->conn != NULL && s->conn->tx_owner == s)
+			s->conn->tx_owner = NULL;
 		s->in_tx = false;
 		s->nest = 0; /* no savepoint left: rollback_nested reports it, rollback is accepted */
 	}

@@ -43,6 +43,7 @@ struct pgorm_session {
 	uint32_t result_gen;          /* bumped per query result (N+1 detector) */
 	unsigned nest;                /* savepoint depth */
 	bool in_tx;
+	bool joined;                  /* in_tx is a savepoint inside the caller's transaction */
 	bool needs_rollback;
 	bool flushing;
 	pgorm_stats stats;

@@ -67,6 +67,13 @@ typedef struct pgorm_stats {
 
 /** Create a session on a pool (connections borrowed per transaction) or on one connection
  * (pool NULL, conn not NULL; the session does not close it). cfg may be NULL (defaults).
+ * On a connection that is already inside the caller's transaction when the session starts
+ * its own, the session joins it (SQLAlchemy's join_transaction_mode="create_savepoint"): it
+ * opens SAVEPOINT pgorm_join instead of BEGIN, its commit RELEASEs it (the rows are committed
+ * when the caller commits), its rollback and a failed flush roll back to it, and the caller's
+ * transaction stays usable. "BEGIN; run the code under test; ROLLBACK" thus leaves nothing.
+ * Several sessions may share a connection, one transaction at a time: a session that wants
+ * to start one while another session's is open on the connection gets PGORM_ESTATE.
  * Ownership: *out belongs to the caller (pgorm_session_destroy). reg/pool/conn must outlive it.
  * Errors: PGORM_EINVAL, PGORM_ENOMEM (message in *err). */
 PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg,

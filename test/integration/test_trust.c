@@ -692,6 +692,67 @@ START_TEST(test_issue_m2m_text_and_uuid_keys)
 END_TEST
 
 
+/* A session on a connection inside the caller's transaction joins it with a savepoint: its
+ * commit releases the savepoint and the caller's ROLLBACK undoes everything (before: the
+ * session sent BEGIN … COMMIT and committed the caller's work). */
+START_TEST(test_issue_session_joins_outer_transaction)
+{
+	pgtest_exec(conn, "BEGIN");
+	pgtest_exec(conn, "INSERT INTO parents (name) VALUES ('caller')");
+	Parent *p = parent("joined");
+	pgorm_session_add(s, p);
+	pgtest_log_clear(&log_);
+	commit_ok();
+	ck_assert_uint_eq(pgtest_log_count(&log_, "SAVEPOINT"), 2);  /* SAVEPOINT, RELEASE SAVEPOINT */
+	ck_assert_uint_eq(pgtest_log_count(&log_, "COMMIT"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents"), 0);      /* nothing committed yet */
+	/* a failed flush rolls back to the savepoint only: the caller's transaction goes on */
+	Kid *k = kid("k");
+	k->name = NULL;
+	pgorm_session_add(s, k);
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ECONSTRAINT);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_conn_tx_status(conn), PGORM_TX_INTRANS);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM parents"), 2);
+	pgtest_exec(conn, "ROLLBACK");
+	ck_assert_int_eq(q("SELECT count(*) FROM parents"), 0);
+	/* and when the caller commits, the session's rows are there */
+	pgtest_exec(conn, "BEGIN");
+	Parent *p2 = parent("kept");
+	pgorm_session_add(s, p2);
+	commit_ok();
+	pgtest_exec(conn, "COMMIT");
+	ck_assert_int_eq(q("SELECT count(*) FROM parents WHERE name = 'kept'"), 1);
+}
+END_TEST
+
+/* A second session on a connection whose transaction another session holds is refused
+ * (before: its COMMIT committed the first session's rows). */
+START_TEST(test_issue_second_session_on_busy_connection)
+{
+	pgorm_session *s2 = NULL;
+	pgorm_error err;
+	ck_assert_int_eq(pgorm_session_create(&s2, reg, NULL, conn, NULL, &err), 0);
+	Parent *a = parent("first");
+	pgorm_session_add(s, a);
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	Parent *b = pgorm_object_new(s2, &parent_model);
+	b->name = "second";
+	pgorm_session_add(s2, b);
+	ck_assert_int_eq(pgorm_session_commit(s2), PGORM_ESTATE);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s2)->message, "another session"));
+	ck_assert_int_eq(q("SELECT count(*) FROM parents"), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents"), 0);
+	/* once the first has ended its transaction, the second may work */
+	ck_assert_int_eq(pgorm_session_rollback(s2), 0);
+	pgorm_session_add(s2, b);
+	ck_assert_int_eq(pgorm_session_commit(s2), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents WHERE name = 'second'"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -713,6 +774,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_one_to_one_replace_unique_fk);
 	tcase_add_test(tc, test_issue_skipped_objects_reported);
 	tcase_add_test(tc, test_issue_m2m_text_and_uuid_keys);
+	tcase_add_test(tc, test_issue_session_joins_outer_transaction);
+	tcase_add_test(tc, test_issue_second_session_on_busy_connection);
 	suite_add_tcase(su, tc);
 	return su;
 }
