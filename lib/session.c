@@ -744,21 +744,29 @@ int pgorm_session_expire(pgorm_session *s, void *obj)
 	return 0;
 }
 
-int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
+/* Merge one object: find or create its counterpart in s and copy the columns the source
+ * holds (all of them for a loaded source; the assigned ones of a new source). */
+static int merge_one(pgorm_session *s, const void *obj, void **out)
 {
-	if (s == NULL || obj == NULL || out == NULL)
-		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: NULL argument") : PGORM_EINVAL;
 	const pgorm_object *h = obj;
 	pgorm__model_info *mi = h->model ? pgorm__registry_info(s->reg, h->model) : NULL;
 	if (mi == NULL)
-		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: model is not in the registry");
-	if (h->priv != NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: model %s is not in the registry",
+		                           h->model && h->model->table ? h->model->table : "(NULL)");
+	pgorm__objstate *src = h->priv;
+	if (src != NULL)
 		pgorm__observe((void *)obj, mi); /* the source's writes count, as anywhere else */
+	bool fresh = src != NULL && (src->state == PGORM_STATE_TRANSIENT || src->state == PGORM_STATE_PENDING);
+	uint64_t all = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
+	uint64_t copy = fresh ? src->dirty | (all & ~src->nulls) : all;
 	pgorm_value keys[PGORM__MAX_PK];
 	pk_values(obj, mi, keys);
+	bool keyless = false;
+	for (size_t k = 0; k < mi->npk; k++)
+		keyless |= keys[k].is_null;
 	void *target = NULL;
-	int rc = pgorm_session_get(s, h->model, keys, &target);
-	if (rc == PGORM_ENOTFOUND) {
+	int rc = keyless ? PGORM_ENOTFOUND : pgorm_session_get(s, h->model, keys, &target);
+	if (rc == PGORM_ENOTFOUND) { /* no such row: a new object with the source's values */
 		target = pgorm_object_new(s, h->model);
 		if (target == NULL)
 			return s->err.code;
@@ -766,24 +774,118 @@ int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
 	}
 	if (rc != 0)
 		return rc;
-	/* copy column values (strings copied into the session) */
-	const pgorm__objstate *src = h->priv;
+	pgorm__observe(target, mi);
 	for (size_t i = 0; i < mi->ncols; i++) {
+		if (!((copy >> i) & 1))
+			continue;
 		const pgorm_column *c = &mi->cols[i];
-		bool is_null = src ? (src->nulls & (1ULL << i)) != 0 : false;
 		pgorm_value v;
 		pgorm__get_col(obj, c, i, &v);
-		v.is_null = v.is_null || is_null;
+		bool was_null = (pgorm__st(target)->nulls >> i) & 1;
 		if (v.is_null) {
-			pgorm__st(target)->nulls |= 1ULL << i;
+			if (!was_null)
+				pgorm__assign_col(target, mi, i, true);
 			continue;
 		}
+		/* strings are copied into the session; a value equal to the target's is no change */
 		if ((rc = pgorm__set_col(&s->arena, target, c, i, &v)) != 0)
-			return rc;
-		pgorm__st(target)->nulls &= ~(1ULL << i);
+			return pgorm__session_fail(s, rc, "out of memory");
+		if (was_null)
+			pgorm__assign_col(target, mi, i, false);
 	}
 	*out = target;
 	return 0;
+}
+
+/* The counterpart merged for src (already visited), by a search of the pairs so far. */
+static void *merged_of(const pgorm__objlist *srcs, const pgorm__objlist *tgts, const void *src)
+{
+	for (size_t i = 0; i < srcs->n; i++)
+		if (srcs->items[i] == src)
+			return tgts->items[i];
+	return NULL;
+}
+
+/* Make target's relationship r hold exactly the merged objects want[0..n) (SQLAlchemy's
+ * replace: dropped members go through the remove path, kept ones cause no statement). */
+static int merge_rel(pgorm_session *s, const pgorm_rel *r, void *target, void **want, size_t n)
+{
+	if (r->scalar) {
+		void *cur = pgorm__link_get(target, r);
+		if (cur == (n ? want[0] : NULL) && ((pgorm__st(target)->loaded >> r->index) & 1))
+			return 0;
+		return pgorm_rel_set(s, r, target, n ? want[0] : NULL);
+	}
+	int rc = 0;
+	if (!((pgorm__st(target)->loaded >> r->index) & 1) && pgorm__st(target)->state == PGORM_STATE_PERSISTENT)
+		rc = pgorm__load_lazy(s, r, target);
+	pgorm_collection *c = pgorm__coll(target, r);
+	for (size_t i = c->len; i-- > 0 && rc == 0;) {
+		bool keep = false;
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = want[k] == c->items[i];
+		if (!keep)
+			rc = pgorm_rel_remove(s, r, target, c->items[i]);
+	}
+	for (size_t k = 0; k < n && rc == 0; k++)
+		if (!pgorm__coll_contains(c, want[k]))
+			rc = pgorm_rel_append(s, r, target, want[k]);
+	return rc;
+}
+
+int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
+{
+	if (s == NULL || obj == NULL || out == NULL)
+		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: NULL argument") : PGORM_EINVAL;
+	/* Breadth-first over the relationships with the merge cascade whose source side is
+	 * loaded; each source object is merged once (a visited mark), cycles included. */
+	pgorm__objlist srcs = { 0 }, tgts = { 0 }, want = { 0 };
+	void *target = NULL;
+	int rc = merge_one(s, obj, &target);
+	if (rc == 0 && (!pgorm__objlist_push(&srcs, (void *)obj) || !pgorm__objlist_push(&tgts, target)))
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	if (rc == 0 && ((const pgorm_object *)obj)->priv != NULL)
+		pgorm__st(obj)->flags2 |= OBJ2_SEEN;
+	for (size_t i = 0; i < srcs.n && rc == 0; i++) {
+		void *src = srcs.items[i], *tgt = tgts.items[i];
+		if (((pgorm_object *)src)->priv == NULL)
+			continue; /* a plain struct: its columns only */
+		pgorm__model_info *mi = pgorm__session_info(s, tgt);
+		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (!(r->cascade & PGORM_CASCADE_MERGE) || (r->flags & PGORM_REL_VIEWONLY) ||
+			    !((pgorm__st(src)->loaded >> r->index) & 1))
+				continue;
+			void *single;
+			size_t n;
+			void **items = pgorm__rel_items(src, r, &single, &n);
+			want.n = 0;
+			for (size_t j = 0; j < n && rc == 0; j++) {
+				void *it = items[j], *m = NULL;
+				if (pgorm__st(it)->flags2 & OBJ2_SEEN) {
+					m = merged_of(&srcs, &tgts, it);
+				} else if ((rc = merge_one(s, it, &m)) == 0) {
+					if (!pgorm__objlist_push(&srcs, it) || !pgorm__objlist_push(&tgts, m))
+						rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+					else
+						pgorm__st(it)->flags2 |= OBJ2_SEEN;
+				}
+				if (rc == 0 && m != NULL && !pgorm__objlist_push(&want, m))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			}
+			if (rc == 0)
+				rc = merge_rel(s, r, tgt, want.items, want.n);
+		}
+	}
+	for (size_t i = 0; i < srcs.n; i++)
+		if (((pgorm_object *)srcs.items[i])->priv != NULL)
+			pgorm__st(srcs.items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	pgorm__free(srcs.items);
+	pgorm__free(tgts.items);
+	pgorm__free(want.items);
+	if (rc == 0)
+		*out = target;
+	return rc;
 }
 
 /* ---- transactions ---- */

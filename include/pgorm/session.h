@@ -134,9 +134,14 @@ PGORM_API int pgorm_session_refresh(pgorm_session *s, void *obj);
 /** Mark the object's attributes and collections expired (see the top of this header). */
 PGORM_API int pgorm_session_expire(pgorm_session *s, void *obj);
 /** Copy the state of a detached or foreign object onto the session's object for the same key
- * (loading it if needed; a new PENDING one when no row has that key), return that object in
- * *out. Errors: PGORM_EINVAL (NULL argument, model not in the registry), PGORM_ETYPE,
- * PGORM_ENOMEM, those of pgorm_session_get. */
+ * (loading it if needed; a new PENDING one when no row has that key or the source has no key),
+ * return that object in *out. As SQLAlchemy's merge of a graph: the relationships with the
+ * merge cascade (in the default) that are loaded on the source are merged too, each related
+ * object once (cycles included), and the target's relationship then holds exactly their
+ * counterparts (dropped members go through the remove path). A new source contributes the
+ * columns it assigned. The source objects are not changed. Errors: PGORM_EINVAL (NULL
+ * argument, model not in the registry), PGORM_ETYPE, PGORM_ENOMEM, those of
+ * pgorm_session_get, pgorm_rel_set/append/remove and pgorm_rel_load. */
 PGORM_API int pgorm_session_merge(pgorm_session *s, const void *obj, void **out);
 
 /** The object with primary key pk (one value per PK column, in column order): from the

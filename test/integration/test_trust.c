@@ -753,6 +753,56 @@ START_TEST(test_issue_second_session_on_busy_connection)
 }
 END_TEST
 
+/* merge follows relationships with the merge cascade (before: columns only): a graph edited
+ * in another session comes in whole — changed columns, a member dropped (its FK nulled), a
+ * new member inserted — and the source session is left alone. */
+START_TEST(test_issue_merge_follows_relationships)
+{
+	Parent *p = parent("p");
+	Kid *a = kid("a"), *b = kid("b");
+	pgorm_rel_append(s, kids_rel, p, a);
+	pgorm_rel_append(s, kids_rel, p, b);
+	pgorm_session_add(s, p);
+	commit_ok();
+	int64_t pid = p->id;
+	/* another session loads and edits the graph */
+	pgorm_session *s2 = NULL;
+	pgorm_error err;
+	pgorm_conn *c2 = pgtest_connect();
+	ck_assert_int_eq(pgorm_session_create(&s2, reg, NULL, c2, NULL, &err), 0);
+	void *got = NULL;
+	pgorm_value key = PGORM_INT8(pid);
+	ck_assert_int_eq(pgorm_session_get(s2, &parent_model, &key, &got), 0);
+	Parent *p2 = got;
+	ck_assert_int_eq(pgorm_rel_load(s2, kids_rel, p2, NULL), 0);
+	ck_assert_uint_eq(p2->kids.len, 2);
+	Kid *k0 = p2->kids.items[0], *k1 = p2->kids.items[1];
+	Kid *a2 = k0->name[0] == 'a' ? k0 : k1;
+	Kid *b2 = a2 == k0 ? k1 : k0;
+	p2->name = pgorm_strdup(s2, "p-edited");
+	a2->name = pgorm_strdup(s2, "a-edited");
+	ck_assert_int_eq(pgorm_rel_remove(s2, kids_rel, p2, b2), 0);
+	Kid *c = pgorm_object_new(s2, &kid_model);
+	c->name = pgorm_strdup(s2, "c");
+	ck_assert_int_eq(pgorm_rel_append(s2, kids_rel, p2, c), 0);
+	/* merged into the first session, committed there */
+	void *out = NULL;
+	ck_assert_msg(pgorm_session_merge(s, p2, &out) == 0, "%s", pgorm_session_error(s)->message);
+	ck_assert_ptr_eq(out, p);
+	ck_assert_str_eq(p->name, "p-edited");
+	ck_assert_uint_eq(p->kids.len, 2);
+	commit_ok();
+	char sql[160];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM kids WHERE parent_id = %lld AND name IN ('a-edited', 'c')", (long long)pid);
+	ck_assert_int_eq(q(sql), 2);
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE name = 'b' AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents WHERE name = 'p-edited'"), 1);
+	ck_assert_int_eq(pgorm_object_state(c), PGORM_STATE_PENDING); /* the source is untouched */
+	pgorm_session_destroy(s2);
+	pgorm_conn_close(c2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -776,6 +826,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_m2m_text_and_uuid_keys);
 	tcase_add_test(tc, test_issue_session_joins_outer_transaction);
 	tcase_add_test(tc, test_issue_second_session_on_busy_connection);
+	tcase_add_test(tc, test_issue_merge_follows_relationships);
 	suite_add_tcase(su, tc);
 	return su;
 }
