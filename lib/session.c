@@ -249,6 +249,33 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 	return 0;
 }
 
+int pgorm__session_reader(pgorm_session *s, pgorm_session **out)
+{
+	pgorm_session *r = NULL;
+	int rc = pgorm_session_create(&r, s->reg, NULL, s->conn, &s->cfg, &s->err);
+	if (rc != 0)
+		return rc;
+	pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params); /* statements count in s */
+	r->in_tx = true;
+	r->joined = s->joined;
+	*out = r;
+	return 0;
+}
+
+void pgorm__session_reader_end(pgorm_session *s, pgorm_session *r, int rc)
+{
+	if (r == NULL)
+		return;
+	s->stats.round_trips += r->stats.round_trips;
+	s->stats.lazy_loads += r->stats.lazy_loads;
+	s->stats.identity_hits += r->stats.identity_hits;
+	if (rc != 0 && r->err.code != 0)
+		s->err = r->err;
+	r->in_tx = false;
+	r->conn = NULL; /* s's: neither rolled back nor unhooked */
+	pgorm_session_destroy(r);
+}
+
 void pgorm_session_destroy(pgorm_session *s)
 {
 	if (s == NULL)
