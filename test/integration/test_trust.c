@@ -843,6 +843,31 @@ START_TEST(test_issue_stream_leaves_session_objects)
 }
 END_TEST
 
+/* The refresh-expire cascade (in "all") was never applied: refresh and expire now reach the
+ * related objects, iteratively. */
+START_TEST(test_issue_refresh_expire_cascade)
+{
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	pgorm_rel_append(s, okids_rel, p, k);
+	pgorm_session_add(s, p);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_load(s, okids_rel, p, NULL), 0);
+	pgtest_exec(check, "UPDATE okids SET name = 'changed'");
+	ck_assert_int_eq(pgorm_session_refresh(s, p), 0);
+	ck_assert_str_eq(k->name, "changed");
+	const pgorm_rel *kparent = pgorm_registry_rel(reg, &okid_model, "parent");
+	ck_assert_int_eq(pgorm_rel_load(s, okids_rel, p, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_load(s, kparent, k, NULL), 0);
+	ck_assert(pgorm_rel_is_loaded(kparent, k));
+	ck_assert_int_eq(pgorm_session_expire(s, p), 0);
+	ck_assert(!pgorm_rel_is_loaded(kparent, k)); /* k expired with p */
+	commit_ok();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -868,6 +893,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_second_session_on_busy_connection);
 	tcase_add_test(tc, test_issue_merge_follows_relationships);
 	tcase_add_test(tc, test_issue_stream_leaves_session_objects);
+	tcase_add_test(tc, test_issue_refresh_expire_cascade);
 	suite_add_tcase(su, tc);
 	return su;
 }
