@@ -15,7 +15,11 @@
  */
 #include "exec.h"
 #include "internal.h"
-#include "session.h"
+#include "flush.h"
+#include "identity_map.h"
+#include "loader.h"
+#include "relationship.h"
+#include "state.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -1164,9 +1168,9 @@ static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 	for (size_t row = 0; row < nrows; row++) {
 		/* match by primary key: the keys were known before the INSERT */
 		void *o = NULL;
-		pgorm__probe_from_key_row(s, mi, res, row);
+		void *probe = pgorm__probe_from_key_row(s, mi, res, row);
 		for (size_t i = 0; i < it->nobjs && o == NULL; i++)
-			if (pgorm__pk_equal(mi, it->objs[i], s->probe))
+			if (pgorm__pk_equal(mi, it->objs[i], probe))
 				o = it->objs[i];
 		if (o == NULL)
 			continue;

@@ -119,6 +119,8 @@ static inline int64_t pgorm__value_int(const pgorm_value *v)
 {
 	return v->type == PGORM_TYPE_INT2 ? v->u.i16 : v->type == PGORM_TYPE_INT4 ? v->u.i32 : v->u.i64;
 }
+/* The primary key values of obj as bind parameters (borrowing its memory). */
+void pgorm__pk_values(const void *obj, const pgorm__model_info *mi, pgorm_value *pk);
 /* Equal non-NULL values: integers of any width by value, strings and bytes by content. */
 bool pgorm__value_equal(const pgorm_value *a, const pgorm_value *b);
 

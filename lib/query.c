@@ -2,7 +2,11 @@
  * joined-row folding, bulk UPDATE/DELETE and streaming through a server-side cursor. */
 #include "exec.h"
 #include "internal.h"
-#include "session.h"
+#include "flush.h"
+#include "identity_map.h"
+#include "loader.h"
+#include "relationship.h"
+#include "state.h"
 #include "pgorm/query.h"
 
 #include <ctype.h>
@@ -856,8 +860,8 @@ static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, ui
 		*affected = n;
 	/* keep the identity map in step: deleted rows detach, updated rows expire */
 	for (size_t row = 0; row < n; row++) {
-		pgorm__probe_from_key_row(s, mi, res, row);
-		void *o = pgorm__imap_find(&s->imap, mi, s->probe);
+		void *probe = pgorm__probe_from_key_row(s, mi, res, row);
+		void *o = pgorm__imap_find(&s->imap, mi, probe);
 		if (o == NULL)
 			continue;
 		if (column == NULL) {
@@ -888,6 +892,43 @@ int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value value, ui
 }
 
 /* ---- streaming ---- */
+
+/* A session that reads inside s's transaction with objects of its own (arena, identity map,
+ * tracked list, loader state): each stream batch is loaded there and freed after the
+ * callback, without touching the objects of s. Its statements are counted in s. */
+static int reader_open(pgorm_session *s, pgorm_session **out)
+{
+	pgorm_session *r = pgorm__calloc(1, sizeof *r);
+	if (r == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	if (pgorm__state_init(r, s->reg, NULL, s->conn, &s->cfg) != 0 || pgorm__loader_create(&r->ld, s->reg) != 0) {
+		r->conn = NULL;
+		pgorm__state_finish(r);
+		pgorm__free(r);
+		pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params); /* counted in s */
+	r->in_tx = true;
+	r->joined = s->joined;
+	*out = r;
+	return 0;
+}
+
+/* Fold r's counters (and, when rc != 0, its error) into s and free r with its objects. */
+static void reader_close(pgorm_session *s, pgorm_session *r, int rc)
+{
+	s->stats.round_trips += r->stats.round_trips;
+	s->stats.lazy_loads += r->stats.lazy_loads;
+	s->stats.identity_hits += r->stats.identity_hits;
+	if (rc != 0 && r->err.code != 0)
+		s->err = r->err;
+	r->in_tx = false;
+	r->conn = NULL; /* s's: neither rolled back nor unhooked */
+	pgorm__loader_destroy(r->ld);
+	pgorm__state_finish(r);
+	pgorm__free(r);
+}
 
 int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *ctx)
 {
@@ -920,7 +961,7 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 	 * objects of s are never refreshed from, nor linked to, memory that goes with a batch. */
 	for (;;) {
 		pgorm_session *r = NULL;
-		if ((rc = pgorm__session_reader(s, &r)) != 0)
+		if ((rc = reader_open(s, &r)) != 0)
 			break;
 		pgorm_result *res = NULL;
 		void **objs = NULL;
@@ -938,7 +979,7 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 		if (rc == 0 && n > 0)
 			stop = cb(ctx, objs, n);
 		pgorm__free(objs);
-		pgorm__session_reader_end(s, r, rc);
+		reader_close(s, r, rc);
 		if (rc != 0 || n == 0 || stop)
 			break;
 	}
