@@ -37,8 +37,8 @@ int pgorm__loader_create(pgorm__loader **out, const pgorm_registry *reg)
 		return PGORM_ENOMEM;
 	size_t maxsize = 16;
 	for (size_t i = 0; i < reg->nmodels; i++)
-		if (reg->models[i].alloc_size > maxsize)
-			maxsize = reg->models[i].alloc_size;
+		if (pgorm__object_size(&reg->models[i]) > maxsize)
+			maxsize = pgorm__object_size(&reg->models[i]);
 	ld->probe_size = maxsize;
 	ld->probe = pgorm__calloc(1, maxsize);
 	ld->nsql = reg->nmodels * (2 * PGORM__MAX_RELS + 1);

@@ -65,6 +65,13 @@ typedef struct pgorm__objlist {
 bool pgorm__objlist_push(pgorm__objlist *l, void *o);
 
 size_t pgorm__objstate_size(const pgorm__model_info *mi);
+/* Where the objstate starts in an object's allocation (after the struct, 8-byte aligned), and
+ * the allocation's whole size: [struct | objstate | snapshot[ncols] | slots]. */
+static inline size_t pgorm__state_offset(const pgorm__model_info *mi) { return (mi->model->size + 7) & ~(size_t)7; }
+static inline size_t pgorm__object_size(const pgorm__model_info *mi)
+{
+	return pgorm__state_offset(mi) + pgorm__objstate_size(mi);
+}
 
 static inline pgorm__objstate *pgorm__st(const void *obj)
 {

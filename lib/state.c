@@ -234,14 +234,14 @@ int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what
 
 void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
 {
-	char *mem = pgorm__arena_calloc(&s->arena, mi->alloc_size);
+	char *mem = pgorm__arena_calloc(&s->arena, pgorm__object_size(mi));
 	if (mem == NULL) {
 		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
 		return NULL;
 	}
 	pgorm_object *h = (pgorm_object *)(void *)mem;
 	h->model = mi->model;
-	h->priv = (pgorm__objstate *)(void *)(mem + mi->state_offset);
+	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
 	h->priv->session = s;
 	return mem;
 }
