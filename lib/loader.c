@@ -831,12 +831,7 @@ int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, vo
 	if (rc == 0 && ns == 1) {
 		rc = pgorm__session_exec(s, stmts[0].sql, stmts[0].nparams, stmts[0].params, &res[0]);
 	} else if (rc == 0 && ns > 1) {
-		/* siblings share one round trip */
-		if ((rc = pgorm__session_begin(s)) == 0) {
-			s->stats.round_trips++;
-			if (pgorm_conn_pipeline(s->conn, ns, stmts, res) != 0)
-				rc = pgorm__session_conn_fail(s);
-		}
+		rc = pgorm__session_pipeline(s, ns, stmts, res); /* siblings share one round trip */
 	}
 	for (size_t k = 0; k < ns && rc == 0; k++)
 		rc = job_apply(s, &jobs[which[k]], res[k]);

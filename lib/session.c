@@ -501,9 +501,7 @@ int pgorm_session_commit(pgorm_session *s)
 	if (rc != 0)
 		return rc;
 	if (s->in_tx) {
-		s->stats.round_trips++;
-		if (pgorm__tx_commit(s) != 0) {
-			rc = pgorm__session_conn_fail(s);
+		if ((rc = pgorm__tx_commit(s)) != 0) {
 			s->needs_rollback = true;
 			return rc;
 		}
@@ -558,11 +556,8 @@ int pgorm_session_rollback(pgorm_session *s)
 	if (s == NULL)
 		return PGORM_EINVAL;
 	int rc = 0;
-	if (s->in_tx && s->conn != NULL) {
-		s->stats.round_trips++;
-		if (pgorm__tx_rollback(s) != 0 && pgorm_conn_ok(s->conn))
-			rc = pgorm__session_conn_fail(s);
-	}
+	if (s->in_tx && s->conn != NULL && pgorm__tx_rollback(s) != 0 && pgorm_conn_ok(s->conn))
+		rc = s->err.code;
 	/* Objects deleted by a flush of this transaction come back. */
 	for (size_t i = 0; i < s->nflushed_deleted; i++) {
 		void *o = s->flushed_deleted[i];
@@ -604,11 +599,8 @@ int pgorm_session_begin_nested(pgorm_session *s)
 		rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
-	char name[32];
-	pgorm__savepoint_name(name, sizeof name, s->nest + 1);
-	if (pgorm_conn_savepoint(s->conn, name) != 0)
-		return pgorm__session_conn_fail(s);
-	s->stats.round_trips++;
+	if ((rc = pgorm__session_savepoint(s, PGORM__SP_OPEN, s->nest + 1)) != 0)
+		return rc;
 	s->nest++;
 	return 0;
 }
@@ -622,11 +614,8 @@ int pgorm_session_commit_nested(pgorm_session *s)
 	int rc = pgorm__flush(s, false, NULL);
 	if (rc != 0)
 		return rc;
-	char name[32];
-	pgorm__savepoint_name(name, sizeof name, s->nest);
-	if (pgorm_conn_release_savepoint(s->conn, name) != 0)
-		return pgorm__session_conn_fail(s);
-	s->stats.round_trips++;
+	if ((rc = pgorm__session_savepoint(s, PGORM__SP_RELEASE, s->nest)) != 0)
+		return rc;
 	s->nest--;
 	return 0;
 }
@@ -695,11 +684,11 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		return PGORM_EINVAL;
 	if (s->nest == 0)
 		return pgorm__session_fail(s, PGORM_ESTATE, "no savepoint is open");
-	char name[32];
-	pgorm__savepoint_name(name, sizeof name, s->nest);
-	if (pgorm_conn_rollback_to(s->conn, name) != 0 || pgorm_conn_release_savepoint(s->conn, name) != 0)
-		return pgorm__session_conn_fail(s);
-	s->stats.round_trips += 2;
+	int rc = pgorm__session_savepoint(s, PGORM__SP_ROLLBACK_TO, s->nest);
+	if (rc == 0)
+		rc = pgorm__session_savepoint(s, PGORM__SP_RELEASE, s->nest);
+	if (rc != 0)
+		return rc;
 	s->nest--;
 	s->needs_rollback = false;
 	s->nm2m = 0; /* association changes made inside the savepoint (begin_nested flushed the rest) */
@@ -718,7 +707,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		if (st->state != PGORM_STATE_PENDING && ((st->flags & OBJ_NEW_IN_TX) || flushed_del))
 			cand[nc++] = s->tracked[i];
 	}
-	int rc = nc > 0 ? mark_existing_rows(s, cand, nc) : 0;
+	rc = nc > 0 ? mark_existing_rows(s, cand, nc) : 0;
 	pgorm__free(cand);
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];

@@ -131,6 +131,32 @@ pgorm_conn *pgorm_session_connection(pgorm_session *s)
 	return s->conn;
 }
 
+/* ---- sending statements ----
+ * Everything a session sends goes through the functions below, which count round trips from
+ * the connection's own counter (the difference across the call), never by hand. */
+
+static uint64_t conn_round_trips(const pgorm_conn *c)
+{
+	pgorm_conn_stats st;
+	pgorm_conn_stats_get(c, &st);
+	return st.round_trips;
+}
+
+/* The transaction statements, one shape: (connection, savepoint name or NULL). */
+typedef int (*tx_fn)(pgorm_conn *c, const char *name);
+static int conn_begin(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_begin(c); }
+static int conn_commit(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_commit(c); }
+static int conn_rollback(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_rollback(c); }
+
+/* Run one transaction statement, counted; the connection's error is copied on failure. */
+static int tx_stmt(pgorm_session *s, tx_fn fn, const char *name)
+{
+	uint64_t before = conn_round_trips(s->conn);
+	int rc = fn(s->conn, name);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
+}
+
 /* The session's transaction: BEGIN … COMMIT, or, on a connection already inside the
  * caller's transaction, SAVEPOINT … RELEASE (SQLAlchemy's join_transaction_mode
  * "create_savepoint"): the caller's transaction decides, and a test can roll it all back. */
@@ -147,25 +173,36 @@ static int tx_open(pgorm_session *s)
 		return pgorm__session_fail(s, PGORM_ESTATE,
 		                           "the connection's transaction is aborted: the caller must roll it back first");
 	s->joined = ts == PGORM_TX_INTRANS;
-	int rc = s->joined ? pgorm_conn_savepoint(c, JOIN_SAVEPOINT) : pgorm_conn_begin(c);
+	int rc = s->joined ? tx_stmt(s, pgorm_conn_savepoint, JOIN_SAVEPOINT) : tx_stmt(s, conn_begin, NULL);
 	if (rc != 0)
-		return pgorm__session_conn_fail(s);
+		return rc;
 	c->tx_owner = s;
 	return 0;
 }
 
 int pgorm__tx_commit(pgorm_session *s)
 {
-	return s->joined ? pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT) : pgorm_conn_commit(s->conn);
+	return s->joined ? tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT) : tx_stmt(s, conn_commit, NULL);
 }
 
 /* Roll the session's transaction back (the caller's, when joined, stays open). */
 int pgorm__tx_rollback(pgorm_session *s)
 {
 	if (!s->joined)
-		return pgorm_conn_rollback(s->conn);
-	int rc = pgorm_conn_rollback_to(s->conn, JOIN_SAVEPOINT);
-	return rc != 0 ? rc : pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT);
+		return tx_stmt(s, conn_rollback, NULL);
+	int rc = tx_stmt(s, pgorm_conn_rollback_to, JOIN_SAVEPOINT);
+	return rc != 0 ? rc : tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT);
+}
+
+int pgorm__session_savepoint(pgorm_session *s, pgorm__sp_op op, unsigned depth)
+{
+	char name[32];
+	pgorm__savepoint_name(name, sizeof name, depth);
+	switch (op) {
+	case PGORM__SP_OPEN: return tx_stmt(s, pgorm_conn_savepoint, name);
+	case PGORM__SP_RELEASE: return tx_stmt(s, pgorm_conn_release_savepoint, name);
+	default: return tx_stmt(s, pgorm_conn_rollback_to, name);
+	}
 }
 
 int pgorm__session_begin(pgorm_session *s)
@@ -196,7 +233,6 @@ int pgorm__session_begin(pgorm_session *s)
 #endif
 	if ((rc = tx_open(s)) != 0)
 		return rc;
-	s->stats.round_trips++;
 	s->in_tx = true;
 	return 0;
 }
@@ -206,10 +242,21 @@ int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm
 	int rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
-	s->stats.round_trips++;
-	if (pgorm_conn_exec(s->conn, sql, n, p, out) != 0)
-		return pgorm__session_conn_fail(s);
-	return 0;
+	uint64_t before = conn_round_trips(s->conn);
+	rc = pgorm_conn_exec(s->conn, sql, n, p, out);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
+}
+
+int pgorm__session_pipeline(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res)
+{
+	int rc = pgorm__session_begin(s);
+	if (rc != 0)
+		return rc;
+	uint64_t before = conn_round_trips(s->conn);
+	rc = pgorm_conn_pipeline(s->conn, n, stmts, res);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
 }
 
 pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj)
@@ -298,16 +345,11 @@ void pgorm__session_abort_flush(pgorm_session *s)
 	bool kept = false;
 	if (s->in_tx && s->nest > 0 && s->conn != NULL && pgorm_conn_ok(s->conn)) {
 		/* ROLLBACK TO keeps the savepoint open: rollback_nested rolls back to it again */
-		char name[32];
-		pgorm__savepoint_name(name, sizeof name, s->nest);
-		s->stats.round_trips++;
-		kept = pgorm_conn_rollback_to(s->conn, name) == 0;
+		kept = pgorm__session_savepoint(s, PGORM__SP_ROLLBACK_TO, s->nest) == 0;
 	}
 	if (!kept) {
-		if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn)) {
-			s->stats.round_trips++;
+		if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn))
 			(void)pgorm__tx_rollback(s);
-		}
 		if (s->in_tx && s->conn != NULL && s->conn->tx_owner == s)
 			s->conn->tx_owner = NULL;
 		s->in_tx = false;

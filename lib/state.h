@@ -58,8 +58,14 @@ int pgorm__session_conn_fail(pgorm_session *s);
 int pgorm__session_thread_check(pgorm_session *s, const char *what);
 /* Make sure a connection and a transaction are open. */
 int pgorm__session_begin(pgorm_session *s);
-/* Run a statement and count it by kind; results as pgorm_conn_exec. */
+/* Every statement a session sends goes through these three (transaction open first, round
+ * trips counted from the connection's counter, the connection's error copied on failure).
+ * Results as pgorm_conn_exec / pgorm_conn_pipeline. */
 int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm_value *p, pgorm_result **out);
+int pgorm__session_pipeline(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res);
+typedef enum pgorm__sp_op { PGORM__SP_OPEN, PGORM__SP_RELEASE, PGORM__SP_ROLLBACK_TO } pgorm__sp_op;
+/* SAVEPOINT / RELEASE SAVEPOINT / ROLLBACK TO SAVEPOINT of the nesting depth's savepoint. */
+int pgorm__session_savepoint(pgorm_session *s, pgorm__sp_op op, unsigned depth);
 /* A flush failed: ROLLBACK TO the innermost savepoint if one is open (the outer transaction
  * stays usable), else (or if that fails) ROLLBACK. Keeps s->err; only a rollback is accepted next. */
 void pgorm__session_abort_flush(pgorm_session *s);
