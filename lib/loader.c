@@ -883,9 +883,9 @@ static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
 int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 {
 	pgorm__objstate *st = pgorm__st(obj);
-	if (r->index < 32 && ((st->noload_mask >> r->index) & 1))
+	if (r->index < PGORM__MAX_RELS && ((st->noload_mask >> r->index) & 1))
 		return 0;
-	if (r->index < 32 && ((st->raise_mask >> r->index) & 1)) {
+	if (r->index < PGORM__MAX_RELS && ((st->raise_mask >> r->index) & 1)) {
 		return pgorm__session_fail(s, PGORM_ERAISE, "%s.%s of this %s object is not loaded and the query said raise",
 		                           r->owner->model->table, r->name, r->owner->model->table);
 	}

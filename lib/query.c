@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_OPTIONS 32
+#define MAX_OPTIONS 32     /* loader options per query */
+#define MAX_LOAD_DEPTH 8   /* relationship levels in one loader path ("a.b.c": 3) */
+#define MAX_PATH 256       /* bytes of a loader path */
 
 typedef struct loader_opt {
 	char *path;
@@ -318,7 +320,13 @@ int pgorm_query_option(pgorm_query *q, const char *path, pgorm_loader loader)
 	/* every segment must be a relationship of the model reached so far */
 	pgorm__model_info *mi = q->mi;
 	char seg[128];
+	size_t depth = 0;
+	if (strlen(path) >= MAX_PATH)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_option: path longer than %d bytes", MAX_PATH - 1);
 	for (const char *p = path; *p;) {
+		if (++depth > MAX_LOAD_DEPTH)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_option: \"%s\" is deeper than %d relationships", path,
+			             MAX_LOAD_DEPTH);
 		const char *dot = strchr(p, '.');
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);
 		if (len == 0 || len >= sizeof seg)
@@ -365,7 +373,7 @@ static bool has_below(const pgorm_query *q, const char *prefix)
 
 static void block(void **objs, size_t n, const pgorm_rel *r, bool raise)
 {
-	if (r->index >= 32)
+	if (r->index >= PGORM__MAX_RELS)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		pgorm__objstate *st = pgorm__st(objs[i]);
@@ -419,15 +427,18 @@ static int related(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, 
 static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, size_t n, const char *prefix,
                          const pgorm_rel *from, const bool *joined, int depth)
 {
-	if (n == 0 || depth > 8)
+	if (n == 0)
 		return 0;
+	if (depth > MAX_LOAD_DEPTH) /* pgorm_query_option refuses such paths: never silently cut */
+		return qfail(q, PGORM_EINVAL, "loader path below \"%s\" is deeper than %d relationships", prefix,
+		             MAX_LOAD_DEPTH);
 	int rc = 0;
 	pgorm_loader strat[PGORM__MAX_RELS];
 	const pgorm_rel *rels[PGORM__MAX_RELS] = { NULL };
 	void **lists[PGORM__MAX_RELS] = { NULL };
 	size_t counts[PGORM__MAX_RELS] = { 0 };
 	size_t nj = 0;
-	char path[256];
+	char path[MAX_PATH];
 	/* this level: raise/noload marks, and every selectin load in one pipeline */
 	for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
 		const pgorm_rel *r = mi->rels[i];
@@ -624,7 +635,7 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 		for (size_t k = 0; k < nd; k++) {
 			pgorm__objstate *st = pgorm__st(distinct[k]);
 			bool take = q->populate || !((st->loaded >> r->index) & 1);
-			st->flags2 = take ? (st->flags2 | 0x80) : (st->flags2 & 0x7f);
+			st->flags2 = take ? (st->flags2 | OBJ2_FOLDING) : (st->flags2 & (uint8_t)~OBJ2_FOLDING);
 			if (take) {
 				if (r->scalar)
 					pgorm__link_put(distinct[k], r, NULL);
@@ -634,7 +645,7 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 		}
 		for (size_t row = 0; row < nk && rc == 0; row++) {
 			void *p = rowmap[row], *kid = kids[row];
-			if (p == NULL || !(pgorm__st(p)->flags2 & 0x80))
+			if (p == NULL || !(pgorm__st(p)->flags2 & OBJ2_FOLDING))
 				continue;
 			if (r->kind == PGORM_REL_MANY_TO_ONE) {
 				pgorm__link_put(p, r, kid);
@@ -672,12 +683,12 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 				pgorm__st(kids[row])->flags2 &= (uint8_t)~OBJ2_SEEN;
 		for (size_t k = 0; k < nd && rc == 0; k++) {
 			pgorm__objstate *st = pgorm__st(distinct[k]);
-			if (st->flags2 & 0x80) {
+			if (st->flags2 & OBJ2_FOLDING) {
 				st->loaded |= 1ULL << r->index;
 				if (!r->scalar)
 					rc = pgorm__coll_merge_pending(s, distinct[k], r);
 			}
-			st->flags2 &= 0x7f;
+			st->flags2 &= (uint8_t)~OBJ2_FOLDING;
 		}
 		pgorm__free(kids);
 	}
