@@ -1,12 +1,112 @@
-/* Fault injection on this program's OWN throwaway cluster (test/pgtmp with PGTMP_PORT: TCP on
- * 127.0.0.1), never on PGORM_TEST_DSN. */
+/* Fault injection: connections lost at each phase of a commit (through test/common/pgproxy, or
+ * pg_terminate_backend), the in-doubt COMMIT, server restarts and outages under 8 threads,
+ * max_connections exhausted, statement_timeout in the middle of a flush.
+ *
+ * Runs on its OWN throwaway cluster (test/pgtmp with PGTMP_PORT: TCP on 127.0.0.1), never on
+ * PGORM_TEST_DSN, since it terminates backends, restarts the server and changes its settings.
+ * The proxy lives in the checked fixture (threads do not survive Check's fork). Assertions
+ * are on behaviour — error codes, rows in the database, object states — never on timing
+ * counters; every wait is bounded. */
 #include "pgcluster.h"
+#include "pgproxy.h"
 #include "pgtest.h"
 
+#include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static pgcluster cluster;
 static char tcp_dsn[256];
+
+/* ---- models: a parent with children (generated keys, FK synced from the relationship) ---- */
+
+typedef struct FParent {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	pgorm_collection children;
+} FParent;
+
+typedef struct FChild {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t parent_id;
+	char *name;
+	FParent *parent;
+} FChild;
+
+extern const pgorm_model fparent_model, fchild_model;
+static const pgorm_column fparent_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, FParent, id),
+	PGORM_COLUMN(TEXT, "name", 0, FParent, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship fparent_rels[] = {
+	PGORM_ONE_TO_MANY("children", FParent, children, &fchild_model, "parent_id", "parent", 0),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model fparent_model = PGORM_MODEL("fparent", FParent, fparent_cols, fparent_rels);
+static const pgorm_column fchild_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, FChild, id),
+	PGORM_COLUMN_FK(INT8, "parent_id", PGORM_NULLABLE, FChild, parent_id, "fparent", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, FChild, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship fchild_rels[] = {
+	PGORM_MANY_TO_ONE("parent", FChild, parent, &fparent_model, "parent_id", "children"),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model fchild_model = PGORM_MODEL("fchild", FChild, fchild_cols, fchild_rels);
+
+/* One row per request of the load test: tag = thread * 1e9 + request number. */
+typedef struct FLoad {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t tag;
+} FLoad;
+
+static const pgorm_column fload_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, FLoad, id),
+	PGORM_COLUMN(INT8, "tag", PGORM_UNIQUE, FLoad, tag),
+	PGORM_COLUMN_END
+};
+static const pgorm_model fload_model = PGORM_MODEL("fload", FLoad, fload_cols, NULL);
+
+/* A deferred foreign key: checked at COMMIT, which the server then refuses. */
+typedef struct FDefer {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t parent_id;
+} FDefer;
+
+static const pgorm_column fdefer_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, FDefer, id),
+	PGORM_COLUMN(INT8, "parent_id", 0, FDefer, parent_id),
+	PGORM_COLUMN_END
+};
+static const pgorm_model fdefer_model = PGORM_MODEL("fdefer", FDefer, fdefer_cols, NULL);
+
+static const char *const schema_sql[] = {
+	"CREATE TABLE fparent (id bigserial PRIMARY KEY, name text NOT NULL)",
+	"CREATE TABLE fchild (id bigserial PRIMARY KEY, parent_id bigint REFERENCES fparent(id), name text NOT NULL)",
+	"CREATE TABLE fload (id bigserial PRIMARY KEY, tag bigint NOT NULL UNIQUE)",
+	"CREATE TABLE fdefer (id bigserial PRIMARY KEY, "
+	"parent_id bigint NOT NULL REFERENCES fparent(id) DEFERRABLE INITIALLY DEFERRED)",
+	/* a row here makes every INSERT INTO fchild sleep secs: a statement to time a fault with */
+	"CREATE TABLE fault_sleep (secs float8 NOT NULL)",
+	"CREATE FUNCTION fault_sleep() RETURNS trigger LANGUAGE plpgsql AS "
+	"$$ BEGIN PERFORM pg_sleep(secs) FROM fault_sleep; RETURN NULL; END $$",
+	"CREATE TRIGGER fchild_sleep BEFORE INSERT ON fchild FOR EACH STATEMENT EXECUTE FUNCTION fault_sleep()",
+};
+
+/* ---- fixture (checked: runs in Check's child process, where the proxy threads live) ---- */
+
+static pgorm_registry *reg;
+static pgorm_conn *admin;      /* unix socket, autocommit: checks and setup */
+static pgproxy *proxy;
+static char proxy_dsn[256];
+static pgorm_pool *ppool;      /* through the proxy */
 
 static pgorm_conn *connect_dsn(const char *dsn)
 {
@@ -18,6 +118,126 @@ static pgorm_conn *connect_dsn(const char *dsn)
 	int rc = pgorm_conn_connect(&c, &cfg, &err);
 	ck_assert_msg(rc == 0, "connect %s: %s", dsn, err.message);
 	return c;
+}
+
+static pgorm_pool *make_pool_mode(const char *dsn, size_t max_size, long acquire_timeout_ms, pgorm_stmt_mode mode)
+{
+	pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
+	cfg.conninfo = dsn;
+	cfg.min_idle = 0;
+	cfg.max_size = max_size;
+	cfg.acquire_timeout_ms = acquire_timeout_ms;
+	cfg.backoff_min_ms = 20;
+	cfg.backoff_max_ms = 400;
+	cfg.stmt_mode = mode;
+	pgorm_pool *p = NULL;
+	pgorm_error err;
+	int rc = pgorm_pool_create(&p, &cfg, &err);
+	ck_assert_msg(rc == 0, "pool: %s", err.message);
+	return p;
+}
+
+/* UNNAMED: every statement carries its SQL, so the proxy can match it. */
+static pgorm_pool *make_pool(const char *dsn, size_t max_size, long acquire_timeout_ms)
+{
+	return make_pool_mode(dsn, max_size, acquire_timeout_ms, PGORM_STMT_UNNAMED);
+}
+
+static void setup(void)
+{
+	const pgorm_model *models[] = { &fparent_model, &fchild_model, &fload_model, &fdefer_model };
+	pgorm_error err;
+	ck_assert_msg(pgorm_registry_create(&reg, models, 4, &err) == 0, "%s", err.message);
+	admin = connect_dsn(cluster.dsn);
+	pgtest_exec(admin, "TRUNCATE fdefer, fchild, fparent, fload, fault_sleep RESTART IDENTITY");
+	proxy = pgproxy_start(cluster.port);
+	ck_assert_ptr_nonnull(proxy);
+	pgproxy_dsn(proxy, proxy_dsn, sizeof proxy_dsn, "user=postgres dbname=postgres");
+	ppool = make_pool(proxy_dsn, 2, 10000);
+}
+
+static void teardown(void)
+{
+	pgorm_pool_destroy(ppool);
+	pgproxy_stop(proxy);
+	pgorm_conn_close(admin);
+	pgorm_registry_destroy(reg);
+}
+
+static pgorm_session *new_session(pgorm_pool *pool)
+{
+	pgorm_session *s = NULL;
+	pgorm_error err;
+	int rc = pgorm_session_create(&s, reg, pool, NULL, NULL, &err);
+	ck_assert_msg(rc == 0, "session: %s", err.message);
+	return s;
+}
+
+/* ---- checks ---- */
+
+static int64_t count_where(pgorm_conn *c, const char *sql, pgorm_value v)
+{
+	pgorm_result *r = NULL;
+	int rc = pgorm_conn_exec(c, sql, 1, &v, &r);
+	ck_assert_msg(rc == 0, "%s: %s", sql, pgorm_conn_error(c)->message);
+	int64_t n = -1;
+	ck_assert_int_eq(pgorm_result_int64(r, 0, 0, &n), 0);
+	pgorm_result_free(r);
+	return n;
+}
+
+/* Rows of the family `name` in the database: the parent and its two children. */
+static int64_t family_rows(const char *name)
+{
+	char like[128];
+	snprintf(like, sizeof like, "%s-_", name);
+	return count_where(admin, "SELECT count(*) FROM fparent WHERE name = $1", PGORM_TEXT(name)) +
+	       count_where(admin, "SELECT count(*) FROM fchild WHERE name LIKE $1", PGORM_TEXT(like));
+}
+
+static bool row_exists(const char *table, int64_t id)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE id = $1", table); /* table: a constant */
+	return count_where(admin, sql, PGORM_INT8(id)) == 1;
+}
+
+/* A parent `name` with children name-a and name-b, added to s (all PENDING). */
+static FParent *add_family(pgorm_session *s, const char *name, FChild **a, FChild **b)
+{
+	const pgorm_rel *children = pgorm_registry_rel(reg, &fparent_model, "children");
+	ck_assert_ptr_nonnull(children);
+	FParent *p = pgorm_object_new(s, &fparent_model);
+	ck_assert_ptr_nonnull(p);
+	p->name = pgorm_strdup(s, name);
+	FChild *kids[2];
+	for (int i = 0; i < 2; i++) {
+		char buf[128];
+		snprintf(buf, sizeof buf, "%s-%c", name, 'a' + i);
+		kids[i] = pgorm_object_new(s, &fchild_model);
+		ck_assert_ptr_nonnull(kids[i]);
+		kids[i]->name = pgorm_strdup(s, buf);
+		ck_assert_int_eq(pgorm_rel_append(s, children, p, kids[i]), 0);
+	}
+	ck_assert_int_eq(pgorm_session_add(s, p), 0);
+	*a = kids[0];
+	*b = kids[1];
+	return p;
+}
+
+/* The retry after a definite failure: a new session on the pool does the work again. */
+static void retry_family(const char *name)
+{
+	pgorm_session *s = new_session(ppool);
+	FChild *a, *b;
+	FParent *p = add_family(s, name, &a, &b);
+	int rc = pgorm_session_commit(s);
+	ck_assert_msg(rc == 0, "retry: %s: %s", pgorm_err_name(rc), pgorm_session_error(s)->message);
+	ck_assert_int_gt(p->id, 0);
+	ck_assert_int_eq(a->parent_id, p->id);
+	ck_assert_int_eq(b->parent_id, p->id);
+	pgorm_session_destroy(s);
+	ck_assert_int_eq(family_rows(name), 3);
 }
 
 /* ---- 1. test/pgtmp with PGTMP_PORT ---- */
@@ -34,15 +254,181 @@ START_TEST(test_issue_pgtmp_tcp_port)
 }
 END_TEST
 
+/* ---- 2. the in-doubt COMMIT ---- */
+
+/* The server commits; the reply never reaches the client (the proxy drops the connection once
+ * the server has answered COMMIT). Before the fix: PGORM_ECONN, and the rollback the session
+ * then demanded made the objects TRANSIENT with their keys reset, so the natural retry inserted
+ * everything a second time. */
+START_TEST(test_issue_commit_reply_lost)
+{
+	pgorm_session *s = new_session(ppool);
+	FChild *a, *b;
+	FParent *p = add_family(s, "lost", &a, &b);
+	pgproxy_arm(proxy, PGPROXY_DROP_REPLY, "COMMIT");
+	int rc = pgorm_session_commit(s);
+	ck_assert_int_eq(pgproxy_fired(proxy), 1);
+	const pgorm_error *e = pgorm_session_error(s);
+	ck_assert_msg(rc == PGORM_ECOMMIT_UNKNOWN, "commit: %s: %s", pgorm_err_name(rc), e->message);
+	ck_assert_int_eq(e->code, PGORM_ECOMMIT_UNKNOWN);
+	ck_assert(pgorm_error_is_connection(e));
+	ck_assert_msg(strstr(e->message, "COMMIT") != NULL, "message: %s", e->message);
+	fprintf(stderr, "in doubt: %s\n", e->message);
+	/* it did commit */
+	ck_assert_int_eq(family_rows("lost"), 3);
+	/* the objects kept their state and keys, which are the rows' keys */
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(pgorm_object_state(a), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(pgorm_object_state(b), PGORM_STATE_PERSISTENT);
+	ck_assert(row_exists("fparent", p->id));
+	ck_assert(row_exists("fchild", a->id));
+	ck_assert(row_exists("fchild", b->id));
+	ck_assert_int_eq(a->parent_id, p->id);
+	/* the naive retry (rollback, add again, commit) no longer duplicates anything */
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_PERSISTENT);
+	ck_assert_int_gt(p->id, 0);
+	ck_assert_int_eq(pgorm_session_add(s, p), 0);
+	ck_assert_int_eq(pgorm_session_commit(s), 0);
+	ck_assert_int_eq(family_rows("lost"), 3);
+	/* the documented check: refresh finds the row; the session works on */
+	ck_assert_int_eq(pgorm_session_refresh(s, p), 0);
+	ck_assert_str_eq(p->name, "lost");
+	p->name = pgorm_strdup(s, "lost2");
+	ck_assert_int_eq(pgorm_session_commit(s), 0);
+	ck_assert_int_eq(count_where(admin, "SELECT count(*) FROM fparent WHERE name = $1", PGORM_TEXT("lost2")), 1);
+	pgorm_session_destroy(s);
+}
+END_TEST
+
+/* The COMMIT never reaches the server (the proxy drops the connection instead of forwarding
+ * it): the client cannot tell this from the case above, so the code is the same; the check
+ * finds no row and the retry does the work once. */
+START_TEST(test_commit_never_arrived)
+{
+	retry_family("victim");
+	pgorm_session *s = new_session(ppool);
+	FParent *victim = NULL;
+	int64_t victim_id = count_where(admin, "SELECT max(id) FROM fparent WHERE name = $1", PGORM_TEXT("victim"));
+	pgorm_value key = PGORM_INT8(victim_id);
+	ck_assert_int_eq(pgorm_session_get(s, &fparent_model, &key, (void **)&victim), 0);
+	ck_assert_int_eq(pgorm_session_delete(s, victim), 0);
+	FChild *a, *b;
+	FParent *p = add_family(s, "never", &a, &b);
+	pgproxy_arm(proxy, PGPROXY_DROP_BEFORE, "COMMIT");
+	int rc = pgorm_session_commit(s);
+	ck_assert_int_eq(pgproxy_fired(proxy), 1);
+	ck_assert_msg(rc == PGORM_ECOMMIT_UNKNOWN, "commit: %s: %s", pgorm_err_name(rc), pgorm_session_error(s)->message);
+	ck_assert_int_eq(family_rows("never"), 0);
+	ck_assert_int_eq(family_rows("victim"), 3);
+	/* as after a commit: inserted objects persistent with their keys, the deleted one detached */
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_PERSISTENT);
+	ck_assert_int_gt(p->id, 0);
+	ck_assert_int_eq(a->parent_id, p->id);
+	ck_assert_int_eq(pgorm_object_state(victim), PGORM_STATE_DETACHED);
+	/* the documented check: the row is not there, refresh says so and detaches the object;
+	 * the deleted row is still there and loads again */
+	ck_assert_int_eq(pgorm_session_refresh(s, p), PGORM_ENOTFOUND);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_DETACHED);
+	FParent *again = NULL;
+	ck_assert_int_eq(pgorm_session_get(s, &fparent_model, &key, (void **)&again), 0);
+	ck_assert_int_eq(pgorm_object_state(again), PGORM_STATE_PERSISTENT);
+	ck_assert_str_eq(again->name, "victim");
+	pgorm_session_destroy(s);
+	retry_family("never");
+}
+END_TEST
+
+/* The server answers COMMIT with an error (a deferred foreign key): the outcome is known, the
+ * transaction rolled back; this is not the in-doubt case. */
+START_TEST(test_commit_refused_is_not_in_doubt)
+{
+	pgorm_session *s = new_session(ppool);
+	FDefer *d = pgorm_object_new(s, &fdefer_model);
+	ck_assert_ptr_nonnull(d);
+	d->parent_id = 424242;
+	ck_assert_int_eq(pgorm_session_add(s, d), 0);
+	int rc = pgorm_session_commit(s);
+	const pgorm_error *e = pgorm_session_error(s);
+	ck_assert_msg(rc == PGORM_ECONSTRAINT, "%s: %s", pgorm_err_name(rc), e->message);
+	ck_assert_str_eq(e->sqlstate, "23503");
+	ck_assert_str_eq(e->statement, "COMMIT");
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ESTATE);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_object_state(d), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(d->id, 0);
+	ck_assert_int_eq(count_where(admin, "SELECT count(*) FROM fdefer WHERE parent_id = $1", PGORM_INT8(424242)), 0);
+	pgorm_session_destroy(s);
+}
+END_TEST
+
+static int backend_pid(pgorm_session *s)
+{
+	pgorm_conn *c = pgorm_session_connection(s);
+	ck_assert_ptr_nonnull(c);
+	return (int)pgtest_int(c, "SELECT pg_backend_pid()");
+}
+
+/* Wait (bounded) until the backend is gone. */
+static void terminate(int pid)
+{
+	ck_assert_int_eq(count_where(admin, "SELECT count(*) FROM pg_terminate_backend($1) AS t(ok) WHERE ok",
+	                             PGORM_INT4(pid)), 1);
+	for (int i = 0; i < 500; i++) {
+		if (count_where(admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", PGORM_INT4(pid)) == 0)
+			return;
+		pgtest_sleep_ms(10);
+	}
+	ck_abort_msg("backend %d still there 5 s after pg_terminate_backend", pid);
+}
+
+/* pg_terminate_backend while the transaction is open after a flush: the client only learns it
+ * when it sends COMMIT. Whether the server got that far is unknown to it. */
+START_TEST(test_commit_after_backend_terminated)
+{
+	pgorm_session *s = new_session(ppool);
+	FChild *a, *b;
+	FParent *p = add_family(s, "term", &a, &b);
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	terminate(backend_pid(s));
+	int rc = pgorm_session_commit(s);
+	ck_assert_msg(rc == PGORM_ECOMMIT_UNKNOWN, "commit: %s: %s", pgorm_err_name(rc), pgorm_session_error(s)->message);
+	ck_assert_int_eq(family_rows("term"), 0);
+	ck_assert_int_eq(pgorm_object_state(a), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(pgorm_session_refresh(s, p), PGORM_ENOTFOUND);
+	pgorm_session_destroy(s);
+	retry_family("term");
+}
+END_TEST
+
 int main(void)
 {
 	pgcluster_start(&cluster, "faults", true, NULL);
 	snprintf(tcp_dsn, sizeof tcp_dsn, "host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable",
 	         cluster.port);
+	PGconn *c = PQconnectdb(cluster.dsn);
+	for (size_t i = 0; i < sizeof schema_sql / sizeof schema_sql[0] && PQstatus(c) == CONNECTION_OK; i++) {
+		PGresult *r = PQexec(c, schema_sql[i]);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			fprintf(stderr, "%s: %s", schema_sql[i], PQerrorMessage(c));
+			PQclear(r);
+			PQfinish(c);
+			pgcluster_stop(&cluster);
+			return 1;
+		}
+		PQclear(r);
+	}
+	PQfinish(c);
+
 	Suite *s = suite_create("faults");
 	TCase *tc = tcase_create("own_cluster");
 	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_issue_pgtmp_tcp_port);
+	tcase_add_test(tc, test_issue_commit_reply_lost);
+	tcase_add_test(tc, test_commit_never_arrived);
+	tcase_add_test(tc, test_commit_refused_is_not_in_doubt);
+	tcase_add_test(tc, test_commit_after_backend_terminated);
 	suite_add_tcase(s, tc);
 	int rc = pgtest_run(s);
 	pgcluster_stop(&cluster);
