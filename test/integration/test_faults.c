@@ -12,9 +12,11 @@
 #include "pgtest.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static pgcluster cluster;
 static char tcp_dsn[256];
@@ -401,6 +403,404 @@ START_TEST(test_commit_after_backend_terminated)
 }
 END_TEST
 
+/* ---- 3. a connection lost at each phase of a multi-statement commit ---- */
+
+static const struct phase {
+	const char *name;
+	pgproxy_action action;
+	const char *needle;
+} phases[] = {
+	{ "before BEGIN", PGPROXY_DROP_BEFORE, "BEGIN" },
+	{ "at key reservation", PGPROXY_DROP_BEFORE, "nextval" },
+	{ "after key reservation", PGPROXY_DROP_BEFORE, "INSERT INTO \"fparent\"" },
+	{ "mid-pipeline (parent inserted)", PGPROXY_DROP_BEFORE, "INSERT INTO \"fchild\"" },
+	{ "flush answered, reply lost", PGPROXY_DROP_REPLY, "INSERT INTO \"fchild\"" },
+};
+
+/* All or nothing in the database, a connection error, the session needs a rollback, which
+ * makes the new objects TRANSIENT with their generated keys reset (as documented), and a retry
+ * on a new session succeeds. */
+START_TEST(test_lost_at_phase)
+{
+	const struct phase *ph = &phases[_i];
+	char name[32];
+	snprintf(name, sizeof name, "phase%d", _i);
+	pgorm_session *s = new_session(ppool);
+	FChild *a, *b;
+	FParent *p = add_family(s, name, &a, &b);
+	pgproxy_arm(proxy, ph->action, ph->needle);
+	int rc = pgorm_session_commit(s);
+	ck_assert_msg(pgproxy_fired(proxy) == 1, "%s: the proxy never saw %s", ph->name, ph->needle);
+	const pgorm_error *e = pgorm_session_error(s);
+	ck_assert_msg(rc == PGORM_ECONN, "%s: %s: %s", ph->name, pgorm_err_name(rc), e->message);
+	ck_assert(pgorm_error_is_connection(e));
+	ck_assert_msg(e->message[0] != '\0', "%s: empty message", ph->name);
+	ck_assert_int_eq(family_rows(name), 0);
+	/* the session refuses work until rolled back */
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ESTATE);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_object_state(a), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(p->id, 0);
+	ck_assert_int_eq(a->id, 0);
+	pgorm_session_destroy(s);
+	retry_family(name);
+}
+END_TEST
+
+/* pg_terminate_backend while an INSERT of the flush runs (it sleeps in a trigger). */
+typedef struct killer {
+	int killed;
+} killer;
+
+static void *kill_sleeper(void *arg)
+{
+	killer *k = arg;
+	pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+	cfg.conninfo = cluster.dsn;
+	pgorm_conn *c = NULL;
+	if (pgorm_conn_connect(&c, &cfg, NULL) != 0)
+		return NULL;
+	for (int i = 0; i < 1000 && k->killed == 0; i++) { /* bounded: 10 s */
+		pgorm_result *r = NULL;
+		int64_t n = 0;
+		/* OFFSET 0 keeps pg_terminate_backend out of the WHERE clause, where the planner may
+		 * call it before the other conditions (on every backend) */
+		if (pgorm_conn_exec(c, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM (SELECT pid "
+		                       "FROM pg_stat_activity WHERE wait_event = 'PgSleep' OFFSET 0) AS sleeping",
+		                    0, NULL, &r) == 0)
+			pgorm_result_int64(r, 0, 0, &n);
+		pgorm_result_free(r);
+		k->killed = (int)n;
+		if (n == 0)
+			pgtest_sleep_ms(10);
+	}
+	pgorm_conn_close(c);
+	return NULL;
+}
+
+START_TEST(test_terminated_mid_statement)
+{
+	pgtest_exec(admin, "INSERT INTO fault_sleep VALUES (30)");
+	pgorm_session *s = new_session(ppool);
+	FChild *a, *b;
+	FParent *p = add_family(s, "killed", &a, &b);
+	killer k = { 0 };
+	pthread_t t;
+	pthread_create(&t, NULL, kill_sleeper, &k);
+	double t0 = pgtest_now_ms();
+	int rc = pgorm_session_commit(s);
+	double took = pgtest_now_ms() - t0;
+	pthread_join(t, NULL);
+	pgtest_exec(admin, "DELETE FROM fault_sleep");
+	const pgorm_error *e = pgorm_session_error(s);
+	ck_assert_int_eq(k.killed, 1);
+	ck_assert_msg(rc == PGORM_ECONN, "%s: %s", pgorm_err_name(rc), e->message);
+	ck_assert_str_eq(e->sqlstate, "57P01");
+	ck_assert_msg(took < 20000, "commit took %.0f ms", took);
+	ck_assert_int_eq(family_rows("killed"), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_TRANSIENT);
+	pgorm_session_destroy(s);
+	retry_family("killed");
+}
+END_TEST
+
+/* ---- 4. statement_timeout in the middle of a flush ---- */
+
+START_TEST(test_statement_timeout_mid_flush)
+{
+	pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
+	cfg.conninfo = tcp_dsn;
+	cfg.min_idle = 0;
+	cfg.max_size = 1;
+	cfg.init_sql = "SET statement_timeout = '300ms'";
+	pgorm_pool *pool = NULL;
+	pgorm_error err;
+	ck_assert_msg(pgorm_pool_create(&pool, &cfg, &err) == 0, "%s", err.message);
+	pgtest_exec(admin, "INSERT INTO fault_sleep VALUES (5)");
+	pgorm_session *s = new_session(pool);
+	FChild *a, *b;
+	FParent *p = add_family(s, "slow", &a, &b);
+	int rc = pgorm_session_commit(s);
+	const pgorm_error *e = pgorm_session_error(s);
+	ck_assert_msg(rc == PGORM_ESERVER, "%s: %s", pgorm_err_name(rc), e->message);
+	ck_assert_str_eq(e->sqlstate, "57014");
+	ck_assert(!pgorm_error_is_connection(e));
+	ck_assert_int_eq(family_rows("slow"), 0);
+	/* consistent: refused until rolled back, the SQLSTATE kept */
+	ck_assert_int_eq(pgorm_session_flush(s), PGORM_ESTATE);
+	ck_assert_str_eq(pgorm_session_error(s)->sqlstate, "57014");
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_TRANSIENT);
+	ck_assert_int_eq(pgorm_object_state(b), PGORM_STATE_TRANSIENT);
+	/* retry the same objects once the cause is gone */
+	pgtest_exec(admin, "DELETE FROM fault_sleep");
+	ck_assert_int_eq(pgorm_session_add(s, p), 0);
+	rc = pgorm_session_commit(s);
+	ck_assert_msg(rc == 0, "retry: %s: %s", pgorm_err_name(rc), pgorm_session_error(s)->message);
+	ck_assert_int_eq(family_rows("slow"), 3);
+	ck_assert(row_exists("fparent", p->id));
+	ck_assert_int_eq(a->parent_id, p->id);
+	ck_assert_int_eq(count_where(admin, "SELECT count(*) FROM fchild WHERE parent_id = $1", PGORM_INT8(p->id)), 2);
+	pgorm_session_destroy(s);
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(pool, &st);
+	ck_assert_uint_eq(st.connects, 1); /* the connection survived the timeout */
+	pgorm_pool_destroy(pool);
+}
+END_TEST
+
+/* ---- 5. max_connections exhausted ---- */
+
+static void restart_with(const char *setting_sql)
+{
+	pgtest_exec(admin, setting_sql);
+	ck_assert_int_eq(pgcluster_ctl(&cluster, "-m fast restart"), 0);
+	pgorm_conn_close(admin);
+	admin = connect_dsn(cluster.dsn);
+}
+
+START_TEST(test_max_connections_exhausted)
+{
+	restart_with("ALTER SYSTEM SET max_connections = 6");
+	ck_assert_str_eq(pgtest_text(admin, "SHOW max_connections"), "6");
+	PGconn *hog[16];
+	int n = 0;
+	char why[256] = "";
+	while (n < 16) {
+		PGconn *h = PQconnectdb(tcp_dsn);
+		if (PQstatus(h) != CONNECTION_OK) {
+			snprintf(why, sizeof why, "%s", PQerrorMessage(h));
+			PQfinish(h);
+			break;
+		}
+		hog[n++] = h;
+	}
+	ck_assert_msg(n >= 1 && n <= 6, "%d connections", n);
+	ck_assert_msg(strstr(why, "too many clients") != NULL, "%s", why);
+
+	pgorm_pool *pool = make_pool_mode(tcp_dsn, 2, 500, PGORM_STMT_NAMED);
+	pgorm_conn *c = NULL;
+	pgorm_error err;
+	double t0 = pgtest_now_ms();
+	int rc = pgorm_pool_acquire(pool, &c, &err);
+	double took = pgtest_now_ms() - t0;
+	fprintf(stderr, "max_connections: %d connections open, acquire: %s after %.0f ms: %s\n", n + 1,
+	        pgorm_err_name(rc), took, err.message);
+	ck_assert_int_eq(rc, PGORM_ECONN);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(err.message, "too many clients") != NULL, "%s", err.message);
+	ck_assert_msg(took >= 450 && took < 500 + 2500, "acquire with a 500 ms timeout took %.0f ms", took);
+	/* a session on that pool reports the same, and nothing is written */
+	pgorm_session *s = new_session(pool);
+	FChild *a, *b;
+	add_family(s, "full", &a, &b);
+	rc = pgorm_session_commit(s);
+	ck_assert_msg(rc == PGORM_ECONN && strstr(pgorm_session_error(s)->message, "too many clients"),
+	              "%s: %s", pgorm_err_name(rc), pgorm_session_error(s)->message);
+	pgorm_session_destroy(s);
+
+	/* one connection freed: the pool gets it (backoff at most 400 ms) */
+	PQfinish(hog[--n]);
+	t0 = pgtest_now_ms();
+	rc = pgorm_pool_acquire_timeout(pool, &c, 10000, &err);
+	took = pgtest_now_ms() - t0;
+	ck_assert_msg(rc == 0, "after a connection was freed: %s", err.message);
+	ck_assert_msg(took < 5000, "recovery took %.0f ms", took);
+	ck_assert_int_eq(pgtest_int(c, "SELECT 1"), 1);
+	ck_assert_int_eq(pgorm_pool_release(pool, c), 0);
+	pgorm_pool_destroy(pool);
+	while (n > 0)
+		PQfinish(hog[--n]);
+	restart_with("ALTER SYSTEM RESET max_connections");
+	ck_assert_str_eq(pgtest_text(admin, "SHOW max_connections"), "200");
+	ck_assert_int_eq(family_rows("full"), 0);
+}
+END_TEST
+
+/* ---- 6. server restart and stop/start under 8 threads using the pool ---- */
+
+#define NTHREADS 8
+#define MAXREQ 400000
+
+typedef struct lreq {
+	double t0, t1;
+	int rc;
+	int64_t tag;
+} lreq;
+
+typedef struct load {
+	pgorm_pool *pool;
+	pthread_mutex_t mu;
+	lreq *reqs;
+	size_t n;
+	int stop;                   /* under mu */
+	double last_t1[NTHREADS];   /* under mu: when each thread last finished a request */
+} load;
+
+typedef struct worker {
+	load *l;
+	int id;
+} worker;
+
+static bool load_stopped(load *l)
+{
+	pthread_mutex_lock(&l->mu);
+	bool stop = l->stop;
+	pthread_mutex_unlock(&l->mu);
+	return stop;
+}
+
+/* One session per thread; each request inserts one row with a unique tag and commits. */
+static void *load_worker(void *arg)
+{
+	worker *w = arg;
+	load *l = w->l;
+	pgorm_session *s = NULL;
+	if (pgorm_session_create(&s, reg, l->pool, NULL, NULL, NULL) != 0)
+		return NULL;
+	for (int64_t i = 0; !load_stopped(l); i++) {
+		lreq r = { .t0 = pgtest_now_ms(), .tag = (int64_t)w->id * 1000000000 + i };
+		FLoad *o = pgorm_object_new(s, &fload_model);
+		r.rc = o == NULL ? PGORM_ENOMEM : 0;
+		if (r.rc == 0) {
+			o->tag = r.tag;
+			r.rc = pgorm_session_add(s, o);
+		}
+		if (r.rc == 0)
+			r.rc = pgorm_session_commit(s);
+		if (r.rc != 0 && r.rc != PGORM_ECOMMIT_UNKNOWN)
+			pgorm_session_rollback(s);
+		if (o != NULL)
+			pgorm_session_expunge(s, o); /* keep the session small */
+		r.t1 = pgtest_now_ms();
+		pthread_mutex_lock(&l->mu);
+		if (l->n < MAXREQ)
+			l->reqs[l->n++] = r;
+		l->last_t1[w->id] = r.t1;
+		pthread_mutex_unlock(&l->mu);
+	}
+	pgorm_session_destroy(s);
+	return NULL;
+}
+
+/* What one fault did to the requests around it. */
+static void outage_report(const load *l, const char *what, double down, double up, double next_down)
+{
+	size_t failed = 0;
+	char codes[256] = "";
+	double first_ok = -1, all_ok = 0;
+	bool thread_ok[NTHREADS] = { false };
+	for (size_t i = 0; i < l->n; i++) {
+		const lreq *r = &l->reqs[i];
+		if (r->t1 < down || r->t0 >= next_down)
+			continue;
+		if (r->rc != 0) {
+			failed++;
+			if (strstr(codes, pgorm_err_name(r->rc)) == NULL && strlen(codes) < 200) {
+				strcat(codes, " ");
+				strcat(codes, pgorm_err_name(r->rc));
+			}
+			continue;
+		}
+		if (r->t1 >= up && (first_ok < 0 || r->t1 < first_ok))
+			first_ok = r->t1;
+		int t = (int)(r->tag / 1000000000);
+		if (r->t1 >= up && !thread_ok[t]) {
+			thread_ok[t] = true;
+			if (r->t1 > all_ok)
+				all_ok = r->t1;
+		}
+	}
+	int threads_ok = 0;
+	for (int t = 0; t < NTHREADS; t++)
+		threads_ok += thread_ok[t];
+	fprintf(stderr, "%s: server away %.0f ms; %zu requests failed (of %d in flight; codes:%s), first "
+	        "success %.0f ms after it was back, all %d threads succeeded again after %.0f ms\n",
+	        what, up - down, failed, NTHREADS, codes[0] ? codes : " none", first_ok - up, threads_ok, all_ok - up);
+	/* a request fails only when it had work on a connection the fault killed: at most one
+	 * per thread; requests that wait for a connection meanwhile get one when it is back */
+	ck_assert_msg(failed <= NTHREADS, "%s: %zu failed requests with %d in flight", what, failed, NTHREADS);
+	ck_assert_msg(first_ok >= 0 && threads_ok == NTHREADS, "%s: only %d threads recovered", what, threads_ok);
+	ck_assert_msg(all_ok - up < 10000, "%s: recovery took %.0f ms", what, all_ok - up);
+}
+
+START_TEST(test_restart_and_outage_under_load)
+{
+	load l = { .pool = make_pool_mode(tcp_dsn, 4, 20000, PGORM_STMT_NAMED) };
+	pthread_mutex_init(&l.mu, NULL);
+	l.reqs = calloc(MAXREQ, sizeof *l.reqs);
+	ck_assert_ptr_nonnull(l.reqs);
+	pthread_t t[NTHREADS];
+	worker w[NTHREADS];
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (worker){ &l, i };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, load_worker, &w[i]), 0);
+	}
+	pgtest_sleep_ms(1000);
+	double down1 = pgtest_now_ms();
+	ck_assert_int_eq(pgcluster_ctl(&cluster, "-m fast restart"), 0);
+	double up1 = pgtest_now_ms();
+	pgtest_sleep_ms(2500);
+	double down2 = pgtest_now_ms();
+	ck_assert_int_eq(pgcluster_ctl(&cluster, "-m fast stop"), 0);
+	pgtest_sleep_ms(2000);
+	ck_assert_int_eq(pgcluster_ctl(&cluster, "start"), 0);
+	double up2 = pgtest_now_ms();
+	pgtest_sleep_ms(2500);
+	pthread_mutex_lock(&l.mu);
+	l.stop = 1;
+	pthread_mutex_unlock(&l.mu);
+	double stop = pgtest_now_ms();
+	for (int i = 0; i < NTHREADS; i++) { /* no thread hangs: each ends within 30 s */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 30;
+		ck_assert_msg(pthread_timedjoin_np(t[i], NULL, &ts) == 0, "thread %d hangs", i);
+	}
+	fprintf(stderr, "load: %zu requests by %d threads on a pool of 4, threads stopped %.0f ms after the stop flag\n",
+	        l.n, NTHREADS, pgtest_now_ms() - stop);
+	ck_assert_uint_lt(l.n, MAXREQ);
+	outage_report(&l, "restart (pg_ctl -m fast restart)", down1, up1, down2);
+	outage_report(&l, "stop, 2 s down, start", down2, up2, 1e300);
+	size_t before = 0;
+	for (size_t i = 0; i < l.n; i++)
+		before += l.reqs[i].t1 < down1 && l.reqs[i].rc != 0;
+	ck_assert_uint_eq(before, 0); /* nothing fails before the first fault */
+
+	/* nothing lost, nothing doubled: every success is a row, every definite failure is not,
+	 * an in-doubt commit is either; no other row exists */
+	admin = (pgorm_conn_close(admin), connect_dsn(cluster.dsn));
+	int64_t *ok = calloc(l.n + 1, sizeof *ok), *bad = calloc(l.n + 1, sizeof *bad),
+	        *doubt = calloc(l.n + 1, sizeof *doubt);
+	ck_assert(ok && bad && doubt);
+	size_t nok = 0, nbad = 0, ndoubt = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const lreq *r = &l.reqs[i];
+		if (r->rc == 0)
+			ok[nok++] = r->tag;
+		else if (r->rc == PGORM_ECOMMIT_UNKNOWN)
+			doubt[ndoubt++] = r->tag;
+		else
+			bad[nbad++] = r->tag;
+	}
+	const char *in = "SELECT count(*) FROM fload WHERE tag = ANY($1)";
+	ck_assert_int_eq(count_where(admin, in, PGORM_INT8_ARRAY(ok, nok)), (int64_t)nok);
+	ck_assert_int_eq(count_where(admin, in, PGORM_INT8_ARRAY(bad, nbad)), 0);
+	int64_t committed = count_where(admin, in, PGORM_INT8_ARRAY(doubt, ndoubt));
+	ck_assert_int_eq(pgtest_int(admin, "SELECT count(*) FROM fload"), (int64_t)nok + committed);
+	fprintf(stderr, "rows: %zu committed, %zu failed and absent, %zu in doubt of which %lld had committed\n",
+	        nok, nbad, ndoubt, (long long)committed);
+	free(ok);
+	free(bad);
+	free(doubt);
+	pgorm_pool_destroy(l.pool);
+	pthread_mutex_destroy(&l.mu);
+	free(l.reqs);
+}
+END_TEST
+
 int main(void)
 {
 	pgcluster_start(&cluster, "faults", true, NULL);
@@ -429,6 +829,11 @@ int main(void)
 	tcase_add_test(tc, test_commit_never_arrived);
 	tcase_add_test(tc, test_commit_refused_is_not_in_doubt);
 	tcase_add_test(tc, test_commit_after_backend_terminated);
+	tcase_add_loop_test(tc, test_lost_at_phase, 0, (int)(sizeof phases / sizeof phases[0]));
+	tcase_add_test(tc, test_terminated_mid_statement);
+	tcase_add_test(tc, test_statement_timeout_mid_flush);
+	tcase_add_test(tc, test_max_connections_exhausted);
+	tcase_add_test(tc, test_restart_and_outage_under_load);
 	suite_add_tcase(s, tc);
 	int rc = pgtest_run(s);
 	pgcluster_stop(&cluster);
