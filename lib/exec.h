@@ -22,6 +22,7 @@ struct pgorm_conn {
 	pid_t pid;                  /* process that opened it: fork detection */
 	bool broken;                /* lost, or a failover-class SQLSTATE was seen */
 	void *pool_slot;            /* owned by pool.c when the connection is pooled */
+	const void *tx_owner;       /* the session whose transaction is open on it (session.c) */
 };
 
 struct pgorm_result {

@@ -23,6 +23,9 @@ int pgorm__error_vset(pgorm_error *e, int code, const char *fmt, va_list ap);
 /* Bounded copy that always terminates. */
 void pgorm__strlcpy(char *dst, const char *src, size_t n);
 
+/* The protocol's limit on bind parameters per statement (a 16-bit count). */
+#define PGORM__MAX_PARAMS 65535
+
 #define PGORM__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -665,7 +665,7 @@ static void *load_worker(void *arg)
 		FLoad *o = pgorm_object_new(s, &fload_model);
 		r.rc = o == NULL ? PGORM_ENOMEM : 0;
 		if (r.rc == 0) {
-			o->tag = r.tag;
+			PGORM_SET(o, tag, r.tag); /* thread 0's first tag is 0: a write of 0 is not seen */
 			r.rc = pgorm_session_add(s, o);
 		}
 		if (r.rc == 0)
