@@ -20,10 +20,10 @@ typedef struct pxlink {
 	int cfd, sfd;
 	pthread_t up, down;      /* client -> server, server -> client */
 	/* under px->mu */
-	bool swallow;            /* the server's output is not relayed any more */
+	bool swallow;            /* the server's output is not relayed any more (DROP_REPLY) */
 	long syncs;              /* Query / Sync messages forwarded */
 	long close_at;           /* > 0: drop both sides at this ReadyForQuery */
-	bool reply_pending;      /* DROP_REPLY fired: close_at is set at the end of the batch */
+	bool reply_pending;      /* DROP_REPLY / AT_READY fired: close_at is set at the batch's end */
 } pxlink;
 
 struct pgproxy {
@@ -147,10 +147,8 @@ static void *up_thread(void *arg)
 			if (fire) {
 				px->armed = false;
 				px->fired++;
-				if (act == PGPROXY_DROP_REPLY) {
-					l->swallow = true;
-					l->reply_pending = true;
-				}
+				l->swallow = act == PGPROXY_DROP_REPLY;
+				l->reply_pending = act != PGPROXY_DROP_BEFORE;
 			}
 			pthread_mutex_unlock(&px->mu);
 			if (fire && act == PGPROXY_DROP_BEFORE)

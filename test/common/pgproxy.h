@@ -22,7 +22,10 @@ typedef enum pgproxy_action {
 	/* Forward the message (and the rest of its batch, up to a Query or Sync), let the server
 	 * answer it completely (up to ReadyForQuery), relay none of that answer, then close both
 	 * sides: the server has done the work, the client never hears of it. */
-	PGPROXY_DROP_REPLY
+	PGPROXY_DROP_REPLY,
+	/* As DROP_REPLY, but the answer is relayed up to (not including) its ReadyForQuery: the
+	 * client has every result and never learns that the batch ended. */
+	PGPROXY_DROP_AT_READY
 } pgproxy_action;
 
 typedef struct pgproxy pgproxy;
