@@ -249,6 +249,33 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 	return 0;
 }
 
+int pgorm__session_reader(pgorm_session *s, pgorm_session **out)
+{
+	pgorm_session *r = NULL;
+	int rc = pgorm_session_create(&r, s->reg, NULL, s->conn, &s->cfg, &s->err);
+	if (rc != 0)
+		return rc;
+	pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params); /* statements count in s */
+	r->in_tx = true;
+	r->joined = s->joined;
+	*out = r;
+	return 0;
+}
+
+void pgorm__session_reader_end(pgorm_session *s, pgorm_session *r, int rc)
+{
+	if (r == NULL)
+		return;
+	s->stats.round_trips += r->stats.round_trips;
+	s->stats.lazy_loads += r->stats.lazy_loads;
+	s->stats.identity_hits += r->stats.identity_hits;
+	if (rc != 0 && r->err.code != 0)
+		s->err = r->err;
+	r->in_tx = false;
+	r->conn = NULL; /* s's: neither rolled back nor unhooked */
+	pgorm_session_destroy(r);
+}
+
 void pgorm_session_destroy(pgorm_session *s)
 {
 	if (s == NULL)
@@ -504,46 +531,59 @@ static void detach(pgorm_session *s, void *obj)
 	st->state = PGORM_STATE_DETACHED;
 }
 
-int pgorm__expunge(pgorm_session *s, void *obj)
+/* obj, then every object reachable from it along relationships carrying the cascade bit
+ * (what is in memory: loaded collections, queued additions, to-one links), each once, in
+ * breadth-first order: no recursion, whatever the depth or the cycles. Objects of another
+ * state than the ones kept by `keep` stop the walk. */
+static int cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)(const void *), pgorm__objlist *out)
 {
-	/* breadth-first over the expunge cascade with a visited mark: cycles and deep chains
-	 * are walked without recursion */
-	pgorm__objlist seen = { 0 };
-	if (!pgorm__objlist_push(&seen, obj))
+	out->n = 0;
+	if (!pgorm__objlist_push(out, obj))
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	pgorm__st(obj)->flags2 |= OBJ2_SEEN;
 	int rc = 0;
-	for (size_t i = 0; i < seen.n; i++) {
-		void *o = seen.items[i];
-		pgorm__objstate *st = pgorm__st(o);
-		if (st->state == PGORM_STATE_DETACHED)
-			continue;
+	for (size_t i = 0; i < out->n && rc == 0; i++) {
+		void *o = out->items[i];
 		pgorm__model_info *mi = pgorm__session_info(s, o);
-		if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
-			st->state = PGORM_STATE_TRANSIENT;
-		else
-			detach(s, o);
 		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
 			const pgorm_rel *r = mi->rels[k];
-			if (!(r->cascade & PGORM_CASCADE_EXPUNGE))
+			if (!(r->cascade & bit))
 				continue;
 			void *single;
 			size_t cnt;
 			void **items = pgorm__rel_items(o, r, &single, &cnt);
 			for (size_t j = 0; j < cnt && rc == 0; j++) {
 				pgorm__objstate *ist = pgorm__st(items[j]);
-				if (ist->state == PGORM_STATE_DETACHED || (ist->flags2 & OBJ2_SEEN))
+				if ((ist->flags2 & OBJ2_SEEN) || !keep(items[j]))
 					continue;
-				if (!pgorm__objlist_push(&seen, items[j]))
+				if (!pgorm__objlist_push(out, items[j]))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 				else
 					ist->flags2 |= OBJ2_SEEN;
 			}
 		}
 	}
-	for (size_t i = 0; i < seen.n; i++)
-		pgorm__st(seen.items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
-	pgorm__free(seen.items);
+	for (size_t i = 0; i < out->n; i++)
+		pgorm__st(out->items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	return rc;
+}
+
+static bool not_detached(const void *o) { return pgorm__st(o)->state != PGORM_STATE_DETACHED; }
+static bool is_persistent(const void *o) { return pgorm__st(o)->state == PGORM_STATE_PERSISTENT; }
+
+int pgorm__expunge(pgorm_session *s, void *obj)
+{
+	pgorm__objlist all = { 0 };
+	int rc = cascade_reach(s, obj, PGORM_CASCADE_EXPUNGE, not_detached, &all);
+	for (size_t i = 0; i < all.n && rc == 0; i++) {
+		void *o = all.items[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
+			st->state = PGORM_STATE_TRANSIENT;
+		else
+			detach(s, o);
+	}
+	pgorm__free(all.items);
 	return rc;
 }
 
@@ -654,6 +694,19 @@ int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value 
 	return load_by_pk(s, mi, keys, out);
 }
 
+static int refresh_one(pgorm_session *s, void *obj)
+{
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm_value keys[PGORM__MAX_PK];
+	pk_values(obj, mi, keys);
+	void *got = NULL;
+	pgorm__st(obj)->flags |= OBJ_EXPIRED;
+	int rc = load_by_pk(s, mi, keys, &got);
+	if (rc == PGORM_ENOTFOUND)
+		detach(s, obj);
+	return rc;
+}
+
 int pgorm_session_refresh(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
@@ -661,17 +714,18 @@ int pgorm_session_refresh(pgorm_session *s, void *obj)
 	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_refresh");
 	if (rc != 0)
 		return rc;
-	pgorm__objstate *st = pgorm__st(obj);
-	if (st->state != PGORM_STATE_PERSISTENT)
+	if (pgorm__st(obj)->state != PGORM_STATE_PERSISTENT)
 		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_refresh: object is not persistent");
-	pgorm__model_info *mi = pgorm__session_info(s, obj);
-	pgorm_value keys[PGORM__MAX_PK];
-	pk_values(obj, mi, keys);
-	void *got = NULL;
-	st->flags |= OBJ_EXPIRED;
-	rc = load_by_pk(s, mi, keys, &got);
-	if (rc == PGORM_ENOTFOUND)
-		detach(s, obj);
+	/* the refresh-expire cascade: the persistent objects it reaches are refreshed too; a
+	 * related row gone meanwhile detaches its object, which is no error of obj's */
+	pgorm__objlist all = { 0 };
+	rc = cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, is_persistent, &all);
+	for (size_t i = 0; i < all.n && rc == 0; i++) {
+		rc = refresh_one(s, all.items[i]);
+		if (rc == PGORM_ENOTFOUND && i > 0)
+			rc = 0;
+	}
+	pgorm__free(all.items);
 	return rc;
 }
 
@@ -740,8 +794,12 @@ int pgorm_session_expire(pgorm_session *s, void *obj)
 	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expire");
 	if (rc != 0)
 		return rc;
-	expire_obj(obj, pgorm__session_info(s, obj));
-	return 0;
+	pgorm__objlist all = { 0 }; /* the refresh-expire cascade */
+	rc = cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, is_persistent, &all);
+	for (size_t i = 0; i < all.n && rc == 0; i++)
+		expire_obj(all.items[i], NULL);
+	pgorm__free(all.items);
+	return rc;
 }
 
 /* Merge one object: find or create its counterpart in s and copy the columns the source

@@ -84,6 +84,12 @@ void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, 
 /* Cascade save-update from obj (already pending/persistent). */
 int pgorm__cascade_add(pgorm_session *s, void *obj);
 int pgorm__make_pending(pgorm_session *s, void *obj);
+/* A session that reads inside s's transaction with objects of its own (its own arena, identity
+ * map and tracked list): streaming loads each batch there, so the batch's memory can go
+ * without touching the objects of s. Its statements are counted in s. */
+int pgorm__session_reader(pgorm_session *s, pgorm_session **out);
+/* Fold r's counters (and, when rc != 0, its error) into s and free r with its objects. */
+void pgorm__session_reader_end(pgorm_session *s, pgorm_session *r, int rc);
 /* Expunge obj and, iteratively, what its expunge cascade reaches (pending ones become transient). */
 int pgorm__expunge(pgorm_session *s, void *obj);
 

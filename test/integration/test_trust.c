@@ -803,6 +803,71 @@ START_TEST(test_issue_merge_follows_relationships)
 }
 END_TEST
 
+static int count_batch(void *ctx, void **objs, size_t n)
+{
+	(void)objs;
+	*(size_t *)ctx += n;
+	return 0;
+}
+
+/* Streaming over rows whose objects the session already holds (expired after a commit)
+ * leaves those objects alone (before: they were refreshed with strings from the batch's
+ * memory, which the next allocations overwrote, and the next commit wrote them). */
+START_TEST(test_issue_stream_leaves_session_objects)
+{
+	Kid *k[4];
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "kid-%d", i);
+		k[i] = kid(name);
+		pgorm_session_add(s, k[i]);
+	}
+	commit_ok();
+	pgorm_query *qy = NULL;
+	ck_assert_int_eq(pgorm_query_create(&qy, s, &kid_model), 0);
+	size_t seen = 0;
+	ck_assert_int_eq(pgorm_query_stream(qy, 2, count_batch, &seen), 0);
+	pgorm_query_destroy(qy);
+	ck_assert_uint_eq(seen, 4);
+	for (int i = 0; i < 2000; i++) /* reuse whatever the batches had */
+		ck_assert_ptr_nonnull(pgorm_strdup(s, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"));
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "kid-%d", i);
+		ck_assert_str_eq(k[i]->name, name);
+	}
+	k[0]->qty = 9; /* one real change, flushed with the others intact */
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE name LIKE 'kid-_'"), 4);
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE qty = 9 AND name = 'kid-0'"), 1);
+}
+END_TEST
+
+/* The refresh-expire cascade (in "all") was never applied: refresh and expire now reach the
+ * related objects, iteratively. */
+START_TEST(test_issue_refresh_expire_cascade)
+{
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	pgorm_rel_append(s, okids_rel, p, k);
+	pgorm_session_add(s, p);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_load(s, okids_rel, p, NULL), 0);
+	pgtest_exec(check, "UPDATE okids SET name = 'changed'");
+	ck_assert_int_eq(pgorm_session_refresh(s, p), 0);
+	ck_assert_str_eq(k->name, "changed");
+	const pgorm_rel *kparent = pgorm_registry_rel(reg, &okid_model, "parent");
+	ck_assert_int_eq(pgorm_rel_load(s, okids_rel, p, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_load(s, kparent, k, NULL), 0);
+	ck_assert(pgorm_rel_is_loaded(kparent, k));
+	ck_assert_int_eq(pgorm_session_expire(s, p), 0);
+	ck_assert(!pgorm_rel_is_loaded(kparent, k)); /* k expired with p */
+	commit_ok();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -827,6 +892,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_session_joins_outer_transaction);
 	tcase_add_test(tc, test_issue_second_session_on_busy_connection);
 	tcase_add_test(tc, test_issue_merge_follows_relationships);
+	tcase_add_test(tc, test_issue_stream_leaves_session_objects);
+	tcase_add_test(tc, test_issue_refresh_expire_cascade);
 	suite_add_tcase(su, tc);
 	return su;
 }
