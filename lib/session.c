@@ -500,12 +500,23 @@ int pgorm_session_commit(pgorm_session *s)
 	int rc = pgorm__flush(s, false, NULL);
 	if (rc != 0)
 		return rc;
+	bool in_doubt = false;
 	if (s->in_tx) {
+		/* COMMIT goes out on a connection not known to be lost; if the connection fails
+		 * now, the server may have committed before the reply was lost (in doubt). A joined
+		 * session only releases its savepoint: a lost connection then takes the caller's
+		 * open transaction with it, which is not in doubt. */
+		bool sent = !s->joined && pgorm_conn_ok(s->conn);
 		if ((rc = pgorm__tx_commit(s)) != 0) {
-			s->needs_rollback = true;
-			return rc;
+			in_doubt = sent && (rc == PGORM_ECONN || !pgorm_conn_ok(s->conn));
+			if (!in_doubt) {
+				s->needs_rollback = true;
+				return rc;
+			}
 		}
 	}
+	/* In doubt, the objects are left as after a commit (keys kept, nothing becomes transient)
+	 * and all expired, so that the next read asks the database what happened. */
 	/* Deleted objects become detached and leave every collection that still shows them. */
 	for (size_t i = 0; i < s->nflushed_deleted; i++) {
 		void *o = s->flushed_deleted[i];
@@ -516,10 +527,18 @@ int pgorm_session_commit(pgorm_session *s)
 	compact_tracked(s);
 	for (size_t i = 0; i < s->ntracked; i++) {
 		pgorm__st(s->tracked[i])->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
-		if (s->cfg.expire_on_commit)
+		if (s->cfg.expire_on_commit || in_doubt)
 			expire_obj(s->tracked[i], NULL);
 	}
 	pgorm__session_end_tx(s);
+	if (in_doubt) {
+		char was[sizeof s->err.message];
+		pgorm__strlcpy(was, s->err.message, sizeof was);
+		snprintf(s->err.message, sizeof s->err.message,
+		         "connection lost after COMMIT was sent (%.150s): the transaction may or may not have committed", was);
+		s->err.code = PGORM_ECOMMIT_UNKNOWN;
+		return PGORM_ECOMMIT_UNKNOWN;
+	}
 	pgorm_error_clear(&s->err);
 	return 0;
 }
