@@ -38,7 +38,7 @@ bool pgorm_error_is_connection(const pgorm_error *e)
 {
 	if (e == NULL)
 		return false;
-	if (e->code == PGORM_ECONN)
+	if (e->code == PGORM_ECONN || e->code == PGORM_ECOMMIT_UNKNOWN)
 		return true;
 	/* 08P01 (protocol violation) with a live connection is the statement's error */
 	return (strncmp(e->sqlstate, "08", 2) == 0 && strcmp(e->sqlstate, "08P01") != 0) ||

@@ -15,7 +15,11 @@
  */
 #include "exec.h"
 #include "internal.h"
-#include "session.h"
+#include "flush.h"
+#include "identity_map.h"
+#include "loader.h"
+#include "relationship.h"
+#include "state.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -384,13 +388,8 @@ static int assign_keys(pgorm_session *s)
 		                          3, &params[3 * ns] };
 		which[ns++] = m;
 	}
-	if ((rc = pgorm__session_begin(s)) != 0)
+	if ((rc = pgorm__session_pipeline(s, ns, stmts, res)) != 0)
 		goto out;
-	s->stats.round_trips++;
-	if (pgorm_conn_pipeline(s->conn, ns, stmts, res) != 0) {
-		rc = pgorm__session_conn_fail(s);
-		goto out;
-	}
 	for (size_t k = 0; k < ns && rc == 0; k++) {
 		pgorm__model_info *mi = &s->reg->models[which[k]];
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
@@ -1164,9 +1163,9 @@ static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 	for (size_t row = 0; row < nrows; row++) {
 		/* match by primary key: the keys were known before the INSERT */
 		void *o = NULL;
-		pgorm__probe_from_key_row(s, mi, res, row);
+		void *probe = pgorm__probe_from_key_row(s, mi, res, row);
 		for (size_t i = 0; i < it->nobjs && o == NULL; i++)
-			if (pgorm__pk_equal(mi, it->objs[i], s->probe))
+			if (pgorm__pk_equal(mi, it->objs[i], probe))
 				o = it->objs[i];
 		if (o == NULL)
 			continue;
@@ -1214,10 +1213,8 @@ static int execute(pgorm_session *s, plan *pl)
 	}
 	for (size_t i = 0; i < pl->n; i++)
 		stmts[i] = pl->items[i].stmt;
-	int rc = 0;
-	s->stats.round_trips++;
-	if (pgorm_conn_pipeline(s->conn, pl->n, stmts, res) != 0) {
-		rc = pgorm__session_conn_fail(s);
+	int rc = pgorm__session_pipeline(s, pl->n, stmts, res);
+	if (rc != 0) {
 		if (s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n) {
 			/* name what the failing statement was doing, keep the server's fields */
 			char m[sizeof s->err.message];

@@ -4,7 +4,6 @@
  * names the model and the attribute. */
 #include "registry.h"
 #include "internal.h"
-#include "object.h"
 #include "sql.h"
 
 #include <stdio.h>
@@ -589,8 +588,6 @@ static int build_sql(pgorm__model_info *mi, pgorm_error *err)
 	mi->select_list = pgorm__sb_take(&b);
 	if (mi->qtable == NULL || mi->select_list == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
-	mi->state_offset = (mi->model->size + 7) & ~(size_t)7;
-	mi->alloc_size = mi->state_offset + pgorm__objstate_size(mi);
 	return 0;
 }
 

@@ -17,6 +17,25 @@
  * Expiry: C cannot trap a field read, so an expired object keeps its last values in its
  * fields; the next query or get that returns its row overwrites them, and expired
  * collections must be loaded again with pgorm_rel_load.
+ *
+ * In-doubt commit (PGORM_ECOMMIT_UNKNOWN): when the connection is lost after COMMIT was sent
+ * and before its reply arrived, nobody on the client side can know whether the transaction
+ * committed — the server may have committed and then lost the reply. pgorm_session_commit then
+ * returns PGORM_ECOMMIT_UNKNOWN (the lost connection's message and SQLSTATE, if any, in
+ * pgorm_session_error) and leaves the objects as after a successful commit, all expired:
+ * inserted ones PERSISTENT with their keys (generated keys are assigned before the INSERTs),
+ * deleted ones DETACHED. No rollback is needed (one is accepted and changes nothing); the
+ * connection is given back (a pool drops it). Do not simply do the work again: if it
+ * committed, that writes it twice. Find out first. pgorm_session_refresh on an object the
+ * transaction inserted returns 0 if its row exists (it committed) and PGORM_ENOTFOUND if not
+ * (it did not; the object is then detached: redo the work with new objects). When the work
+ * has no row to look up by key (updates, deletes, server-generated values), write an
+ * idempotency key in the same transaction (a UNIQUE column such as a request id) and look
+ * for it, or let its unique constraint refuse the second attempt. A failure before COMMIT
+ * was sent (flush errors, a connection already known lost) is not in doubt: it is reported as
+ * itself and the transaction did not commit; nor is a session joined to the caller's
+ * transaction, which sends no COMMIT. SQLAlchemy (and any client of any database) has
+ * the same hazard; it reports it as a plain connection error.
  */
 #ifndef PGORM_SESSION_H
 #define PGORM_SESSION_H
@@ -162,7 +181,9 @@ PGORM_API int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pg
  * changed), PGORM_ENOMEM, PGORM_ESTATE (a previous flush failed: roll back first). */
 PGORM_API int pgorm_session_flush(pgorm_session *s);
 /** Flush, COMMIT, expire everything (expire_on_commit), give back the connection.
- * Errors: those of pgorm_session_flush, and of the COMMIT (then the session needs a rollback). */
+ * Errors: those of pgorm_session_flush; the COMMIT's (then the session needs a rollback);
+ * PGORM_ECOMMIT_UNKNOWN when the connection was lost after COMMIT was sent: the outcome is
+ * unknown, see "In-doubt commit" at the top of this file. */
 PGORM_API int pgorm_session_commit(pgorm_session *s);
 /** ROLLBACK: pending objects leave the session (TRANSIENT), deleted ones come back,
  * everything is expired; the session is usable again (a lost connection is not an error).
