@@ -1265,6 +1265,7 @@ static int finish(pgorm_session *s, plan *pl)
 				pgorm_value nvv = PGORM_INT8(nv);
 				pgorm__set_col(NULL, o, vc, (size_t)it->mi->version_col, &nvv);
 			} else if (it->kind == K_DELETE) {
+				st->flags2 |= OBJ2_WAS_DELETED;
 				pgorm__imap_del(&s->imap, it->mi, o);
 				if (push_flushed_deleted(s, o) != 0)
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
