@@ -60,6 +60,72 @@ const pgorm_model akid_model = PGORM_MODEL("akids", Kid, kid_cols, kid_rels);
 const pgorm_model oparent_model = PGORM_MODEL("oparents", Parent, parent_cols, oparent_rels);
 const pgorm_model okid_model = PGORM_MODEL("okids", Kid, okid_cols, okid_rels);
 
+/* Row cycles (post_update): a person's partner points back at them; a team's captain is one of
+ * its members, who point at the team. */
+typedef struct Person {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t partner_id;
+	char *name;
+	struct Person *partner;
+} Person;
+
+typedef struct Member Member;
+typedef struct Team {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t captain_id;
+	char *name;
+	Member *captain;
+	pgorm_collection members;
+} Team;
+
+struct Member {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t team_id;
+	char *name;
+	Team *team;
+};
+
+extern const pgorm_model person_model, team_model, member_model;
+static const pgorm_column person_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Person, id),
+	PGORM_COLUMN_FK(INT8, "partner_id", PGORM_NULLABLE, Person, partner_id, "persons", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, Person, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship person_rels[] = {
+	{ .name = "partner", .target = &person_model, .kind = PGORM_REL_MANY_TO_ONE, .offset = offsetof(Person, partner),
+	  .size = sizeof(Person *), .fk_column = "partner_id", .flags = PGORM_REL_POST_UPDATE },
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_column team_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Team, id),
+	PGORM_COLUMN_FK(INT8, "captain_id", PGORM_NULLABLE, Team, captain_id, "members", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, Team, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship team_rels[] = {
+	{ .name = "captain", .target = &member_model, .kind = PGORM_REL_MANY_TO_ONE, .offset = offsetof(Team, captain),
+	  .size = sizeof(Member *), .fk_column = "captain_id", .flags = PGORM_REL_POST_UPDATE },
+	PGORM_ONE_TO_MANY("members", Team, members, &member_model, "team_id", "team", PGORM_CASCADE_ALL),
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_column member_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Member, id),
+	PGORM_COLUMN_FK(INT8, "team_id", PGORM_NULLABLE, Member, team_id, "teams", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, Member, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship member_rels[] = {
+	PGORM_MANY_TO_ONE("team", Member, team, &team_model, "team_id", "members"),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model person_model = PGORM_MODEL("persons", Person, person_cols, person_rels);
+const pgorm_model team_model = PGORM_MODEL("teams", Team, team_cols, team_rels);
+const pgorm_model member_model = PGORM_MODEL("members", Member, member_cols, member_rels);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn, *check;
 static pgorm_session *s;
@@ -67,12 +133,13 @@ static pgtest_log log_;
 
 static void setup(void)
 {
-	const pgorm_model *models[] = { &aparent_model, &akid_model, &oparent_model, &okid_model };
+	const pgorm_model *models[] = { &aparent_model, &akid_model, &oparent_model, &okid_model, &person_model,
+	                                &team_model, &member_model };
 	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 4, &err) == 0, "%s", err.message);
+	ck_assert_msg(pgorm_registry_create(&reg, models, 7, &err) == 0, "%s", err.message);
 	conn = pgtest_connect();
 	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS akids, aparents, okids, oparents");
+	pgtest_exec(conn, "DROP TABLE IF EXISTS akids, aparents, okids, oparents, persons, teams, members CASCADE");
 	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
 	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
 	cfg.stmt_hook = pgtest_log_hook;
@@ -224,6 +291,48 @@ START_TEST(test_expiry_and_state_queries)
 }
 END_TEST
 
+START_TEST(test_post_update_row_cycles)
+{
+	const pgorm_rel *partner = rel(&person_model, "partner");
+	Person *a = pgorm_object_new(s, &person_model), *b = pgorm_object_new(s, &person_model);
+	Person *self = pgorm_object_new(s, &person_model);
+	a->name = "a";
+	b->name = "b";
+	self->name = "self";
+	ck_assert_int_eq(pgorm_rel_set(s, partner, a, b), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, partner, b, a), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, partner, self, self), 0);
+	pgorm_session_add(s, a);
+	pgorm_session_add(s, self);
+	pgtest_log_clear(&log_);
+	commit_ok();
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE \"persons\" SET \"partner_id\" = $1"), 3);
+	ck_assert_int_eq(q("SELECT count(*) FROM persons p JOIN persons o ON o.id = p.partner_id AND o.partner_id = p.id"), 3);
+	ck_assert_int_eq(a->partner_id, b->id);
+	/* a team whose captain is a member: the team goes in first, its captain after */
+	const pgorm_rel *captain = rel(&team_model, "captain"), *members = rel(&team_model, "members");
+	Team *t = pgorm_object_new(s, &team_model);
+	t->name = "t";
+	Member *m1 = pgorm_object_new(s, &member_model), *m2 = pgorm_object_new(s, &member_model);
+	m1->name = "m1";
+	m2->name = "m2";
+	pgorm_rel_append(s, members, t, m1);
+	pgorm_rel_append(s, members, t, m2);
+	ck_assert_int_eq(pgorm_rel_set(s, captain, t, m2), 0);
+	pgorm_session_add(s, t);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM teams t JOIN members m ON m.id = t.captain_id AND m.team_id = t.id "
+	                   "WHERE m.name = 'm2'"), 1);
+	/* and they can all be deleted: the post_update keys are nulled first */
+	ck_assert_int_eq(pgorm_session_delete(s, t), 0);      /* cascade all: the members go too */
+	ck_assert_int_eq(pgorm_session_delete(s, a), 0);
+	ck_assert_int_eq(pgorm_session_delete(s, b), 0);
+	ck_assert_int_eq(pgorm_session_delete(s, self), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM teams") + q("SELECT count(*) FROM members") + q("SELECT count(*) FROM persons"), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("api");
@@ -233,6 +342,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rel_replace);
 	tcase_add_test(tc, test_expiry_and_state_queries);
+	tcase_add_test(tc, test_post_update_row_cycles);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
