@@ -1050,6 +1050,34 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			it->nobjs = rows.n;
 			it->reason = reason;
 		}
+	} else if (mi->version_col >= 0 && mi->npk == 1 && pgorm__keyarray_supports(mi->cols[mi->pk[0]].type) &&
+	           !mi->self_ref) {
+		/* versioned rows: one DELETE over (key, version) pairs; a row count short of the
+		 * number of rows is PGORM_ESTALE, as for one row */
+		const pgorm_column *pc = &mi->cols[mi->pk[0]], *vc = &mi->cols[mi->version_col];
+		const char *ck = "", *cv = "";
+		planned *it = plan_add(pl);
+		pgorm_value *v = plan_alloc(pl, 2 * sizeof *v);
+		void **objs = plan_alloc(pl, rows.n * sizeof *objs);
+		pgorm_value *keys = plan_keys(pl, pc, mi->pk[0], rows.items, rows.n, &ck);
+		pgorm_value *vers = plan_keys(pl, vc, (size_t)mi->version_col, rows.items, rows.n, &cv);
+		if (it && v && objs && keys && vers) {
+			memcpy(objs, rows.items, rows.n * sizeof *objs);
+			v[0] = *keys;
+			v[1] = *vers;
+			pgorm__sb_addf(b, "DELETE FROM %s WHERE (", mi->qtable);
+			pgorm__sb_ident(b, pc->name);
+			pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, vc->name);
+			pgorm__sb_addf(b, ") IN (SELECT * FROM unnest($1%s, $2%s))", ck, cv);
+			it->stmt = (pgorm_stmt){ plan_str(pl, b), 2, v };
+			it->kind = K_DELETE;
+			it->mi = mi;
+			it->objs = objs;
+			it->nobjs = rows.n;
+			it->versioned = true;
+			it->reason = reason;
+		}
 	} else {
 		if (mi->self_ref && order_self_ref_deletes(s, mi, &rows) != 0) {
 			pgorm__free(rows.items);
@@ -1072,10 +1100,27 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
+static const pgorm_rel *canonical_m2m(const pgorm_rel *r)
+{
+	const pgorm_rel *p = r->partner;
+	if (p == NULL)
+		return r;
+	return p->owner->index < r->owner->index || (p->owner == r->owner && p->index < r->index) ? p : r;
+}
+
 /* Net many-to-many changes: the last operation on a pair wins; pairs whose objects are
- * deleted are handled by the delete of their rows. */
+ * deleted are handled by the delete of their rows. One statement per relationship and
+ * direction, over two key arrays (unnest). */
 static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 {
+	bool *take = pgorm__calloc(s->nm2m + 1, sizeof *take);
+	void **as = pgorm__calloc(s->nm2m + 1, sizeof *as), **bs = pgorm__calloc(s->nm2m + 1, sizeof *bs);
+	if (take == NULL || as == NULL || bs == NULL) {
+		pgorm__free(take);
+		pgorm__free(as);
+		pgorm__free(bs);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+	}
 	for (size_t i = 0; i < s->nm2m; i++) {
 		const pgorm__m2m_op *op = &s->m2m_ops[i];
 		if (op->add != add)
@@ -1086,19 +1131,36 @@ static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 			superseded = (o2->rel == op->rel && o2->a == op->a && o2->b == op->b) ||
 			             (o2->rel == op->rel->partner && o2->a == op->b && o2->b == op->a);
 		}
-		if (superseded)
-			continue;
 		uint8_t sa = pgorm__st(op->a)->state, sb = pgorm__st(op->b)->state;
-		if (sa == PGORM_STATE_TRANSIENT || sb == PGORM_STATE_TRANSIENT || sa == PGORM_STATE_DETACHED ||
-		    sb == PGORM_STATE_DETACHED || (add && (sa == PGORM_STATE_DELETED || sb == PGORM_STATE_DELETED)))
+		take[i] = !superseded && sa != PGORM_STATE_TRANSIENT && sb != PGORM_STATE_TRANSIENT &&
+		          sa != PGORM_STATE_DETACHED && sb != PGORM_STATE_DETACHED &&
+		          !(add && (sa == PGORM_STATE_DELETED || sb == PGORM_STATE_DELETED));
+	}
+	int rc = 0;
+	for (size_t i = 0; i < s->nm2m && rc == 0; i++) {
+		if (!take[i])
 			continue;
-		const pgorm_rel *r = op->rel;
+		/* one side of the pair of relationships speaks for the association table */
+		const pgorm_rel *r = canonical_m2m(s->m2m_ops[i].rel);
+		size_t n = 0;
+		for (size_t j = i; j < s->nm2m; j++) /* this table's pairs, taken once */
+			if (take[j] && canonical_m2m(s->m2m_ops[j].rel) == r) {
+				bool same = s->m2m_ops[j].rel == r;
+				as[n] = same ? s->m2m_ops[j].a : s->m2m_ops[j].b;
+				bs[n++] = same ? s->m2m_ops[j].b : s->m2m_ops[j].a;
+				take[j] = false;
+			}
+		const char *ca = "", *cb = "";
 		planned *it = plan_add(pl);
 		pgorm_value *vals = plan_alloc(pl, 2 * sizeof *vals);
-		if (it == NULL || vals == NULL)
+		pgorm_value *ka = plan_keys(pl, &r->owner->cols[r->owner->pk[0]], r->owner->pk[0], as, n, &ca);
+		pgorm_value *kb = plan_keys(pl, &r->target->cols[r->target->pk[0]], r->target->pk[0], bs, n, &cb);
+		if (it == NULL || vals == NULL || ka == NULL || kb == NULL) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
 			break;
-		pgorm__get_col(op->a, &r->owner->cols[r->owner->pk[0]], r->owner->pk[0], &vals[0]);
-		pgorm__get_col(op->b, &r->target->cols[r->target->pk[0]], r->target->pk[0], &vals[1]);
+		}
+		vals[0] = *ka;
+		vals[1] = *kb;
 		if (add) {
 			pgorm__sb_add(b, "INSERT INTO ");
 			pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
@@ -1106,21 +1168,24 @@ static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 			pgorm__sb_ident(b, r->sec_local);
 			pgorm__sb_add(b, ", ");
 			pgorm__sb_ident(b, r->sec_remote);
-			pgorm__sb_add(b, ") VALUES ($1, $2) ON CONFLICT DO NOTHING");
+			pgorm__sb_addf(b, ") SELECT * FROM unnest($1%s, $2%s) ON CONFLICT DO NOTHING", ca, cb);
 		} else {
 			pgorm__sb_add(b, "DELETE FROM ");
 			pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
-			pgorm__sb_add(b, " WHERE ");
+			pgorm__sb_add(b, " WHERE (");
 			pgorm__sb_ident(b, r->sec_local);
-			pgorm__sb_add(b, " = $1 AND ");
+			pgorm__sb_add(b, ", ");
 			pgorm__sb_ident(b, r->sec_remote);
-			pgorm__sb_add(b, " = $2");
+			pgorm__sb_addf(b, ") IN (SELECT * FROM unnest($1%s, $2%s))", ca, cb);
 		}
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), 2, vals };
 		it->kind = add ? K_ASSOC_INSERT : K_ASSOC_DELETE;
-		it->reason = add ? "many-to-many append (after both rows exist)" : "many-to-many remove";
+		it->reason = add ? "many-to-many appends (after both rows exist), batched" : "many-to-many removes, batched";
 	}
-	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
+	pgorm__free(take);
+	pgorm__free(as);
+	pgorm__free(bs);
+	return rc == 0 && pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : rc;
 }
 
 /* post_update keys, one UPDATE per row: after the inserts, the keys of the new rows that
