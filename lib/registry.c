@@ -403,6 +403,10 @@ static int build_rel(pgorm_registry *reg, pgorm__model_info *mi, const pgorm_rel
 	if (rc != 0)
 		return rc;
 	r->scalar = r->kind == PGORM_REL_MANY_TO_ONE || (d->flags & PGORM_REL_SCALAR);
+	if ((d->flags & PGORM_REL_POST_UPDATE) && r->kind != PGORM_REL_MANY_TO_ONE)
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s (to %s): PGORM_REL_POST_UPDATE goes on the many-to-one side",
+		                        tname(mi), d->name, tname(t));
 	if ((r->cascade & PGORM_CASCADE_DELETE_ORPHAN) && r->kind == PGORM_REL_MANY_TO_ONE &&
 	    !(d->flags & PGORM_REL_SINGLE_PARENT))
 		return pgorm__error_set(err, PGORM_EMODEL,
@@ -529,6 +533,20 @@ static int check_pairs(pgorm__model_info *mi, size_t ndeclared, pgorm_error *err
 
 /* ---- order and SQL fragments ---- */
 
+/* Whether column c of mi is the foreign key of a post_update many-to-one. */
+static bool post_update_col(const pgorm__model_info *mi, size_t c)
+{
+	for (size_t k = 0; k < mi->nrels; k++) {
+		const pgorm_rel *r = mi->rels[k];
+		if (r->kind != PGORM_REL_MANY_TO_ONE || !(r->flags & PGORM_REL_POST_UPDATE))
+			continue;
+		for (size_t i = 0; i < r->nfk; i++)
+			if (r->fk_cols[i] == c)
+				return true;
+	}
+	return false;
+}
+
 static int topo_sort(pgorm_registry *reg, pgorm_error *err)
 {
 	size_t n = reg->nmodels;
@@ -548,8 +566,8 @@ static int topo_sort(pgorm_registry *reg, pgorm_error *err)
 			bool ready = true;
 			for (size_t c = 0; c < mi->ncols && ready; c++) {
 				const char *ft = mi->cols[c].fk_table;
-				if (ft == NULL || strcmp(ft, tname(mi)) == 0)
-					continue;
+				if (ft == NULL || strcmp(ft, tname(mi)) == 0 || post_update_col(mi, c))
+					continue; /* a post_update key is written after the INSERTs */
 				pgorm__model_info *dep = info_by_table(reg, ft);
 				ready = done[dep->index];
 			}

@@ -150,7 +150,11 @@ enum {
 	PGORM_REL_SCALAR = 1u << 0,        /* uselist=False: one-to-one (field is a pointer) */
 	PGORM_REL_VIEWONLY = 1u << 1,      /* never written at flush */
 	PGORM_REL_SINGLE_PARENT = 1u << 2, /* a child has at most one parent through this rel */
-	PGORM_REL_INNER_JOIN = 1u << 3     /* joined loading uses INNER JOIN */
+	PGORM_REL_INNER_JOIN = 1u << 3,    /* joined loading uses INNER JOIN */
+	/* SQLAlchemy's post_update, on a many-to-one: its foreign key is written by an UPDATE
+	 * after the INSERTs (new rows are inserted with it NULL) and set NULL by an UPDATE before
+	 * the DELETEs, so that rows may point at each other (two rows, or a row at itself) */
+	PGORM_REL_POST_UPDATE = 1u << 4
 };
 
 #define PGORM_NO_FIELD ((size_t)-1)
