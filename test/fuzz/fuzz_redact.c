@@ -27,7 +27,7 @@
 
 static const size_t caps[] = { 1, 2, 8, 17, 64, 238, 256, 4096 };
 
-static void redact_check(const char *src, const char *ci, const char *pw, size_t cap, bool first_line)
+static char *redact(const char *src, const char *ci, size_t cap, bool first_line)
 {
 	char *dst = malloc(cap); /* exact size: writing past it is an ASan report */
 	memset(dst, 'Z', cap);
@@ -36,8 +36,21 @@ static void redact_check(const char *src, const char *ci, const char *pw, size_t
 	FZ_CHECK(n < cap, "output not NUL-terminated within %zu bytes", cap);
 	if (first_line)
 		FZ_CHECK(strchr(dst, '\n') == NULL, "first-line output has a newline");
-	if (pw != NULL)
-		FZ_CHECK(strstr(dst, pw) == NULL, "password \"%s\" shows in \"%s\" (conninfo \"%s\")", pw, dst, ci);
+	return dst;
+}
+
+static void redact_check(const char *src, const char *ci, const char *pw, size_t cap, bool first_line)
+{
+	char *dst = redact(src, ci, cap, first_line);
+	if (pw != NULL && strstr(dst, pw) != NULL) {
+		/* a fixed text (the message withheld as a whole) may contain the letters of a short
+		 * password: it is fixed when two other messages give the same output */
+		char *a = redact("\x01", ci, cap, first_line), *b = redact("\x02", ci, cap, first_line);
+		bool fixed = strcmp(a, b) == 0 && strcmp(a, dst) == 0;
+		free(a);
+		free(b);
+		FZ_CHECK(fixed, "password \"%s\" shows in \"%s\" (conninfo \"%s\")", pw, dst, ci);
+	}
 	free(dst);
 }
 

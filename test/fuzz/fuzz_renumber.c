@@ -12,9 +12,12 @@
  *    identifiers is refused;
  *  - an accepted fragment comes out as the reference renumbering: text inside '…', E'…'
  *    (backslash escapes), $tag$…$tag$, "…", -- and nested block comments unchanged, a '$' inside
- *    an identifier (t.x$1) unchanged, every parameter $m outside them becomes $(k+m);
- *  - a fragment without E-strings, dollar quotes or comments that uses only valid parameters
- *    is accepted.
+ *    an identifier (t.x$1) unchanged, every parameter $m outside them becomes $(k+m), and a
+ *    trailing -- comment is ended by a newline (else it would swallow the query's ")");
+ *  - a fragment with a ")" that closes more than it opened is refused: "true) OR (true" would
+ *    leave the query's AND (...);
+ *  - a fragment without E-strings, dollar quotes or comments, with balanced parentheses, that
+ *    uses only valid parameters is accepted.
  * Fragments PostgreSQL itself rejects (unterminated quote or comment, "1a" or "$1a" junk, a
  * lone '$') may be refused or passed on: either is fine. Until FZ_PENDING_ITEM6 is cleared,
  * fragments with what the old renumbering got wrong (backslashes, dollar quotes, comments, '$'
@@ -23,6 +26,7 @@
 
 #include "../../lib/query.c"
 
+#include <ctype.h>
 #include <libpq-fe.h>
 
 /* ---- the reference lexer ---- */
@@ -34,6 +38,10 @@ typedef struct ref {
 	enum verdict v;
 	bool fancy;           /* E-string, dollar quote or comment: a lexer may refuse these */
 	bool item6;           /* something the renumbering before issue 12 item 6 got wrong */
+	bool eol_comment;     /* ends inside a -- comment: a newline must end it */
+	long depth;           /* parentheses open outside quotes and comments */
+	bool escapes;         /* a ")" closes more than the fragment opened: it would leave the
+	                         query's "AND (...)" (e.g. "true) OR (true") */
 } ref;
 
 static bool ident_start(unsigned char c) { return isalpha(c) || c == '_' || c >= 0x80; }
@@ -48,8 +56,10 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 		const unsigned char *t = p;
 		if (p[0] == '-' && p[1] == '-') {
 			r->fancy = r->item6 = true;
-			while (*p && *p != '\n')
+			while (*p && *p != '\n' && *p != '\r') /* scan.l: non_newline is [^\n\r] */
 				p++;
+			if (*p == '\0') /* the comment would swallow the ")" the query puts after it */
+				r->eol_comment = true;
 		} else if (p[0] == '/' && p[1] == '*') {
 			r->fancy = r->item6 = true;
 			int depth = 0;
@@ -158,6 +168,10 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 			if (ident_start(*p) || *p == '.')
 				r->v = V_DONT_CARE; /* "1a", "1.2.3": trailing junk */
 		} else {
+			if (*p == '(')
+				r->depth++;
+			else if (*p == ')' && --r->depth < 0)
+				r->escapes = true;
 			p++;
 		}
 		pgorm__sb_addn(&r->out, (const char *)t, (size_t)(p - t));
@@ -223,20 +237,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lex(&r, frag, nparams, nfilters);
 	const char *want = pgorm__sb_str(&r.out);
 	bool check = !(FZ_PENDING_ITEM6 && r.item6) && want != NULL;
+	bool balanced = r.depth == 0 && !r.escapes;
 
 	if (rc != 0) {
 		FZ_CHECK(rc == PGORM_EINVAL && q->err.code == rc && q->err.message[0] != '\0', "where returned %d (%s)", rc,
 		         q->err.message);
 		if (check)
-			FZ_CHECK(r.v != V_OK || r.fancy, "plain fragment refused: \"%s\": %s", frag, q->err.message);
+			FZ_CHECK(r.v != V_OK || r.fancy || !balanced, "plain fragment refused: \"%s\": %s", frag, q->err.message);
 	} else if (check) {
 		FZ_CHECK(r.v != V_REFUSE, "fragment with an out-of-range parameter accepted: \"%s\"", frag);
+		FZ_CHECK(FZ_PENDING_ITEM6 || !r.escapes, "fragment that closes the query's parenthesis accepted: \"%s\"", frag);
 		const char *w = pgorm__sb_str(&q->where);
 		FZ_CHECK(w != NULL && q->nparams == nfilters + nparams, "parameters: %zu", q->nparams);
 		size_t wl = strlen(w);
 		FZ_CHECK(wl >= prefix + 7 && strncmp(w + prefix, " AND (", 6) == 0 && w[wl - 1] == ')', "shape: %s", w);
 		if (r.v == V_OK) {
 			size_t gl = wl - prefix - 7;
+			if (r.eol_comment) { /* ended by a newline, before the ")" */
+				FZ_CHECK(gl > 0 && w[prefix + 6 + gl - 1] == '\n', "a trailing -- comment swallows the \")\": %s", w);
+				gl--;
+			}
 			FZ_CHECK(gl == strlen(want) && memcmp(w + prefix + 6, want, gl) == 0,
 			         "fragment \"%s\" (%zu parameters after %zu) became \"%.*s\", expected \"%s\"", frag, nparams,
 			         nfilters, (int)gl, w + prefix + 6, want);
