@@ -698,6 +698,15 @@ int pgorm_registry_create(pgorm_registry **out, const pgorm_model *const *models
 	return 0;
 }
 
+const pgorm_rel *pgorm_registry_rel_at(const pgorm_registry *reg, const pgorm_model *m, size_t offset)
+{
+	pgorm__model_info *mi = reg && m ? pgorm__registry_info(reg, m) : NULL;
+	for (size_t k = 0; mi != NULL && k < mi->nrels; k++)
+		if (mi->rels[k]->offset == offset && offset != PGORM_NO_FIELD)
+			return mi->rels[k];
+	return NULL;
+}
+
 const pgorm_rel *pgorm_registry_rel(const pgorm_registry *reg, const pgorm_model *m, const char *name)
 {
 	if (reg == NULL || m == NULL || name == NULL)
