@@ -1333,6 +1333,71 @@ static int push_flushed_deleted(pgorm_session *s, void *o)
 	return 0;
 }
 
+/* The attribute a server error is about: its column field, or the first column of the
+ * DETAIL's "Key (col, …)=(…)" (unique and foreign key violations); -1 when neither names
+ * one of mi's columns. *val gets the key's value text when the DETAIL has one column. */
+static long failed_col(const pgorm__model_info *mi, const pgorm_error *e, char *val, size_t nval)
+{
+	char name[64] = "";
+	val[0] = '\0';
+	const char *d = strncmp(e->detail, "Key (", 5) == 0 ? e->detail + 5 : NULL;
+	if (e->column[0]) {
+		pgorm__strlcpy(name, e->column, sizeof name);
+	} else if (d != NULL) {
+		size_t n = strcspn(d, ",)");
+		if (n < sizeof name) {
+			memcpy(name, d, n);
+			name[n] = '\0';
+		}
+		const char *v = d[n] == ')' && strncmp(d + n, ")=(", 3) == 0 ? d + n + 3 : NULL;
+		size_t vn = v ? strcspn(v, ")") : 0;
+		if (v && vn < nval) {
+			memcpy(val, v, vn);
+			val[vn] = '\0';
+		}
+	}
+	for (size_t i = 0; name[0] && i < mi->ncols; i++)
+		if (strcmp(mi->cols[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Name what the failing statement was doing, the model and attribute the server's error is
+ * about, and (s->err_obj) the object it was writing where that can be known: the only one,
+ * or the one whose key column holds the value a unique violation quotes. The server's fields
+ * (SQLSTATE, constraint, …) stay. */
+static void name_failure(pgorm_session *s, const planned *it)
+{
+	char m[sizeof s->err.message], val[128], attr[160] = "";
+	memcpy(m, s->err.message, sizeof m);
+	long c = it->mi ? failed_col(it->mi, &s->err, val, sizeof val) : -1;
+	if (c >= 0)
+		snprintf(attr, sizeof attr, "%s.%s: ", it->mi->model->table, it->mi->cols[c].name);
+	if (it->nobjs == 1) {
+		s->err_obj = it->objs[0];
+	} else if (c >= 0 && val[0] && it->mi->cols[c].type == PGORM_TYPE_TEXT) {
+		for (size_t i = 0; i < it->nobjs && s->err_obj == NULL; i++) {
+			pgorm_value v;
+			pgorm__get_col(it->objs[i], &it->mi->cols[c], (size_t)c, &v);
+			if (!v.is_null && v.u.str.len == strlen(val) && memcmp(v.u.str.ptr, val, v.u.str.len) == 0)
+				s->err_obj = it->objs[i];
+		}
+	} else if (c >= 0 && val[0] && pgorm__is_int_type(it->mi->cols[c].type)) {
+		for (size_t i = 0; i < it->nobjs && s->err_obj == NULL; i++) {
+			pgorm_value v;
+			pgorm__get_col(it->objs[i], &it->mi->cols[c], (size_t)c, &v);
+			char buf[32];
+			snprintf(buf, sizeof buf, "%lld", (long long)pgorm__value_int(&v));
+			if (!v.is_null && strcmp(buf, val) == 0)
+				s->err_obj = it->objs[i];
+		}
+	}
+	int k = snprintf(s->err.message, sizeof s->err.message, "flush failed at statement %ld (%.60s): %s",
+	                 s->err.stmt_index, it->reason ? it->reason : "", attr);
+	if (k > 0 && (size_t)k < sizeof s->err.message)
+		pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
+}
+
 static int execute(pgorm_session *s, plan *pl)
 {
 	pgorm_stmt *stmts = pgorm__calloc(pl->n, sizeof *stmts);
@@ -1345,17 +1410,9 @@ static int execute(pgorm_session *s, plan *pl)
 	for (size_t i = 0; i < pl->n; i++)
 		stmts[i] = pl->items[i].stmt;
 	int rc = pgorm__session_pipeline(s, pl->n, stmts, res);
-	if (rc != 0) {
-		if (s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n) {
-			/* name what the failing statement was doing, keep the server's fields */
-			char m[sizeof s->err.message];
-			memcpy(m, s->err.message, sizeof m);
-			int k = snprintf(s->err.message, sizeof s->err.message, "flush failed at statement %ld (%.60s): ",
-			                 s->err.stmt_index, pl->items[s->err.stmt_index].reason);
-			if (k > 0 && (size_t)k < sizeof s->err.message)
-				pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
-		}
-	}
+	s->err_obj = NULL;
+	if (rc != 0 && s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n)
+		name_failure(s, &pl->items[s->err.stmt_index]);
 	for (size_t i = 0; i < pl->n && rc == 0; i++) {
 		planned *it = &pl->items[i];
 		uint64_t n = pgorm_result_affected(res[i]);
