@@ -105,9 +105,13 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 			return pgorm__error_set(err, PGORM_EMODEL,
 			                        "model %s, column %s: field size %zu does not match type %s (expects %zu)",
 			                        m->table, c->name, c->size, pgorm_type_name(c->type), want);
-		if (c->offset < sizeof(pgorm_object) || c->offset > m->size || c->size > m->size - c->offset)
+		if (c->offset < sizeof(pgorm_object))
 			return pgorm__error_set(err, PGORM_EMODEL,
-			                        "model %s, column %s: offset %zu is outside the struct (size %zu) or overlaps the header",
+			                        "model %s, column %s: offset %zu overlaps the header: the pgorm_object must be "
+			                        "the struct's first member",
+			                        m->table, c->name, c->offset);
+		if (c->offset > m->size || c->size > m->size - c->offset)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: offset %zu is outside the struct (size %zu)",
 			                        m->table, c->name, c->offset, m->size);
 		for (const pgorm_column *d = m->columns; d != c; d++)
 			if (strcmp(d->name, c->name) == 0)
