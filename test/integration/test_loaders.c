@@ -61,14 +61,13 @@ const pgorm_model toy_model = PGORM_MODEL("lt", Toy, toy_cols, NULL);
 
 static pgorm_registry *reg;
 static pgorm_conn *conn;
+static const pgtest_env env = { .reg = &reg, .conn = &conn };
 static const pgorm_rel *children, *parent_rel, *toys;
 
 static void setup(void)
 {
 	const pgorm_model *models[] = { &parent_model, &child_model, &toy_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 3, &err) == 0, "%s", err.message);
-	conn = pgtest_connect();
+	pgtest_env_setup(&env, models, 3, NULL);
 	children = pgorm_registry_rel(reg, &parent_model, "children");
 	parent_rel = pgorm_registry_rel(reg, &child_model, "parent");
 	toys = pgorm_registry_rel(reg, &child_model, "toys");
@@ -83,21 +82,13 @@ static void setup(void)
 	pgtest_exec(conn, "INSERT INTO lt (child_id, name) SELECT (g % 100) + 1, 't' || g FROM generate_series(1, 300) g");
 }
 
-static void teardown(void)
-{
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 static pgorm_session *new_session(pgtest_log *log)
 {
 	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = log;
 	cfg.nplus1_threshold = 0;
-	pgorm_session *s = NULL;
-	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, NULL), 0);
-	return s;
+	return pgtest_env_session(&env, &cfg, log);
 }
 
 /* "p1:c1,c1001,…;p2:…" — the whole graph as text, both sides checked. */
