@@ -196,6 +196,18 @@ void pgtest_env_teardown(const pgtest_env *env)
 		pgtest_log_clear(env->log);
 }
 
+TCase *pgtest_tcase(Suite *su, const char *name, double timeout, void (*setup)(void), void (*teardown)(void))
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
+	if (setup)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	suite_add_tcase(su, tc);
+	return tc;
+}
+
 int pgtest_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

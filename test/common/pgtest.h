@@ -77,6 +77,11 @@ pgorm_session *pgtest_env_session(const pgtest_env *env, const pgorm_session_con
  * that is bound; NULL handles are fine) and set the handles to NULL. */
 void pgtest_env_teardown(const pgtest_env *env);
 
+/* A test case named name in su, in this executable's schema (pgtest_schema_setup as an unchecked
+ * fixture), with setup/teardown as checked fixtures (when setup is not NULL) and a timeout in
+ * seconds (0: Check's default). */
+TCase *pgtest_tcase(Suite *su, const char *name, double timeout, void (*setup)(void), void (*teardown)(void));
+
 /* Run the suite with Check's default runner; prints Check's summary; returns the exit code. */
 int pgtest_run(Suite *s);
 

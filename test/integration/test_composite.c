@@ -157,11 +157,7 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("composite");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "core", 120, setup, teardown);
 	tcase_add_test(tc, test_composite_fk);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

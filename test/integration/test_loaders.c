@@ -519,10 +519,7 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("loaders");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "core", 120, setup, teardown);
 	tcase_add_test(tc, test_strategies_same_graph);
 	tcase_add_test(tc, test_identity_across_queries);
 	tcase_add_test(tc, test_raise_noload_paths);
@@ -531,6 +528,5 @@ int main(void)
 	tcase_add_test(tc, test_selectin_100k_keys);
 	tcase_add_test(tc, test_query_api);
 	tcase_add_test(tc, test_sibling_loads_pipelined);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -403,13 +403,10 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("oom");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_set_timeout(tc, 600);
+	TCase *tc = pgtest_tcase(s, "core", 600, NULL, NULL);
 	tcase_add_test(tc, test_oom_session_scenario);
 	tcase_add_test(tc, test_issue_plan_oom);
 	tcase_add_test(tc, test_issue_cascade_oom);
 	tcase_add_test(tc, test_issue_query_oom);
-	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

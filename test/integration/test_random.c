@@ -610,12 +610,8 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("random");
-	TCase *tc = tcase_create("random");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "random", 120, setup, teardown);
 	tcase_add_test(tc, test_random_operations);
 	tcase_add_loop_test(tc, test_issue_regression_seeds, 0, (int)(sizeof regression_seeds / sizeof regression_seeds[0]));
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

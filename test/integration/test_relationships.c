@@ -468,10 +468,7 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("relationships");
-	TCase *tc = tcase_create("one_to_many");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "one_to_many", 120, setup, teardown);
 	tcase_add_test(tc, test_reference_scenario);
 	tcase_add_test(tc, test_remove_nulls_fk_by_default);
 	tcase_add_test(tc, test_remove_then_reparent_is_not_nulled);
@@ -487,6 +484,5 @@ int main(void)
 	tcase_add_test(tc, test_flush_plan);
 	tcase_add_test(tc, test_issue_fk_nulling_batched);
 	tcase_add_test(tc, test_issue_new_child_of_deleted_parent);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -1440,10 +1440,7 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("relationships2");
-	TCase *tc = tcase_create("relationships2");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	TCase *tc = pgtest_tcase(su, "relationships2", 60, setup, teardown);
 	tcase_add_test(tc, test_one_to_one_replace_nulls_old);
 	tcase_add_test(tc, test_one_to_one_replace_delete_orphan);
 	tcase_add_test(tc, test_issue_one_to_one_replace_unloaded);
@@ -1475,6 +1472,5 @@ int main(void)
 	tcase_add_test(tc, test_issue_rollback_discards_column_changes);
 	tcase_add_test(tc, test_issue_deleted_object_leaves_queued_add);
 	tcase_add_test(tc, test_issue_set_null_without_parent_is_no_orphan);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -528,10 +528,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("session");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(s, "core", 120, setup, teardown);
 	tcase_add_test(tc, test_insert_get_update_delete);
 	tcase_add_test(tc, test_bulk_insert_round_trips);
 	tcase_add_test(tc, test_unique_violation_rolls_back);
@@ -545,6 +542,5 @@ int main(void)
 #ifndef NDEBUG
 	tcase_add_test(tc, test_second_thread_rejected);
 #endif
-	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

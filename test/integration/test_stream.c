@@ -171,13 +171,9 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("stream");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 240);
+	TCase *tc = pgtest_tcase(su, "core", 240, setup, teardown);
 	tcase_add_test(tc, test_stream_million_rows_bounded);
 	tcase_add_test(tc, test_session_on_pool);
 	tcase_add_test(tc, test_session_after_pool_closed);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

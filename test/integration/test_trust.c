@@ -867,10 +867,7 @@ END_TEST
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
-	TCase *tc = tcase_create("trust");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	TCase *tc = pgtest_tcase(su, "trust", 60, setup, teardown);
 	tcase_add_test(tc, test_issue_fk_field_write_is_inserted);
 	tcase_add_test(tc, test_issue_null_string_not_null_column);
 	tcase_add_test(tc, test_issue_unassigned_fk_not_sent_as_zero);
@@ -891,7 +888,6 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_stream_leaves_session_objects);
 	tcase_add_test(tc, test_issue_refresh_expire_cascade);
 	tcase_add_test(tc, test_issue_deep_loader_path_refused);
-	suite_add_tcase(su, tc);
 	return su;
 }
 
