@@ -1,4 +1,4 @@
-/* Integration tests, relationships part 2 (issue 6): one-to-one, backrefs without a struct
+/* Integration tests, relationship shapes (issue 6): one-to-one, backrefs without a struct
  * field, a self-referential tree, many-to-many through a secondary table, and relationships
  * together with version columns, expunge, merge, refresh and savepoints. Every test asserts
  * on the database rows and on the statements issued (pgtest_log), not only return codes. */
@@ -1439,8 +1439,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *su = suite_create("relationships2");
-	TCase *tc = pgtest_tcase(su, "relationships2", 60, setup, teardown);
+	Suite *su = suite_create("relationship_shapes");
+	TCase *tc = pgtest_tcase(su, "relationship_shapes", 60, setup, teardown);
 	tcase_add_test(tc, test_one_to_one_replace_nulls_old);
 	tcase_add_test(tc, test_one_to_one_replace_delete_orphan);
 	tcase_add_test(tc, test_issue_one_to_one_replace_unloaded);
