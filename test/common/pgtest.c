@@ -1,5 +1,6 @@
 /* test/common/pgtest.c — see pgtest.h. */
 #include "pgtest.h"
+#include "object.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -194,6 +195,23 @@ void pgtest_env_teardown(const pgtest_env *env)
 	*env->reg = NULL;
 	if (env->log)
 		pgtest_log_clear(env->log);
+}
+
+void *pgtest_object_new(struct pgorm__arena *a, const pgorm_registry *reg, const pgorm_model *m)
+{
+	/* pgorm__object_alloc and pgorm_object_new, without the session */
+	const pgorm__model_info *mi = pgorm__registry_info(reg, m);
+	ck_assert_msg(mi != NULL, "model %s is not in the registry", m->table);
+	char *mem = pgorm__arena_calloc(a, pgorm__object_size(mi));
+	ck_assert_ptr_nonnull(mem);
+	pgorm_object *h = (pgorm_object *)(void *)mem;
+	h->model = m;
+	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
+	h->priv->nulls = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
+	pgorm__snapshot(mem, mi);
+	h->priv->loaded = UINT32_MAX;
+	h->priv->state = PGORM_STATE_TRANSIENT;
+	return mem;
 }
 
 TCase *pgtest_tcase(Suite *su, const char *name, double timeout, void (*setup)(void), void (*teardown)(void))

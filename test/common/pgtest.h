@@ -77,6 +77,13 @@ pgorm_session *pgtest_env_session(const pgtest_env *env, const pgorm_session_con
  * that is bound; NULL handles are fine) and set the handles to NULL. */
 void pgtest_env_teardown(const pgtest_env *env);
 
+/* Unit tests of the ORM core (they include lib/'s private headers): an object of model m as
+ * pgorm_object_new leaves it (zeroed, every column never assigned and NULL, snapshot taken,
+ * transient), allocated in arena a the way the session allocates objects, with no session.
+ * Fails the test when m is not in reg or memory runs out. */
+struct pgorm__arena;
+void *pgtest_object_new(struct pgorm__arena *a, const pgorm_registry *reg, const pgorm_model *m);
+
 /* A test case named name in su, in this executable's schema (pgtest_schema_setup as an unchecked
  * fixture), with setup/teardown as checked fixtures (when setup is not NULL) and a timeout in
  * seconds (0: Check's default). */
