@@ -105,9 +105,13 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 			return pgorm__error_set(err, PGORM_EMODEL,
 			                        "model %s, column %s: field size %zu does not match type %s (expects %zu)",
 			                        m->table, c->name, c->size, pgorm_type_name(c->type), want);
-		if (c->offset < sizeof(pgorm_object) || c->offset > m->size || c->size > m->size - c->offset)
+		if (c->offset < sizeof(pgorm_object))
 			return pgorm__error_set(err, PGORM_EMODEL,
-			                        "model %s, column %s: offset %zu is outside the struct (size %zu) or overlaps the header",
+			                        "model %s, column %s: offset %zu overlaps the header: the pgorm_object must be "
+			                        "the struct's first member",
+			                        m->table, c->name, c->offset);
+		if (c->offset > m->size || c->size > m->size - c->offset)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: offset %zu is outside the struct (size %zu)",
 			                        m->table, c->name, c->offset, m->size);
 		for (const pgorm_column *d = m->columns; d != c; d++)
 			if (strcmp(d->name, c->name) == 0)
@@ -403,6 +407,10 @@ static int build_rel(pgorm_registry *reg, pgorm__model_info *mi, const pgorm_rel
 	if (rc != 0)
 		return rc;
 	r->scalar = r->kind == PGORM_REL_MANY_TO_ONE || (d->flags & PGORM_REL_SCALAR);
+	if ((d->flags & PGORM_REL_POST_UPDATE) && r->kind != PGORM_REL_MANY_TO_ONE)
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s (to %s): PGORM_REL_POST_UPDATE goes on the many-to-one side",
+		                        tname(mi), d->name, tname(t));
 	if ((r->cascade & PGORM_CASCADE_DELETE_ORPHAN) && r->kind == PGORM_REL_MANY_TO_ONE &&
 	    !(d->flags & PGORM_REL_SINGLE_PARENT))
 		return pgorm__error_set(err, PGORM_EMODEL,
@@ -525,6 +533,20 @@ static int check_pairs(pgorm__model_info *mi, size_t ndeclared, pgorm_error *err
 
 /* ---- order and SQL fragments ---- */
 
+/* Whether column c of mi is the foreign key of a post_update many-to-one. */
+static bool post_update_col(const pgorm__model_info *mi, size_t c)
+{
+	for (size_t k = 0; k < mi->nrels; k++) {
+		const pgorm_rel *r = mi->rels[k];
+		if (r->kind != PGORM_REL_MANY_TO_ONE || !(r->flags & PGORM_REL_POST_UPDATE))
+			continue;
+		for (size_t i = 0; i < r->nfk; i++)
+			if (r->fk_cols[i] == c)
+				return true;
+	}
+	return false;
+}
+
 static int topo_sort(pgorm_registry *reg, pgorm_error *err)
 {
 	size_t n = reg->nmodels;
@@ -544,8 +566,8 @@ static int topo_sort(pgorm_registry *reg, pgorm_error *err)
 			bool ready = true;
 			for (size_t c = 0; c < mi->ncols && ready; c++) {
 				const char *ft = mi->cols[c].fk_table;
-				if (ft == NULL || strcmp(ft, tname(mi)) == 0)
-					continue;
+				if (ft == NULL || strcmp(ft, tname(mi)) == 0 || post_update_col(mi, c))
+					continue; /* a post_update key is written after the INSERTs */
 				pgorm__model_info *dep = info_by_table(reg, ft);
 				ready = done[dep->index];
 			}
@@ -678,6 +700,15 @@ int pgorm_registry_create(pgorm_registry **out, const pgorm_model *const *models
 	}
 	*out = reg;
 	return 0;
+}
+
+const pgorm_rel *pgorm_registry_rel_at(const pgorm_registry *reg, const pgorm_model *m, size_t offset)
+{
+	pgorm__model_info *mi = reg && m ? pgorm__registry_info(reg, m) : NULL;
+	for (size_t k = 0; mi != NULL && k < mi->nrels; k++)
+		if (mi->rels[k]->offset == offset && offset != PGORM_NO_FIELD)
+			return mi->rels[k];
+	return NULL;
 }
 
 const pgorm_rel *pgorm_registry_rel(const pgorm_registry *reg, const pgorm_model *m, const char *name)

@@ -376,31 +376,15 @@ static void *merged_of(const pgorm__objlist *srcs, const pgorm__objlist *tgts, c
 	return NULL;
 }
 
-/* Make target's relationship r hold exactly the merged objects want[0..n) (SQLAlchemy's
- * replace: dropped members go through the remove path, kept ones cause no statement). */
+/* Make target's relationship r hold exactly the merged objects want[0..n). */
 static int merge_rel(pgorm_session *s, const pgorm_rel *r, void *target, void **want, size_t n)
 {
-	if (r->scalar) {
-		void *cur = pgorm__link_get(target, r);
-		if (cur == (n ? want[0] : NULL) && ((pgorm__st(target)->loaded >> r->index) & 1))
-			return 0;
-		return pgorm_rel_set(s, r, target, n ? want[0] : NULL);
-	}
-	int rc = 0;
-	if (!((pgorm__st(target)->loaded >> r->index) & 1) && pgorm__st(target)->state == PGORM_STATE_PERSISTENT)
-		rc = pgorm__load_lazy(s, r, target);
-	pgorm_collection *c = pgorm__coll(target, r);
-	for (size_t i = c->len; i-- > 0 && rc == 0;) {
-		bool keep = false;
-		for (size_t k = 0; k < n && !keep; k++)
-			keep = want[k] == c->items[i];
-		if (!keep)
-			rc = pgorm_rel_remove(s, r, target, c->items[i]);
-	}
-	for (size_t k = 0; k < n && rc == 0; k++)
-		if (!pgorm__coll_contains(c, want[k]))
-			rc = pgorm_rel_append(s, r, target, want[k]);
-	return rc;
+	if (!r->scalar)
+		return pgorm_rel_replace(s, r, target, want, n);
+	void *cur = pgorm__link_get(target, r);
+	if (cur == (n ? want[0] : NULL) && ((pgorm__st(target)->loaded >> r->index) & 1))
+		return 0;
+	return pgorm_rel_set(s, r, target, n ? want[0] : NULL);
 }
 
 int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
@@ -582,6 +566,7 @@ int pgorm_session_rollback(pgorm_session *s)
 		void *o = s->flushed_deleted[i];
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		pgorm__st(o)->state = PGORM_STATE_PERSISTENT;
+		pgorm__st(o)->flags2 &= (uint8_t)~OBJ2_WAS_DELETED;
 		if (!(pgorm__st(o)->flags & OBJ_IN_MAP) && pgorm__imap_find(&s->imap, mi, o) == NULL)
 			(void)pgorm__imap_put(&s->imap, mi, o);
 	}
@@ -741,6 +726,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		if (rc == 0 && st->state == PGORM_STATE_DELETED && !(st->flags & OBJ_IN_MAP)) {
 			if (exists) { /* deleted inside the savepoint: back */
 				st->state = PGORM_STATE_PERSISTENT;
+				st->flags2 &= (uint8_t)~OBJ2_WAS_DELETED;
 				if (pgorm__imap_find(&s->imap, mi, o) == NULL)
 					(void)pgorm__imap_put(&s->imap, mi, o);
 			}
@@ -765,4 +751,183 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 	if (rc == 0)
 		pgorm_error_clear(&s->err);
 	return rc;
+}
+
+/* ---- collection assignment ---- */
+
+int pgorm_rel_replace(pgorm_session *s, const pgorm_rel *r, void *parent, void *const *items, size_t n)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, parent, "pgorm_rel_replace");
+	if (rc != 0)
+		return rc;
+	if (r == NULL || r->scalar || r->owner->model != ((pgorm_object *)parent)->model)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: %s is not a collection of %s",
+		                           r ? r->name : "(NULL relationship)", ((pgorm_object *)parent)->model->table);
+	if (n > 0 && items == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: items is NULL");
+	/* everything checked before anything changes */
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = pgorm__session_check_obj(s, items[i], "pgorm_rel_replace")) != 0)
+			return rc;
+		if (((pgorm_object *)items[i])->model != r->target->model)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: %s.%s holds %s objects, item %zu is a %s",
+			                           r->owner->model->table, r->name, r->target->model->table, i,
+			                           ((pgorm_object *)items[i])->model->table);
+		for (size_t k = 0; k < i; k++)
+			if (items[k] == items[i])
+				return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: item %zu is also item %zu", i, k);
+	}
+	if (!((pgorm__st(parent)->loaded >> r->index) & 1) && pgorm__st(parent)->state == PGORM_STATE_PERSISTENT &&
+	    (rc = pgorm__load_lazy(s, r, parent)) != 0)
+		return rc;
+	pgorm_collection *c = pgorm__coll(parent, r);
+	for (size_t i = c->len; i-- > 0 && rc == 0;) {
+		bool keep = false;
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = items[k] == c->items[i];
+		if (!keep)
+			rc = pgorm_rel_remove(s, r, parent, c->items[i]);
+	}
+	for (size_t k = 0; k < n && rc == 0; k++)
+		if (!pgorm__coll_contains(c, items[k]))
+			rc = pgorm_rel_append(s, r, parent, items[k]);
+	if (rc == 0 && c->len == n) /* the order given */
+		memcpy(c->items, items, n * sizeof *items);
+	return rc;
+}
+
+/* ---- state queries ---- */
+
+int pgorm_session_expire_all(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_thread_check(s, "pgorm_session_expire_all");
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < s->ntracked; i++)
+		if (pgorm__st(s->tracked[i])->state == PGORM_STATE_PERSISTENT)
+			expire_obj(s->tracked[i], NULL);
+	return 0;
+}
+
+/* Resolve attribute names to a column mask and a relationship list. */
+static int attrs_of(pgorm_session *s, void *obj, const char *const *names, size_t n, const char *what,
+                    uint64_t *cols, const pgorm_rel **rels, size_t *nrels)
+{
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	*cols = 0;
+	*nrels = 0;
+	if (n > 0 && names == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: names is NULL", what);
+	for (size_t i = 0; i < n; i++) {
+		const pgorm_column *c = NULL;
+		long ci = names[i] ? col_of(obj, names[i], &c) : -1;
+		const pgorm_rel *r = names[i] && ci < 0 ? pgorm_registry_rel(s->reg, mi->model, names[i]) : NULL;
+		if (ci >= 0)
+			*cols |= 1ULL << ci;
+		else if (r != NULL && *nrels < PGORM__MAX_RELS)
+			rels[(*nrels)++] = r;
+		else
+			return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s has no column or relationship \"%s\"", what,
+			                           mi->model->table, names[i] ? names[i] : "(NULL)");
+	}
+	return 0;
+}
+
+int pgorm_session_expire_attrs(pgorm_session *s, void *obj, const char *const *names, size_t n)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expire_attrs");
+	uint64_t cols = 0;
+	const pgorm_rel *rels[PGORM__MAX_RELS];
+	size_t nrels = 0;
+	if (rc == 0)
+		rc = attrs_of(s, obj, names, n, "pgorm_session_expire_attrs", &cols, rels, &nrels);
+	if (rc != 0)
+		return rc;
+	pgorm__objstate *st = pgorm__st(obj);
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm__observe(obj, mi);
+	st->dirty &= ~cols; /* unflushed changes to them are discarded, as SQLAlchemy's expire */
+	if (cols != 0)
+		st->flags |= OBJ_EXPIRED; /* the next load overwrites every column not changed since */
+	for (size_t i = 0; i < nrels; i++) {
+		st->loaded &= ~(1u << rels[i]->index);
+		if (!rels[i]->scalar) {
+			pgorm_collection *c = pgorm__coll(obj, rels[i]);
+			c->len = 0;
+			if (c->priv != NULL)
+				c->priv->nadded = c->priv->nremoved = 0;
+		}
+	}
+	return 0;
+}
+
+int pgorm_session_refresh_attrs(pgorm_session *s, void *obj, const char *const *names, size_t n)
+{
+	int rc = pgorm_session_expire_attrs(s, obj, names, n);
+	if (rc != 0)
+		return rc;
+	if (pgorm__st(obj)->state != PGORM_STATE_PERSISTENT)
+		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_refresh_attrs: object is not persistent");
+	uint64_t cols = 0;
+	const pgorm_rel *rels[PGORM__MAX_RELS];
+	size_t nrels = 0;
+	attrs_of(s, obj, names, n, "pgorm_session_refresh_attrs", &cols, rels, &nrels);
+	if (cols != 0) {
+		pgorm__model_info *mi = pgorm__session_info(s, obj);
+		pgorm_value keys[PGORM__MAX_PK];
+		pgorm__pk_values(obj, mi, keys);
+		void *got = NULL;
+		rc = pgorm__load_by_pk(s, mi, keys, &got); /* expired: columns changed since are kept */
+		if (rc == PGORM_ENOTFOUND)
+			pgorm__detach(s, obj);
+	}
+	for (size_t i = 0; i < nrels && rc == 0; i++)
+		rc = pgorm__load_lazy(s, rels[i], obj);
+	return rc;
+}
+
+bool pgorm_object_is_modified(const void *obj)
+{
+	const pgorm_object *h = obj;
+	if (h == NULL || h->priv == NULL || h->priv->session == NULL)
+		return false;
+	pgorm__objstate *st = h->priv;
+	if (st->state == PGORM_STATE_PENDING)
+		return true;
+	if (st->state != PGORM_STATE_PERSISTENT)
+		return false;
+	pgorm__observe((void *)obj, pgorm__session_info(st->session, obj));
+	return st->dirty != 0 || st->link_dirty != 0;
+}
+
+bool pgorm_session_contains(const pgorm_session *s, const void *obj)
+{
+	const pgorm_object *h = obj;
+	if (s == NULL || h == NULL || h->priv == NULL || h->priv->session != s)
+		return false;
+	uint8_t state = h->priv->state;
+	return state == PGORM_STATE_PENDING || state == PGORM_STATE_PERSISTENT || state == PGORM_STATE_DELETED;
+}
+
+bool pgorm_object_is_marked_deleted(const void *obj)
+{
+	const pgorm_object *h = obj;
+	return h != NULL && h->priv != NULL && h->priv->state == PGORM_STATE_DELETED && (h->priv->flags & OBJ_IN_MAP);
+}
+
+bool pgorm_object_was_deleted(const void *obj)
+{
+	const pgorm_object *h = obj;
+	return h != NULL && h->priv != NULL && (h->priv->flags2 & OBJ2_WAS_DELETED);
+}
+
+void *pgorm_session_error_object(const pgorm_session *s)
+{
+	return s != NULL && s->err.code != 0 ? s->err_obj : NULL;
 }
