@@ -114,6 +114,10 @@ static int add_param(pgorm_query *q, pgorm_value v)
 		q->params = p;
 		q->capparams = cap;
 	}
+	pgorm_error e;
+	int rc = pgorm__value_check(&v, q->nparams, &e); /* the encoder's own checks, before any copy */
+	if (rc != 0)
+		return qfail(q, rc, "%s", e.message);
 	if (!v.is_null) {
 		switch (v.type) {
 		case PGORM_TYPE_TEXT: case PGORM_TYPE_BYTEA: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
@@ -134,10 +138,8 @@ static int add_param(pgorm_query *q, pgorm_value v)
 			if (a == NULL)
 				return qfail(q, PGORM_ENOMEM, "out of memory");
 			for (size_t i = 0; i < v.u.strs.n; i++) {
-				const char *e = v.u.strs.items[i];
-				if (e == NULL)
-					return qfail(q, PGORM_EINVAL, "NULL element %zu in a text[] parameter", i);
-				if ((a[i] = pgorm__arena_strndup(&q->arena, e, strlen(e))) == NULL)
+				const char *el = v.u.strs.items[i];
+				if ((a[i] = pgorm__arena_strndup(&q->arena, el, strlen(el))) == NULL)
 					return qfail(q, PGORM_ENOMEM, "out of memory");
 			}
 			v.u.strs.items = a;

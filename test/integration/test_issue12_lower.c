@@ -1,5 +1,5 @@
-/* Regression tests for issue 12 (lower layers): raw-fragment renumbering lexed as PostgreSQL
- * does. */
+/* Regression tests for issue 12 (lower layers): query parameters with NULL data pointers,
+ * raw-fragment renumbering lexed as PostgreSQL does. */
 #include "pgtest.h"
 
 #include <stdio.h>
@@ -54,6 +54,58 @@ static pgorm_session *new_session(pgtest_log *log)
 	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, NULL), 0);
 	return s;
 }
+
+/* ---- item 5: array (or string) values with a NULL data pointer ---- */
+
+START_TEST(test_issue12_null_array_in_filter_and_where)
+{
+	pgtest_log log = { 0 };
+	pgorm_session *s = new_session(&log);
+	pgorm_query *q;
+	pgorm_list l;
+
+	ck_assert_int_eq(pgorm_query_create(&q, s, &row_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "id", "IN", PGORM_INT8_ARRAY(NULL, 3)), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_query_error(q)->message, "NULL int8[] items"));
+	ck_assert_int_eq(pgorm_query_all(q, &l), PGORM_EINVAL);
+	pgorm_query_destroy(q);
+
+	ck_assert_int_eq(pgorm_query_create(&q, s, &row_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "name", "IN", PGORM_TEXT_ARRAY(NULL, 2)), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_query_error(q)->message, "NULL text[] items"));
+	ck_assert_int_eq(pgorm_query_all(q, &l), PGORM_EINVAL);
+	pgorm_query_destroy(q);
+
+	const char *with_null[] = { "a", NULL };
+	ck_assert_int_eq(pgorm_query_create(&q, s, &row_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "name", "IN", PGORM_TEXT_ARRAY(with_null, 2)), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_query_error(q)->message, "NULL element 1"));
+	pgorm_query_destroy(q);
+
+	ck_assert_int_eq(pgorm_query_create(&q, s, &row_model), 0);
+	pgorm_value wp[] = { PGORM_INT8(1), PGORM_INT8_ARRAY(NULL, 5) };
+	ck_assert_int_eq(pgorm_query_where(q, "t.id > $1 AND t.id = ANY($2)", 2, wp), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_query_error(q)->message, "$2"));
+	ck_assert_int_eq(pgorm_query_count(q, &(int64_t){ 0 }), PGORM_EINVAL);
+	pgorm_query_destroy(q);
+
+	ck_assert_int_eq(pgorm_query_create(&q, s, &row_model), 0);
+	ck_assert_int_eq(pgorm_query_where(q, "t.name = $1", 1, (pgorm_value[]){ PGORM_TEXTN(NULL, 4) }), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm_query_all(q, &l), PGORM_EINVAL);
+	pgorm_query_destroy(q);
+
+	/* nothing was sent (not even BEGIN), and the session still works */
+	ck_assert_uint_eq(log.n, 0);
+	int64_t n = 0;
+	ck_assert_int_eq(pgorm_query_create(&q, s, &row_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "id", "IN", PGORM_INT8_ARRAY(NULL, 0)), 0);
+	ck_assert_int_eq(pgorm_query_count(q, &n), 0);
+	ck_assert_int_eq(n, 0);
+	pgorm_query_destroy(q);
+	pgorm_session_destroy(s);
+	pgtest_log_clear(&log);
+}
+END_TEST
 
 /* ---- item 6: $n renumbering lexes as PostgreSQL ---- */
 
@@ -134,6 +186,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_issue12_null_array_in_filter_and_where);
 	tcase_add_test(tc, test_issue12_where_renumbering_lexes_like_postgres);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
