@@ -35,6 +35,12 @@ int pgorm__result_wrap(PGresult *res, pgorm_result **out);
 int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const char *sql);
 /* A statement that does not go through the cache (BEGIN, COMMIT, DEALLOCATE …). */
 int pgorm__conn_simple(pgorm_conn *c, const char *sql);
+/* Close the connection and free what it owns, but not the struct's memory (the pool keeps
+ * it: see "Stale handles" in pgorm/pool.h); free that with pgorm__free. */
+void pgorm__conn_finish(pgorm_conn *c);
+/* Move the open connection src to the memory at dst (dst's old content is overwritten; src
+ * is left as raw memory). dst's last error starts cleared. */
+void pgorm__conn_move(pgorm_conn *dst, const pgorm_conn *src);
 /* In a forked child: free everything without touching the parent's socket. */
 void pgorm__conn_forget(pgorm_conn *c);
 /* Copy src (a libpq message) into dst (cap bytes, NUL-terminated), stopping at its first

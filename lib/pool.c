@@ -7,6 +7,12 @@
  * hand a connection directly to the first waiter, so a released connection cannot be taken by a
  * thread that arrived later, and no wake-up is lost (the hand-off is recorded under the mutex
  * before the signal). Every connect runs on the maintenance thread.
+ *
+ * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. At a release that
+ * keeps the connection, its state moves to another address (pgorm__conn_move) and the old
+ * address goes into a FIFO quarantine of retired handles; closed connections' structs go there
+ * too. Only live handles are in the conn -> slot table, so a stale one is refused without
+ * touching its memory. See "Stale handles" in pgorm/pool.h.
  */
 #include "pool.h"
 #include "internal.h"
@@ -21,6 +27,10 @@
 
 /* PostgreSQL's own ceiling for max_connections: a larger pool cannot be meant. */
 #define MAX_POOL_SIZE 262143
+/* Retired handles kept before their memory is reused or freed: at least this many, and at
+ * least QUARANTINE_PER_CONN per connection of max_size. */
+#define QUARANTINE_MIN 64
+#define QUARANTINE_PER_CONN 4
 
 /* ---- clocks, randomness, fork detection ---- */
 
@@ -168,6 +178,63 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 	p->waiters_n--;
 }
 
+/* ---- retired handles (mutex held) ---- */
+
+/* Put the memory of a handle that names nothing any more at the end of the quarantine.
+ * Returns the oldest one when the quarantine is over its bound (the caller frees or reuses
+ * it), else NULL. */
+static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
+{
+	pgorm__retired *r = (pgorm__retired *)(void *)c;
+	r->next = NULL;
+	if (p->ret_tail != NULL)
+		p->ret_tail->next = r;
+	else
+		p->ret_head = r;
+	p->ret_tail = r;
+	if (++p->ret_n <= p->ret_cap)
+		return NULL;
+	pgorm__retired *old = p->ret_head;
+	p->ret_head = old->next;
+	p->ret_n--;
+	return old;
+}
+
+/* Give a borrowed slot's connection a new handle address and retire the one the ending borrow
+ * had. false when out of memory (the caller closes the connection instead). */
+static bool new_handle(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	pgorm_conn *fresh;
+	if (p->ret_n >= p->ret_cap) { /* reuse the oldest retired handle's memory */
+		pgorm__retired *r = p->ret_head;
+		p->ret_head = r->next;
+		if (p->ret_head == NULL)
+			p->ret_tail = NULL;
+		p->ret_n--;
+		fresh = (pgorm_conn *)(void *)r;
+	} else if ((fresh = pgorm__calloc(1, sizeof *fresh)) == NULL) {
+		return false;
+	}
+	pgorm_conn *old = s->conn;
+	ht_remove(p, s);
+	pgorm__conn_move(fresh, old);
+	s->conn = fresh;
+	ht_insert(p, s);
+	pgorm__free(retire_handle(p, old)); /* NULL: there was room */
+	return true;
+}
+
+static void retired_free_all(pgorm_pool *p)
+{
+	while (p->ret_head != NULL) {
+		pgorm__retired *r = p->ret_head;
+		p->ret_head = r->next;
+		pgorm__free(r);
+	}
+	p->ret_tail = NULL;
+	p->ret_n = 0;
+}
+
 /* ---- accounting, all with the mutex held ---- */
 
 static bool need_connect(const pgorm_pool *p)
@@ -226,14 +293,21 @@ static void detach(pgorm_pool *p, pgorm__pool_slot *s, int reason, bool was_borr
 	wake_maint_if_needed(p);
 }
 
+/* Close a slot taken out of the pool (mutex not held). Its handle's memory is retired, not
+ * freed, so the address cannot come back soon as another connection's handle. */
 static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 {
 	if (s == NULL)
 		return;
-	if (forked(p))
+	if (forked(p)) {
 		pgorm__conn_forget(s->conn);
-	else
-		pgorm_conn_close(s->conn);
+	} else {
+		pgorm__conn_finish(s->conn);
+		pthread_mutex_lock(&p->mu);
+		void *drop = retire_handle(p, s->conn);
+		pthread_mutex_unlock(&p->mu);
+		pgorm__free(drop);
+	}
 	pgorm__free(s);
 }
 
@@ -420,6 +494,7 @@ static int cond_init_mono(pthread_cond_t *c)
 
 static void pool_free(pgorm_pool *p)
 {
+	retired_free_all(p);
 	pgorm__free(p->ht);
 	pgorm__free(p->conninfo);
 	pgorm__free(p->init_sql);
@@ -485,6 +560,8 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	p->cfg.init_sql = p->init_sql;
 	p->ht_mask = cap - 1;
 	p->ht_shift = 64 - bits;
+	p->ret_cap = cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN ? QUARANTINE_PER_CONN * cfg->max_size
+	                                                                  : QUARANTINE_MIN;
 	long ct = (cfg->connect_timeout_ms + 999) / 1000;
 	snprintf(p->connect_timeout, sizeof p->connect_timeout, "%ld", ct < 2 ? 2L : ct);
 
@@ -832,6 +909,8 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		pthread_mutex_lock(&p->mu);
 		v = verdict(p, s, now, true);
 	}
+	if (v == KEEP && !new_handle(p, s))
+		v = PGORM_POOL_CLOSED_BAD_STATE; /* out of memory for a new handle: c must not come back */
 	if (v == KEEP) {
 		give_back(p, s, now, true);
 		pthread_mutex_unlock(&p->mu);

@@ -20,6 +20,18 @@
  * A connection released less than trust_window_ms ago is handed out without a system call: that
  * is the fast path (see README "Connection pool" for measured figures).
  *
+ * Stale handles (the ABA problem). Every borrow gets its own pgorm_conn pointer: when a
+ * release keeps the connection, the connection's state moves to another address (a 320-byte
+ * copy; its last error is cleared) and the pointer the ending borrow had goes into a FIFO
+ * quarantine of retired handles, as does the struct of every closed connection. Only the live
+ * handle of each connection is in the pool's handle table, so release(c); c2 = acquire();
+ * release(c) refuses the stale c (PGORM_EPOOL, stats.misuse, nothing changed) while c2 stays
+ * the only borrower. A retired address is reused for a new handle (or freed) only after
+ * max(64, 4 x max_size) later retirements, so a stale release is recognised until that many
+ * releases/closes have happened since; beyond that the pointer may name a live borrow again
+ * (the pool never dereferences a handle it does not know, but it cannot tell two identical
+ * pointers apart: release each borrow once).
+ *
  * fork(): a child process inherits the pool but may not use it: acquire/release return
  * PGORM_EFORK; pgorm_pool_destroy in the child frees memory without touching the parent's
  * sockets (no Terminate message is sent, no lock is taken).
@@ -110,7 +122,7 @@ typedef struct pgorm_pool_stats {
 	uint64_t releases;
 	uint64_t rollbacks;       /* ROLLBACKs sent at release */
 	uint64_t pings;           /* empty-query pings sent */
-	uint64_t misuse;          /* rejected releases: double or foreign */
+	uint64_t misuse;          /* rejected releases: double, stale or foreign */
 	uint64_t connects;        /* connections opened */
 	uint64_t connect_failures;
 	uint64_t closed[PGORM_POOL_CLOSE_REASONS];
@@ -129,7 +141,8 @@ typedef struct pgorm_pool_stats {
 PGORM_API int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_error *err);
 
 /** Borrow a connection, waiting up to cfg.acquire_timeout_ms. Thread-safe.
- * Ownership: *out stays owned by the pool; give it back with pgorm_pool_release.
+ * Ownership: *out stays owned by the pool and is valid for this borrow only; give it back
+ * with pgorm_pool_release.
  * Errors: PGORM_ETIMEDOUT (the message names the cause: pool exhausted, with the count of
  * borrowed connections and the age of the oldest borrow), PGORM_ECONN (the server is
  * unreachable: the last connect error), PGORM_ECLOSED, PGORM_EFORK, PGORM_EINVAL. */
@@ -142,9 +155,11 @@ PGORM_API int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long t
 PGORM_API int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err);
 
 /** Give a borrowed connection back (see the top of this file for what happens to it). The
- * caller must not use c afterwards. Thread-safe.
- * Errors: PGORM_EPOOL when c is not currently borrowed from p (double release, foreign
- * connection; nothing is changed), PGORM_EINVAL (NULL), PGORM_EFORK in a forked child.
+ * caller must not use c afterwards: the next borrow of the connection gets another pointer.
+ * Thread-safe.
+ * Errors: PGORM_EPOOL when c is not a live borrow of p (double release, a stale handle of an
+ * earlier borrow, foreign connection; nothing is changed), PGORM_EINVAL (NULL), PGORM_EFORK
+ * in a forked child.
  * A connection that could not be reset is closed, and that is not an error. */
 PGORM_API int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c);
 

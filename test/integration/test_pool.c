@@ -78,8 +78,8 @@ START_TEST(test_acquire_release_reuses)
 	int pid = backend_pid(c);
 	ck_assert_int_eq(pgorm_pool_release(p, c), 0);
 	pgorm_conn *c2 = get(p);
-	ck_assert_ptr_eq(c2, c);                 /* most recently used first */
-	ck_assert_int_eq(backend_pid(c2), pid);  /* same server session */
+	ck_assert_ptr_ne(c2, c);                 /* every borrow has its own handle */
+	ck_assert_int_eq(backend_pid(c2), pid);  /* most recently used first: same server session */
 	ck_assert_int_eq(pgorm_pool_release(p, c2), 0);
 	pgorm_pool_stats st;
 	pgorm_pool_stats_get(p, &st);
@@ -262,9 +262,10 @@ START_TEST(test_leak_shows_in_stats_and_timeout_names_cause)
 	for (int i = 0; i < PGORM_POOL_WAIT_BUCKETS; i++)
 		hist += st.wait_hist[i];
 	ck_assert_uint_eq(hist, st.waits);
+	int pid_a = backend_pid(a);
 	ck_assert_int_eq(pgorm_pool_release(p, a), 0);
 	ck_assert_int_eq(pgorm_pool_try_acquire(p, &x, &err), 0);
-	ck_assert_ptr_eq(x, a);
+	ck_assert_int_eq(backend_pid(x), pid_a);
 	ck_assert_int_eq(pgorm_pool_release(p, x), 0);
 	ck_assert_int_eq(pgorm_pool_release(p, b), 0);
 	pgorm_pool_destroy(p);
@@ -811,6 +812,85 @@ START_TEST(test_issue_pool_max_size_absurd)
 }
 END_TEST
 
+/* Pool ABA (issue 12 item 7): release(c); c2 = acquire() (the same connection); release(c)
+ * again must be refused as stale and change nothing — it used to return 0 and put c2's
+ * connection back in the pool while c2 was still held, so the next acquire handed it out twice. */
+START_TEST(test_issue12_pool_stale_release_aba)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_error err;
+	pgorm_conn *c = get(p);
+	int pid = backend_pid(c);
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0);
+	pgorm_conn *c2 = get(p);
+	ck_assert_int_eq(backend_pid(c2), pid);                      /* the same connection */
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);     /* stale handle */
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_uint_eq(st.idle, 0);
+	ck_assert_uint_eq(st.misuse, 1);
+	pgorm_conn *x = NULL;
+	ck_assert_int_eq(pgorm_pool_try_acquire(p, &x, &err), PGORM_ETIMEDOUT); /* never handed out twice */
+	ck_assert_ptr_null(x);
+	ck_assert_int_eq(pgtest_int(c2, "SELECT 5"), 5);            /* c2 is intact */
+	ck_assert_int_eq(pgorm_pool_release(p, c2), 0);
+	ck_assert_int_eq(pgorm_pool_release(p, c2), PGORM_EPOOL);
+
+	/* many borrows of the one connection: each gets its own handle, and every earlier one
+	 * stays refused while a later borrow holds the connection */
+	enum { ROUNDS = 40 };
+	pgorm_conn *old[ROUNDS];
+	for (int i = 0; i < ROUNDS; i++) {
+		old[i] = get(p);
+		ck_assert_int_eq(pgorm_pool_release(p, old[i]), 0);
+	}
+	pgorm_conn *now = get(p);
+	ck_assert_int_eq(backend_pid(now), pid);
+	for (int i = 0; i < ROUNDS; i++) {
+		ck_assert_ptr_ne(old[i], now);
+		ck_assert_int_eq(pgorm_pool_release(p, old[i]), PGORM_EPOOL);
+	}
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_uint_eq(st.misuse, 2 + ROUNDS);
+	ck_assert_int_eq(pgorm_pool_try_acquire(p, &x, &err), PGORM_ETIMEDOUT);
+	ck_assert_int_eq(pgtest_int(now, "SELECT 6"), 6);
+	ck_assert_int_eq(pgorm_pool_release(p, now), 0);
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 0);
+	ck_assert_uint_eq(st.idle, 1);
+	ck_assert_uint_eq(st.closed_total, 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
+/* A closed connection's handle is refused too (its memory is not reused for a new
+ * connection's handle right away). */
+START_TEST(test_pool_stale_release_after_close)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	cfg.reset = PGORM_POOL_RESET_CLOSE;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *c = get(p);
+	int pid = backend_pid(c);
+	pgtest_exec(c, "BEGIN");
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0);               /* closed by the reset policy */
+	pgorm_conn *c2 = get(p);                                      /* a new connection */
+	ck_assert_int_ne(backend_pid(c2), pid);
+	ck_assert_ptr_ne(c2, c);
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_int_eq(pgorm_pool_release(p, c2), 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -837,6 +917,8 @@ int main(void)
 	tcase_add_test(tc, test_issue_pool_conninfo_validated);
 	tcase_add_test(tc, test_issue_pool_connect_error_redacted);
 	tcase_add_test(tc, test_issue_pool_max_size_absurd);
+	tcase_add_test(tc, test_issue12_pool_stale_release_aba);
+	tcase_add_test(tc, test_pool_stale_release_after_close);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
