@@ -74,6 +74,16 @@ int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const 
 
 /* ---- lifecycle ---- */
 
+int pgorm__conn_config_check(const pgorm_conn_config *cfg, pgorm_error *err)
+{
+	if ((unsigned)cfg->stmt_mode > PGORM_STMT_UNNAMED)
+		return pgorm__error_set(err, PGORM_EINVAL, "unknown stmt_mode %d", (int)cfg->stmt_mode);
+	if (cfg->stmt_cache_size > PGORM_STMT_CACHE_MAX)
+		return pgorm__error_set(err, PGORM_EINVAL, "stmt_cache_size %zu is above the limit (%d)",
+		                        cfg->stmt_cache_size, PGORM_STMT_CACHE_MAX);
+	return 0;
+}
+
 static int conn_init(pgorm_conn *c, const pgorm_conn_config *cfg, pgorm_error *err)
 {
 	c->cfg = *cfg;
@@ -132,11 +142,13 @@ int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg,
 	if (out == NULL || pq == NULL || cfg == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_adopt: NULL argument");
 	*out = NULL;
+	int rc = pgorm__conn_config_check(cfg, err);
+	if (rc != 0)
+		return rc;
 	pgorm_conn *c = pgorm__calloc(1, sizeof *c);
 	if (c == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a connection");
-	int rc = conn_init(c, cfg, err);
-	if (rc != 0) {
+	if ((rc = conn_init(c, cfg, err)) != 0) {
 		conn_free(c);
 		return rc;
 	}
@@ -253,6 +265,9 @@ int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_err
 	if (out == NULL || cfg == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
 	*out = NULL;
+	int crc = pgorm__conn_config_check(cfg, err);
+	if (crc != 0)
+		return crc;
 	const char *ci = cfg->conninfo ? cfg->conninfo : "";
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(ci, &perr);

@@ -29,6 +29,9 @@ struct pgorm_result {
 	pgorm__arena arena;         /* decoded arrays and numerics */
 };
 
+/* The checks of a pgorm_conn_config made before connecting (stmt_mode, stmt_cache_size);
+ * PGORM_EINVAL with the message in *err (optional). The pool runs them at create. */
+int pgorm__conn_config_check(const pgorm_conn_config *cfg, pgorm_error *err);
 /* Wrap a PGresult (takes ownership; on ENOMEM it is PQclear-ed). */
 int pgorm__result_wrap(PGresult *res, pgorm_result **out);
 /* Fill e from a failed PGresult (res may be NULL: then from the connection). Returns the code. */

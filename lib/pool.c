@@ -509,6 +509,9 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	if (cfg->max_size == 0 || cfg->min_idle > cfg->max_size)
 		return pgorm__error_set(err, PGORM_EINVAL, "pool: need 0 < max_size and min_idle <= max_size "
 		                        "(got max_size %zu, min_idle %zu)", cfg->max_size, cfg->min_idle);
+	if (cfg->acquire_timeout_ms < 0)
+		return pgorm__error_set(err, PGORM_EINVAL, "pool: negative acquire_timeout_ms %ld (use "
+		                        "pgorm_pool_acquire_timeout with < 0 to wait forever)", cfg->acquire_timeout_ms);
 	if (cfg->connect_timeout_ms < 0 || cfg->idle_timeout_ms < 0 || cfg->max_lifetime_ms < 0 ||
 	    cfg->trust_window_ms < 0 || cfg->ping_idle_ms < 0 || cfg->maintenance_interval_ms <= 0 ||
 	    cfg->backoff_min_ms <= 0 || cfg->backoff_max_ms < cfg->backoff_min_ms)
@@ -519,6 +522,21 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	if (cfg->max_size > MAX_POOL_SIZE)
 		return pgorm__error_set(err, PGORM_EINVAL, "pool: max_size %zu is above the limit (%d)",
 		                        cfg->max_size, MAX_POOL_SIZE);
+	pgorm_conn_config cc = PGORM_CONN_CONFIG_INIT;
+	cc.stmt_mode = cfg->stmt_mode;
+	if (cfg->stmt_cache_size != 0)
+		cc.stmt_cache_size = cfg->stmt_cache_size;
+	cc.hook = cfg->hook;
+	cc.hook_ctx = cfg->hook_ctx;
+	int crc = pgorm__conn_config_check(&cc, err);
+	if (crc != 0) {
+		if (err != NULL) { /* "pool: " in front, as the other checks */
+			char msg[sizeof err->message];
+			pgorm__strlcpy(msg, err->message, sizeof msg);
+			pgorm__error_set(err, crc, "pool: %s", msg);
+		}
+		return crc;
+	}
 	/* a conninfo libpq cannot parse fails now, not after the first acquire times out */
 	char *perr = NULL;
 	PQconninfoOption *ci_opts = PQconninfoParse(cfg->conninfo ? cfg->conninfo : "", &perr);
@@ -565,13 +583,7 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	long ct = (cfg->connect_timeout_ms + 999) / 1000;
 	snprintf(p->connect_timeout, sizeof p->connect_timeout, "%ld", ct < 2 ? 2L : ct);
 
-	pgorm_conn_config cc = PGORM_CONN_CONFIG_INIT;
 	cc.conninfo = p->conninfo;
-	cc.stmt_mode = cfg->stmt_mode;
-	if (cfg->stmt_cache_size != 0)
-		cc.stmt_cache_size = cfg->stmt_cache_size;
-	cc.hook = cfg->hook;
-	cc.hook_ctx = cfg->hook_ctx;
 	p->conn_cfg = cc;
 
 	p->gen = 1;

@@ -774,6 +774,42 @@ START_TEST(test_issue_password_truncation)
 }
 END_TEST
 
+/* Issue 12 item 9: an absurd stmt_cache_size looped forever sizing the cache; an unknown
+ * stmt_mode was accepted. Both are PGORM_EINVAL, before anything is connected. */
+START_TEST(test_issue12_conn_config_refused)
+{
+	size_t sizes[] = { SIZE_MAX, SIZE_MAX / 2 + 1, (size_t)1 << 40, PGORM_STMT_CACHE_MAX + 1 };
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+		cfg.conninfo = pgtest_dsn();
+		cfg.stmt_cache_size = sizes[i];
+		pgorm_conn *c = (pgorm_conn *)&cfg;
+		pgorm_error err;
+		ck_assert_int_eq(pgorm_conn_connect(&c, &cfg, &err), PGORM_EINVAL);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strstr(err.message, "stmt_cache_size") != NULL, "%s", err.message);
+	}
+	pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+	cfg.conninfo = pgtest_dsn();
+	cfg.stmt_mode = (pgorm_stmt_mode)7;
+	pgorm_conn *c = NULL;
+	pgorm_error err;
+	ck_assert_int_eq(pgorm_conn_connect(&c, &cfg, &err), PGORM_EINVAL);
+	ck_assert_msg(strstr(err.message, "stmt_mode 7") != NULL, "%s", err.message);
+	/* adopt checks the same, and leaves the PGconn to the caller */
+	PGconn *pq = PQconnectdb(pgtest_dsn());
+	ck_assert_int_eq(PQstatus(pq), CONNECTION_OK);
+	ck_assert_int_eq(pgorm_conn_adopt(&c, pq, &cfg, &err), PGORM_EINVAL);
+	cfg.stmt_mode = PGORM_STMT_NAMED;
+	cfg.stmt_cache_size = SIZE_MAX;
+	ck_assert_int_eq(pgorm_conn_adopt(&c, pq, &cfg, &err), PGORM_EINVAL);
+	cfg.stmt_cache_size = PGORM_STMT_CACHE_MAX; /* the limit itself is fine */
+	ck_assert_int_eq(pgorm_conn_adopt(&c, pq, &cfg, &err), 0);
+	ck_assert_int_eq(pgtest_int(c, "SELECT 3"), 3);
+	pgorm_conn_close(c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec");
@@ -805,6 +841,7 @@ int main(void)
 	tcase_add_test(tc, test_password_not_in_errors);
 	tcase_add_test(tc, test_issue_password_uri_query);
 	tcase_add_test(tc, test_issue_password_truncation);
+	tcase_add_test(tc, test_issue12_conn_config_refused);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

@@ -812,6 +812,29 @@ START_TEST(test_issue_pool_max_size_absurd)
 }
 END_TEST
 
+/* Issue 12 item 9: a negative acquire_timeout_ms and an unknown stmt_mode were accepted
+ * although documented as PGORM_EINVAL; an absurd stmt_cache_size hung the first connect. */
+START_TEST(test_issue12_pool_config_refused)
+{
+	for (int k = 0; k < 4; k++) {
+		pgorm_pool_config cfg = base_cfg();
+		cfg.min_idle = 0;
+		const char *frag = NULL;
+		switch (k) {
+		case 0: cfg.acquire_timeout_ms = -1; frag = "acquire_timeout_ms"; break;
+		case 1: cfg.stmt_mode = (pgorm_stmt_mode)5; frag = "stmt_mode 5"; break;
+		case 2: cfg.stmt_cache_size = SIZE_MAX; frag = "stmt_cache_size"; break;
+		case 3: cfg.stmt_cache_size = PGORM_STMT_CACHE_MAX + 1; frag = "stmt_cache_size"; break;
+		}
+		pgorm_pool *p = (pgorm_pool *)&cfg;
+		pgorm_error err;
+		ck_assert_int_eq(pgorm_pool_create(&p, &cfg, &err), PGORM_EINVAL);
+		ck_assert_ptr_null(p);
+		ck_assert_msg(strstr(err.message, frag) != NULL, "%s", err.message);
+	}
+}
+END_TEST
+
 /* Pool ABA (issue 12 item 7): release(c); c2 = acquire() (the same connection); release(c)
  * again must be refused as stale and change nothing — it used to return 0 and put c2's
  * connection back in the pool while c2 was still held, so the next acquire handed it out twice. */
@@ -918,6 +941,7 @@ int main(void)
 	tcase_add_test(tc, test_issue_pool_connect_error_redacted);
 	tcase_add_test(tc, test_issue_pool_max_size_absurd);
 	tcase_add_test(tc, test_issue12_pool_stale_release_aba);
+	tcase_add_test(tc, test_issue12_pool_config_refused);
 	tcase_add_test(tc, test_pool_stale_release_after_close);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
