@@ -158,30 +158,82 @@ int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg,
 	return 0;
 }
 
-/* A password as written somewhere in a conninfo. */
+/* ---- passwords out of connect errors ---- */
+
+/* A piece of text that may be (part of) a password. */
 typedef struct secret {
 	const char *p;
 	size_t len;
 } secret;
 
-#define MAX_SECRETS 16
+/* Everything to hide, found in one conninfo. Fixed size: redaction never allocates with
+ * pgorm's allocator. When more is found than fits, the whole message is withheld. */
+typedef struct secrets {
+	secret v[48];
+	size_t n;
+	char decoded[1024];   /* percent-decoded copies of URI pieces */
+	size_t used;
+	bool overflow;
+} secrets;
 
-static void add_secret(secret *sv, size_t *n, const char *p, size_t len)
+static void add_secret(secrets *s, const char *p, size_t len)
 {
-	if (len > 0 && *n < MAX_SECRETS) {
-		sv[*n].p = p;
-		sv[*n].len = len;
-		(*n)++;
+	if (len == 0)
+		return;
+	if (s->n == PGORM__ARRAY_LEN(s->v)) {
+		s->overflow = true;
+		return;
 	}
+	s->v[s->n++] = (secret){ p, len };
 }
 
-/* Every password as written in the conninfo, parsed or not: the userinfo of a URI
- * ("user:PASS@"), its query parameter ("?password=PASS", "&password=PASS"), and every value
- * after a "password=" keyword (quoted or not; libpq keeps the last one, an error message may
- * quote any). Over-matching is harmless: a false positive only hides a few characters. */
-static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
+static int hexval(char c)
 {
-	bool uri = strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A piece of a URI, as written and as libpq decodes it (%XX), since messages quote the
+ * decoded value. */
+static void add_uri_secret(secrets *s, const char *p, size_t len)
+{
+	add_secret(s, p, len);
+	if (memchr(p, '%', len) == NULL)
+		return;
+	if (len > sizeof s->decoded - s->used) {
+		s->overflow = true;
+		return;
+	}
+	char *d = s->decoded + s->used;
+	size_t k = 0;
+	for (size_t i = 0; i < len; i++) {
+		int hi = -1, lo = -1;
+		if (p[i] == '%' && i + 2 < len) {
+			hi = hexval(p[i + 1]);
+			lo = hexval(p[i + 2]);
+		}
+		if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+			d[k++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			d[k++] = p[i];
+		}
+	}
+	s->used += k;
+	add_secret(s, d, k);
+}
+
+static bool is_uri(const char *ci)
+{
+	return strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
+}
+
+/* Every password as written in the conninfo: the userinfo of a URI ("user:PASS@"), its query
+ * parameter ("?password=PASS", "&password=PASS"), and every value after a "password=" keyword
+ * (quoted or not; libpq keeps the last one). Over-matching is harmless: a false positive only
+ * hides a few characters. */
+static void find_raw_passwords(const char *ci, secrets *s)
+{
+	bool uri = is_uri(ci);
 	if (uri) {
 		const char *a = strstr(ci, "://") + 3;
 		const char *end = a + strcspn(a, "/?");
@@ -191,7 +243,7 @@ static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
 				at = p;
 		const char *colon = at ? memchr(a, ':', (size_t)(at - a)) : NULL;
 		if (colon != NULL)
-			add_secret(sv, n, colon + 1, (size_t)(at - colon - 1));
+			add_uri_secret(s, colon + 1, (size_t)(at - colon - 1));
 	}
 	for (const char *p = strstr(ci, "password"); p != NULL; p = strstr(p + 1, "password")) {
 		const char *v = p + 8;
@@ -201,7 +253,7 @@ static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
 			continue;
 		v++;
 		if (uri) { /* a query parameter: up to the next one */
-			add_secret(sv, n, v, strcspn(v, "&# \t\n\r"));
+			add_uri_secret(s, v, strcspn(v, "&# \t\n\r"));
 			continue;
 		}
 		v += strspn(v, " \t\n\r");
@@ -210,11 +262,61 @@ static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
 			const char *e = v;
 			while (*e && *e != '\'')
 				e += (*e == '\\' && e[1]) ? 2 : 1;
-			add_secret(sv, n, v, (size_t)(e - v));
+			add_secret(s, v, (size_t)(e - v));
 		} else {
-			add_secret(sv, n, v, strcspn(v, " \t\n\r"));
+			add_secret(s, v, strcspn(v, " \t\n\r"));
 		}
 	}
+}
+
+static const char *opt_val(const PQconninfoOption *opts, const char *kw)
+{
+	for (const PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, kw) == 0)
+			return o->val;
+	return NULL;
+}
+
+/* libpq ends a URI's userinfo at its first '@' (and only looks for one before the first '/'):
+ * a password holding a raw '@' or '/' is split, and its pieces land in host, port or dbname,
+ * which connect errors quote. When the parsed values show such a split (a host or dbname with
+ * '@', a port that is not a number list), every piece of what was probably meant as userinfo
+ * (up to the last '@') is hidden, as written and decoded. */
+static void find_split_passwords(const char *ci, const PQconninfoOption *opts, secrets *s)
+{
+	if (!is_uri(ci))
+		return;
+	const char *host = opt_val(opts, "host"), *port = opt_val(opts, "port"), *db = opt_val(opts, "dbname");
+	bool split = (host && strchr(host, '@')) || (db && strchr(db, '@')) ||
+	             (port && port[strspn(port, "0123456789,")] != '\0');
+	const char *a = strstr(ci, "://") + 3, *at = strrchr(a, '@');
+	if (!split || at == NULL)
+		return;
+	const char *colon = memchr(a, ':', (size_t)(at - a));
+	const char *p = colon ? colon + 1 : a;
+	add_uri_secret(s, p, (size_t)(at - p));
+	while (p < at) {
+		size_t n = strcspn(p, "@/:?#&=,[]");
+		if (p + n > at)
+			n = (size_t)(at - p);
+		add_uri_secret(s, p, n);
+		p += n + 1;
+	}
+}
+
+int pgorm__conninfo_check(const char *conninfo, pgorm_error *err)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+	PQconninfoFree(opts);
+	PQfreemem(perr);
+	if (opts != NULL)
+		return 0;
+	/* libpq's message quotes the token after the place it stopped, which may be the rest of a
+	 * password (password=correct horse: 'missing "=" after "horse"'): not shown */
+	if (perr == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory parsing the conninfo");
+	return pgorm__error_set(err, PGORM_EINVAL, "%s", PGORM__CONNINFO_WITHHELD);
 }
 
 void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *conninfo, bool first_line)
@@ -223,36 +325,49 @@ void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *
 		return;
 	if (src == NULL)
 		src = "";
-	secret sv[MAX_SECRETS];
-	size_t n = 0;
-	if (conninfo != NULL)
-		find_raw_passwords(conninfo, sv, &n);
+	secrets sv;
+	sv.n = sv.used = 0;
+	sv.overflow = false;
 	char *perr = NULL;
-	PQconninfoOption *opts = conninfo ? PQconninfoParse(conninfo, &perr) : NULL;
-	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
-			add_secret(sv, &n, o->val, strlen(o->val));
-	for (size_t i = 1; i < n; i++) /* longest first: "ab" must not leave the "b" of "abc" */
-		for (size_t j = i; j > 0 && sv[j - 1].len < sv[j].len; j--) {
-			secret t = sv[j];
-			sv[j] = sv[j - 1];
-			sv[j - 1] = t;
+	PQconninfoOption *opts = NULL;
+	if (conninfo != NULL) {
+		opts = PQconninfoParse(conninfo, &perr);
+		find_raw_passwords(conninfo, &sv);
+		find_split_passwords(conninfo, opts, &sv);
+		const char *pw = opt_val(opts, "password");
+		if (pw != NULL)
+			add_secret(&sv, pw, strlen(pw));
+	}
+	if ((conninfo != NULL && opts == NULL) || sv.overflow) {
+		/* what libpq could not parse may be split anywhere: quote nothing */
+		pgorm__strlcpy(dst, PGORM__CONNINFO_WITHHELD, cap);
+		PQconninfoFree(opts);
+		PQfreemem(perr);
+		return;
+	}
+	for (size_t i = 1; i < sv.n; i++) /* longest first: "ab" must not leave the "b" of "abc" */
+		for (size_t j = i; j > 0 && sv.v[j - 1].len < sv.v[j].len; j--) {
+			secret t = sv.v[j];
+			sv.v[j] = sv.v[j - 1];
+			sv.v[j - 1] = t;
 		}
 	/* matching is done on src, before anything is cut: a password that straddles the end
 	 * of dst never shows, not even its first characters */
-	size_t o = 0;
+	size_t o = 0, left = strlen(src);
 	for (const char *p = src; *p && o + 1 < cap;) {
 		size_t k = 0;
-		while (k < n && strncmp(p, sv[k].p, sv[k].len) != 0)
+		while (k < sv.n && !(sv.v[k].len <= left && memcmp(p, sv.v[k].p, sv.v[k].len) == 0))
 			k++;
-		if (k < n) {
+		if (k < sv.n) {
 			for (const char *r = "********"; *r && o + 1 < cap; r++)
 				dst[o++] = *r;
-			p += sv[k].len;
+			p += sv.v[k].len;
+			left -= sv.v[k].len;
 		} else if (first_line && *p == '\n') {
 			break;
 		} else {
 			dst[o++] = *p++;
+			left--;
 		}
 	}
 	dst[o] = '\0';
@@ -269,18 +384,9 @@ int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_err
 	if (crc != 0)
 		return crc;
 	const char *ci = cfg->conninfo ? cfg->conninfo : "";
-	char *perr = NULL;
-	PQconninfoOption *opts = PQconninfoParse(ci, &perr);
-	if (opts == NULL) {
-		int rc = perr != NULL ? PGORM_EINVAL : PGORM_ENOMEM;
-		pgorm__error_set(err, rc, "invalid conninfo: %s", "");
-		if (err != NULL && perr != NULL) {
-			pgorm__redact_password(err->message + 18, sizeof err->message - 18, perr, ci, true);
-		}
-		PQfreemem(perr);
+	int rc = pgorm__conninfo_check(ci, err);
+	if (rc != 0)
 		return rc;
-	}
-	PQconninfoFree(opts);
 	PGconn *pq = PQconnectdb(ci);
 	if (pq == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdb");
@@ -292,8 +398,7 @@ int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_err
 		PQfinish(pq);
 		return PGORM_ECONN;
 	}
-	int rc = pgorm_conn_adopt(out, pq, cfg, err);
-	if (rc != 0)
+	if ((rc = pgorm_conn_adopt(out, pq, cfg, err)) != 0)
 		PQfinish(pq);
 	return rc;
 }

@@ -46,12 +46,21 @@ void pgorm__conn_finish(pgorm_conn *c);
 void pgorm__conn_move(pgorm_conn *dst, const pgorm_conn *src);
 /* In a forked child: free everything without touching the parent's socket. */
 void pgorm__conn_forget(pgorm_conn *c);
+/* The message for a conninfo libpq cannot parse: libpq's own quotes the text after the place
+ * it stopped, which may be the rest of a password, so nothing of the conninfo is quoted. */
+#define PGORM__CONNINFO_WITHHELD \
+	"invalid conninfo: libpq cannot parse it (its message is not shown: it may quote part of a password)"
+/* 0 when libpq can parse conninfo; else PGORM_EINVAL with PGORM__CONNINFO_WITHHELD (or
+ * PGORM_ENOMEM) in *err (optional). */
+int pgorm__conninfo_check(const char *conninfo, pgorm_error *err);
 /* Copy src (a libpq message) into dst (cap bytes, NUL-terminated), stopping at its first
- * newline when first_line, with every password written in conninfo (parsed, or raw: URI
- * userinfo, ?password= / &password=, every password= keyword) replaced by "********". The
- * match is made on src before truncation, so a password cut by the end of dst never shows.
- * Never allocates with pgorm's allocator (libpq's PQconninfoParse may allocate; on its
- * failure the raw forms are still redacted). */
+ * newline when first_line, with every password of conninfo replaced by "********": by value
+ * (the parsed password) and by position (raw: URI userinfo, ?password= / &password=, every
+ * password= keyword; and when the parsed URI shows a password split at a raw '@' or '/', every
+ * piece of the userinfo, as written and percent-decoded). The match is made on src before
+ * truncation, so a password cut by the end of dst never shows. When conninfo cannot be
+ * parsed, or holds more candidates than fit, dst gets PGORM__CONNINFO_WITHHELD instead.
+ * Never allocates with pgorm's allocator (libpq's PQconninfoParse does). */
 void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *conninfo, bool first_line);
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);

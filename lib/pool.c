@@ -538,18 +538,11 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 		return crc;
 	}
 	/* a conninfo libpq cannot parse fails now, not after the first acquire times out */
-	char *perr = NULL;
-	PQconninfoOption *ci_opts = PQconninfoParse(cfg->conninfo ? cfg->conninfo : "", &perr);
-	if (ci_opts == NULL) {
-		int rc = pgorm__error_set(err, perr ? PGORM_EINVAL : PGORM_ENOMEM, "pool: invalid conninfo: %s", "");
-		if (err != NULL && perr != NULL) {
-			size_t off = strlen(err->message);
-			pgorm__redact_password(err->message + off, sizeof err->message - off, perr, cfg->conninfo, true);
-		}
-		PQfreemem(perr);
-		return rc;
+	if ((crc = pgorm__conninfo_check(cfg->conninfo ? cfg->conninfo : "", err)) != 0) {
+		if (err != NULL)
+			pgorm__error_set(err, crc, "pool: %s", crc == PGORM_EINVAL ? PGORM__CONNINFO_WITHHELD : "out of memory");
+		return crc;
 	}
-	PQconninfoFree(ci_opts);
 	pthread_once(&fork_once, fork_register);
 
 	pgorm_pool *p = pgorm__calloc(1, sizeof *p);

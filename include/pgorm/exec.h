@@ -81,9 +81,10 @@ typedef enum pgorm_tx_status {
 
 /** Open a connection. Ownership: *out belongs to the caller; free with pgorm_conn_close.
  * Errors: PGORM_EINVAL (NULL cfg/out, unknown stmt_mode, stmt_cache_size above
- * PGORM_STMT_CACHE_MAX, unparsable conninfo), PGORM_ECONN with libpq's message
- * (the password is masked, whatever form it was given in) in *err (optional), PGORM_ENOMEM.
- * *out is NULL on error. */
+ * PGORM_STMT_CACHE_MAX, a conninfo libpq cannot parse: a fixed message that quotes nothing of
+ * it, since libpq's may quote part of a password), PGORM_ECONN with libpq's message (the
+ * password masked, whatever form it was given in, and by its parsed value) in *err
+ * (optional), PGORM_ENOMEM. *out is NULL on error. */
 PGORM_API int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err);
 /** Wrap an already open libpq connection; on success the pgorm_conn owns pq and will
  * PQfinish it. On error pq is left untouched and still belongs to the caller.

@@ -137,8 +137,7 @@ typedef struct pgorm_pool_stats {
  * Errors: PGORM_EINVAL (NULL out/cfg, max_size 0 or above 262143 (PostgreSQL's
  * max_connections ceiling), min_idle > max_size, negative timeouts (acquire_timeout_ms
  * included), an unknown stmt_mode or reset, stmt_cache_size above PGORM_STMT_CACHE_MAX, a
- * conninfo libpq cannot
- * parse: the message quotes libpq's, passwords replaced by "********"), PGORM_ENOMEM,
+ * conninfo libpq cannot parse: a fixed message that quotes nothing of it), PGORM_ENOMEM,
  * PGORM_ESERVER (thread creation failed); details in *err (optional). */
 PGORM_API int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_error *err);
 

@@ -1,5 +1,6 @@
 /* Regression tests for issue 12 (lower layers): query parameters with NULL data pointers,
- * raw-fragment renumbering lexed as PostgreSQL does. */
+ * raw-fragment renumbering lexed as PostgreSQL does, no password fragment in the errors of
+ * malformed or mis-split conninfo strings. */
 #include "pgtest.h"
 
 #include <stdio.h>
@@ -179,6 +180,105 @@ START_TEST(test_issue12_where_renumbering_lexes_like_postgres)
 }
 END_TEST
 
+/* ---- item 10: no password fragment in connect errors, malformed conninfo included ---- */
+
+/* Passwords made of three fragments that appear nowhere else; each joined by characters that
+ * split or end a conninfo token. */
+static const char *const joins[] = { " ", "  ", "@", "/", "//", "%2F", "%40", "%20", "'", "\\'", "=", ":", "?",
+                                     "#", ",", "&", "@/", "/@", "%", "%zz", "\"", "\\" };
+/* %s is the password */
+static const char *const forms[] = {
+	"host=/nonexistent password=%s",
+	"password=%s host=/nonexistent",
+	"host=/nonexistent password='%s'",
+	"host=/nonexistent password='%s",
+	"host=/nonexistent password = %s dbname=x",
+	"postgresql://u:%s@localhost:1/db",
+	"postgres://u:%s@localhost:1/db?connect_timeout=2",
+	"postgresql://u:%s@/db?host=/nonexistent",
+	"postgresql://:%s@localhost:1",
+	"postgresql://u@localhost:1/db?password=%s",
+	"postgresql://u@localhost:1/db?sslmode=disable&password=%s&application_name=x",
+};
+
+static void assert_no_fragment(const char *ci, const char *what, const char *msg)
+{
+	static const char *const frags[] = { "Qz7", "Wx8", "Vy9" };
+	for (size_t f = 0; f < 3; f++)
+		ck_assert_msg(strstr(msg, frags[f]) == NULL, "%s: %s leaks %s: %s", ci, what, frags[f], msg);
+}
+
+START_TEST(test_issue12_no_password_fragment_in_connect_errors)
+{
+	size_t parse_failures = 0, connect_failures = 0;
+	for (size_t j = 0; j < sizeof joins / sizeof joins[0]; j++) {
+		char pw[64], ci[256];
+		snprintf(pw, sizeof pw, "Qz7%sWx8%sVy9", joins[j], joins[j]);
+		for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+			snprintf(ci, sizeof ci, forms[f], pw);
+			pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+			cfg.conninfo = ci;
+			pgorm_conn *c = NULL;
+			pgorm_error err;
+			int rc = pgorm_conn_connect(&c, &cfg, &err);
+			ck_assert_msg(rc == PGORM_EINVAL || rc == PGORM_ECONN, "%s: %s", ci, pgorm_err_name(rc));
+			ck_assert_msg(err.message[0] != '\0', "%s: empty message", ci);
+			assert_no_fragment(ci, "pgorm_conn_connect", err.message);
+			assert_no_fragment(ci, "pgorm_conn_connect (detail)", err.detail);
+			if (rc == PGORM_EINVAL) {
+				parse_failures++;
+				ck_assert_msg(strstr(err.message, "invalid conninfo") != NULL, "%s: %s", ci, err.message);
+			} else {
+				connect_failures++;
+			}
+		}
+	}
+	/* both kinds were exercised */
+	ck_assert_uint_gt(parse_failures, 20);
+	ck_assert_uint_gt(connect_failures, 20);
+}
+END_TEST
+
+/* The same through the pool: create refuses what libpq cannot parse; the rest fail at connect
+ * on the maintenance thread, and the error a waiter gets names no fragment either. */
+START_TEST(test_issue12_no_password_fragment_in_pool_errors)
+{
+	for (size_t j = 0; j < sizeof joins / sizeof joins[0]; j++) {
+		char pw[64], ci[256];
+		snprintf(pw, sizeof pw, "Qz7%sWx8%sVy9", joins[j], joins[j]);
+		for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+			snprintf(ci, sizeof ci, forms[f], pw);
+			pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
+			cfg.conninfo = ci;
+			cfg.backoff_min_ms = 1000; /* one attempt is enough */
+			cfg.backoff_max_ms = 1000;
+			pgorm_pool *p = NULL;
+			pgorm_error err;
+			int rc = pgorm_pool_create(&p, &cfg, &err);
+			if (rc != 0) {
+				ck_assert_msg(rc == PGORM_EINVAL, "%s: %s", ci, pgorm_err_name(rc));
+				assert_no_fragment(ci, "pgorm_pool_create", err.message);
+				continue;
+			}
+			pgorm_pool_stats st;
+			for (int i = 0; i < 1000; i++) { /* bounded: the first connect fails fast */
+				pgorm_pool_stats_get(p, &st);
+				if (st.connect_failures > 0)
+					break;
+				struct timespec ts = { 0, 10 * 1000000L };
+				nanosleep(&ts, NULL);
+			}
+			ck_assert_msg(st.connect_failures > 0, "%s: no connect failure", ci);
+			pgorm_conn *c = NULL;
+			rc = pgorm_pool_try_acquire(p, &c, &err);
+			ck_assert_msg(rc == PGORM_ECONN, "%s: %s %s", ci, pgorm_err_name(rc), err.message);
+			assert_no_fragment(ci, "pgorm_pool_try_acquire", err.message);
+			pgorm_pool_destroy(p);
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("issue12_lower");
@@ -188,6 +288,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_issue12_null_array_in_filter_and_where);
 	tcase_add_test(tc, test_issue12_where_renumbering_lexes_like_postgres);
+	tcase_add_test(tc, test_issue12_no_password_fragment_in_connect_errors);
+	tcase_add_test(tc, test_issue12_no_password_fragment_in_pool_errors);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
