@@ -498,10 +498,32 @@ int pgorm__conn_check(pgorm_conn *c)
 	return 0;
 }
 
+/* A lost connection whose last words were an error (FATAL 25P03 idle-in-transaction timeout,
+ * 57P01 terminated, …) that libpq has received but not parsed yet (a send or a read failed
+ * first): that error, or NULL. Never blocks: only called once the connection is bad. */
+static PGresult *pending_server_error(PGconn *pq)
+{
+	if (PQstatus(pq) != CONNECTION_BAD)
+		return NULL;
+	for (int i = 0; i < 64; i++) { /* bounded: each call parses what is buffered */
+		PGresult *r = PQgetResult(pq);
+		if (r == NULL)
+			return NULL;
+		if (PQresultStatus(r) == PGRES_FATAL_ERROR && PQresultErrorField(r, PG_DIAG_SQLSTATE) != NULL)
+			return r;
+		PQclear(r);
+	}
+	return NULL;
+}
+
 /* Record a failed result on c; marks the connection broken for failover-class states. */
 static int fail(pgorm_conn *c, const PGresult *res, const char *sql)
 {
-	int rc = pgorm__error_from_pq(&c->err, c->pq, res, sql);
+	PGresult *pending = res == NULL ? pending_server_error(c->pq) : NULL;
+	int rc = pgorm__error_from_pq(&c->err, c->pq, pending != NULL ? pending : res, sql);
+	PQclear(pending);
+	if (PQstatus(c->pq) == CONNECTION_BAD && !c->broken)
+		memcpy(c->lost_state, c->err.sqlstate, sizeof c->lost_state);
 	if (pgorm_error_is_connection(&c->err))
 		c->broken = true;
 	return rc;
@@ -520,13 +542,38 @@ static void hook(pgorm_conn *c, const char *sql, size_t n, const pgorm_value *v,
 		c->cfg.hook(c->cfg.hook_ctx, sql, n, c->cfg.log_params ? v : NULL, now_us() - t0, rc);
 }
 
+/* The result of what was just sent, as PQexec would return it (the last one), except that an
+ * error the server sent before closing the connection is kept: PQexec would return libpq's
+ * "server closed the connection unexpectedly" that follows it, without SQLSTATE, instead of
+ * e.g. FATAL 25P03 (idle-in-transaction timeout) or 57P01 (terminated). NULL when sent is
+ * false (the send failed) or libpq is out of memory. */
+static PGresult *last_result(PGconn *pq, bool sent)
+{
+	PGresult *last = NULL, *res;
+	while (sent && (res = PQgetResult(pq)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		bool keep_last = last != NULL && PQresultErrorField(last, PG_DIAG_SQLSTATE) != NULL &&
+		                 st == PGRES_FATAL_ERROR && PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL;
+		if (keep_last) {
+			PQclear(res);
+		} else {
+			PQclear(last);
+			last = res;
+		}
+		/* as PQexec: stop at COPY (pgorm never starts one) and on a lost connection */
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH || PQstatus(pq) == CONNECTION_BAD)
+			break;
+	}
+	return last;
+}
+
 int pgorm__conn_simple(pgorm_conn *c, const char *sql)
 {
 	int rc = pgorm__conn_check(c);
 	if (rc != 0)
 		return rc;
 	double t0 = now_us();
-	PGresult *res = PQexec(c->pq, sql);
+	PGresult *res = last_result(c->pq, PQsendQuery(c->pq, sql));
 	c->stats.statements++;
 	c->stats.round_trips++;
 	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
@@ -601,7 +648,7 @@ static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
 	pgorm__stmt_entry *e = pgorm__stmt_cache_insert(&c->cache, sql, c->params.n, c->params.oids);
 	if (e == NULL)
 		return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory caching a statement");
-	PGresult *res = PQprepare(c->pq, e->name, sql, (int)c->params.n, c->params.oids);
+	PGresult *res = last_result(c->pq, PQsendPrepare(c->pq, e->name, sql, (int)c->params.n, c->params.oids));
 	c->stats.prepares++;
 	c->stats.round_trips++;
 	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
@@ -618,10 +665,10 @@ static PGresult *exec_encoded(pgorm_conn *c, const char *sql, pgorm__stmt_entry 
 {
 	c->stats.round_trips++;
 	if (e == NULL)
-		return PQexecParams(c->pq, sql, (int)c->params.n, c->params.oids, c->params.values,
-		                    c->params.lengths, c->params.formats, 1);
-	return PQexecPrepared(c->pq, e->name, (int)c->params.n, c->params.values, c->params.lengths,
-	                      c->params.formats, 1);
+		return last_result(c->pq, PQsendQueryParams(c->pq, sql, (int)c->params.n, c->params.oids, c->params.values,
+		                                            c->params.lengths, c->params.formats, 1));
+	return last_result(c->pq, PQsendQueryPrepared(c->pq, e->name, (int)c->params.n, c->params.values,
+	                                              c->params.lengths, c->params.formats, 1));
 }
 
 /* Named mode: find or prepare, execute. A cached statement that fails with 26000 / 0A000 is

@@ -21,6 +21,8 @@ struct pgorm_conn {
 	uint64_t epoch;             /* pipeline batch counter, pins cache entries */
 	pid_t pid;                  /* process that opened it: fork detection */
 	bool broken;                /* lost, or a failover-class SQLSTATE was seen */
+	char lost_state[6];         /* SQLSTATE the server gave when the connection was lost
+	                               (25P03, 57P01 …); "" when unknown or not lost */
 	void *pool_slot;            /* owned by pool.c when the connection is pooled */
 };
 

@@ -846,9 +846,8 @@ int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
 
 enum { KEEP = -1, ROLLBACK = -2 };
 
-static bool failover_state(const pgorm_error *e)
+static bool failover_state(const char *st)
 {
-	const char *st = e->sqlstate;
 	return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
 	       strcmp(st, "57P03") == 0 || strcmp(st, "25006") == 0;
 }
@@ -860,10 +859,12 @@ static int verdict(pgorm_pool *p, const pgorm__pool_slot *s, int64_t now, bool a
 	if (p->closing)
 		return PGORM_POOL_CLOSED_POOL_CLOSE;
 	if (c->broken || PQstatus(c->pq) != CONNECTION_OK) {
-		/* a lost connection counts as class 08 (connection_failure): libpq's PQexec keeps
-		 * only its last result, so the server's 57P01 is often replaced by "server closed
-		 * the connection unexpectedly" without a SQLSTATE */
-		if ((failover_state(&c->err) || PQstatus(c->pq) != CONNECTION_OK) && s->gen == p->gen)
+		/* a connection lost for a reason the server did not give counts as class 08
+		 * (connection_failure); one the server ended for itself alone (25P03
+		 * idle-in-transaction timeout, 57P05 idle session timeout) does not retire others */
+		bool lost = PQstatus(c->pq) != CONNECTION_OK;
+		if ((failover_state(c->err.sqlstate) || (lost && (c->lost_state[0] == '\0' || failover_state(c->lost_state)))) &&
+		    s->gen == p->gen)
 			p->gen++;
 		return PGORM_POOL_CLOSED_BROKEN;
 	}

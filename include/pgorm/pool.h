@@ -11,7 +11,9 @@
  * back; in a (failed) transaction it gets ROLLBACK (or is closed, by reset policy); busy, unknown,
  * in pipeline mode, broken, too old or of an older generation it is closed. An error with
  * SQLSTATE class 08, 57P01..57P03 or 25006 marks the connection broken (exec layer) and bumps the
- * pool generation on release, so every older connection retires on its next release. No connect,
+ * pool generation on release, so every older connection retires on its next release; so does a
+ * connection lost without a reason from the server. One the server closed for itself alone
+ * (FATAL 25P03 idle-in-transaction timeout, 57P05 idle session timeout) is only closed. No connect,
  * ping or ROLLBACK ever runs while the pool lock is held.
  *
  * Liveness without a round trip: a connection idle for longer than trust_window_ms has its socket

@@ -810,6 +810,45 @@ START_TEST(test_issue12_conn_config_refused)
 }
 END_TEST
 
+/* Issue 12 item 12: the server ends an idle-in-transaction session with FATAL 25P03 and closes
+ * the socket; the next statement reads that error, then EOF. It used to be reported as libpq's
+ * "server closed the connection unexpectedly" (no SQLSTATE): the server's reason is kept. */
+static void idle_in_tx_timeout(pgorm_stmt_mode mode, int how)
+{
+	pgorm_conn *c = pgtest_connect_mode(mode);
+	pgtest_exec(c, "SET idle_in_transaction_session_timeout = 200");
+	ck_assert_int_eq(pgorm_conn_begin(c), 0);
+	struct timespec ts = { 0, 600 * 1000000L };
+	nanosleep(&ts, NULL);
+	int rc;
+	if (how == 0) {
+		rc = pgorm_conn_exec(c, "SELECT $1::int", 1, (pgorm_value[]){ PGORM_INT4(1) }, NULL);
+	} else if (how == 1) {
+		rc = pgorm_conn_commit(c);
+	} else {
+		pgorm_stmt st[2] = { { "SELECT 1", 0, NULL }, { "SELECT 2", 0, NULL } };
+		rc = pgorm_conn_pipeline(c, 2, st, NULL);
+	}
+	const pgorm_error *e = pgorm_conn_error(c);
+	ck_assert_msg(rc == PGORM_ECONN, "mode %d how %d: %s: %s", (int)mode, how, pgorm_err_name(rc), e->message);
+	ck_assert_msg(strcmp(e->sqlstate, "25P03") == 0, "mode %d how %d: sqlstate \"%s\": %s", (int)mode, how,
+	              e->sqlstate, e->message);
+	ck_assert_msg(strstr(e->message, "idle-in-transaction") != NULL, "%s", e->message);
+	ck_assert_str_eq(e->severity, "FATAL");
+	ck_assert(pgorm_error_is_connection(e));
+	ck_assert(!pgorm_conn_ok(c));
+	pgorm_conn_close(c);
+}
+
+START_TEST(test_issue12_idle_in_transaction_timeout_sqlstate)
+{
+	for (int how = 0; how < 3; how++) {
+		idle_in_tx_timeout(PGORM_STMT_NAMED, how);
+		idle_in_tx_timeout(PGORM_STMT_UNNAMED, how);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec");
@@ -842,6 +881,7 @@ int main(void)
 	tcase_add_test(tc, test_issue_password_uri_query);
 	tcase_add_test(tc, test_issue_password_truncation);
 	tcase_add_test(tc, test_issue12_conn_config_refused);
+	tcase_add_test(tc, test_issue12_idle_in_transaction_timeout_sqlstate);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

@@ -835,6 +835,39 @@ START_TEST(test_issue12_pool_config_refused)
 }
 END_TEST
 
+/* Issue 12 item 12: a borrowed connection ended by idle_in_transaction_session_timeout reports
+ * the server's FATAL 25P03 (not "server closed the connection unexpectedly"), is closed at
+ * release, and does not retire the other connections (it is not a failover). */
+START_TEST(test_issue12_pool_idle_in_transaction_timeout)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 2;
+	cfg.min_idle = 2;
+	cfg.init_sql = "SET idle_in_transaction_session_timeout = 200";
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *a = get(p), *b = get(p);
+	int pid_b = backend_pid(b);
+	ck_assert_int_eq(pgorm_pool_release(p, b), 0);
+	ck_assert_int_eq(pgorm_conn_begin(a), 0);
+	sleep_ms(600);
+	ck_assert_int_eq(pgorm_conn_exec(a, "SELECT 1", 0, NULL, NULL), PGORM_ECONN);
+	ck_assert_str_eq(pgorm_conn_error(a)->sqlstate, "25P03");
+	ck_assert_int_eq(pgorm_conn_rollback(a), PGORM_ECONN); /* what a session does next */
+	pgorm_pool_stats st0, st;
+	pgorm_pool_stats_get(p, &st0);
+	ck_assert_int_eq(pgorm_pool_release(p, a), 0);
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.closed[PGORM_POOL_CLOSED_BROKEN], st0.closed[PGORM_POOL_CLOSED_BROKEN] + 1);
+	ck_assert_uint_eq(st.generation, st0.generation);
+	b = get(p);
+	ck_assert_int_eq(backend_pid(b), pid_b);             /* the other connection stays */
+	ck_assert_int_eq(pgorm_pool_release(p, b), 0);
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.closed[PGORM_POOL_CLOSED_GENERATION], 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
 /* Pool ABA (issue 12 item 7): release(c); c2 = acquire() (the same connection); release(c)
  * again must be refused as stale and change nothing — it used to return 0 and put c2's
  * connection back in the pool while c2 was still held, so the next acquire handed it out twice. */
@@ -942,6 +975,7 @@ int main(void)
 	tcase_add_test(tc, test_issue_pool_max_size_absurd);
 	tcase_add_test(tc, test_issue12_pool_stale_release_aba);
 	tcase_add_test(tc, test_issue12_pool_config_refused);
+	tcase_add_test(tc, test_issue12_pool_idle_in_transaction_timeout);
 	tcase_add_test(tc, test_pool_stale_release_after_close);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
