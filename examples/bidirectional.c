@@ -129,8 +129,8 @@ int main(int argc, char **argv)
 	ex_show(c, "parents", "SELECT id, name FROM parents ORDER BY id");
 	ex_show(c, "children", "SELECT id, parent_id, name FROM children ORDER BY id");
 
-	ex_step("after commit the collections are expired (unloaded); pgorm_rel_set(parent, b, p1)\n"
-	        "-- is queued on p1.children without SQL and merged when the collection loads");
+	ex_step("after commit the collections are expired (unloaded: they show nothing, len 0);\n"
+	        "-- pgorm_rel_set(parent, b, p1) is queued on p1.children without SQL and merged when it loads");
 	EX_TRY(s, "set", pgorm_rel_set(s, parent, b, p1));
 	show(ps, 2, cs, 2);
 	EX_TRY(s, "load", pgorm_rel_load(s, children, p1, NULL));

@@ -24,6 +24,7 @@ struct pgorm_conn {
 	char lost_state[6];         /* SQLSTATE the server gave when the connection was lost
 	                               (25P03, 57P01 …); "" when unknown or not lost */
 	void *pool_slot;            /* owned by pool.c when the connection is pooled */
+	const void *tx_owner;       /* the session whose transaction is open on it (session.c) */
 };
 
 struct pgorm_result {

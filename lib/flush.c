@@ -31,6 +31,7 @@ typedef struct planned {
 	void **objs;          /* the objects the statement writes */
 	size_t nobjs;
 	bool versioned;       /* affected rows must equal nobjs */
+	uint64_t returned;    /* INSERT: the columns RETURNING gives back (after the key) */
 	const char *reason;
 } planned;
 
@@ -84,32 +85,13 @@ static void plan_free(plan *p)
 
 /* ---- 1. cascades ---- */
 
-/* A list of objects (malloc'd). */
-typedef struct objlist {
-	void **items;
-	size_t n, cap;
-} objlist;
-
-static bool list_push(objlist *l, void *o)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void **items = pgorm__reallocarray(l->items, cap, sizeof *items);
-		if (items == NULL)
-			return false;
-		l->items = items;
-		l->cap = cap;
-	}
-	l->items[l->n++] = o;
-	return true;
-}
 
 /* False on out of memory, o unchanged: its cascade is not cut short silently. */
-static bool mark_deleted(void *o, objlist *next)
+static bool mark_deleted(void *o, pgorm__objlist *next)
 {
 	pgorm__objstate *st = pgorm__st(o);
 	if (st->state == PGORM_STATE_PERSISTENT) {
-		if (!list_push(next, o))
+		if (!pgorm__objlist_push(next, o))
 			return false;
 		st->state = PGORM_STATE_DELETED;
 		st->flags &= (uint8_t)~OBJ_DELETE_DONE;
@@ -125,7 +107,7 @@ static bool is_orphan_rel(const pgorm_rel *m2o)
 }
 
 /* Process one relationship of the deleted parents at this level. */
-static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, objlist *next, bool dry, plan *pl)
+static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents, pgorm__objlist *next, bool dry, plan *pl)
 {
 	bool del = (r->cascade & (PGORM_CASCADE_DELETE | PGORM_CASCADE_DELETE_ORPHAN)) != 0;
 	if (r->flags & PGORM_REL_VIEWONLY)
@@ -133,10 +115,10 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 	if (!del && r->passive == PGORM_PASSIVE_ALL)
 		return 0;
 	/* unloaded collections: load them all at once unless the schema is trusted */
-	objlist unloaded = { 0 };
+	pgorm__objlist unloaded = { 0 };
 	for (size_t i = 0; i < parents->n; i++)
 		if (!((pgorm__st(parents->items[i])->loaded >> r->index) & 1))
-			if (!list_push(&unloaded, parents->items[i]))
+			if (!pgorm__objlist_push(&unloaded, parents->items[i]))
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	int rc = 0;
 	if (unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF) {
@@ -182,8 +164,7 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			} else if (!((kst->link_dirty >> m2o->index) & 1)) {
 				/* default: the child stays, its FK becomes NULL */
-				for (size_t c = 0; c < m2o->nfk; c++)
-					kst->nulls |= 1ULL << m2o->fk_cols[c];
+				pgorm__fk_set_null(kid, m2o);
 			}
 		}
 	}
@@ -192,7 +173,7 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, objlist *parents, o
 
 /* Load the one-to-one r of parents (persistent, replaced while r was not loaded): each old
  * child found that is not the current one loses its link, as if it had been loaded then. */
-static int reload_scalar(pgorm_session *s, const pgorm_rel *r, objlist *parents)
+static int reload_scalar(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents)
 {
 	const pgorm_rel *m2o = r->partner;
 	void **cur = pgorm__calloc(parents->n, sizeof *cur);
@@ -236,12 +217,12 @@ static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 			const pgorm_rel *r = mi->rels[k];
 			if (r->kind != PGORM_REL_ONE_TO_MANY || !r->scalar || (r->flags & PGORM_REL_VIEWONLY))
 				continue;
-			objlist parents = { 0 };
+			pgorm__objlist parents = { 0 };
 			for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
 				void *o = s->tracked[i];
 				pgorm__objstate *st = pgorm__st(o);
 				if (((pgorm_object *)o)->model == mi->model && st->state == PGORM_STATE_PERSISTENT &&
-				    ((st->link_dirty >> k) & 1) && !list_push(&parents, o))
+				    ((st->link_dirty >> k) & 1) && !pgorm__objlist_push(&parents, o))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			}
 			if (rc == 0 && parents.n > 0 && dry) {
@@ -266,10 +247,39 @@ static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 
 static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 {
-	objlist level = { 0 }, next = { 0 };
+	pgorm__objlist level = { 0 }, next = { 0 };
 	int rc = resolve_replaced_scalars(s, dry, pl);
 	if (rc != 0)
 		return rc;
+	/* targets cut loose by a many-to-one delete-orphan (single_parent): deleted when nothing
+	 * in memory refers to them through that relationship any more */
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (!(st->flags & OBJ_ORPHAN))
+			continue;
+		if (!dry)
+			st->flags &= (uint8_t)~OBJ_ORPHAN;
+		if (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_PENDING)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		bool orphan = false, held = false;
+		for (size_t k = 0; k < mi->nrels && !held; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->partner == NULL || r->partner->kind != PGORM_REL_MANY_TO_ONE ||
+			    !(r->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN))
+				continue;
+			void *single;
+			size_t n;
+			pgorm__rel_items(o, r, &single, &n);
+			orphan = true;
+			held = n > 0;
+		}
+		if (orphan && !held) {
+			st->state = st->state == PGORM_STATE_PERSISTENT ? PGORM_STATE_DELETED : PGORM_STATE_TRANSIENT;
+			st->flags &= (uint8_t)~OBJ_DELETE_DONE;
+		}
+	}
 	/* orphans first: a child whose link was cut under delete-orphan is deleted */
 	for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
 		void *o = s->tracked[i];
@@ -293,16 +303,16 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
 		if (pgorm__st(o)->state == PGORM_STATE_DELETED && !(pgorm__st(o)->flags & OBJ_DELETE_DONE))
-			if (!list_push(&level, o))
+			if (!pgorm__objlist_push(&level, o))
 				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	while (rc == 0 && level.n > 0) {
 		/* group this level by model, then walk each one-to-many relationship once */
 		for (size_t m = 0; m < s->reg->nmodels && rc == 0; m++) {
 			pgorm__model_info *mi = &s->reg->models[m];
-			objlist parents = { 0 };
+			pgorm__objlist parents = { 0 };
 			for (size_t i = 0; i < level.n; i++)
-				if (((pgorm_object *)level.items[i])->model == mi->model && !list_push(&parents, level.items[i]))
+				if (((pgorm_object *)level.items[i])->model == mi->model && !pgorm__objlist_push(&parents, level.items[i]))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			for (size_t k = 0; k < mi->nrels && rc == 0 && parents.n > 0; k++) {
 				const pgorm_rel *r = mi->rels[k];
@@ -313,7 +323,7 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 		}
 		for (size_t i = 0; i < level.n && rc == 0; i++) /* a failed level is redone next flush */
 			pgorm__st(level.items[i])->flags |= OBJ_DELETE_DONE;
-		objlist t = level;
+		pgorm__objlist t = level;
 		level = next;
 		next = t;
 		next.n = 0;
@@ -400,6 +410,7 @@ static int assign_keys(pgorm_session *s)
 			pgorm_result_int64(res[k], row++, 0, &id);
 			pgorm_value v = PGORM_INT8(id);
 			pgorm__set_col(NULL, o, pc, mi->pk[0], &v);
+			pgorm__assign_col(o, mi, mi->pk[0], false);
 			pgorm__st(o)->flags |= OBJ_PK_ASSIGNED;
 		}
 	}
@@ -486,8 +497,7 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 			/* no parent, or a parent deleted in this flush (its cascade did not take the
 			 * child along): the key becomes NULL, as SQLAlchemy's dependency processing does */
 			if (t == NULL || pgorm__st(t)->state == PGORM_STATE_DELETED) {
-				for (size_t c = 0; c < r->nfk; c++)
-					st->nulls |= 1ULL << r->fk_cols[c];
+				pgorm__fk_set_null(o, r);
 				continue;
 			}
 			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT) {
@@ -504,9 +514,12 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 				const pgorm_column *fk = &mi->cols[r->fk_cols[c]];
 				if (undo != NULL && !fk_undo_save(undo, pgorm__field(o, fk->offset), fk->size))
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-				/* borrows the parent's string, stable in the arena */
+				/* borrows the parent's string, stable in the arena; the same key again is no change */
+				uint64_t before = pgorm__col_word(o, fk);
+				bool was_null = (st->nulls >> r->fk_cols[c]) & 1;
 				pgorm__set_col(NULL, o, fk, r->fk_cols[c], &v);
-				st->nulls &= ~(1ULL << r->fk_cols[c]);
+				if (was_null || pgorm__col_word(o, fk) != before)
+					pgorm__assign_col(o, mi, r->fk_cols[c], false);
 			}
 		}
 	}
@@ -515,16 +528,25 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 
 /* ---- 4. statements ---- */
 
-static bool col_inserted(const pgorm__model_info *mi, size_t i)
+/* The columns an INSERT of o names: the ones assigned (model.h's rule) and the key; a new
+ * row's version starts at 1, as SQLAlchemy's. */
+static uint64_t insert_cols(void *o, const pgorm__model_info *mi)
 {
-	const pgorm_column *c = &mi->cols[i];
-	if (!(c->flags & PGORM_SERVER_DEFAULT))
-		return true;
-	return (c->flags & PGORM_PK) != 0; /* generated keys were fetched: insert them */
+	uint64_t m = pgorm__st(o)->dirty; /* observed when the flush started */
+	for (size_t k = 0; k < mi->npk; k++)
+		m |= 1ULL << mi->pk[k];
+	if (mi->version_col >= 0 && !((m >> mi->version_col) & 1)) {
+		const pgorm_column *vc = &mi->cols[mi->version_col];
+		pgorm_value one = PGORM_INT8(1);
+		pgorm__set_col(NULL, o, vc, (size_t)mi->version_col, &one);
+		pgorm__assign_col(o, mi, (size_t)mi->version_col, false);
+		m |= 1ULL << mi->version_col;
+	}
+	return m;
 }
 
 /* Rows of a self-referencing table ordered so that parents come first. */
-static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, objlist *rows)
+static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, pgorm__objlist *rows)
 {
 	const pgorm_rel *self = NULL;
 	for (size_t k = 0; k < mi->nrels; k++)
@@ -575,30 +597,6 @@ static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, objlist *rows
 	return rc;
 }
 
-/* Equal non-NULL key values (integers of any width compare by value). */
-static bool same_key(const pgorm_value *a, const pgorm_value *b)
-{
-	if (a->is_null || b->is_null)
-		return false;
-	bool ia = a->type == PGORM_TYPE_INT2 || a->type == PGORM_TYPE_INT4 || a->type == PGORM_TYPE_INT8;
-	bool ib = b->type == PGORM_TYPE_INT2 || b->type == PGORM_TYPE_INT4 || b->type == PGORM_TYPE_INT8;
-	if (ia && ib) {
-		int64_t x = a->type == PGORM_TYPE_INT2 ? a->u.i16 : a->type == PGORM_TYPE_INT4 ? a->u.i32 : a->u.i64;
-		int64_t y = b->type == PGORM_TYPE_INT2 ? b->u.i16 : b->type == PGORM_TYPE_INT4 ? b->u.i32 : b->u.i64;
-		return x == y;
-	}
-	if (a->type != b->type)
-		return false;
-	switch (a->type) {
-	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB: case PGORM_TYPE_BYTEA:
-		return a->u.str.len == b->u.str.len && (a->u.str.len == 0 || memcmp(a->u.str.ptr, b->u.str.ptr, a->u.str.len) == 0);
-	case PGORM_TYPE_UUID:
-		return memcmp(a->u.uuid, b->u.uuid, sizeof a->u.uuid) == 0;
-	default:
-		return memcmp(&a->u, &b->u, sizeof a->u) == 0;
-	}
-}
-
 /* Does row `child` refer to row `parent` through one of the self-referencing FKs? */
 static bool refers_to(const pgorm__model_info *mi, const pgorm_rel *const *self, size_t nself, const void *child,
                       const void *parent)
@@ -609,7 +607,7 @@ static bool refers_to(const pgorm__model_info *mi, const pgorm_rel *const *self,
 			pgorm_value f, k;
 			pgorm__get_col(child, &mi->cols[self[r]->fk_cols[c]], self[r]->fk_cols[c], &f);
 			pgorm__get_col(parent, &mi->cols[self[r]->ref_cols[c]], self[r]->ref_cols[c], &k);
-			all = same_key(&f, &k);
+			all = pgorm__value_equal(&f, &k);
 		}
 		if (all)
 			return true;
@@ -620,7 +618,7 @@ static bool refers_to(const pgorm__model_info *mi, const pgorm_rel *const *self,
 /* Per-row DELETEs of a self-referencing table: every row after the rows that refer to it
  * (children first), by the FK values the rows have in the database. Rows in a cycle keep
  * their order and the database reports the FK violation. */
-static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, objlist *rows)
+static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, pgorm__objlist *rows)
 {
 	const pgorm_rel *self[PGORM__MAX_RELS];
 	size_t nself = 0;
@@ -663,24 +661,23 @@ static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, objli
 	return 0;
 }
 
-static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, bool *any)
+/* " RETURNING key…, omitted…": the values the server chose for the columns an INSERT left out. */
+static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, uint64_t omitted)
 {
-	*any = false;
-	for (size_t i = 0; i < mi->ncols; i++) {
-		const pgorm_column *c = &mi->cols[i];
-		if ((c->flags & PGORM_SERVER_DEFAULT) && !(c->flags & PGORM_PK)) {
-			if (!*any) {
-				pgorm__sb_add(b, " RETURNING ");
-				for (size_t k = 0; k < mi->npk; k++) {
-					pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
-					pgorm__sb_add(b, ", ");
-				}
-			} else {
-				pgorm__sb_add(b, ", ");
-			}
-			pgorm__sb_ident(b, c->name);
-			*any = true;
-		}
+	if (omitted == 0)
+		return;
+	pgorm__sb_add(b, " RETURNING ");
+	for (size_t k = 0; k < mi->npk; k++) {
+		pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
+		pgorm__sb_add(b, ", ");
+	}
+	for (size_t i = 0, first = 1; i < mi->ncols; i++) {
+		if (!((omitted >> i) & 1))
+			continue;
+		if (!first)
+			pgorm__sb_add(b, ", ");
+		pgorm__sb_ident(b, mi->cols[i].name);
+		first = 0;
 	}
 }
 
@@ -696,27 +693,66 @@ static const char *fk_reason(plan *pl, const pgorm__model_info *mi, const char *
 	return pgorm__arena_strndup(&pl->arena, buf, strlen(buf));
 }
 
+/* Column idx of the n objects as one array parameter in the plan's memory (the statement is
+ * sent after the keyarray is gone); *cast is what follows "$1". NULL on out of memory. */
+static pgorm_value *plan_keys(plan *pl, const pgorm_column *c, size_t idx, void *const *objs, size_t n,
+                              const char **cast)
+{
+	pgorm__keyarray k;
+	if (pgorm__keyarray_build(&k, c, idx, objs, n) != 0) {
+		pl->oom = true;
+		return NULL;
+	}
+	pgorm_value *v = plan_alloc(pl, sizeof *v);
+	if (v != NULL && k.ints != NULL) {
+		int64_t *ids = plan_alloc(pl, (n ? n : 1) * sizeof *ids);
+		if (ids != NULL) {
+			memcpy(ids, k.ints, n * sizeof *ids);
+			*v = PGORM_INT8_ARRAY(ids, n);
+		}
+		v = ids ? v : NULL;
+	} else if (v != NULL) {
+		const char **strs = plan_alloc(pl, (n ? n : 1) * sizeof *strs);
+		char *text = k.text ? plan_alloc(pl, 37 * (n ? n : 1)) : NULL;
+		if (strs != NULL && (k.text == NULL || text != NULL)) {
+			for (size_t i = 0; i < n; i++)
+				strs[i] = text ? text + 37 * i : k.strs[i]; /* strings of the objects stay put */
+			if (text)
+				memcpy(text, k.text, 37 * n);
+			*v = PGORM_TEXT_ARRAY(strs, n);
+		} else {
+			v = NULL;
+		}
+	}
+	*cast = k.cast;
+	pgorm__keyarray_free(&k);
+	return v;
+}
+
 static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
 {
-	objlist rows = { 0 };
+	pgorm__objlist rows = { 0 };
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
 		if (((pgorm_object *)o)->model == mi->model && pgorm__st(o)->state == PGORM_STATE_PENDING)
-			if (!list_push(&rows, o))
+			if (!pgorm__objlist_push(&rows, o))
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	int rc = 0;
 	if (rows.n > 1 && mi->self_ref)
 		rc = order_self_ref(s, mi, &rows);
-	size_t ncols = 0;
-	for (size_t i = 0; i < mi->ncols; i++)
-		ncols += col_inserted(mi, i);
-	size_t per = 65535 / (ncols ? ncols : 1);
-	if (per > INSERT_BATCH_ROWS)
-		per = INSERT_BATCH_ROWS;
+	uint64_t all = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
 	const char *reason = rows.n ? fk_reason(pl, mi, "insert") : NULL;
-	for (size_t start = 0; start < rows.n && rc == 0; start += per) {
-		size_t cnt = rows.n - start < per ? rows.n - start : per;
+	/* one statement per run of rows (in order) that name the same columns */
+	for (size_t start = 0, cnt; start < rows.n && rc == 0; start += cnt) {
+		uint64_t cols = insert_cols(rows.items[start], mi);
+		size_t ncols = (size_t)__builtin_popcountll(cols);
+		size_t per = PGORM__MAX_PARAMS / ncols;
+		if (per > INSERT_BATCH_ROWS)
+			per = INSERT_BATCH_ROWS;
+		for (cnt = 1; start + cnt < rows.n && cnt < per; cnt++)
+			if (insert_cols(rows.items[start + cnt], mi) != cols)
+				break;
 		planned *it = plan_add(pl);
 		pgorm_value *vals = plan_alloc(pl, cnt * ncols * sizeof *vals);
 		void **objs = plan_alloc(pl, cnt * sizeof *objs);
@@ -725,14 +761,13 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			break;
 		}
 		pgorm__sb_addf(b, "INSERT INTO %s (", mi->qtable);
-		bool first = true;
-		for (size_t i = 0; i < mi->ncols; i++) {
-			if (!col_inserted(mi, i))
+		for (size_t i = 0, first = 1; i < mi->ncols; i++) {
+			if (!((cols >> i) & 1))
 				continue;
 			if (!first)
 				pgorm__sb_add(b, ", ");
 			pgorm__sb_ident(b, mi->cols[i].name);
-			first = false;
+			first = 0;
 		}
 		pgorm__sb_add(b, ") VALUES ");
 		size_t p = 0;
@@ -741,7 +776,7 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			objs[r] = o;
 			pgorm__sb_add(b, r ? ", (" : "(");
 			for (size_t i = 0, k = 0; i < mi->ncols; i++) {
-				if (!col_inserted(mi, i))
+				if (!((cols >> i) & 1))
 					continue;
 				pgorm__get_col(o, &mi->cols[i], i, &vals[p]);
 				if (k++)
@@ -750,13 +785,13 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			}
 			pgorm__sb_add(b, ")");
 		}
-		bool ret;
-		add_returning(b, mi, &ret);
+		add_returning(b, mi, all & ~cols);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
 		it->kind = K_INSERT;
 		it->mi = mi;
 		it->objs = objs;
 		it->nobjs = cnt;
+		it->returned = all & ~cols;
 		it->reason = reason;
 	}
 	pgorm__free(rows.items);
@@ -806,7 +841,7 @@ static bool any_key_type(const pgorm__model_info *mi);
 typedef struct null_group {
 	pgorm__model_info *mi;
 	uint64_t cols;
-	objlist rows;
+	pgorm__objlist rows;
 } null_group;
 
 static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group *g, size_t ng)
@@ -814,25 +849,14 @@ static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group
 	for (size_t k = 0; k < ng; k++) {
 		pgorm__model_info *mi = g[k].mi;
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
-		bool text = pc->type == PGORM_TYPE_TEXT;
 		size_t n = g[k].rows.n;
+		const char *cast = "";
 		planned *it = plan_add(pl);
-		pgorm_value *v = plan_alloc(pl, sizeof *v);
 		void **objs = plan_alloc(pl, n * sizeof *objs);
-		int64_t *ids = text ? NULL : plan_alloc(pl, n * sizeof *ids);
-		const char **strs = text ? plan_alloc(pl, n * sizeof *strs) : NULL;
-		if (it == NULL || v == NULL || objs == NULL || (ids == NULL && strs == NULL))
+		pgorm_value *v = plan_keys(pl, pc, mi->pk[0], g[k].rows.items, n, &cast);
+		if (it == NULL || v == NULL || objs == NULL)
 			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
-		for (size_t i = 0; i < n; i++) {
-			pgorm_value kv;
-			objs[i] = g[k].rows.items[i];
-			pgorm__get_col(objs[i], pc, mi->pk[0], &kv);
-			if (text)
-				strs[i] = kv.u.str.ptr;
-			else
-				ids[i] = pc->type == PGORM_TYPE_INT8 ? kv.u.i64 : pc->type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i16;
-		}
-		*v = text ? PGORM_TEXT_ARRAY(strs, n) : PGORM_INT8_ARRAY(ids, n);
+		memcpy(objs, g[k].rows.items, n * sizeof *objs);
 		pgorm__sb_addf(b, "UPDATE %s SET ", mi->qtable);
 		for (size_t c = 0, first = 1; c < mi->ncols; c++) {
 			if (!((g[k].cols >> c) & 1))
@@ -845,7 +869,7 @@ static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group
 		}
 		pgorm__sb_add(b, " WHERE ");
 		pgorm__sb_ident(b, pc->name);
-		pgorm__sb_add(b, text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+		pgorm__sb_addf(b, " = ANY($1%s)", cast);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
 		it->kind = K_UPDATE;
 		it->mi = mi;
@@ -856,7 +880,26 @@ static int plan_null_groups(pgorm_session *s, plan *pl, pgorm__sb *b, null_group
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
-static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
+/* The UNIQUE columns of mi outside its key. */
+static uint64_t unique_cols(const pgorm__model_info *mi)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < mi->ncols; i++)
+		if ((mi->cols[i].flags & PGORM_UNIQUE) && !(mi->cols[i].flags & PGORM_PK))
+			m |= 1ULL << i;
+	return m;
+}
+
+/* An update that only sets UNIQUE columns (and others) to NULL frees values another row of
+ * the same flush may take (a one-to-one child replaced: the old child's key is nulled before
+ * the new child is inserted with it). Such updates go before the inserts. */
+static bool vacates(const pgorm__model_info *mi, uint64_t dirty, uint64_t nulls)
+{
+	return (dirty & ~nulls) == 0 && (dirty & unique_cols(mi)) != 0;
+}
+
+/* vacating: plan only the updates vacates() picks; otherwise only the others. */
+static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b, bool vacating)
 {
 	null_group groups[16];
 	size_t ng = 0;
@@ -867,10 +910,10 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 		if (st->state != PGORM_STATE_PERSISTENT)
 			continue;
 		pgorm__model_info *mi = pgorm__session_info(s, o);
-		uint64_t dirty = pgorm__dirty_cols(o, mi);
+		uint64_t dirty = st->dirty; /* observed when the flush started */
 		if (mi->version_col >= 0)
 			dirty &= ~(1ULL << mi->version_col);
-		if (dirty == 0)
+		if (dirty == 0 || vacates(mi, dirty, st->nulls) != vacating)
 			continue;
 		for (size_t k = 0; k < mi->npk; k++)
 			if ((dirty >> mi->pk[k]) & 1)
@@ -885,7 +928,7 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 			if (k == ng && ng < sizeof groups / sizeof groups[0])
 				groups[ng++] = (null_group){ mi, dirty, { 0 } };
 			if (k < ng) {
-				if (!list_push(&groups[k].rows, o))
+				if (!pgorm__objlist_push(&groups[k].rows, o))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 				continue;
 			}
@@ -929,21 +972,20 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b)
 	return rc;
 }
 
+/* Rows of mi can be written by one statement over an array of keys (no version to check). */
 static bool any_key_type(const pgorm__model_info *mi)
 {
-	pgorm_type t = mi->cols[mi->pk[0]].type;
-	return mi->npk == 1 && mi->version_col < 0 &&
-	       (t == PGORM_TYPE_INT8 || t == PGORM_TYPE_INT4 || t == PGORM_TYPE_INT2 || t == PGORM_TYPE_TEXT);
+	return mi->npk == 1 && mi->version_col < 0 && pgorm__keyarray_supports(mi->cols[mi->pk[0]].type);
 }
 
 static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
 {
-	objlist rows = { 0 };
+	pgorm__objlist rows = { 0 };
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
 		if (((pgorm_object *)o)->model == mi->model && pgorm__st(o)->state == PGORM_STATE_DELETED &&
 		    (pgorm__st(o)->flags & OBJ_IN_MAP))
-			if (!list_push(&rows, o))
+			if (!pgorm__objlist_push(&rows, o))
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	if (rows.n == 0)
@@ -954,48 +996,37 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 		const pgorm_rel *r = mi->rels[k];
 		if (r->kind != PGORM_REL_MANY_TO_MANY || (r->flags & PGORM_REL_VIEWONLY))
 			continue;
-		planned *it = plan_add(pl);
-		int64_t *ids = plan_alloc(pl, rows.n * sizeof *ids);
-		pgorm_value *v = plan_alloc(pl, sizeof *v);
-		if (it == NULL || ids == NULL || v == NULL)
-			break;
-		for (size_t i = 0; i < rows.n; i++) {
-			pgorm_value kv;
-			pgorm__get_col(rows.items[i], &mi->cols[mi->pk[0]], mi->pk[0], &kv);
-			ids[i] = kv.type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i64;
+		const pgorm_column *pc = &mi->cols[mi->pk[0]];
+		if (mi->npk != 1 || !pgorm__keyarray_supports(pc->type)) {
+			pgorm__free(rows.items);
+			return pgorm__session_fail(s, PGORM_EUNSUPPORTED, "%s.%s: many-to-many needs a one-column key",
+			                           mi->model->table, r->name);
 		}
-		*v = PGORM_INT8_ARRAY(ids, rows.n);
+		const char *cast = "";
+		planned *it = plan_add(pl);
+		pgorm_value *v = plan_keys(pl, pc, mi->pk[0], rows.items, rows.n, &cast);
+		if (it == NULL || v == NULL)
+			break;
 		pgorm__sb_add(b, "DELETE FROM ");
 		pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
 		pgorm__sb_add(b, " WHERE ");
 		pgorm__sb_ident(b, r->sec_local);
-		pgorm__sb_add(b, " = ANY($1::int8[])");
+		pgorm__sb_addf(b, " = ANY($1%s)", cast);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
 		it->kind = K_ASSOC_DELETE;
 		it->reason = "association rows of deleted objects";
 	}
 	if (any_key_type(mi)) {
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
-		bool text = pc->type == PGORM_TYPE_TEXT;
+		const char *cast = "";
 		planned *it = plan_add(pl);
-		pgorm_value *v = plan_alloc(pl, sizeof *v);
 		void **objs = plan_alloc(pl, rows.n * sizeof *objs);
-		int64_t *ids = text ? NULL : plan_alloc(pl, rows.n * sizeof *ids);
-		const char **strs = text ? plan_alloc(pl, rows.n * sizeof *strs) : NULL;
-		if (it && v && objs && (ids || strs)) {
-			for (size_t i = 0; i < rows.n; i++) {
-				pgorm_value kv;
-				pgorm__get_col(rows.items[i], pc, mi->pk[0], &kv);
-				objs[i] = rows.items[i];
-				if (text)
-					strs[i] = kv.u.str.ptr;
-				else
-					ids[i] = pc->type == PGORM_TYPE_INT8 ? kv.u.i64 : pc->type == PGORM_TYPE_INT4 ? kv.u.i32 : kv.u.i16;
-			}
-			*v = text ? PGORM_TEXT_ARRAY(strs, rows.n) : PGORM_INT8_ARRAY(ids, rows.n);
+		pgorm_value *v = plan_keys(pl, pc, mi->pk[0], rows.items, rows.n, &cast);
+		if (it && v && objs) {
+			memcpy(objs, rows.items, rows.n * sizeof *objs);
 			pgorm__sb_addf(b, "DELETE FROM %s WHERE ", mi->qtable);
 			pgorm__sb_ident(b, pc->name);
-			pgorm__sb_add(b, text ? " = ANY($1::text[])" : " = ANY($1::int8[])");
+			pgorm__sb_addf(b, " = ANY($1%s)", cast);
 			it->stmt = (pgorm_stmt){ plan_str(pl, b), 1, v };
 			it->kind = K_DELETE;
 			it->mi = mi;
@@ -1076,22 +1107,44 @@ static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
+/* Rows of mi can be deleted before anything else of the flush: no table references mi, and
+ * mi has UNIQUE columns whose values a new row of the same flush may take (a one-to-one
+ * child replaced under delete-orphan). */
+static bool delete_early(const pgorm_registry *reg, const pgorm__model_info *mi)
+{
+	if (unique_cols(mi) == 0)
+		return false;
+	for (size_t m = 0; m < reg->nmodels; m++)
+		for (size_t i = 0; i < reg->models[m].ncols; i++) {
+			const char *t = reg->models[m].cols[i].fk_table;
+			if (t != NULL && strcmp(t, mi->model->table) == 0)
+				return false;
+		}
+	return true;
+}
+
 static int build_plan(pgorm_session *s, plan *pl)
 {
 	pgorm__sb b;
 	pgorm__sb_init(&b);
 	int rc = 0;
 	const pgorm_registry *reg = s->reg;
+	/* UNIQUE values freed first (see vacates and delete_early), then parents-first inserts */
+	rc = plan_updates(s, pl, &b, true);
+	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
+		if (delete_early(reg, &reg->models[reg->topo_order[k]]))
+			rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	for (size_t k = 0; k < reg->nmodels && rc == 0; k++)
 		rc = plan_inserts(s, &reg->models[reg->topo_order[k]], pl, &b);
 	if (rc == 0)
 		rc = plan_assoc(s, pl, &b, true);
 	if (rc == 0)
-		rc = plan_updates(s, pl, &b);
+		rc = plan_updates(s, pl, &b, false);
 	if (rc == 0)
 		rc = plan_assoc(s, pl, &b, false);
 	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
-		rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
+		if (!delete_early(reg, &reg->models[reg->topo_order[k]]))
+			rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	pgorm__sb_free(&b);
 	return rc;
 }
@@ -1120,19 +1173,17 @@ static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 		size_t col = mi->npk;
 		for (size_t i = 0; i < mi->ncols; i++) {
 			const pgorm_column *c = &mi->cols[i];
-			if (!((c->flags & PGORM_SERVER_DEFAULT) && !(c->flags & PGORM_PK)))
+			if (!((it->returned >> i) & 1))
 				continue;
 			pgorm_value v;
 			if (pgorm_result_get(res, row, col++, c->type, &v, &s->err) != 0)
 				return s->err.code;
-			if (v.is_null) {
-				pgorm__st(o)->nulls |= 1ULL << i;
-			} else {
-				int rc = pgorm__set_col(s, o, c, i, &v);
+			if (!v.is_null) {
+				int rc = pgorm__set_col(&s->arena, o, c, i, &v);
 				if (rc != 0)
 					return pgorm__session_fail(s, rc, "out of memory");
-				pgorm__st(o)->nulls &= ~(1ULL << i);
 			}
+			pgorm__assign_col(o, mi, i, v.is_null);
 		}
 	}
 	return 0;
@@ -1213,7 +1264,7 @@ static int finish(pgorm_session *s, plan *pl)
 				const pgorm_column *vc = &it->mi->cols[it->mi->version_col];
 				pgorm_value v;
 				pgorm__get_col(o, vc, (size_t)it->mi->version_col, &v);
-				int64_t nv = (vc->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i64) + 1;
+				int64_t nv = pgorm__value_int(&v) + 1;
 				pgorm_value nvv = PGORM_INT8(nv);
 				pgorm__set_col(NULL, o, vc, (size_t)it->mi->version_col, &nvv);
 			} else if (it->kind == K_DELETE) {
@@ -1235,6 +1286,38 @@ static int finish(pgorm_session *s, plan *pl)
 	return 0;
 }
 
+/* Objects that hold a transient object in a collection or a one-to-one (2.0's rule: no
+ * save-update cascade along a backref, so the transient one is not saved) are reported
+ * through the log hook, as SQLAlchemy warns; the child → parent direction is reported by
+ * sync_fks. */
+static void report_skipped(pgorm_session *s)
+{
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (!(st->flags & OBJ_HOLDS_TRANSIENT))
+			continue;
+		st->flags &= (uint8_t)~OBJ_HOLDS_TRANSIENT;
+		if (st->state != PGORM_STATE_PENDING && st->state != PGORM_STATE_PERSISTENT)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t k = 0; k < mi->nrels; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->kind == PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY))
+				continue;
+			void *single;
+			size_t n, skipped = 0;
+			void **items = pgorm__rel_items(o, r, &single, &n);
+			for (size_t j = 0; j < n; j++)
+				skipped += pgorm__st(items[j])->state == PGORM_STATE_TRANSIENT;
+			if (skipped > 0)
+				pgorm__session_log(s, PGORM_LOG_WARNING,
+				                   "%s.%s holds %zu %s object(s) not in the session: not saved (add them)",
+				                   mi->model->table, r->name, skipped, r->target->model->table);
+		}
+	}
+}
+
 static char *render_plan(plan *pl)
 {
 	pgorm__sb b;
@@ -1251,7 +1334,8 @@ static void save_states(pgorm_session *s, uint8_t *states, uint64_t *nulls, uint
 	for (size_t i = 0; i < s->ntracked; i++) {
 		pgorm__objstate *st = pgorm__st(s->tracked[i]);
 		states[i] = st->state;
-		nulls[i] = st->nulls;
+		nulls[2 * i] = st->nulls;
+		nulls[2 * i + 1] = st->dirty;
 		flags[i] = st->flags;
 	}
 }
@@ -1261,7 +1345,8 @@ static void restore_states(pgorm_session *s, const uint8_t *states, const uint64
 	for (size_t i = 0; i < n; i++) {
 		pgorm__objstate *st = pgorm__st(s->tracked[i]);
 		st->state = states[i];
-		st->nulls = nulls[i];
+		st->nulls = nulls[2 * i];
+		st->dirty = nulls[2 * i + 1];
 		st->flags = flags[i];
 	}
 }
@@ -1282,6 +1367,15 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 		return 0;
 	}
 	s->flushing = true;
+	/* the writes made to the structs since the last look: every step below reads NULL and
+	 * dirty bits, not the fields */
+	for (size_t i = 0; i < s->ntracked; i++) {
+		uint8_t state = pgorm__st(s->tracked[i])->state;
+		if (state == PGORM_STATE_PENDING || state == PGORM_STATE_PERSISTENT)
+			pgorm__observe(s->tracked[i], pgorm__session_info(s, s->tracked[i]));
+	}
+	if (!dry)
+		report_skipped(s);
 	plan pl;
 	memset(&pl, 0, sizeof pl);
 	pgorm__arena_init(&pl.arena);
@@ -1294,7 +1388,7 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 		nsaved = s->ntracked;
 		states = pgorm__calloc(nsaved + 1, 1);
 		flags = pgorm__calloc(nsaved + 1, 1);
-		nulls = pgorm__calloc(nsaved + 1, sizeof *nulls);
+		nulls = pgorm__calloc(2 * nsaved + 1, sizeof *nulls); /* NULL and dirty bits */
 		if (!states || !flags || !nulls) {
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			nsaved = 0; /* nothing saved, nothing changed, nothing to restore */

@@ -26,6 +26,9 @@ void pgorm__error_reset(pgorm_error *e);
 /* Bounded copy that always terminates. */
 void pgorm__strlcpy(char *dst, const char *src, size_t n);
 
+/* The protocol's limit on bind parameters per statement (a 16-bit count). */
+#define PGORM__MAX_PARAMS 65535
+
 #define PGORM__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -11,100 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- single values ---- */
-
-static void put_str(void *field, const char *s) { memcpy(field, &s, sizeof s); }
-
-void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_value *v)
-{
-	const char *f = (const char *)obj + c->offset;
-	const pgorm__objstate *st = ((const pgorm_object *)obj)->priv;
-	memset(v, 0, sizeof *v);
-	v->type = c->type;
-	if (st != NULL && (st->nulls >> idx) & 1) {
-		v->is_null = true;
-		return;
-	}
-	switch (c->type) {
-	case PGORM_TYPE_BOOL: memcpy(&v->u.b, f, sizeof(bool)); break;
-	case PGORM_TYPE_INT2: memcpy(&v->u.i16, f, 2); break;
-	case PGORM_TYPE_INT4: case PGORM_TYPE_DATE: memcpy(&v->u.i32, f, 4); break;
-	case PGORM_TYPE_INT8: case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: memcpy(&v->u.i64, f, 8); break;
-	case PGORM_TYPE_FLOAT4: memcpy(&v->u.f4, f, 4); break;
-	case PGORM_TYPE_FLOAT8: memcpy(&v->u.f8, f, 8); break;
-	case PGORM_TYPE_UUID: memcpy(v->u.uuid, f, 16); break;
-	case PGORM_TYPE_BYTEA: {
-		const pgorm_bytes *b = (const void *)f;
-		v->u.str.ptr = (const char *)b->data;
-		v->u.str.len = b->len;
-		break;
-	}
-	default: {
-		const char *s;
-		memcpy(&s, f, sizeof s);
-		if (s == NULL && (c->flags & PGORM_NULLABLE)) {
-			v->is_null = true;
-			break;
-		}
-		v->u.str.ptr = s ? s : "";
-		v->u.str.len = s ? strlen(s) : 0;
-	}
-	}
-}
-
-int pgorm__set_col(pgorm_session *s, void *obj, const pgorm_column *c, size_t idx, const pgorm_value *v)
-{
-	char *f = pgorm__field(obj, c->offset);
-	(void)idx;
-	bool is_int = v->type == PGORM_TYPE_INT2 || v->type == PGORM_TYPE_INT4 || v->type == PGORM_TYPE_INT8;
-	int64_t iv = v->type == PGORM_TYPE_INT2 ? v->u.i16 : v->type == PGORM_TYPE_INT4 ? v->u.i32 : v->u.i64;
-	switch (c->type) {
-	case PGORM_TYPE_INT2: case PGORM_TYPE_INT4: case PGORM_TYPE_INT8:
-		if (!is_int)
-			return PGORM_ETYPE;
-		if (c->type == PGORM_TYPE_INT2) { int16_t x = (int16_t)iv; memcpy(f, &x, 2); }
-		else if (c->type == PGORM_TYPE_INT4) { int32_t x = (int32_t)iv; memcpy(f, &x, 4); }
-		else memcpy(f, &iv, 8);
-		return 0;
-	default:
-		break;
-	}
-	if (v->type != c->type)
-		return PGORM_ETYPE;
-	switch (c->type) {
-	case PGORM_TYPE_BOOL: memcpy(f, &v->u.b, sizeof(bool)); return 0;
-	case PGORM_TYPE_DATE: memcpy(f, &v->u.date, 4); return 0;
-	case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: memcpy(f, &v->u.i64, 8); return 0;
-	case PGORM_TYPE_FLOAT4: memcpy(f, &v->u.f4, 4); return 0;
-	case PGORM_TYPE_FLOAT8: memcpy(f, &v->u.f8, 8); return 0;
-	case PGORM_TYPE_UUID: memcpy(f, v->u.uuid, 16); return 0;
-	case PGORM_TYPE_BYTEA: {
-		pgorm_bytes b = { NULL, v->u.str.len };
-		if (s == NULL) {
-			b.data = (uint8_t *)(uintptr_t)v->u.str.ptr;
-		} else {
-			b.data = pgorm__arena_alloc(&s->arena, v->u.str.len ? v->u.str.len : 1);
-			if (b.data == NULL)
-				return PGORM_ENOMEM;
-			if (v->u.str.len)
-				memcpy(b.data, v->u.str.ptr, v->u.str.len);
-		}
-		memcpy(f, &b, sizeof b);
-		return 0;
-	}
-	default: {
-		const char *str = v->u.str.ptr;
-		if (s != NULL) {
-			str = pgorm__arena_strndup(&s->arena, v->u.str.ptr ? v->u.str.ptr : "", v->u.str.len);
-			if (str == NULL)
-				return PGORM_ENOMEM;
-		}
-		put_str(f, str);
-		return 0;
-	}
-	}
-}
-
 /* ---- rows ---- */
 
 /* How each column of a result is decoded, chosen once per result (not per value). */
@@ -164,7 +70,7 @@ static int decode_generic(pgorm_session *s, const pgorm_column *c, void *obj, co
 	pgorm_error e;
 	int rc = pgorm__codec_decode(c->type, PQftype(res, col), d, len, &v, scratch, &e);
 	if (rc == 0)
-		rc = pgorm__set_col(s, obj, c, 0, &v);
+		rc = pgorm__set_col(&s->arena, obj, c, 0, &v);
 	if (rc == 0)
 		*word = pgorm__col_word(obj, c);
 	return rc;
@@ -194,7 +100,7 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 			if (st != NULL)
 				st->nulls |= 1ULL << i;
 			memset(f, 0, c->size);
-			*word = 0;
+			*word = pgorm__col_word(obj, c); /* what pgorm__observe computes for these bytes */
 			if (st == NULL && i == mi->pk[0])
 				return 1;
 			continue;
@@ -246,7 +152,7 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 			char *str = pgorm__arena_strndup(&s->arena, d, len);
 			if (str == NULL)
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %s", mi->model->table);
-			put_str(f, str);
+			memcpy(f, &str, sizeof str);
 			*word = pgorm__hash_bytes(str, len);
 			break;
 		}
@@ -271,7 +177,7 @@ static void finish_snapshot(void *obj, const pgorm__model_info *mi, uint64_t col
 	for (size_t i = 0; i < mi->ncols; i++)
 		if ((cols >> i) & 1)
 			st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
-	st->snap_nulls = st->nulls;
+	st->dirty = 0;
 }
 
 void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row)
@@ -371,9 +277,12 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 					break;
 				finish_snapshot(obj, mi, dec.pk_mask);
 				for (size_t i = 0; i < mi->ncols; i++)
-					if ((keep >> i) & 1)
+					if ((keep >> i) & 1) {
 						memcpy(pgorm__field(obj, mi->cols[i].offset), saved[i], mi->cols[i].size);
+						st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
+					}
 				st->nulls = (st->nulls & ~keep) | kept_nulls;
+				st->dirty = keep;
 				st->flags &= (uint8_t)~OBJ_EXPIRED;
 			}
 			st->result_gen = s->result_gen;
@@ -392,7 +301,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			pgorm__objstate *st = pgorm__st(obj);
 			if (have_key) { /* the key's snapshot word is the key */
 				st->snap[mi->pk[0]] = (uint64_t)key;
-				st->snap_nulls = st->nulls;
+				st->dirty = 0;
 			} else {
 				finish_snapshot(obj, mi, dec.pk_mask);
 			}
@@ -421,34 +330,29 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 
 /* ---- relationship loading ---- */
 
-/* Key values of a set of objects, one int8[] or text[] parameter per key column (a composite
- * key is matched with unnest of the arrays). Objects with a NULL in the key are left out. */
+/* Key values of a set of objects, one array parameter per key column (a composite key is
+ * matched with unnest of the arrays). Objects with a NULL in the key are left out. */
 typedef struct keyset {
 	size_t ncols, n;
-	struct {
-		int64_t *ints;
-		const char **strs;
-		bool text;
-	} col[PGORM__MAX_PK];
+	pgorm__keyarray col[PGORM__MAX_PK];
 	pgorm_value params[PGORM__MAX_PK];
 	bool single;            /* one key of one column: "= $1" with a scalar, as hand-written N+1 code */
 } keyset;
 
-/* Switch a one-key, one-column set to the scalar form (one-to-many and many-to-one loads). */
+/* Switch a one-key, one-column set of integers or text to the scalar form (one-to-many and
+ * many-to-one loads). */
 static void use_single(keyset *k)
 {
-	if (k->n != 1 || k->ncols != 1)
+	if (k->n != 1 || k->ncols != 1 || k->col[0].text != NULL)
 		return;
 	k->single = true;
-	k->params[0] = k->col[0].text ? PGORM_TEXT(k->col[0].strs[0]) : PGORM_INT8(k->col[0].ints[0]);
+	k->params[0] = k->col[0].ints ? PGORM_INT8(k->col[0].ints[0]) : PGORM_TEXT(k->col[0].strs[0]);
 }
 
 static void keyset_free(keyset *k)
 {
-	for (size_t c = 0; c < k->ncols; c++) {
-		pgorm__free(k->col[c].ints);
-		pgorm__free((void *)k->col[c].strs);
-	}
+	for (size_t c = 0; c < k->ncols; c++)
+		pgorm__keyarray_free(&k->col[c]);
 	k->ncols = 0;
 }
 
@@ -456,43 +360,37 @@ static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, const siz
                         void **objs, size_t n, keyset *k)
 {
 	memset(k, 0, sizeof *k);
-	k->ncols = ncols;
 	uint64_t mask = 0;
 	for (size_t c = 0; c < ncols; c++) {
 		const pgorm_column *col = &mi->cols[cols[c]];
 		mask |= 1ULL << cols[c];
-		k->col[c].text = col->type == PGORM_TYPE_TEXT;
-		if (!k->col[c].text && col->type != PGORM_TYPE_INT8 && col->type != PGORM_TYPE_INT4 &&
-		    col->type != PGORM_TYPE_INT2)
-			return pgorm__session_fail(s, PGORM_EUNSUPPORTED, "%s.%s: relationship loading needs integer or text keys",
+		if (!pgorm__keyarray_supports(col->type))
+			return pgorm__session_fail(s, PGORM_EUNSUPPORTED,
+			                           "%s.%s: relationship loading needs integer, text or uuid keys",
 			                           mi->model->table, col->name);
-		if (k->col[c].text)
-			k->col[c].strs = pgorm__calloc(n ? n : 1, sizeof *k->col[c].strs);
-		else
-			k->col[c].ints = pgorm__calloc(n ? n : 1, sizeof *k->col[c].ints);
-		if (k->col[c].strs == NULL && k->col[c].ints == NULL)
-			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (pgorm__st(objs[i])->nulls & mask)
-			continue;
-		for (size_t c = 0; c < ncols; c++) {
-			const pgorm_column *col = &mi->cols[cols[c]];
-			pgorm_value v;
-			pgorm__get_col(objs[i], col, cols[c], &v);
-			if (k->col[c].text)
-				k->col[c].strs[k->n] = v.u.str.ptr;
-			else
-				k->col[c].ints[k->n] = col->type == PGORM_TYPE_INT8 ? v.u.i64 : col->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i16;
-		}
-		k->n++;
+	void **with = pgorm__calloc(n ? n : 1, sizeof *with); /* the objects without a NULL in the key */
+	if (with == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(pgorm__st(objs[i])->nulls & mask))
+			with[m++] = objs[i];
+	int rc = 0;
+	for (size_t c = 0; c < ncols && rc == 0; c++) {
+		if (pgorm__keyarray_build(&k->col[c], &mi->cols[cols[c]], cols[c], with, m) != 0)
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		k->ncols = c + 1;
+		k->params[c] = k->col[c].param;
 	}
-	for (size_t c = 0; c < ncols; c++)
-		k->params[c] = k->col[c].text ? PGORM_TEXT_ARRAY(k->col[c].strs, k->n) : PGORM_INT8_ARRAY(k->col[c].ints, k->n);
-	return 0;
+	k->n = m;
+	pgorm__free(with);
+	if (rc != 0)
+		keyset_free(k);
+	return rc;
 }
 
-static const char *array_cast(const keyset *k, size_t c) { return k->col[c].text ? "::text[]" : "::int8[]"; }
+static const char *array_cast(const keyset *k, size_t c) { return k->col[c].cast; }
 
 /* "t.a = ANY($1::int8[])", or "(t.a, t.b) IN (SELECT * FROM unnest($1::int8[], $2::text[]))". */
 static void key_match(pgorm__sb *b, const pgorm__model_info *mi, const size_t *cols, const keyset *k)
@@ -525,17 +423,6 @@ static void order_clause(pgorm__sb *b, const pgorm_rel *r)
 	pgorm__sb_ident(b, r->target->cols[r->order_col].name);
 	if (r->order_desc)
 		pgorm__sb_add(b, " DESC");
-}
-
-static bool same_value(const pgorm_value *a, const pgorm_value *b)
-{
-	if (a->is_null || b->is_null)
-		return false;
-	if (a->type == PGORM_TYPE_TEXT || b->type == PGORM_TYPE_TEXT)
-		return a->type == b->type && strcmp(a->u.str.ptr, b->u.str.ptr) == 0;
-	int64_t x = a->type == PGORM_TYPE_INT2 ? a->u.i16 : a->type == PGORM_TYPE_INT4 ? a->u.i32 : a->u.i64;
-	int64_t y = b->type == PGORM_TYPE_INT2 ? b->u.i16 : b->type == PGORM_TYPE_INT4 ? b->u.i32 : b->u.i64;
-	return x == y;
 }
 
 /* The object of model mi whose columns cols equal src's columns srccols (an identity-map probe
@@ -575,7 +462,7 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 		for (size_t c = 0; c < ncols && eq; c++) {
 			pgorm_value w;
 			pgorm__get_col(objs[i], &mi->cols[cols[c]], cols[c], &w);
-			eq = same_value(&v[c], &w);
+			eq = pgorm__value_equal(&v[c], &w);
 		}
 		if (eq)
 			return objs[i];
@@ -654,6 +541,7 @@ static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
 			pgorm__link_put(parents[i], r, NULL);
 		else
 			pgorm__coll(parents[i], r)->len = 0;
+		pgorm__st(parents[i])->flags2 |= OBJ2_LOADING;
 	}
 	/* First the parent of every child (NULL: skipped), counting per collection, so that each
 	 * collection is allocated once at its final size. */
@@ -663,12 +551,19 @@ static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < nk; i++) {
-		if (pgorm__st(kids[i])->link_dirty & (1ULL << m2o->index))
-			continue; /* moved in memory since: its new place wins */
-		owner[i] = find_by_cols(s, pm, r->ref_cols, r->nfk, kids[i], cm, r->fk_cols, parents, n);
+		if (pgorm__st(kids[i])->link_dirty & (1ULL << m2o->index)) {
+			/* linked in memory since its row was written: the link wins, and when it names
+			 * one of the parents loaded here, the child is in that collection */
+			void *link = pgorm__link_get(kids[i], m2o);
+			owner[i] = link != NULL && (pgorm__st(link)->flags2 & OBJ2_LOADING) ? link : NULL;
+		} else {
+			owner[i] = find_by_cols(s, pm, r->ref_cols, r->nfk, kids[i], cm, r->fk_cols, parents, n);
+		}
 		if (owner[i] != NULL && !r->scalar)
 			pgorm__coll(owner[i], r)->len++;
 	}
+	for (size_t i = 0; i < n; i++)
+		pgorm__st(parents[i])->flags2 &= (uint8_t)~OBJ2_LOADING;
 	for (size_t i = 0; i < n && !r->scalar && rc == 0; i++) {
 		pgorm_collection *c = pgorm__coll(parents[i], r);
 		size_t want = c->len;
@@ -801,7 +696,7 @@ static int apply_m2m(pgorm_session *s, load_job *j, pgorm_result *res)
 	int rc = pgorm__load_rows(s, tm, res, 0, j->overwrite, &got, &ng);
 	for (size_t i = 0; i < j->n; i++)
 		pgorm__coll(j->objs[i], r)->len = 0;
-	pgorm_type kt = om->cols[om->pk[0]].type == PGORM_TYPE_TEXT ? PGORM_TYPE_TEXT : PGORM_TYPE_INT8;
+	pgorm_type kt = pgorm__is_int_type(om->cols[om->pk[0]].type) ? PGORM_TYPE_INT8 : om->cols[om->pk[0]].type;
 	/* rows map 1:1 to got[] (no NULL keys in an inner join) */
 	for (size_t i = 0; i < ng && rc == 0; i++) {
 		pgorm_value kv;

@@ -9,6 +9,7 @@
 #ifndef PGORM_OBJECT_H
 #define PGORM_OBJECT_H
 
+#include "arena.h"
 #include "pgorm/session.h"
 #include "registry.h"
 
@@ -20,11 +21,14 @@ enum {
 	OBJ_IN_MAP = 1u << 2,       /* registered in the identity map */
 	OBJ_DELETE_DONE = 1u << 3,  /* delete cascades already resolved */
 	OBJ_TRACKED = 1u << 4,      /* in the session's tracked list */
-	OBJ_NEW_IN_TX = 1u << 5     /* INSERTed in the current transaction */
+	OBJ_NEW_IN_TX = 1u << 5,    /* INSERTed in the current transaction */
+	OBJ_ORPHAN = 1u << 6,       /* lost its child under a many-to-one delete-orphan: checked at flush */
+	OBJ_HOLDS_TRANSIENT = 1u << 7 /* got a transient related object: the flush reports it if still so */
 };
 
 enum {
-	OBJ2_SEEN = 1u << 0         /* scratch mark while folding joined rows */
+	OBJ2_SEEN = 1u << 0,        /* scratch mark while folding joined rows / walking a cascade */
+	OBJ2_LOADING = 1u << 1      /* scratch mark: a parent whose collection is being loaded */
 };
 
 typedef struct pgorm__objstate {
@@ -35,7 +39,7 @@ typedef struct pgorm__objstate {
 	uint8_t pad;
 	uint32_t result_gen;        /* which query result loaded it (N+1 detector) */
 	uint64_t nulls;             /* current NULL bits, one per column */
-	uint64_t snap_nulls;        /* NULL bits at snapshot time */
+	uint64_t dirty;             /* columns assigned since the last load / flush (see observe) */
 	uint32_t link_dirty;        /* to-one links changed since the last flush, one bit per rel */
 	uint32_t loaded;            /* relationships loaded, one bit per rel */
 	uint32_t raise_mask;        /* per-query raise, one bit per rel */
@@ -50,6 +54,15 @@ typedef struct pgorm__collstate {
 	void **removed;
 	size_t nremoved, capremoved;
 } pgorm__collstate;
+
+/* A growable list of objects (malloc'd: pgorm__free(items)), for cascade walks and plans. */
+typedef struct pgorm__objlist {
+	void **items;
+	size_t n, cap;
+} pgorm__objlist;
+
+/* Append o; false on out of memory (the list is unchanged). */
+bool pgorm__objlist_push(pgorm__objlist *l, void *o);
 
 size_t pgorm__objstate_size(const pgorm__model_info *mi);
 
@@ -71,9 +84,60 @@ static inline void *pgorm__slot(void *obj, const pgorm__model_info *mi, size_t s
 uint64_t pgorm__col_word(const void *obj, const pgorm_column *c);
 /* The content hash pgorm__col_word uses for strings and bytes. */
 uint64_t pgorm__hash_bytes(const void *p, size_t n);
-/* Snapshot every column of obj (after load / flush). */
+/* True for the column types held through a pointer (a NULL pointer reads as SQL NULL). */
+bool pgorm__col_is_ptr(const pgorm_column *c);
+/* True when c is held through a pointer and obj's pointer (pgorm_bytes: data) is NULL. */
+bool pgorm__col_null_ptr(const void *obj, const pgorm_column *c);
+/* Snapshot every column of obj (after load / flush): nothing is dirty. */
 void pgorm__snapshot(void *obj, const pgorm__model_info *mi);
-/* Bitmap of columns whose value or NULL bit differs from the snapshot. */
-uint64_t pgorm__dirty_cols(const void *obj, const pgorm__model_info *mi);
+/* Take in the writes made since pgorm last looked (the one rule of model.h): a column whose
+ * field bytes changed is assigned (dirty), and non-NULL unless it holds a NULL pointer. */
+void pgorm__observe(void *obj, const pgorm__model_info *mi);
+/* Mark column i assigned with the field's current value, or NULL (the field is then zeroed):
+ * the flush writes it. */
+void pgorm__assign_col(void *obj, const pgorm__model_info *mi, size_t i, bool is_null);
+/* Column i back to never assigned: zeroed, NULL, not written by the next INSERT. */
+void pgorm__unassign_col(void *obj, const pgorm__model_info *mi, size_t i);
+/* The foreign key columns of the many-to-one r become NULL at the next flush. */
+void pgorm__fk_set_null(void *obj, const pgorm_rel *r);
+/* Columns assigned since the last load or flush (observes first). */
+uint64_t pgorm__dirty_cols(void *obj, const pgorm__model_info *mi);
+
+/* Set a column of obj from a value (integers widen or narrow). Strings and bytes are copied
+ * into arena, or borrowed when arena is NULL. Errors: PGORM_ETYPE, PGORM_ENOMEM. */
+int pgorm__set_col(pgorm__arena *arena, void *obj, const pgorm_column *c, size_t idx, const pgorm_value *v);
+/* The value of column idx of obj as a bind parameter (borrowing the struct's memory); NULL
+ * when its NULL bit is set or a pointer field is NULL. */
+void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_value *v);
+
+static inline bool pgorm__is_int_type(pgorm_type t)
+{
+	return t == PGORM_TYPE_INT2 || t == PGORM_TYPE_INT4 || t == PGORM_TYPE_INT8;
+}
+/* The integer an INT2/INT4/INT8 value holds, widened. */
+static inline int64_t pgorm__value_int(const pgorm_value *v)
+{
+	return v->type == PGORM_TYPE_INT2 ? v->u.i16 : v->type == PGORM_TYPE_INT4 ? v->u.i32 : v->u.i64;
+}
+/* Equal non-NULL values: integers of any width by value, strings and bytes by content. */
+bool pgorm__value_equal(const pgorm_value *a, const pgorm_value *b);
+
+/* One key column of many objects as one array parameter (WHERE k = ANY($1…)): integers
+ * widen to int8[], text goes as text[], uuid as text[] of its text form cast to uuid[]. */
+typedef struct pgorm__keyarray {
+	int64_t *ints;
+	const char **strs;
+	char *text;            /* uuid texts, 37 bytes each */
+	size_t n;
+	pgorm_value param;     /* borrows the arrays above */
+	const char *cast;      /* what follows the parameter: "::int8[]", "::text[]", "::text[]::uuid[]" */
+} pgorm__keyarray;
+
+/* Whether keys of type t can go in one array parameter. */
+bool pgorm__keyarray_supports(pgorm_type t);
+/* Column col of the n objects (none of them NULL there) into k. Errors: PGORM_EUNSUPPORTED
+ * (type), PGORM_ENOMEM; k is empty then. Free with pgorm__keyarray_free. */
+int pgorm__keyarray_build(pgorm__keyarray *k, const pgorm_column *col, size_t idx, void *const *objs, size_t n);
+void pgorm__keyarray_free(pgorm__keyarray *k);
 
 #endif

@@ -896,30 +896,29 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 		return rc;
 	char fetch[64];
 	snprintf(fetch, sizeof fetch, "FETCH FORWARD %zu FROM pgorm_stream", batch);
+	/* Each batch is loaded into a reader session of its own, freed after the callback: the
+	 * objects of s are never refreshed from, nor linked to, memory that goes with a batch. */
 	for (;;) {
-		/* everything the batch allocates is released after the callback */
-		pgorm__arena_mark mark = pgorm__arena_get_mark(&s->arena);
-		size_t tracked_before = s->ntracked;
-		pgorm_result *res = NULL;
-		if ((rc = pgorm__session_exec(s, fetch, 0, NULL, &res)) != 0)
+		pgorm_session *r = NULL;
+		if ((rc = pgorm__session_reader(s, &r)) != 0)
 			break;
+		pgorm_result *res = NULL;
 		void **objs = NULL;
 		size_t n = 0;
-		rc = pgorm__load_rows(s, q->mi, res, 0, false, &objs, &n);
-		pgorm_result_free(res);
+		rc = pgorm__session_exec(r, fetch, 0, NULL, &res);
 		if (rc == 0)
+			rc = pgorm__load_rows(r, q->mi, res, 0, false, &objs, &n);
+		pgorm_result_free(res);
+		if (rc == 0) {
+			q->s = r; /* the loaders work on the batch's objects */
 			rc = apply_loaders(q, q->mi, objs, n, "", NULL, NULL, 0);
+			q->s = s;
+		}
 		int stop = 0;
 		if (rc == 0 && n > 0)
 			stop = cb(ctx, objs, n);
 		pgorm__free(objs);
-		/* forget the objects this batch created, then free their memory */
-		for (size_t i = tracked_before; i < s->ntracked; i++) {
-			void *o = s->tracked[i];
-			pgorm__imap_del(&s->imap, pgorm__session_info(s, o), o);
-		}
-		s->ntracked = tracked_before;
-		pgorm__arena_reset(&s->arena, mark);
+		pgorm__session_reader_end(s, r, rc);
 		if (rc != 0 || n == 0 || stop)
 			break;
 	}

@@ -46,6 +46,10 @@ void **pgorm__rel_items(void *obj, const pgorm_rel *r, void **single, size_t *n)
 		return single;
 	}
 	pgorm_collection *c = pgorm__coll(obj, r);
+	if (!((pgorm__st(obj)->loaded >> r->index) & 1)) { /* unloaded: what was added meanwhile */
+		*n = c->priv ? c->priv->nadded : 0;
+		return c->priv ? c->priv->added : NULL;
+	}
 	*n = c->len;
 	return c->items;
 }
@@ -136,9 +140,9 @@ static int coll_add(pgorm_session *s, void *obj, const pgorm_rel *r, void *item)
 {
 	pgorm_collection *c = pgorm__coll(obj, r);
 	if (!is_loaded(obj, r)) {
+		/* items/len show only what was loaded (nothing while unloaded): queued for the load */
 		int rc = queue_change(s, c, item, true);
-		if (rc != 0)
-			return pgorm__session_fail(s, rc, "out of memory");
+		return rc != 0 ? pgorm__session_fail(s, rc, "out of memory") : 0;
 	}
 	if (r->kind == PGORM_REL_MANY_TO_MANY && pgorm__coll_contains(c, item))
 		return 0;
@@ -183,11 +187,29 @@ static bool in_session(const void *obj)
 	return st == PGORM_STATE_PENDING || st == PGORM_STATE_PERSISTENT;
 }
 
-static void mark_link(void *child, const pgorm_rel *m2o, void *parent)
+static bool orphan_cascade(const pgorm_rel *m2o)
 {
+	return m2o->kind == PGORM_REL_MANY_TO_ONE && (m2o->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN);
+}
+
+/* Set child's link. A pending child cut from its parent under delete-orphan leaves the
+ * session at once, as SQLAlchemy expunges it: added again, it is a new object, not an
+ * orphan to drop at the flush. An old parent that the child's own many-to-one orphans
+ * (delete-orphan on the many-to-one, single_parent) is checked at the flush. */
+static int mark_link(pgorm_session *s, void *child, const pgorm_rel *m2o, void *parent)
+{
+	void *old = pgorm__link_get(child, m2o);
 	pgorm__link_put(child, m2o, parent);
-	pgorm__st(child)->link_dirty |= 1ULL << m2o->index;
-	pgorm__st(child)->loaded |= 1ULL << m2o->index;
+	pgorm__objstate *st = pgorm__st(child);
+	st->link_dirty |= 1ULL << m2o->index;
+	st->loaded |= 1ULL << m2o->index;
+	if (old != NULL && old != parent && (m2o->cascade & PGORM_CASCADE_DELETE_ORPHAN))
+		pgorm__st(old)->flags |= OBJ_ORPHAN;
+	if (parent == NULL && st->state == PGORM_STATE_PENDING && orphan_cascade(m2o)) {
+		st->link_dirty &= ~(1ULL << m2o->index);
+		return pgorm__expunge(s, child);
+	}
+	return 0;
 }
 
 /* Core of every one-to-many change: attach child to parent (NULL detaches). o2m is the
@@ -211,8 +233,11 @@ static int relink(pgorm_session *s, const pgorm_rel *o2m, void *parent, void *ch
 	if (parent != NULL && o2m->scalar) {
 		/* one-to-one: the parent's previous child loses its link (nulled or orphaned) */
 		void *prev = scalar_get(parent, o2m);
-		if (prev != NULL && prev != child)
-			mark_link(prev, m2o, NULL);
+		if (prev != NULL && prev != child) {
+			int rc = mark_link(s, prev, m2o, NULL);
+			if (rc != 0)
+				return rc;
+		}
 		if (!is_loaded(parent, o2m)) /* the previous child is unknown: flush loads it */
 			pgorm__st(parent)->link_dirty |= 1ULL << o2m->index;
 		pgorm__link_put(parent, o2m, child);
@@ -222,8 +247,9 @@ static int relink(pgorm_session *s, const pgorm_rel *o2m, void *parent, void *ch
 		if (rc != 0)
 			return rc;
 	}
-	mark_link(child, m2o, parent);
-	return 0;
+	if (parent != NULL && pgorm__st(child)->state == PGORM_STATE_TRANSIENT)
+		pgorm__st(parent)->flags |= OBJ_HOLDS_TRANSIENT; /* 2.0: not saved along a backref; reported */
+	return mark_link(s, child, m2o, parent);
 }
 
 static int check_pair(pgorm_session *s, const pgorm_rel *r, void *a, void *b, const char *what)
@@ -254,6 +280,10 @@ int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bo
 		rc = add ? coll_add(s, b, r->partner, a) : coll_del(s, b, r->partner, a);
 	if (rc != 0)
 		return rc;
+	if (add && pgorm__st(b)->state == PGORM_STATE_TRANSIENT)
+		pgorm__st(a)->flags |= OBJ_HOLDS_TRANSIENT;
+	if (add && pgorm__st(a)->state == PGORM_STATE_TRANSIENT)
+		pgorm__st(b)->flags |= OBJ_HOLDS_TRANSIENT;
 	if (s->nm2m == s->capm2m) {
 		size_t cap = s->capm2m ? s->capm2m * 2 : 16;
 		pgorm__m2m_op *ops = pgorm__reallocarray(s->m2m_ops, cap, sizeof *ops);
@@ -264,6 +294,35 @@ int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bo
 	}
 	s->m2m_ops[s->nm2m++] = (pgorm__m2m_op){ r, a, b, add };
 	return 0;
+}
+
+/* Whether v is attached through r to an object other than obj (what is in memory, as
+ * SQLAlchemy's hasparent without optimism). */
+static bool has_other_parent(const pgorm_rel *r, void *obj, void *v)
+{
+	const pgorm_rel *p = r->partner;
+	if (p->scalar) {
+		void *cur = pgorm__link_get(v, p);
+		return cur != NULL && cur != obj;
+	}
+	void *single;
+	size_t n;
+	void **items = pgorm__rel_items(v, p, &single, &n);
+	for (size_t i = 0; i < n; i++)
+		if (items[i] != obj)
+			return true;
+	return false;
+}
+
+/* single_parent: v may be attached through r to one object at a time. Checked before any
+ * change, so a refused call has no effect. */
+static int check_single_parent(pgorm_session *s, const pgorm_rel *r, void *obj, void *v, const char *what)
+{
+	if (!(r->flags & PGORM_REL_SINGLE_PARENT) || v == NULL || !has_other_parent(r, obj, v))
+		return 0;
+	return pgorm__session_fail(s, PGORM_EINVAL,
+	                           "%s: the %s object is already attached through %s.%s, which is single_parent",
+	                           what, r->target->model->table, r->owner->model->table, r->name);
 }
 
 int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *child)
@@ -278,6 +337,8 @@ int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *c
 	if (r->scalar && r->kind != PGORM_REL_ONE_TO_MANY)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_append: %s.%s is not a collection (use pgorm_rel_set)",
 		                           r->owner->model->table, r->name);
+	if ((rc = check_single_parent(s, r, parent, child, "pgorm_rel_append")) != 0)
+		return rc;
 	if (r->kind == PGORM_REL_MANY_TO_MANY)
 		rc = pgorm__m2m_record(s, r, parent, child, true);
 	else
@@ -318,8 +379,7 @@ int pgorm_rel_remove(pgorm_session *s, const pgorm_rel *r, void *parent, void *c
 	} else if ((rc = coll_del(s, parent, r, child)) != 0) {
 		return rc;
 	}
-	mark_link(child, m2o, NULL);
-	return 0;
+	return mark_link(s, child, m2o, NULL);
 }
 
 int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
@@ -332,6 +392,8 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 	if (!r->scalar)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_set: %s.%s is a collection (use pgorm_rel_append)",
 		                           r->owner->model->table, r->name);
+	if (target != pgorm__link_get(obj, r) && (rc = check_single_parent(s, r, obj, target, "pgorm_rel_set")) != 0)
+		return rc;
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
 		if (target != NULL) {
 			rc = relink(s, r->partner, target, obj);
@@ -345,8 +407,7 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 				 * optimistic for persistent objects) */
 				pgorm__link_put(obj, r, NULL);
 				pgorm__st(obj)->loaded |= 1ULL << r->index;
-				for (size_t c = 0; c < r->nfk; c++)
-					pgorm__st(obj)->nulls |= 1ULL << r->fk_cols[c];
+				pgorm__fk_set_null(obj, r);
 			}
 		}
 		/* many-to-one save-update: the child in the session pulls its parent in */
@@ -366,7 +427,7 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 		}
 		if (prev != NULL) {
 			pgorm__link_put(obj, r, NULL);
-			mark_link(prev, r->partner, NULL);
+			return mark_link(s, prev, r->partner, NULL);
 		}
 		return 0;
 	}

@@ -130,6 +130,43 @@ pgorm_conn *pgorm_session_connection(pgorm_session *s)
 	return s->conn;
 }
 
+/* The session's transaction: BEGIN … COMMIT, or, on a connection already inside the
+ * caller's transaction, SAVEPOINT … RELEASE (SQLAlchemy's join_transaction_mode
+ * "create_savepoint"): the caller's transaction decides, and a test can roll it all back. */
+#define JOIN_SAVEPOINT "pgorm_join"
+
+static int tx_open(pgorm_session *s)
+{
+	pgorm_conn *c = s->conn;
+	if (c->tx_owner != NULL && c->tx_owner != s)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "another session has a transaction open on this connection: one session at a time");
+	pgorm_tx_status ts = pgorm_conn_tx_status(c);
+	if (ts == PGORM_TX_INERROR)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "the connection's transaction is aborted: the caller must roll it back first");
+	s->joined = ts == PGORM_TX_INTRANS;
+	int rc = s->joined ? pgorm_conn_savepoint(c, JOIN_SAVEPOINT) : pgorm_conn_begin(c);
+	if (rc != 0)
+		return pgorm__session_conn_fail(s);
+	c->tx_owner = s;
+	return 0;
+}
+
+static int tx_commit(pgorm_session *s)
+{
+	return s->joined ? pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT) : pgorm_conn_commit(s->conn);
+}
+
+/* Roll the session's transaction back (the caller's, when joined, stays open). */
+static int tx_rollback(pgorm_session *s)
+{
+	if (!s->joined)
+		return pgorm_conn_rollback(s->conn);
+	int rc = pgorm_conn_rollback_to(s->conn, JOIN_SAVEPOINT);
+	return rc != 0 ? rc : pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT);
+}
+
 int pgorm__session_begin(pgorm_session *s)
 {
 	if (s->needs_rollback) {
@@ -156,11 +193,8 @@ int pgorm__session_begin(pgorm_session *s)
 	s->owner = pthread_self();
 	s->owned = true;
 #endif
-	pgorm_conn_stats before;
-	pgorm_conn_stats_get(s->conn, &before);
-	rc = pgorm_conn_begin(s->conn);
-	if (rc != 0)
-		return pgorm__session_conn_fail(s);
+	if ((rc = tx_open(s)) != 0)
+		return rc;
 	s->stats.round_trips++;
 	s->in_tx = true;
 	return 0;
@@ -215,12 +249,41 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 	return 0;
 }
 
+int pgorm__session_reader(pgorm_session *s, pgorm_session **out)
+{
+	pgorm_session *r = NULL;
+	int rc = pgorm_session_create(&r, s->reg, NULL, s->conn, &s->cfg, &s->err);
+	if (rc != 0)
+		return rc;
+	pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params); /* statements count in s */
+	r->in_tx = true;
+	r->joined = s->joined;
+	*out = r;
+	return 0;
+}
+
+void pgorm__session_reader_end(pgorm_session *s, pgorm_session *r, int rc)
+{
+	if (r == NULL)
+		return;
+	s->stats.round_trips += r->stats.round_trips;
+	s->stats.lazy_loads += r->stats.lazy_loads;
+	s->stats.identity_hits += r->stats.identity_hits;
+	if (rc != 0 && r->err.code != 0)
+		s->err = r->err;
+	r->in_tx = false;
+	r->conn = NULL; /* s's: neither rolled back nor unhooked */
+	pgorm_session_destroy(r);
+}
+
 void pgorm_session_destroy(pgorm_session *s)
 {
 	if (s == NULL)
 		return;
 	if (s->conn != NULL && s->in_tx && pgorm_conn_ok(s->conn))
-		(void)pgorm_conn_rollback(s->conn);
+		(void)tx_rollback(s);
+	if (s->conn != NULL && s->conn->tx_owner == s)
+		s->conn->tx_owner = NULL;
 	s->in_tx = false;
 	if (s->conn)
 		pgorm_conn_set_hook(s->conn, NULL, NULL, false);
@@ -288,9 +351,10 @@ void *pgorm_object_new(pgorm_session *s, const pgorm_model *m)
 	if (obj == NULL)
 		return NULL;
 	pgorm__objstate *st = pgorm__st(obj);
-	for (size_t i = 0; i < mi->ncols; i++)
-		if (mi->cols[i].flags & PGORM_NULLABLE)
-			st->nulls |= 1ULL << i;
+	/* Every column starts never assigned, reading as NULL, with the snapshot of its zero
+	 * bytes: the writes pgorm__observe sees later assign it (model.h). */
+	st->nulls = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
+	pgorm__snapshot(obj, mi);
 	/* A new object's collections are complete (empty), not unloaded. */
 	st->loaded = UINT32_MAX;
 	st->state = PGORM_STATE_TRANSIENT;
@@ -323,32 +387,49 @@ static long col_of(const void *obj, const char *column, const pgorm_column **out
 
 int pgorm_object_set_null(void *obj, const char *column, bool is_null)
 {
-	const pgorm_column *c;
+	const pgorm_column *c = NULL;
 	long i = col_of(obj, column, &c);
 	const pgorm_object *h = obj;
 	pgorm_session *s = h && h->model && h->priv ? h->priv->session : NULL; /* for the message */
-	if (i < 0 || pgorm__st(obj) == NULL) {
+	if (i < 0 || pgorm__st(obj) == NULL || s == NULL) {
 		if (s != NULL)
 			pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s has no column \"%s\"",
 			                    h->model->table, column ? column : "(NULL)");
 		return PGORM_EINVAL;
 	}
 	if (is_null && !(c->flags & PGORM_NULLABLE))
-		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s.%s is NOT NULL",
-		                               h->model->table, c->name)
-		         : PGORM_EINVAL;
-	if (is_null)
-		pgorm__st(obj)->nulls |= 1ULL << i;
-	else
-		pgorm__st(obj)->nulls &= ~(1ULL << i);
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s.%s is NOT NULL", h->model->table,
+		                           c->name);
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm__observe(obj, mi); /* a write made before this call is older than it */
+	pgorm__assign_col(obj, mi, (size_t)i, is_null || pgorm__col_null_ptr(obj, c));
 	return 0;
+}
+
+int pgorm_object_assign_at(void *obj, size_t offset)
+{
+	const pgorm_object *h = obj;
+	if (h == NULL || h->model == NULL || h->priv == NULL || h->priv->session == NULL)
+		return PGORM_EINVAL;
+	pgorm_session *s = h->priv->session;
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	if (mi == NULL)
+		return PGORM_EINVAL;
+	for (size_t i = 0; i < mi->ncols; i++)
+		if (mi->cols[i].offset == offset)
+			return pgorm_object_set_null(obj, mi->cols[i].name, false);
+	return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_assign_at: %s has no column at offset %zu",
+	                           h->model->table, offset);
 }
 
 bool pgorm_object_is_null(const void *obj, const char *column)
 {
-	const pgorm_column *c;
+	const pgorm_column *c = NULL;
 	long i = col_of(obj, column, &c);
-	return i >= 0 && pgorm__st(obj) && (pgorm__st(obj)->nulls & (1ULL << i));
+	if (i < 0 || pgorm__st(obj) == NULL || pgorm__st(obj)->session == NULL)
+		return false;
+	pgorm__observe((void *)obj, pgorm__session_info(pgorm__st(obj)->session, obj));
+	return (pgorm__st(obj)->nulls & (1ULL << i)) != 0;
 }
 
 pgorm_state pgorm_object_state(const void *obj)
@@ -450,6 +531,62 @@ static void detach(pgorm_session *s, void *obj)
 	st->state = PGORM_STATE_DETACHED;
 }
 
+/* obj, then every object reachable from it along relationships carrying the cascade bit
+ * (what is in memory: loaded collections, queued additions, to-one links), each once, in
+ * breadth-first order: no recursion, whatever the depth or the cycles. Objects of another
+ * state than the ones kept by `keep` stop the walk. */
+static int cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)(const void *), pgorm__objlist *out)
+{
+	out->n = 0;
+	if (!pgorm__objlist_push(out, obj))
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__st(obj)->flags2 |= OBJ2_SEEN;
+	int rc = 0;
+	for (size_t i = 0; i < out->n && rc == 0; i++) {
+		void *o = out->items[i];
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (!(r->cascade & bit))
+				continue;
+			void *single;
+			size_t cnt;
+			void **items = pgorm__rel_items(o, r, &single, &cnt);
+			for (size_t j = 0; j < cnt && rc == 0; j++) {
+				pgorm__objstate *ist = pgorm__st(items[j]);
+				if ((ist->flags2 & OBJ2_SEEN) || !keep(items[j]))
+					continue;
+				if (!pgorm__objlist_push(out, items[j]))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+				else
+					ist->flags2 |= OBJ2_SEEN;
+			}
+		}
+	}
+	for (size_t i = 0; i < out->n; i++)
+		pgorm__st(out->items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	return rc;
+}
+
+static bool not_detached(const void *o) { return pgorm__st(o)->state != PGORM_STATE_DETACHED; }
+static bool is_persistent(const void *o) { return pgorm__st(o)->state == PGORM_STATE_PERSISTENT; }
+
+int pgorm__expunge(pgorm_session *s, void *obj)
+{
+	pgorm__objlist all = { 0 };
+	int rc = cascade_reach(s, obj, PGORM_CASCADE_EXPUNGE, not_detached, &all);
+	for (size_t i = 0; i < all.n && rc == 0; i++) {
+		void *o = all.items[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
+			st->state = PGORM_STATE_TRANSIENT;
+		else
+			detach(s, o);
+	}
+	pgorm__free(all.items);
+	return rc;
+}
+
 int pgorm_session_expunge(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
@@ -457,27 +594,9 @@ int pgorm_session_expunge(pgorm_session *s, void *obj)
 	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expunge");
 	if (rc != 0)
 		return rc;
-	pgorm__objstate *st = pgorm__st(obj);
-	if (st->state == PGORM_STATE_DETACHED)
+	if (pgorm__st(obj)->state == PGORM_STATE_DETACHED)
 		return 0;
-	pgorm__model_info *mi = pgorm__session_info(s, obj);
-	if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
-		st->state = PGORM_STATE_TRANSIENT;
-	else
-		detach(s, obj);
-	/* expunge cascade */
-	for (size_t i = 0; i < mi->nrels; i++) {
-		const pgorm_rel *r = mi->rels[i];
-		if (!(r->cascade & PGORM_CASCADE_EXPUNGE))
-			continue;
-		void *single;
-		size_t cnt;
-		void **items = pgorm__rel_items(obj, r, &single, &cnt);
-		for (size_t k = 0; k < cnt; k++)
-			if (pgorm__st(items[k])->state != PGORM_STATE_DETACHED)
-				pgorm_session_expunge(s, items[k]);
-	}
-	return 0;
+	return pgorm__expunge(s, obj);
 }
 
 /* Build "SELECT cols FROM t WHERE pk1 = $1 AND …" into b. */
@@ -575,6 +694,19 @@ int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value 
 	return load_by_pk(s, mi, keys, out);
 }
 
+static int refresh_one(pgorm_session *s, void *obj)
+{
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm_value keys[PGORM__MAX_PK];
+	pk_values(obj, mi, keys);
+	void *got = NULL;
+	pgorm__st(obj)->flags |= OBJ_EXPIRED;
+	int rc = load_by_pk(s, mi, keys, &got);
+	if (rc == PGORM_ENOTFOUND)
+		detach(s, obj);
+	return rc;
+}
+
 int pgorm_session_refresh(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
@@ -582,26 +714,39 @@ int pgorm_session_refresh(pgorm_session *s, void *obj)
 	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_refresh");
 	if (rc != 0)
 		return rc;
-	pgorm__objstate *st = pgorm__st(obj);
-	if (st->state != PGORM_STATE_PERSISTENT)
+	if (pgorm__st(obj)->state != PGORM_STATE_PERSISTENT)
 		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_refresh: object is not persistent");
-	pgorm__model_info *mi = pgorm__session_info(s, obj);
-	pgorm_value keys[PGORM__MAX_PK];
-	pk_values(obj, mi, keys);
-	void *got = NULL;
-	st->flags |= OBJ_EXPIRED;
-	rc = load_by_pk(s, mi, keys, &got);
-	if (rc == PGORM_ENOTFOUND)
-		detach(s, obj);
+	/* the refresh-expire cascade: the persistent objects it reaches are refreshed too; a
+	 * related row gone meanwhile detaches its object, which is no error of obj's */
+	pgorm__objlist all = { 0 };
+	rc = cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, is_persistent, &all);
+	for (size_t i = 0; i < all.n && rc == 0; i++) {
+		rc = refresh_one(s, all.items[i]);
+		if (rc == PGORM_ENOTFOUND && i > 0)
+			rc = 0;
+	}
+	pgorm__free(all.items);
 	return rc;
 }
 
+/* Expired: columns are reloaded by the next load, relationships are unloaded, and an
+ * unloaded collection shows nothing (len 0) rather than items that may be stale; changes
+ * queued on it are dropped (the links they mirrored were flushed or are discarded). */
 static void expire_obj(void *obj, const pgorm__model_info *mi)
 {
 	pgorm__objstate *st = pgorm__st(obj);
+	if (mi == NULL)
+		mi = pgorm__session_info(st->session, obj);
 	st->flags |= OBJ_EXPIRED;
 	st->loaded = 0;
-	(void)mi;
+	for (size_t k = 0; k < mi->nrels; k++) {
+		if (mi->rels[k]->scalar)
+			continue;
+		pgorm_collection *c = pgorm__coll(obj, mi->rels[k]);
+		c->len = 0;
+		if (c->priv != NULL)
+			c->priv->nadded = c->priv->nremoved = 0;
+	}
 }
 
 static bool gone(const void *obj)
@@ -649,23 +794,37 @@ int pgorm_session_expire(pgorm_session *s, void *obj)
 	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expire");
 	if (rc != 0)
 		return rc;
-	expire_obj(obj, pgorm__session_info(s, obj));
-	return 0;
+	pgorm__objlist all = { 0 }; /* the refresh-expire cascade */
+	rc = cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, is_persistent, &all);
+	for (size_t i = 0; i < all.n && rc == 0; i++)
+		expire_obj(all.items[i], NULL);
+	pgorm__free(all.items);
+	return rc;
 }
 
-int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
+/* Merge one object: find or create its counterpart in s and copy the columns the source
+ * holds (all of them for a loaded source; the assigned ones of a new source). */
+static int merge_one(pgorm_session *s, const void *obj, void **out)
 {
-	if (s == NULL || obj == NULL || out == NULL)
-		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: NULL argument") : PGORM_EINVAL;
 	const pgorm_object *h = obj;
 	pgorm__model_info *mi = h->model ? pgorm__registry_info(s->reg, h->model) : NULL;
 	if (mi == NULL)
-		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: model is not in the registry");
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: model %s is not in the registry",
+		                           h->model && h->model->table ? h->model->table : "(NULL)");
+	pgorm__objstate *src = h->priv;
+	if (src != NULL)
+		pgorm__observe((void *)obj, mi); /* the source's writes count, as anywhere else */
+	bool fresh = src != NULL && (src->state == PGORM_STATE_TRANSIENT || src->state == PGORM_STATE_PENDING);
+	uint64_t all = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
+	uint64_t copy = fresh ? src->dirty | (all & ~src->nulls) : all;
 	pgorm_value keys[PGORM__MAX_PK];
 	pk_values(obj, mi, keys);
+	bool keyless = false;
+	for (size_t k = 0; k < mi->npk; k++)
+		keyless |= keys[k].is_null;
 	void *target = NULL;
-	int rc = pgorm_session_get(s, h->model, keys, &target);
-	if (rc == PGORM_ENOTFOUND) {
+	int rc = keyless ? PGORM_ENOTFOUND : pgorm_session_get(s, h->model, keys, &target);
+	if (rc == PGORM_ENOTFOUND) { /* no such row: a new object with the source's values */
 		target = pgorm_object_new(s, h->model);
 		if (target == NULL)
 			return s->err.code;
@@ -673,24 +832,118 @@ int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
 	}
 	if (rc != 0)
 		return rc;
-	/* copy column values (strings copied into the session) */
-	const pgorm__objstate *src = h->priv;
+	pgorm__observe(target, mi);
 	for (size_t i = 0; i < mi->ncols; i++) {
+		if (!((copy >> i) & 1))
+			continue;
 		const pgorm_column *c = &mi->cols[i];
-		bool is_null = src ? (src->nulls & (1ULL << i)) != 0 : false;
 		pgorm_value v;
 		pgorm__get_col(obj, c, i, &v);
-		v.is_null = v.is_null || is_null;
+		bool was_null = (pgorm__st(target)->nulls >> i) & 1;
 		if (v.is_null) {
-			pgorm__st(target)->nulls |= 1ULL << i;
+			if (!was_null)
+				pgorm__assign_col(target, mi, i, true);
 			continue;
 		}
-		if ((rc = pgorm__set_col(s, target, c, i, &v)) != 0)
-			return rc;
-		pgorm__st(target)->nulls &= ~(1ULL << i);
+		/* strings are copied into the session; a value equal to the target's is no change */
+		if ((rc = pgorm__set_col(&s->arena, target, c, i, &v)) != 0)
+			return pgorm__session_fail(s, rc, "out of memory");
+		if (was_null)
+			pgorm__assign_col(target, mi, i, false);
 	}
 	*out = target;
 	return 0;
+}
+
+/* The counterpart merged for src (already visited), by a search of the pairs so far. */
+static void *merged_of(const pgorm__objlist *srcs, const pgorm__objlist *tgts, const void *src)
+{
+	for (size_t i = 0; i < srcs->n; i++)
+		if (srcs->items[i] == src)
+			return tgts->items[i];
+	return NULL;
+}
+
+/* Make target's relationship r hold exactly the merged objects want[0..n) (SQLAlchemy's
+ * replace: dropped members go through the remove path, kept ones cause no statement). */
+static int merge_rel(pgorm_session *s, const pgorm_rel *r, void *target, void **want, size_t n)
+{
+	if (r->scalar) {
+		void *cur = pgorm__link_get(target, r);
+		if (cur == (n ? want[0] : NULL) && ((pgorm__st(target)->loaded >> r->index) & 1))
+			return 0;
+		return pgorm_rel_set(s, r, target, n ? want[0] : NULL);
+	}
+	int rc = 0;
+	if (!((pgorm__st(target)->loaded >> r->index) & 1) && pgorm__st(target)->state == PGORM_STATE_PERSISTENT)
+		rc = pgorm__load_lazy(s, r, target);
+	pgorm_collection *c = pgorm__coll(target, r);
+	for (size_t i = c->len; i-- > 0 && rc == 0;) {
+		bool keep = false;
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = want[k] == c->items[i];
+		if (!keep)
+			rc = pgorm_rel_remove(s, r, target, c->items[i]);
+	}
+	for (size_t k = 0; k < n && rc == 0; k++)
+		if (!pgorm__coll_contains(c, want[k]))
+			rc = pgorm_rel_append(s, r, target, want[k]);
+	return rc;
+}
+
+int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
+{
+	if (s == NULL || obj == NULL || out == NULL)
+		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_merge: NULL argument") : PGORM_EINVAL;
+	/* Breadth-first over the relationships with the merge cascade whose source side is
+	 * loaded; each source object is merged once (a visited mark), cycles included. */
+	pgorm__objlist srcs = { 0 }, tgts = { 0 }, want = { 0 };
+	void *target = NULL;
+	int rc = merge_one(s, obj, &target);
+	if (rc == 0 && (!pgorm__objlist_push(&srcs, (void *)obj) || !pgorm__objlist_push(&tgts, target)))
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	if (rc == 0 && ((const pgorm_object *)obj)->priv != NULL)
+		pgorm__st(obj)->flags2 |= OBJ2_SEEN;
+	for (size_t i = 0; i < srcs.n && rc == 0; i++) {
+		void *src = srcs.items[i], *tgt = tgts.items[i];
+		if (((pgorm_object *)src)->priv == NULL)
+			continue; /* a plain struct: its columns only */
+		pgorm__model_info *mi = pgorm__session_info(s, tgt);
+		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (!(r->cascade & PGORM_CASCADE_MERGE) || (r->flags & PGORM_REL_VIEWONLY) ||
+			    !((pgorm__st(src)->loaded >> r->index) & 1))
+				continue;
+			void *single;
+			size_t n;
+			void **items = pgorm__rel_items(src, r, &single, &n);
+			want.n = 0;
+			for (size_t j = 0; j < n && rc == 0; j++) {
+				void *it = items[j], *m = NULL;
+				if (pgorm__st(it)->flags2 & OBJ2_SEEN) {
+					m = merged_of(&srcs, &tgts, it);
+				} else if ((rc = merge_one(s, it, &m)) == 0) {
+					if (!pgorm__objlist_push(&srcs, it) || !pgorm__objlist_push(&tgts, m))
+						rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+					else
+						pgorm__st(it)->flags2 |= OBJ2_SEEN;
+				}
+				if (rc == 0 && m != NULL && !pgorm__objlist_push(&want, m))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			}
+			if (rc == 0)
+				rc = merge_rel(s, r, tgt, want.items, want.n);
+		}
+	}
+	for (size_t i = 0; i < srcs.n; i++)
+		if (((pgorm_object *)srcs.items[i])->priv != NULL)
+			pgorm__st(srcs.items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	pgorm__free(srcs.items);
+	pgorm__free(tgts.items);
+	pgorm__free(want.items);
+	if (rc == 0)
+		*out = target;
+	return rc;
 }
 
 /* ---- transactions ---- */
@@ -716,7 +969,10 @@ static void end_tx(pgorm_session *s)
 #ifndef NDEBUG
 	s->owned = false;
 #endif
+	if (s->conn != NULL && s->conn->tx_owner == s)
+		s->conn->tx_owner = NULL;
 	s->in_tx = false;
+	s->joined = false;
 	s->nest = 0;
 	give_back(s);
 }
@@ -747,7 +1003,7 @@ int pgorm_session_commit(pgorm_session *s)
 		return rc;
 	if (s->in_tx) {
 		s->stats.round_trips++;
-		if (pgorm_conn_commit(s->conn) != 0) {
+		if (tx_commit(s) != 0) {
 			rc = pgorm__session_conn_fail(s);
 			s->needs_rollback = true;
 			return rc;
@@ -771,6 +1027,33 @@ int pgorm_session_commit(pgorm_session *s)
 	return 0;
 }
 
+/* o leaves the unit of work with a rollback (it was pending, or inserted by a rolled-back
+ * flush). The key a sequence gave it and the foreign keys copied from its links are reset:
+ * the rows they named are gone with the transaction, and the links, which stay, are copied
+ * again at its next flush. The other columns it holds stay assigned, as the user wrote them. */
+static void back_to_transient(pgorm_session *s, void *o, pgorm__model_info *mi)
+{
+	pgorm__objstate *st = pgorm__st(o);
+	pgorm__observe(o, mi);
+	if (st->flags & OBJ_NEW_IN_TX) /* its INSERT is undone: every value it holds is written again */
+		st->dirty |= ~st->nulls & (mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX);
+	if (st->flags & OBJ_PK_ASSIGNED)
+		pgorm__unassign_col(o, mi, mi->pk[0]);
+	for (size_t k = 0; k < mi->nrels; k++) {
+		const pgorm_rel *r = mi->rels[k];
+		if (r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY) || pgorm__link_get(o, r) == NULL)
+			continue;
+		for (size_t c = 0; c < r->nfk; c++)
+			pgorm__unassign_col(o, mi, r->fk_cols[c]);
+		st->link_dirty |= 1u << k;
+	}
+	if (st->flags & OBJ_IN_MAP)
+		pgorm__imap_del(&s->imap, mi, o);
+	st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
+	st->state = PGORM_STATE_TRANSIENT;
+	st->loaded = UINT32_MAX;
+}
+
 int pgorm_session_rollback(pgorm_session *s)
 {
 	if (s == NULL)
@@ -778,7 +1061,7 @@ int pgorm_session_rollback(pgorm_session *s)
 	int rc = 0;
 	if (s->in_tx && s->conn != NULL) {
 		s->stats.round_trips++;
-		if (pgorm_conn_rollback(s->conn) != 0 && pgorm_conn_ok(s->conn))
+		if (tx_rollback(s) != 0 && pgorm_conn_ok(s->conn))
 			rc = pgorm__session_conn_fail(s);
 	}
 	/* Objects deleted by a flush of this transaction come back. */
@@ -795,14 +1078,7 @@ int pgorm_session_rollback(pgorm_session *s)
 		pgorm__objstate *st = pgorm__st(o);
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		if (st->state == PGORM_STATE_PENDING || (st->flags & OBJ_NEW_IN_TX)) {
-			/* inserted in this transaction (or about to be): back to transient */
-			pgorm__imap_del(&s->imap, mi, o);
-			if (st->flags & OBJ_PK_ASSIGNED) {
-				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
-			}
-			st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
-			st->state = PGORM_STATE_TRANSIENT;
-			st->loaded = UINT32_MAX;
+			back_to_transient(s, o, mi); /* inserted in this transaction, or about to be */
 			continue;
 		}
 		if (st->state == PGORM_STATE_DELETED)
@@ -839,8 +1115,10 @@ void pgorm__session_abort_flush(pgorm_session *s)
 	if (!kept) {
 		if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn)) {
 			s->stats.round_trips++;
-			(void)pgorm_conn_rollback(s->conn);
+			(void)tx_rollback(s);
 		}
+		if (s->in_tx && s->conn != NULL && s->conn->tx_owner == s)
+			s->conn->tx_owner = NULL;
 		s->in_tx = false;
 		s->nest = 0; /* no savepoint left: rollback_nested reports it, rollback is accepted */
 	}
@@ -891,17 +1169,13 @@ int pgorm_session_commit_nested(pgorm_session *s)
 static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
 {
 	void **objs = pgorm__calloc(n, sizeof *objs);
-	int64_t *ids = pgorm__calloc(n, sizeof *ids);
-	const char **strs = pgorm__calloc(n, sizeof *strs);
-	int rc = objs && ids && strs ? 0 : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	int rc = objs ? 0 : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	pgorm__sb b;
 	pgorm__sb_init(&b);
 	for (size_t m = 0; m < s->reg->nmodels && rc == 0; m++) {
 		pgorm__model_info *mi = &s->reg->models[m];
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
-		bool text = pc->type == PGORM_TYPE_TEXT;
-		bool batch = mi->npk == 1 && (text || pc->type == PGORM_TYPE_INT2 || pc->type == PGORM_TYPE_INT4 ||
-		                              pc->type == PGORM_TYPE_INT8);
+		bool batch = mi->npk == 1 && pgorm__keyarray_supports(pc->type);
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++)
 			if (((pgorm_object *)cand[i])->model == mi->model)
@@ -920,22 +1194,18 @@ static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
 		}
 		if (k == 0 || !batch || rc != 0)
 			continue;
-		for (size_t i = 0; i < k; i++) {
-			pgorm_value v;
-			pgorm__get_col(objs[i], pc, mi->pk[0], &v);
-			if (text)
-				strs[i] = v.u.str.ptr;
-			else
-				ids[i] = pc->type == PGORM_TYPE_INT8 ? v.u.i64 : pc->type == PGORM_TYPE_INT4 ? v.u.i32 : v.u.i16;
+		pgorm__keyarray keys;
+		if (pgorm__keyarray_build(&keys, pc, mi->pk[0], objs, k) != 0) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			break;
 		}
 		pgorm__sb_reset(&b);
-		pgorm__sb_add(&b, text ? "SELECT u.i FROM unnest($1::text[])" : "SELECT u.i FROM unnest($1::int8[])");
-		pgorm__sb_addf(&b, " WITH ORDINALITY AS u(k, i) WHERE EXISTS (SELECT 1 FROM %s t WHERE t.", mi->qtable);
+		pgorm__sb_addf(&b, "SELECT u.i FROM unnest($1%s) WITH ORDINALITY AS u(k, i) WHERE EXISTS (SELECT 1 FROM %s t WHERE t.",
+		               keys.cast, mi->qtable);
 		pgorm__sb_ident(&b, pc->name);
 		pgorm__sb_add(&b, " = u.k)");
-		pgorm_value p = text ? PGORM_TEXT_ARRAY(strs, k) : PGORM_INT8_ARRAY(ids, k);
 		pgorm_result *res = NULL;
-		rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &p, &res)
+		rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), 1, &keys.param, &res)
 		                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 		for (size_t row = 0; rc == 0 && row < pgorm_result_rows(res); row++) {
 			int64_t ord = 0;
@@ -943,11 +1213,10 @@ static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
 				pgorm__st(objs[ord - 1])->flags2 |= OBJ2_SEEN;
 		}
 		pgorm_result_free(res);
+		pgorm__keyarray_free(&keys);
 	}
 	pgorm__sb_free(&b);
 	pgorm__free(objs);
-	pgorm__free(ids);
-	pgorm__free((void *)strs);
 	return rc;
 }
 
@@ -989,11 +1258,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		bool exists = (st->flags2 & OBJ2_SEEN) != 0;
 		st->flags2 &= (uint8_t)~OBJ2_SEEN;
 		if (st->state == PGORM_STATE_PENDING) {
-			/* a flush that failed inside the savepoint may have given it a key */
-			if (st->flags & OBJ_PK_ASSIGNED)
-				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
-			st->flags &= (uint8_t)~OBJ_PK_ASSIGNED;
-			st->state = PGORM_STATE_TRANSIENT;
+			back_to_transient(s, o, mi); /* a flush that failed inside the savepoint may have given it a key */
 			continue;
 		}
 		if (rc == 0 && st->state == PGORM_STATE_DELETED && !(st->flags & OBJ_IN_MAP)) {
@@ -1003,13 +1268,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 					(void)pgorm__imap_put(&s->imap, mi, o);
 			}
 		} else if (rc == 0 && (st->flags & OBJ_NEW_IN_TX) && !exists) { /* inserted inside it */
-			pgorm__imap_del(&s->imap, mi, o);
-			if (st->flags & OBJ_PK_ASSIGNED)
-				memset(pgorm__field(o, mi->cols[mi->pk[0]].offset), 0, mi->cols[mi->pk[0]].size);
-			st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
-			st->state = PGORM_STATE_TRANSIENT;
-			st->loaded = UINT32_MAX;
-			st->link_dirty = 0;
+			back_to_transient(s, o, mi);
 			continue;
 		} else if (st->state == PGORM_STATE_DELETED) {
 			st->state = PGORM_STATE_PERSISTENT; /* delete marked inside the savepoint, not flushed */

@@ -43,6 +43,7 @@ struct pgorm_session {
 	uint32_t result_gen;          /* bumped per query result (N+1 detector) */
 	unsigned nest;                /* savepoint depth */
 	bool in_tx;
+	bool joined;                  /* in_tx is a savepoint inside the caller's transaction */
 	bool needs_rollback;
 	bool flushing;
 	pgorm_stats stats;
@@ -83,6 +84,14 @@ void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, 
 /* Cascade save-update from obj (already pending/persistent). */
 int pgorm__cascade_add(pgorm_session *s, void *obj);
 int pgorm__make_pending(pgorm_session *s, void *obj);
+/* A session that reads inside s's transaction with objects of its own (its own arena, identity
+ * map and tracked list): streaming loads each batch there, so the batch's memory can go
+ * without touching the objects of s. Its statements are counted in s. */
+int pgorm__session_reader(pgorm_session *s, pgorm_session **out);
+/* Fold r's counters (and, when rc != 0, its error) into s and free r with its objects. */
+void pgorm__session_reader_end(pgorm_session *s, pgorm_session *r, int rc);
+/* Expunge obj and, iteratively, what its expunge cascade reaches (pending ones become transient). */
+int pgorm__expunge(pgorm_session *s, void *obj);
 
 /* ---- identity_map.c ---- */
 int pgorm__imap_init(pgorm__imap *m);
@@ -130,10 +139,6 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 /* Put the primary key found in the first columns of row (a RETURNING of the key) into the
  * session's probe object, for identity-map lookups. */
 void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row);
-/* Set a column of obj from a value (pk lookups, merges). */
-int pgorm__set_col(pgorm_session *s, void *obj, const pgorm_column *c, size_t idx, const pgorm_value *v);
-/* The value of a column of obj as a bind parameter (borrowing the struct's memory). */
-void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_value *v);
 /* Load r for every object in objs (selectin); marks them loaded. */
 int pgorm__load_selectin(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, bool overwrite);
 /* Several relationships at once (siblings), their statements in one pipeline. */

@@ -8,8 +8,21 @@
  * C types per column type: BOOL bool, INT2 int16_t, INT4 int32_t, INT8 int64_t, FLOAT4 float,
  * FLOAT8 double, TEXT/NUMERIC/JSON/JSONB char * (NUL-terminated), BYTEA pgorm_bytes, DATE
  * int32_t (days since 2000-01-01), TIMESTAMP/TIMESTAMPTZ int64_t (µs since 2000-01-01),
- * UUID pgorm_uuid. NULL is a bit in the object header (pgorm_object_set_null), never a magic
- * value; a NULL char * field also reads as SQL NULL for nullable columns.
+ * UUID pgorm_uuid.
+ *
+ * Values, NULL and never-assigned columns — one rule, SQLAlchemy's, for new and loaded objects:
+ * pgorm sees a write when a field's bytes differ from what it last saw there (the flush,
+ * pgorm_object_is_null/set_null and merge look). A seen write assigns the column: it holds the
+ * field's value, non-NULL, except that a NULL pointer (char *, pgorm_bytes.data) is SQL NULL,
+ * never '' . A new object starts zeroed with every column never assigned (reading as NULL);
+ * the INSERT leaves never-assigned columns out, so the server's default applies, or NULL, and
+ * a NOT NULL column without default fails with the server's 23502 naming it; the values the
+ * server chose are read back (RETURNING). Nothing is ever sent that the user did not write.
+ * A write of the bytes already there cannot be seen: to store 0, false or 0.0 in a new object
+ * (or in a column loaded as NULL), use PGORM_SET(obj, member, value) or
+ * pgorm_object_set_null(obj, "col", false), which assign the field's current value;
+ * pgorm_object_set_null(obj, "col", true) assigns NULL. Relationship calls assign the foreign
+ * keys they copy. A version column of a new row starts at 1.
  *
  * Foreign keys: a column's fk_table/fk_column name its target (a PK or UNIQUE column). Columns
  * that together reference a composite primary key form one composite foreign key; relationships

@@ -80,9 +80,12 @@ PGORM_API int pgorm_query_delete(pgorm_query *q, uint64_t *affected);
 PGORM_API int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value value, uint64_t *affected);
 
 /** Iterate the result in batches through a server-side cursor inside the transaction; each
- * batch gets its relationship loaders. The objects passed to cb (and anything allocated in
- * the session during cb) are valid only until cb returns: the session frees the batch
- * afterwards, so memory stays bounded. cb returns 0 to go on, non-zero to stop. */
+ * batch gets its relationship loaders. Each batch is loaded into objects of its own (a reader
+ * session inside this session's transaction), valid only until cb returns: they are freed
+ * afterwards, so memory stays bounded. The session's own objects are never refreshed from a
+ * batch nor linked to its objects, even for the same rows; batch objects cannot be given to
+ * calls on the session (PGORM_EINVAL: another session's object) — load what you keep with
+ * pgorm_session_get. cb returns 0 to go on, non-zero to stop. */
 typedef int (*pgorm_stream_fn)(void *ctx, void **objs, size_t n);
 /** Errors: PGORM_EINVAL (cb NULL, batch 0), those of pgorm_query_all. A non-zero return of cb
  * stops the stream without error. */

@@ -67,6 +67,13 @@ typedef struct pgorm_stats {
 
 /** Create a session on a pool (connections borrowed per transaction) or on one connection
  * (pool NULL, conn not NULL; the session does not close it). cfg may be NULL (defaults).
+ * On a connection that is already inside the caller's transaction when the session starts
+ * its own, the session joins it (SQLAlchemy's join_transaction_mode="create_savepoint"): it
+ * opens SAVEPOINT pgorm_join instead of BEGIN, its commit RELEASEs it (the rows are committed
+ * when the caller commits), its rollback and a failed flush roll back to it, and the caller's
+ * transaction stays usable. "BEGIN; run the code under test; ROLLBACK" thus leaves nothing.
+ * Several sessions may share a connection, one transaction at a time: a session that wants
+ * to start one while another session's is open on the connection gets PGORM_ESTATE.
  * Ownership: *out belongs to the caller (pgorm_session_destroy). reg/pool/conn must outlive it.
  * Errors: PGORM_EINVAL, PGORM_ENOMEM (message in *err). */
 PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg,
@@ -85,15 +92,29 @@ PGORM_API const pgorm_registry *pgorm_session_registry(const pgorm_session *s);
 
 /* ---- objects ---- */
 
-/** A new zeroed TRANSIENT object of model m (nullable columns start NULL).
+/** A new zeroed TRANSIENT object of model m; every column starts never assigned (reading as
+ * NULL), see "Values, NULL and never-assigned columns" in model.h.
  * Ownership: the session's. Returns NULL on error (unknown model, ENOMEM; see session error). */
 PGORM_API void *pgorm_object_new(pgorm_session *s, const pgorm_model *m);
 /** Session-owned copy of str (NULL → NULL). */
 PGORM_API char *pgorm_strdup(pgorm_session *s, const char *str);
-/** Mark a column NULL (or not). Errors: PGORM_EINVAL (not a pgorm object, unknown column,
- * NULL on a NOT NULL column; the message goes to the object's session when it has one). */
+/** Assign a column NULL (is_null; the field is zeroed) or the value its field holds now (!is_null:
+ * this is how a new object stores 0, false or 0.0, which a plain write cannot show; a NULL
+ * pointer field still means NULL). The flush writes the column.
+ * Errors: PGORM_EINVAL (not an object of a session, unknown column, NULL on a NOT NULL column;
+ * the message goes to the object's session). */
 PGORM_API int pgorm_object_set_null(void *obj, const char *column, bool is_null);
-/** Whether the column is NULL; false for an unknown column or a NULL obj. */
+/** As pgorm_object_set_null(obj, <column at offset>, false): the column whose field starts at
+ * byte `offset` of the struct is assigned its current value. PGORM_SET uses it.
+ * Errors: PGORM_EINVAL (not an object of a session, no column at that offset). */
+PGORM_API int pgorm_object_assign_at(void *obj, size_t offset);
+/** Write a field and assign its column, even when the value is zero:
+ * PGORM_SET(item, qty, 0). Evaluates to pgorm_object_assign_at's status. */
+#define PGORM_SET(_obj, _member, _value) \
+	((_obj)->_member = (_value), \
+	 pgorm_object_assign_at((_obj), (size_t)((char *)&(_obj)->_member - (char *)(_obj))))
+/** Whether the column is NULL (never assigned counts as NULL), after taking in the writes made
+ * to the struct; false for an unknown column or a NULL obj. */
 PGORM_API bool pgorm_object_is_null(const void *obj, const char *column);
 /** The object's state (see the top of this header); TRANSIENT for NULL. */
 PGORM_API pgorm_state pgorm_object_state(const void *obj);
@@ -113,9 +134,14 @@ PGORM_API int pgorm_session_refresh(pgorm_session *s, void *obj);
 /** Mark the object's attributes and collections expired (see the top of this header). */
 PGORM_API int pgorm_session_expire(pgorm_session *s, void *obj);
 /** Copy the state of a detached or foreign object onto the session's object for the same key
- * (loading it if needed; a new PENDING one when no row has that key), return that object in
- * *out. Errors: PGORM_EINVAL (NULL argument, model not in the registry), PGORM_ETYPE,
- * PGORM_ENOMEM, those of pgorm_session_get. */
+ * (loading it if needed; a new PENDING one when no row has that key or the source has no key),
+ * return that object in *out. As SQLAlchemy's merge of a graph: the relationships with the
+ * merge cascade (in the default) that are loaded on the source are merged too, each related
+ * object once (cycles included), and the target's relationship then holds exactly their
+ * counterparts (dropped members go through the remove path). A new source contributes the
+ * columns it assigned. The source objects are not changed. Errors: PGORM_EINVAL (NULL
+ * argument, model not in the registry), PGORM_ETYPE, PGORM_ENOMEM, those of
+ * pgorm_session_get, pgorm_rel_set/append/remove and pgorm_rel_load. */
 PGORM_API int pgorm_session_merge(pgorm_session *s, const void *obj, void **out);
 
 /** The object with primary key pk (one value per PK column, in column order): from the

@@ -120,8 +120,8 @@ static Item *new_item(const char *name, int qty)
 	Item *it = pgorm_object_new(sess, &item_model);
 	ck_assert_ptr_nonnull(it);
 	it->name = pgorm_strdup(sess, name);
-	it->qty = qty;
-	it->price = qty * 1.5;
+	ck_assert_int_eq(PGORM_SET(it, qty, qty), 0); /* 0 too (model.h: never-assigned columns) */
+	ck_assert_int_eq(PGORM_SET(it, price, qty * 1.5), 0);
 	return it;
 }
 
