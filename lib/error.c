@@ -34,14 +34,6 @@ void pgorm_error_clear(pgorm_error *e)
 	e->stmt_index = -1;
 }
 
-void pgorm__error_reset(pgorm_error *e)
-{
-	e->code = 0;
-	e->sqlstate[0] = e->severity[0] = e->message[0] = e->detail[0] = e->hint[0] = '\0';
-	e->constraint[0] = e->table[0] = e->column[0] = e->statement[0] = '\0';
-	e->stmt_index = -1;
-}
-
 bool pgorm_error_is_connection(const pgorm_error *e)
 {
 	if (e == NULL)

@@ -123,11 +123,10 @@ void pgorm__conn_finish(pgorm_conn *c)
 
 void pgorm__conn_move(pgorm_conn *dst, const pgorm_conn *src)
 {
-	/* everything but the last error (1.2 KB of the 1.6 KB): the next user starts clean */
+	/* everything but the last error (1.2 KB of the 1.6 KB, left as it is in dst) */
 	size_t e = offsetof(pgorm_conn, err), after = e + sizeof src->err;
 	memcpy(dst, src, e);
 	memcpy((char *)dst + after, (const char *)src + after, sizeof *dst - after);
-	pgorm__error_reset(&dst->err);
 }
 
 /* Server notices (NOTICE, WARNING) are not errors: a library never prints them. */

@@ -20,9 +20,6 @@ void pgorm__free(void *p);
 int pgorm__error_set(pgorm_error *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int pgorm__error_vset(pgorm_error *e, int code, const char *fmt, va_list ap);
-/* As pgorm_error_clear, but only the first byte of each string is written (for hot paths;
- * the bytes after the terminators keep old content). */
-void pgorm__error_reset(pgorm_error *e);
 /* Bounded copy that always terminates. */
 void pgorm__strlcpy(char *dst, const char *src, size_t n);
 

@@ -180,11 +180,13 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 
 /* ---- retired handles (mutex held) ---- */
 
-/* Put the memory of a handle that names nothing any more at the end of the quarantine.
- * Returns the oldest one when the quarantine is over its bound (the caller frees or reuses
- * it), else NULL. */
+/* Put the memory of a handle that names nothing any more at the end of the quarantine, its
+ * error cleared (while the memory is still warm: new_handle relies on it). Returns the oldest
+ * one when the quarantine is over its bound (the caller frees or reuses it), else NULL. */
 static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
 {
+	if (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1)
+		pgorm_error_clear(&c->err);
 	pgorm__retired *r = (pgorm__retired *)(void *)c;
 	r->next = NULL;
 	if (p->ret_tail != NULL)
@@ -201,7 +203,8 @@ static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
 }
 
 /* Give a borrowed slot's connection a new handle address and retire the one the ending borrow
- * had. false when out of memory (the caller closes the connection instead). */
+ * had; the connection's last error stays behind (the next borrower starts clean). false when
+ * out of memory (the caller closes the connection instead). */
 static bool new_handle(pgorm_pool *p, pgorm__pool_slot *s)
 {
 	pgorm_conn *fresh;
@@ -212,7 +215,9 @@ static bool new_handle(pgorm_pool *p, pgorm__pool_slot *s)
 			p->ret_tail = NULL;
 		p->ret_n--;
 		fresh = (pgorm_conn *)(void *)r;
-	} else if ((fresh = pgorm__calloc(1, sizeof *fresh)) == NULL) {
+	} else if ((fresh = pgorm__calloc(1, sizeof *fresh)) != NULL) {
+		pgorm_error_clear(&fresh->err);
+	} else {
 		return false;
 	}
 	pgorm_conn *old = s->conn;
