@@ -75,7 +75,7 @@ void pgorm__arena_free_all(pgorm__arena *a)
 
 pgorm__arena_mark pgorm__arena_get_mark(const pgorm__arena *a)
 {
-	return (pgorm__arena_mark){ a->head, a->ptr, a->end, a->total };
+	return (pgorm__arena_mark){ a->head, a->head ? a->head->next : NULL, a->ptr, a->end, a->total };
 }
 
 void pgorm__arena_reset(pgorm__arena *a, pgorm__arena_mark m)
@@ -86,6 +86,11 @@ void pgorm__arena_reset(pgorm__arena *a, pgorm__arena_mark m)
 	while (a->head != NULL && a->head != m.head) {
 		pgorm__arena_chunk *c = a->head;
 		a->head = c->next;
+		pgorm__free(c);
+	}
+	while (a->head != NULL && a->head->next != m.after) {
+		pgorm__arena_chunk *c = a->head->next;
+		a->head->next = c->next;
 		pgorm__free(c);
 	}
 	a->ptr = m.ptr;

@@ -24,6 +24,7 @@ void pgorm__arena_free_all(pgorm__arena *a);
 /* A position to roll back to: everything allocated after the mark is freed by reset. */
 typedef struct pgorm__arena_mark {
 	pgorm__arena_chunk *head;
+	pgorm__arena_chunk *after;  /* head's successor then: oversized chunks go in between */
 	char *ptr, *end;
 	size_t total;
 } pgorm__arena_mark;

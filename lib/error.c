@@ -38,7 +38,7 @@ bool pgorm_error_is_connection(const pgorm_error *e)
 {
 	if (e == NULL)
 		return false;
-	if (e->code == PGORM_ECONN)
+	if (e->code == PGORM_ECONN || e->code == PGORM_ECOMMIT_UNKNOWN)
 		return true;
 	return strncmp(e->sqlstate, "08", 2) == 0 || strcmp(e->sqlstate, "57P01") == 0 ||
 	       strcmp(e->sqlstate, "57P02") == 0 || strcmp(e->sqlstate, "57P03") == 0 ||

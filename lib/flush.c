@@ -15,14 +15,18 @@
  */
 #include "exec.h"
 #include "internal.h"
-#include "session.h"
+#include "flush.h"
+#include "identity_map.h"
+#include "loader.h"
+#include "relationship.h"
+#include "state.h"
 
 #include <stdio.h>
 #include <string.h>
 
 enum { INSERT_BATCH_ROWS = 1000 };
 
-typedef enum stmt_kind { K_INSERT, K_ASSOC_INSERT, K_UPDATE, K_ASSOC_DELETE, K_DELETE } stmt_kind;
+typedef enum stmt_kind { K_INSERT, K_ASSOC_INSERT, K_UPDATE, K_POST_UPDATE, K_ASSOC_DELETE, K_DELETE } stmt_kind;
 
 typedef struct planned {
 	pgorm_stmt stmt;
@@ -384,13 +388,8 @@ static int assign_keys(pgorm_session *s)
 		                          3, &params[3 * ns] };
 		which[ns++] = m;
 	}
-	if ((rc = pgorm__session_begin(s)) != 0)
+	if ((rc = pgorm__session_pipeline(s, ns, stmts, res)) != 0)
 		goto out;
-	s->stats.round_trips++;
-	if (pgorm_conn_pipeline(s->conn, ns, stmts, res) != 0) {
-		rc = pgorm__session_conn_fail(s);
-		goto out;
-	}
 	for (size_t k = 0; k < ns && rc == 0; k++) {
 		pgorm__model_info *mi = &s->reg->models[which[k]];
 		const pgorm_column *pc = &mi->cols[mi->pk[0]];
@@ -528,11 +527,28 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 
 /* ---- 4. statements ---- */
 
-/* The columns an INSERT of o names: the ones assigned (model.h's rule) and the key; a new
- * row's version starts at 1, as SQLAlchemy's. */
+static bool is_post_update(const pgorm_rel *r)
+{
+	return r->kind == PGORM_REL_MANY_TO_ONE && (r->flags & PGORM_REL_POST_UPDATE) && !(r->flags & PGORM_REL_VIEWONLY);
+}
+
+/* The foreign key columns of mi's post_update relationships. */
+static uint64_t post_update_cols(const pgorm__model_info *mi)
+{
+	uint64_t m = 0;
+	for (size_t k = 0; k < mi->nrels; k++)
+		if (is_post_update(mi->rels[k]))
+			for (size_t c = 0; c < mi->rels[k]->nfk; c++)
+				m |= 1ULL << mi->rels[k]->fk_cols[c];
+	return m;
+}
+
+/* The columns an INSERT of o names: the ones assigned (model.h's rule) and the key, less the
+ * post_update keys (written by an UPDATE after the inserts); a new row's version starts at 1,
+ * as SQLAlchemy's. */
 static uint64_t insert_cols(void *o, const pgorm__model_info *mi)
 {
-	uint64_t m = pgorm__st(o)->dirty; /* observed when the flush started */
+	uint64_t m = pgorm__st(o)->dirty & ~post_update_cols(mi); /* observed when the flush started */
 	for (size_t k = 0; k < mi->npk; k++)
 		m |= 1ULL << mi->pk[k];
 	if (mi->version_col >= 0 && !((m >> mi->version_col) & 1)) {
@@ -550,7 +566,7 @@ static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, pgorm__objlis
 {
 	const pgorm_rel *self = NULL;
 	for (size_t k = 0; k < mi->nrels; k++)
-		if (mi->rels[k]->kind == PGORM_REL_MANY_TO_ONE && mi->rels[k]->target == mi)
+		if (mi->rels[k]->kind == PGORM_REL_MANY_TO_ONE && mi->rels[k]->target == mi && !is_post_update(mi->rels[k]))
 			self = mi->rels[k];
 	if (self == NULL)
 		return 0;
@@ -577,7 +593,6 @@ static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, pgorm__objlis
 				for (size_t j = 0; j < rows->n; j++)
 					if (rows->items[j] == parent)
 						goto next;
-			ready = true;
 			placed[i] = true;
 			out[n++] = rows->items[i];
 			progress = true;
@@ -587,8 +602,8 @@ static int order_self_ref(pgorm_session *s, pgorm__model_info *mi, pgorm__objlis
 	int rc = 0;
 	if (n < rows->n)
 		rc = pgorm__session_fail(s, PGORM_EUNSUPPORTED,
-		                         "%s: new rows reference each other in a cycle through %s.%s; insert one side first "
-		                         "or break the cycle with a second flush (post_update is not supported)",
+		                         "%s: new rows reference each other in a cycle through %s.%s: mark that relationship "
+		                         "PGORM_REL_POST_UPDATE, or insert one side first",
 		                         mi->model->table, mi->model->table, self->name);
 	else
 		memcpy(rows->items, out, n * sizeof *out);
@@ -623,7 +638,7 @@ static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, pgorm
 	const pgorm_rel *self[PGORM__MAX_RELS];
 	size_t nself = 0;
 	for (size_t k = 0; k < mi->nrels; k++)
-		if (mi->rels[k]->kind == PGORM_REL_MANY_TO_ONE && mi->rels[k]->target == mi)
+		if (mi->rels[k]->kind == PGORM_REL_MANY_TO_ONE && mi->rels[k]->target == mi && !is_post_update(mi->rels[k]))
 			self[nself++] = mi->rels[k];
 	if (nself == 0 || rows->n < 2)
 		return 0;
@@ -785,13 +800,14 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			}
 			pgorm__sb_add(b, ")");
 		}
-		add_returning(b, mi, all & ~cols);
+		uint64_t returned = all & ~cols & ~post_update_cols(mi); /* post_update keys come after */
+		add_returning(b, mi, returned);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
 		it->kind = K_INSERT;
 		it->mi = mi;
 		it->objs = objs;
 		it->nobjs = cnt;
-		it->returned = all & ~cols;
+		it->returned = returned;
 		it->reason = reason;
 	}
 	pgorm__free(rows.items);
@@ -1107,6 +1123,50 @@ static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
+/* post_update keys, one UPDATE per row: after the inserts, the keys of the new rows that
+ * have one (their INSERT left it out); before the deletes (deleting), NULL in the rows about
+ * to be deleted that still have one, so that rows pointing at each other can go. */
+static int plan_post_updates(pgorm_session *s, plan *pl, pgorm__sb *b, bool deleting)
+{
+	int rc = 0;
+	for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (deleting ? !(st->state == PGORM_STATE_DELETED && (st->flags & OBJ_IN_MAP)) : st->state != PGORM_STATE_PENDING)
+			continue;
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		uint64_t cols = post_update_cols(mi) & ~st->nulls;
+		if (cols == 0)
+			continue;
+		planned *it = plan_add(pl);
+		pgorm_value *vals = plan_alloc(pl, (mi->ncols + mi->npk + 2) * sizeof *vals);
+		void **objs = plan_alloc(pl, sizeof *objs);
+		if (it == NULL || vals == NULL || objs == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+		pgorm__sb_addf(b, "UPDATE %s SET ", mi->qtable);
+		size_t p = 0;
+		for (size_t c = 0, first = 1; c < mi->ncols; c++) {
+			if (!((cols >> c) & 1))
+				continue;
+			if (!first)
+				pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, mi->cols[c].name);
+			first = 0;
+			if (deleting) {
+				pgorm__sb_add(b, " = NULL");
+			} else {
+				pgorm__sb_add(b, " = ");
+				pgorm__get_col(o, &mi->cols[c], c, &vals[p]);
+				pgorm__sb_param(b, ++p);
+			}
+		}
+		where_row(b, mi, o, vals, &p);
+		plan_row(it, pl, b, K_POST_UPDATE, mi, o, vals, p, objs,
+		         deleting ? "post_update: key set NULL before the delete" : "post_update: key written after the inserts");
+	}
+	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : rc;
+}
+
 /* Rows of mi can be deleted before anything else of the flush: no table references mi, and
  * mi has UNIQUE columns whose values a new row of the same flush may take (a one-to-one
  * child replaced under delete-orphan). */
@@ -1129,8 +1189,11 @@ static int build_plan(pgorm_session *s, plan *pl)
 	pgorm__sb_init(&b);
 	int rc = 0;
 	const pgorm_registry *reg = s->reg;
-	/* UNIQUE values freed first (see vacates and delete_early), then parents-first inserts */
-	rc = plan_updates(s, pl, &b, true);
+	/* post_update keys of rows to delete nulled, UNIQUE values freed (see vacates and
+	 * delete_early), then parents-first inserts */
+	rc = plan_post_updates(s, pl, &b, true);
+	if (rc == 0)
+		rc = plan_updates(s, pl, &b, true);
 	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
 		if (delete_early(reg, &reg->models[reg->topo_order[k]]))
 			rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
@@ -1138,6 +1201,8 @@ static int build_plan(pgorm_session *s, plan *pl)
 		rc = plan_inserts(s, &reg->models[reg->topo_order[k]], pl, &b);
 	if (rc == 0)
 		rc = plan_assoc(s, pl, &b, true);
+	if (rc == 0)
+		rc = plan_post_updates(s, pl, &b, false);
 	if (rc == 0)
 		rc = plan_updates(s, pl, &b, false);
 	if (rc == 0)
@@ -1164,9 +1229,9 @@ static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 	for (size_t row = 0; row < nrows; row++) {
 		/* match by primary key: the keys were known before the INSERT */
 		void *o = NULL;
-		pgorm__probe_from_key_row(s, mi, res, row);
+		void *probe = pgorm__probe_from_key_row(s, mi, res, row);
 		for (size_t i = 0; i < it->nobjs && o == NULL; i++)
-			if (pgorm__pk_equal(mi, it->objs[i], s->probe))
+			if (pgorm__pk_equal(mi, it->objs[i], probe))
 				o = it->objs[i];
 		if (o == NULL)
 			continue;
@@ -1214,10 +1279,8 @@ static int execute(pgorm_session *s, plan *pl)
 	}
 	for (size_t i = 0; i < pl->n; i++)
 		stmts[i] = pl->items[i].stmt;
-	int rc = 0;
-	s->stats.round_trips++;
-	if (pgorm_conn_pipeline(s->conn, pl->n, stmts, res) != 0) {
-		rc = pgorm__session_conn_fail(s);
+	int rc = pgorm__session_pipeline(s, pl->n, stmts, res);
+	if (rc != 0) {
 		if (s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n) {
 			/* name what the failing statement was doing, keep the server's fields */
 			char m[sizeof s->err.message];
@@ -1233,7 +1296,7 @@ static int execute(pgorm_session *s, plan *pl)
 		uint64_t n = pgorm_result_affected(res[i]);
 		if (it->versioned && n != it->nobjs)
 			rc = pgorm__session_fail(s, PGORM_ESTALE, "%s: %s expected %zu row(s), matched %llu (version changed or row deleted concurrently)",
-			                         it->mi->model->table, it->kind == K_UPDATE ? "UPDATE" : "DELETE", it->nobjs,
+			                         it->mi->model->table, it->kind == K_DELETE ? "DELETE" : "UPDATE", it->nobjs,
 			                         (unsigned long long)n);
 		else if (it->kind == K_DELETE && n != it->nobjs)
 			pgorm__session_log(s, PGORM_LOG_WARNING, "%s: DELETE expected %zu row(s), matched %llu",
@@ -1268,6 +1331,7 @@ static int finish(pgorm_session *s, plan *pl)
 				pgorm_value nvv = PGORM_INT8(nv);
 				pgorm__set_col(NULL, o, vc, (size_t)it->mi->version_col, &nvv);
 			} else if (it->kind == K_DELETE) {
+				st->flags2 |= OBJ2_WAS_DELETED;
 				pgorm__imap_del(&s->imap, it->mi, o);
 				if (push_flushed_deleted(s, o) != 0)
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");

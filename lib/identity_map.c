@@ -1,7 +1,7 @@
 /* lib/identity_map.c — one object per (model, primary key): linear probing over object
  * pointers, backward-shift deletion, keys read from the objects themselves. */
 #include "internal.h"
-#include "session.h"
+#include "identity_map.h"
 
 #include <string.h>
 
@@ -51,11 +51,12 @@ bool pgorm__pk_equal(const pgorm__model_info *mi, const void *a, const void *b)
 	return true;
 }
 
-int pgorm__imap_init(pgorm__imap *m)
+int pgorm__imap_init(pgorm__imap *m, const pgorm_registry *reg)
 {
 	m->cap = 1024;
 	m->count = 0;
 	m->tagged = true;
+	m->reg = reg;
 	m->slots = pgorm__calloc(m->cap, sizeof *m->slots);
 	return m->slots ? 0 : PGORM_ENOMEM;
 }
@@ -92,8 +93,7 @@ static inline bool tag_match(const pgorm__imap *m, uint64_t sl, uint64_t h)
 static uint64_t obj_hash(const pgorm__imap *m, void *obj)
 {
 	const pgorm_object *o = obj;
-	(void)m;
-	return key_hash(pgorm__session_info(o->priv->session, o), obj);
+	return key_hash(pgorm__registry_info(m->reg, o->model), obj);
 }
 
 static void insert_slot(pgorm__imap *m, uint64_t h, void *obj)
@@ -184,7 +184,7 @@ int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 int pgorm__imap_put_h(pgorm__imap *m, void *obj, uint64_t hash)
 {
 	if ((m->tagged && ((uint64_t)(uintptr_t)obj >> TAG_SHIFT) != 0) || (m->count + 1) * 5 > m->cap * 4)
-		return pgorm__imap_put(m, pgorm__session_info(pgorm__st(obj)->session, obj), obj);
+		return pgorm__imap_put(m, pgorm__registry_info(m->reg, ((pgorm_object *)obj)->model), obj);
 	insert_slot(m, hash, obj);
 	pgorm__st(obj)->flags |= OBJ_IN_MAP;
 	return 0;

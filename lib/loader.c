@@ -6,10 +6,61 @@
 #include "codec.h"
 #include "exec.h"
 #include "internal.h"
-#include "session.h"
+#include "identity_map.h"
+#include "loader.h"
+#include "relationship.h"
+#include "state.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* ---- the loader's state ---- */
+
+/* What the loader keeps per session: statements built once, in three ranges of
+ * nmodels * SQL_PER_MODEL slots: relationship loaders (one per model and relationship),
+ * get-by-key (one per model), one-key loaders; the probe object for identity-map lookups
+ * by key; the N+1 detector's counters per relationship index. */
+struct pgorm__loader {
+	const char **sql;
+	size_t nsql;
+	void *probe;
+	size_t probe_size;
+	uint64_t nplus1_counts[PGORM__MAX_RELS];
+	const pgorm_rel *nplus1_rel[PGORM__MAX_RELS];
+	uint32_t nplus1_gen[PGORM__MAX_RELS];
+};
+
+int pgorm__loader_create(pgorm__loader **out, const pgorm_registry *reg)
+{
+	pgorm__loader *ld = pgorm__calloc(1, sizeof *ld);
+	if (ld == NULL)
+		return PGORM_ENOMEM;
+	size_t maxsize = 16;
+	for (size_t i = 0; i < reg->nmodels; i++)
+		if (pgorm__object_size(&reg->models[i]) > maxsize)
+			maxsize = pgorm__object_size(&reg->models[i]);
+	ld->probe_size = maxsize;
+	ld->probe = pgorm__calloc(1, maxsize);
+	ld->nsql = reg->nmodels * (2 * PGORM__MAX_RELS + 1);
+	ld->sql = pgorm__calloc(ld->nsql + 1, sizeof *ld->sql);
+	if (ld->probe == NULL || ld->sql == NULL) {
+		pgorm__loader_destroy(ld);
+		return PGORM_ENOMEM;
+	}
+	*out = ld;
+	return 0;
+}
+
+void pgorm__loader_destroy(pgorm__loader *ld)
+{
+	if (ld == NULL)
+		return;
+	for (size_t i = 0; ld->sql != NULL && i < ld->nsql; i++)
+		pgorm__free((void *)ld->sql[i]);
+	pgorm__free(ld->sql);
+	pgorm__free(ld->probe);
+	pgorm__free(ld);
+}
 
 /* ---- rows ---- */
 
@@ -180,15 +231,16 @@ static void finish_snapshot(void *obj, const pgorm__model_info *mi, uint64_t col
 	st->dirty = 0;
 }
 
-void pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row)
+void *pgorm__probe_from_key_row(pgorm_session *s, pgorm__model_info *mi, pgorm_result *res, size_t row)
 {
-	memset(s->probe, 0, s->probe_size);
-	((pgorm_object *)s->probe)->model = mi->model;
+	memset(s->ld->probe, 0, s->ld->probe_size);
+	((pgorm_object *)s->ld->probe)->model = mi->model;
 	for (size_t k = 0; k < mi->npk; k++) {
 		pgorm_value v;
 		if (pgorm_result_get(res, row, k, mi->cols[mi->pk[k]].type, &v, NULL) == 0)
-			pgorm__set_col(NULL, s->probe, &mi->cols[mi->pk[k]], mi->pk[k], &v);
+			pgorm__set_col(NULL, s->ld->probe, &mi->cols[mi->pk[k]], mi->pk[k], &v);
 	}
+	return s->ld->probe;
 }
 
 int pgorm__load_rows(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t col0, bool overwrite,
@@ -219,7 +271,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	}
 	size_t n = 0;
 	s->result_gen++;
-	void *probe = s->probe;
+	void *probe = s->ld->probe;
 	((pgorm_object *)probe)->model = mi->model;
 	((pgorm_object *)probe)->priv = NULL;
 	/* A single int8 key: fetch the next row's identity-map slot while this row is decoded
@@ -436,9 +488,9 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 		/* the common case, a bigint key: straight into the probe (only its key is read) */
 		if ((pgorm__st(src)->nulls >> srccols[0]) & 1)
 			return NULL;
-		((pgorm_object *)s->probe)->model = mi->model;
-		memcpy(pgorm__field(s->probe, kc->offset), pgorm__field((void *)src, sc->offset), 8);
-		return pgorm__imap_find(&s->imap, mi, s->probe);
+		((pgorm_object *)s->ld->probe)->model = mi->model;
+		memcpy(pgorm__field(s->ld->probe, kc->offset), pgorm__field((void *)src, sc->offset), 8);
+		return pgorm__imap_find(&s->imap, mi, s->ld->probe);
 	}
 	pgorm_value v[PGORM__MAX_PK];
 	for (size_t c = 0; c < ncols; c++) {
@@ -450,12 +502,12 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 	for (size_t c = 0; c < ncols && by_pk; c++)
 		by_pk = mi->pk[c] == cols[c];
 	if (by_pk) {
-		memset(s->probe, 0, s->probe_size);
-		((pgorm_object *)s->probe)->model = mi->model;
+		memset(s->ld->probe, 0, s->ld->probe_size);
+		((pgorm_object *)s->ld->probe)->model = mi->model;
 		for (size_t c = 0; c < ncols; c++)
-			if (pgorm__set_col(NULL, s->probe, &mi->cols[cols[c]], cols[c], &v[c]) != 0)
+			if (pgorm__set_col(NULL, s->ld->probe, &mi->cols[cols[c]], cols[c], &v[c]) != 0)
 				return NULL;
-		return pgorm__imap_find(&s->imap, mi, s->probe);
+		return pgorm__imap_find(&s->imap, mi, s->ld->probe);
 	}
 	for (size_t i = 0; i < n; i++) {
 		bool eq = true;
@@ -498,7 +550,7 @@ static const char **sql_slot(pgorm_session *s, const pgorm_rel *r, bool single)
 {
 	/* [loaders][get by PK per model][single-key loaders]: see session.c */
 	size_t base = single ? s->reg->nmodels * (PGORM__MAX_RELS + 1) : 0;
-	return &s->load_sql[base + r->owner->index * PGORM__MAX_RELS + r->index];
+	return &s->ld->sql[base + r->owner->index * PGORM__MAX_RELS + r->index];
 }
 
 static void job_free(load_job *j)
@@ -702,11 +754,11 @@ static int apply_m2m(pgorm_session *s, load_job *j, pgorm_result *res)
 		pgorm_value kv;
 		if (pgorm_result_get(res, i, tm->ncols, kt, &kv, NULL) != 0)
 			continue;
-		memset(s->probe, 0, s->probe_size);
-		((pgorm_object *)s->probe)->model = om->model;
-		if (pgorm__set_col(NULL, s->probe, &om->cols[om->pk[0]], om->pk[0], &kv) != 0)
+		memset(s->ld->probe, 0, s->ld->probe_size);
+		((pgorm_object *)s->ld->probe)->model = om->model;
+		if (pgorm__set_col(NULL, s->ld->probe, &om->cols[om->pk[0]], om->pk[0], &kv) != 0)
 			continue;
-		void *owner = pgorm__imap_find(&s->imap, om, s->probe);
+		void *owner = pgorm__imap_find(&s->imap, om, s->ld->probe);
 		if (owner != NULL && !pgorm__coll_push(s, pgorm__coll(owner, r), got[i]))
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
@@ -779,12 +831,7 @@ int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, vo
 	if (rc == 0 && ns == 1) {
 		rc = pgorm__session_exec(s, stmts[0].sql, stmts[0].nparams, stmts[0].params, &res[0]);
 	} else if (rc == 0 && ns > 1) {
-		/* siblings share one round trip */
-		if ((rc = pgorm__session_begin(s)) == 0) {
-			s->stats.round_trips++;
-			if (pgorm_conn_pipeline(s->conn, ns, stmts, res) != 0)
-				rc = pgorm__session_conn_fail(s);
-		}
+		rc = pgorm__session_pipeline(s, ns, stmts, res); /* siblings share one round trip */
 	}
 	for (size_t k = 0; k < ns && rc == 0; k++)
 		rc = job_apply(s, &jobs[which[k]], res[k]);
@@ -814,12 +861,12 @@ static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
 	if (gen == 0)
 		return 0;
 	size_t slot = (r->owner->index * 7 + r->index) % PGORM__MAX_RELS;
-	if (s->nplus1_rel[slot] != r || s->nplus1_gen[slot] != gen) {
-		s->nplus1_rel[slot] = r;
-		s->nplus1_gen[slot] = gen;
-		s->nplus1_counts[slot] = 0;
+	if (s->ld->nplus1_rel[slot] != r || s->ld->nplus1_gen[slot] != gen) {
+		s->ld->nplus1_rel[slot] = r;
+		s->ld->nplus1_gen[slot] = gen;
+		s->ld->nplus1_counts[slot] = 0;
 	}
-	uint64_t c = ++s->nplus1_counts[slot];
+	uint64_t c = ++s->ld->nplus1_counts[slot];
 	if (c <= s->cfg.nplus1_threshold)
 		return 0;
 	if (s->cfg.nplus1_fail)
@@ -836,9 +883,9 @@ static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
 int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 {
 	pgorm__objstate *st = pgorm__st(obj);
-	if (r->index < 32 && ((st->noload_mask >> r->index) & 1))
+	if (r->index < PGORM__MAX_RELS && ((st->noload_mask >> r->index) & 1))
 		return 0;
-	if (r->index < 32 && ((st->raise_mask >> r->index) & 1)) {
+	if (r->index < PGORM__MAX_RELS && ((st->raise_mask >> r->index) & 1)) {
 		return pgorm__session_fail(s, PGORM_ERAISE, "%s.%s of this %s object is not loaded and the query said raise",
 		                           r->owner->model->table, r->name, r->owner->model->table);
 	}
@@ -851,7 +898,7 @@ int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
 		/* an expired object's FK fields are stale (C cannot trap the read): its row first */
 		if ((st->flags & OBJ_EXPIRED) && st->state == PGORM_STATE_PERSISTENT) {
-			int frc = pgorm_session_refresh(s, obj);
+			int frc = pgorm__refresh_one(s, obj);
 			if (frc != 0)
 				return frc;
 		}
@@ -902,4 +949,100 @@ int pgorm_rel_load(pgorm_session *s, const pgorm_rel *r, void *obj, void *out)
 			*(pgorm_collection **)out = pgorm__coll(obj, r);
 	}
 	return 0;
+}
+
+/* ---- by primary key ---- */
+
+/* Build "SELECT cols FROM t WHERE pk1 = $1 AND …" into b. */
+void pgorm__sql_by_pk(pgorm__sb *b, const pgorm__model_info *mi)
+{
+	pgorm__sb_add(b, "SELECT ");
+	pgorm__sb_add(b, mi->select_list);
+	pgorm__sb_add(b, " FROM ");
+	pgorm__sb_add(b, mi->qtable);
+	pgorm__sb_add(b, " t WHERE ");
+	for (size_t i = 0; i < mi->npk; i++) {
+		if (i)
+			pgorm__sb_add(b, " AND ");
+		pgorm__sb_add(b, "t.");
+		pgorm__sb_ident(b, mi->cols[mi->pk[i]].name);
+		pgorm__sb_add(b, " = ");
+		pgorm__sb_param(b, i + 1);
+	}
+}
+
+/* SELECT the row of obj's primary key and load it (overwrite). */
+int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
+{
+	/* the statement is built once per model and session (slots after the loaders') */
+	const char **slot = &s->ld->sql[s->reg->nmodels * PGORM__MAX_RELS + mi->index];
+	if (*slot == NULL) {
+		pgorm__sb b;
+		pgorm__sb_init(&b);
+		pgorm__sql_by_pk(&b, mi);
+		*slot = pgorm__sb_take(&b);
+		if (*slot == NULL)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	pgorm_result *res = NULL;
+	int rc = pgorm__session_exec(s, *slot, mi->npk, pk, &res);
+	if (rc != 0)
+		return rc;
+	void **objs = NULL;
+	size_t n = 0;
+	rc = pgorm__load_rows(s, mi, res, 0, true, &objs, &n);
+	pgorm_result_free(res);
+	if (rc != 0)
+		return rc;
+	if (n == 0) {
+		pgorm__free(objs);
+		*out = NULL;
+		return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: no row with this primary key", mi->model->table);
+	}
+	*out = objs[0];
+	pgorm__free(objs);
+	return 0;
+}
+
+int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
+{
+	const pgorm_model *m = mi->model;
+	void *probe = s->ld->probe;
+	memset(probe, 0, s->ld->probe_size);
+	((pgorm_object *)probe)->model = m;
+	for (size_t i = 0; i < mi->npk; i++) {
+		const pgorm_column *c = &mi->cols[mi->pk[i]];
+		if (pk[i].is_null)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: %s.%s is NULL", m->table, c->name);
+		int rc = pgorm__set_col(NULL, probe, c, mi->pk[i], &pk[i]);
+		if (rc != 0)
+			return pgorm__session_fail(s, rc, "pgorm_session_get: %s.%s expects %s, got %s", m->table, c->name,
+			                           pgorm_type_name(c->type), pgorm_type_name(pk[i].type));
+	}
+	void *obj = pgorm__imap_find(&s->imap, mi, probe);
+	if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED)) {
+		s->stats.identity_hits++;
+		if (pgorm__st(obj)->state == PGORM_STATE_DELETED)
+			return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: object is marked deleted", m->table);
+		*out = obj;
+		return 0;
+	}
+	/* No autoflush on a miss (as Hibernate's find): a row is found by its key, which pending
+	 * changes cannot move, and flushing would scan the whole session on every miss. */
+	pgorm_value keys[PGORM__MAX_PK];
+	pgorm__pk_values(probe, mi, keys);
+	return pgorm__load_by_pk(s, mi, keys, out);
+}
+
+int pgorm__refresh_one(pgorm_session *s, void *obj)
+{
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm_value keys[PGORM__MAX_PK];
+	pgorm__pk_values(obj, mi, keys);
+	void *got = NULL;
+	pgorm__st(obj)->flags |= OBJ_EXPIRED;
+	int rc = pgorm__load_by_pk(s, mi, keys, &got);
+	if (rc == PGORM_ENOTFOUND)
+		pgorm__detach(s, obj);
+	return rc;
 }

@@ -258,6 +258,12 @@ bool pgorm__value_equal(const pgorm_value *a, const pgorm_value *b)
 	}
 }
 
+void pgorm__pk_values(const void *obj, const pgorm__model_info *mi, pgorm_value *pk)
+{
+	for (size_t i = 0; i < mi->npk; i++)
+		pgorm__get_col(obj, &mi->cols[mi->pk[i]], mi->pk[i], &pk[i]);
+}
+
 /* ---- key arrays ---- */
 
 bool pgorm__keyarray_supports(pgorm_type t)

@@ -28,7 +28,9 @@ enum {
 
 enum {
 	OBJ2_SEEN = 1u << 0,        /* scratch mark while folding joined rows / walking a cascade */
-	OBJ2_LOADING = 1u << 1      /* scratch mark: a parent whose collection is being loaded */
+	OBJ2_LOADING = 1u << 1,     /* scratch mark: a parent whose collection is being loaded */
+	OBJ2_WAS_DELETED = 1u << 2, /* its DELETE was flushed (until a rollback brings it back) */
+	OBJ2_FOLDING = 1u << 7      /* scratch mark: a parent whose relationship a joined query rebuilds */
 };
 
 typedef struct pgorm__objstate {
@@ -65,6 +67,13 @@ typedef struct pgorm__objlist {
 bool pgorm__objlist_push(pgorm__objlist *l, void *o);
 
 size_t pgorm__objstate_size(const pgorm__model_info *mi);
+/* Where the objstate starts in an object's allocation (after the struct, 8-byte aligned), and
+ * the allocation's whole size: [struct | objstate | snapshot[ncols] | slots]. */
+static inline size_t pgorm__state_offset(const pgorm__model_info *mi) { return (mi->model->size + 7) & ~(size_t)7; }
+static inline size_t pgorm__object_size(const pgorm__model_info *mi)
+{
+	return pgorm__state_offset(mi) + pgorm__objstate_size(mi);
+}
 
 static inline pgorm__objstate *pgorm__st(const void *obj)
 {
@@ -119,6 +128,8 @@ static inline int64_t pgorm__value_int(const pgorm_value *v)
 {
 	return v->type == PGORM_TYPE_INT2 ? v->u.i16 : v->type == PGORM_TYPE_INT4 ? v->u.i32 : v->u.i64;
 }
+/* The primary key values of obj as bind parameters (borrowing its memory). */
+void pgorm__pk_values(const void *obj, const pgorm__model_info *mi, pgorm_value *pk);
 /* Equal non-NULL values: integers of any width by value, strings and bytes by content. */
 bool pgorm__value_equal(const pgorm_value *a, const pgorm_value *b);
 

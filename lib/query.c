@@ -2,14 +2,20 @@
  * joined-row folding, bulk UPDATE/DELETE and streaming through a server-side cursor. */
 #include "exec.h"
 #include "internal.h"
-#include "session.h"
+#include "flush.h"
+#include "identity_map.h"
+#include "loader.h"
+#include "relationship.h"
+#include "state.h"
 #include "pgorm/query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_OPTIONS 32
+#define MAX_OPTIONS 32     /* loader options per query */
+#define MAX_LOAD_DEPTH 8   /* relationship levels in one loader path ("a.b.c": 3) */
+#define MAX_PATH 256       /* bytes of a loader path */
 
 typedef struct loader_opt {
 	char *path;
@@ -294,7 +300,13 @@ int pgorm_query_option(pgorm_query *q, const char *path, pgorm_loader loader)
 	/* every segment must be a relationship of the model reached so far */
 	pgorm__model_info *mi = q->mi;
 	char seg[128];
+	size_t depth = 0;
+	if (strlen(path) >= MAX_PATH)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_option: path longer than %d bytes", MAX_PATH - 1);
 	for (const char *p = path; *p;) {
+		if (++depth > MAX_LOAD_DEPTH)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_option: \"%s\" is deeper than %d relationships", path,
+			             MAX_LOAD_DEPTH);
 		const char *dot = strchr(p, '.');
 		size_t len = dot ? (size_t)(dot - p) : strlen(p);
 		if (len == 0 || len >= sizeof seg)
@@ -341,7 +353,7 @@ static bool has_below(const pgorm_query *q, const char *prefix)
 
 static void block(void **objs, size_t n, const pgorm_rel *r, bool raise)
 {
-	if (r->index >= 32)
+	if (r->index >= PGORM__MAX_RELS)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		pgorm__objstate *st = pgorm__st(objs[i]);
@@ -395,15 +407,18 @@ static int related(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, 
 static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, size_t n, const char *prefix,
                          const pgorm_rel *from, const bool *joined, int depth)
 {
-	if (n == 0 || depth > 8)
+	if (n == 0)
 		return 0;
+	if (depth > MAX_LOAD_DEPTH) /* pgorm_query_option refuses such paths: never silently cut */
+		return qfail(q, PGORM_EINVAL, "loader path below \"%s\" is deeper than %d relationships", prefix,
+		             MAX_LOAD_DEPTH);
 	int rc = 0;
 	pgorm_loader strat[PGORM__MAX_RELS];
 	const pgorm_rel *rels[PGORM__MAX_RELS] = { NULL };
 	void **lists[PGORM__MAX_RELS] = { NULL };
 	size_t counts[PGORM__MAX_RELS] = { 0 };
 	size_t nj = 0;
-	char path[256];
+	char path[MAX_PATH];
 	/* this level: raise/noload marks, and every selectin load in one pipeline */
 	for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
 		const pgorm_rel *r = mi->rels[i];
@@ -600,7 +615,7 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 		for (size_t k = 0; k < nd; k++) {
 			pgorm__objstate *st = pgorm__st(distinct[k]);
 			bool take = q->populate || !((st->loaded >> r->index) & 1);
-			st->flags2 = take ? (st->flags2 | 0x80) : (st->flags2 & 0x7f);
+			st->flags2 = take ? (st->flags2 | OBJ2_FOLDING) : (st->flags2 & (uint8_t)~OBJ2_FOLDING);
 			if (take) {
 				if (r->scalar)
 					pgorm__link_put(distinct[k], r, NULL);
@@ -610,7 +625,7 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 		}
 		for (size_t row = 0; row < nk && rc == 0; row++) {
 			void *p = rowmap[row], *kid = kids[row];
-			if (p == NULL || !(pgorm__st(p)->flags2 & 0x80))
+			if (p == NULL || !(pgorm__st(p)->flags2 & OBJ2_FOLDING))
 				continue;
 			if (r->kind == PGORM_REL_MANY_TO_ONE) {
 				pgorm__link_put(p, r, kid);
@@ -648,12 +663,12 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 				pgorm__st(kids[row])->flags2 &= (uint8_t)~OBJ2_SEEN;
 		for (size_t k = 0; k < nd && rc == 0; k++) {
 			pgorm__objstate *st = pgorm__st(distinct[k]);
-			if (st->flags2 & 0x80) {
+			if (st->flags2 & OBJ2_FOLDING) {
 				st->loaded |= 1ULL << r->index;
 				if (!r->scalar)
 					rc = pgorm__coll_merge_pending(s, distinct[k], r);
 			}
-			st->flags2 &= 0x7f;
+			st->flags2 &= (uint8_t)~OBJ2_FOLDING;
 		}
 		pgorm__free(kids);
 	}
@@ -836,8 +851,8 @@ static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, ui
 		*affected = n;
 	/* keep the identity map in step: deleted rows detach, updated rows expire */
 	for (size_t row = 0; row < n; row++) {
-		pgorm__probe_from_key_row(s, mi, res, row);
-		void *o = pgorm__imap_find(&s->imap, mi, s->probe);
+		void *probe = pgorm__probe_from_key_row(s, mi, res, row);
+		void *o = pgorm__imap_find(&s->imap, mi, probe);
 		if (o == NULL)
 			continue;
 		if (column == NULL) {
@@ -868,6 +883,43 @@ int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value value, ui
 }
 
 /* ---- streaming ---- */
+
+/* A session that reads inside s's transaction with objects of its own (arena, identity map,
+ * tracked list, loader state): each stream batch is loaded there and freed after the
+ * callback, without touching the objects of s. Its statements are counted in s. */
+static int reader_open(pgorm_session *s, pgorm_session **out)
+{
+	pgorm_session *r = pgorm__calloc(1, sizeof *r);
+	if (r == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	if (pgorm__state_init(r, s->reg, NULL, s->conn, &s->cfg) != 0 || pgorm__loader_create(&r->ld, s->reg) != 0) {
+		r->conn = NULL;
+		pgorm__state_finish(r);
+		pgorm__free(r);
+		pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params); /* counted in s */
+	r->in_tx = true;
+	r->joined = s->joined;
+	*out = r;
+	return 0;
+}
+
+/* Fold r's counters (and, when rc != 0, its error) into s and free r with its objects. */
+static void reader_close(pgorm_session *s, pgorm_session *r, int rc)
+{
+	s->stats.round_trips += r->stats.round_trips;
+	s->stats.lazy_loads += r->stats.lazy_loads;
+	s->stats.identity_hits += r->stats.identity_hits;
+	if (rc != 0 && r->err.code != 0)
+		s->err = r->err;
+	r->in_tx = false;
+	r->conn = NULL; /* s's: neither rolled back nor unhooked */
+	pgorm__loader_destroy(r->ld);
+	pgorm__state_finish(r);
+	pgorm__free(r);
+}
 
 int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *ctx)
 {
@@ -900,7 +952,7 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 	 * objects of s are never refreshed from, nor linked to, memory that goes with a batch. */
 	for (;;) {
 		pgorm_session *r = NULL;
-		if ((rc = pgorm__session_reader(s, &r)) != 0)
+		if ((rc = reader_open(s, &r)) != 0)
 			break;
 		pgorm_result *res = NULL;
 		void **objs = NULL;
@@ -918,7 +970,7 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 		if (rc == 0 && n > 0)
 			stop = cb(ctx, objs, n);
 		pgorm__free(objs);
-		pgorm__session_reader_end(s, r, rc);
+		reader_close(s, r, rc);
 		if (rc != 0 || n == 0 || stop)
 			break;
 	}

@@ -4,7 +4,6 @@
  * names the model and the attribute. */
 #include "registry.h"
 #include "internal.h"
-#include "object.h"
 #include "sql.h"
 
 #include <stdarg.h>
@@ -78,9 +77,9 @@ static const char *tname(const pgorm__model_info *mi) { return mi->model->table;
 /* A struct larger than this is a broken descriptor (object sizes are computed from it). */
 #define MAX_STRUCT_SIZE ((size_t)1 << 30)
 
-static const unsigned column_flags = PGORM_PK | PGORM_NULLABLE | PGORM_SERVER_DEFAULT | PGORM_UNIQUE | PGORM_VERSION;
-static const unsigned rel_flags = PGORM_REL_SCALAR | PGORM_REL_VIEWONLY | PGORM_REL_SINGLE_PARENT | PGORM_REL_INNER_JOIN;
-static const unsigned cascade_flags = PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN | PGORM_CASCADE_NONE;
+static const unsigned column_flags = PGORM__COLUMN_FLAGS;
+static const unsigned rel_flags = PGORM__REL_FLAGS;
+static const unsigned cascade_flags = PGORM__CASCADE_BITS;
 
 /* An SQL name given in a descriptor: NULL is allowed when optional, "" never, and at most
  * MAX_IDENT bytes. what names the attribute ("model t, column c: fk_table"). */
@@ -556,6 +555,10 @@ static int build_rel(pgorm_registry *reg, pgorm__model_info *mi, const pgorm_rel
 	if (rc != 0)
 		return rc;
 	r->scalar = r->kind == PGORM_REL_MANY_TO_ONE || (d->flags & PGORM_REL_SCALAR);
+	if ((d->flags & PGORM_REL_POST_UPDATE) && r->kind != PGORM_REL_MANY_TO_ONE)
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s (to %s): PGORM_REL_POST_UPDATE goes on the many-to-one side",
+		                        tname(mi), d->name, tname(t));
 	if ((r->cascade & PGORM_CASCADE_DELETE_ORPHAN) && r->kind == PGORM_REL_MANY_TO_ONE &&
 	    !(d->flags & PGORM_REL_SINGLE_PARENT))
 		return pgorm__error_set(err, PGORM_EMODEL,
@@ -678,6 +681,20 @@ static int check_pairs(pgorm__model_info *mi, size_t ndeclared, pgorm_error *err
 
 /* ---- order and SQL fragments ---- */
 
+/* Whether column c of mi is the foreign key of a post_update many-to-one. */
+static bool post_update_col(const pgorm__model_info *mi, size_t c)
+{
+	for (size_t k = 0; k < mi->nrels; k++) {
+		const pgorm_rel *r = mi->rels[k];
+		if (r->kind != PGORM_REL_MANY_TO_ONE || !(r->flags & PGORM_REL_POST_UPDATE))
+			continue;
+		for (size_t i = 0; i < r->nfk; i++)
+			if (r->fk_cols[i] == c)
+				return true;
+	}
+	return false;
+}
+
 static int topo_sort(pgorm_registry *reg, pgorm_error *err)
 {
 	size_t n = reg->nmodels;
@@ -697,8 +714,8 @@ static int topo_sort(pgorm_registry *reg, pgorm_error *err)
 			bool ready = true;
 			for (size_t c = 0; c < mi->ncols && ready; c++) {
 				const char *ft = mi->cols[c].fk_table;
-				if (ft == NULL || strcmp(ft, tname(mi)) == 0)
-					continue;
+				if (ft == NULL || strcmp(ft, tname(mi)) == 0 || post_update_col(mi, c))
+					continue; /* a post_update key is written after the INSERTs */
 				pgorm__model_info *dep = info_by_table(reg, ft);
 				ready = done[dep->index];
 			}
@@ -737,8 +754,6 @@ static int build_sql(pgorm__model_info *mi, pgorm_error *err)
 	mi->select_list = pgorm__sb_take(&b);
 	if (mi->qtable == NULL || mi->select_list == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
-	mi->state_offset = (mi->model->size + 7) & ~(size_t)7;
-	mi->alloc_size = mi->state_offset + pgorm__objstate_size(mi);
 	return 0;
 }
 

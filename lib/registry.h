@@ -53,8 +53,6 @@ struct pgorm__model_info {
 	size_t nrels;
 	pgorm_rel **rels;
 	size_t nslots;                 /* relationships stored in the object header */
-	size_t alloc_size;             /* struct + objstate + snapshot + slots */
-	size_t state_offset;           /* where the objstate starts in the allocation */
 	char *select_list;             /* "t"."a", "t"."b", … (alias "t") */
 	char *qtable;                  /* "schema"."table" */
 };

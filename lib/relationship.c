@@ -8,8 +8,9 @@
  * skip a search. A changed link sets a dirty bit; flush turns it into the FK value (or NULL,
  * or a DELETE for orphans). Many-to-many links live in both collections.
  */
+#include "relationship.h"
+#include "identity_map.h"
 #include "internal.h"
-#include "session.h"
 
 #include <string.h>
 
@@ -488,6 +489,18 @@ int pgorm_rel_set_by_name(pgorm_session *s, const char *rel, void *obj, void *ta
 
 /* ---- save-update cascade ---- */
 
+int pgorm__make_pending(pgorm_session *s, void *obj)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	if (st->state != PGORM_STATE_TRANSIENT)
+		return 0;
+	int rc = pgorm__session_track(s, obj);
+	if (rc != 0)
+		return rc;
+	st->state = PGORM_STATE_PENDING;
+	return 0;
+}
+
 int pgorm__cascade_add(pgorm_session *s, void *obj)
 {
 	/* iterative depth-first walk: an explicit stack, no recursion depth limit */
@@ -532,6 +545,72 @@ int pgorm__cascade_add(pgorm_session *s, void *obj)
 		}
 	}
 	pgorm__free(stack);
+	return rc;
+}
+
+/* ---- cascade walks: expunge, refresh-expire ---- */
+
+void pgorm__detach(pgorm_session *s, void *obj)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	pgorm__imap_del(&s->imap, pgorm__session_info(s, obj), obj);
+	st->state = PGORM_STATE_DETACHED;
+}
+
+/* obj, then every object reachable from it along relationships carrying the cascade bit
+ * (what is in memory: loaded collections, queued additions, to-one links), each once, in
+ * breadth-first order: no recursion, whatever the depth or the cycles. Objects of another
+ * state than the ones kept by `keep` stop the walk. */
+int pgorm__cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)(const void *), pgorm__objlist *out)
+{
+	out->n = 0;
+	if (!pgorm__objlist_push(out, obj))
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__st(obj)->flags2 |= OBJ2_SEEN;
+	int rc = 0;
+	for (size_t i = 0; i < out->n && rc == 0; i++) {
+		void *o = out->items[i];
+		pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (!(r->cascade & bit))
+				continue;
+			void *single;
+			size_t cnt;
+			void **items = pgorm__rel_items(o, r, &single, &cnt);
+			for (size_t j = 0; j < cnt && rc == 0; j++) {
+				pgorm__objstate *ist = pgorm__st(items[j]);
+				if ((ist->flags2 & OBJ2_SEEN) || !keep(items[j]))
+					continue;
+				if (!pgorm__objlist_push(out, items[j]))
+					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+				else
+					ist->flags2 |= OBJ2_SEEN;
+			}
+		}
+	}
+	for (size_t i = 0; i < out->n; i++)
+		pgorm__st(out->items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	return rc;
+}
+
+bool pgorm__not_detached(const void *o) { return pgorm__st(o)->state != PGORM_STATE_DETACHED; }
+
+bool pgorm__is_persistent(const void *o) { return pgorm__st(o)->state == PGORM_STATE_PERSISTENT; }
+
+int pgorm__expunge(pgorm_session *s, void *obj)
+{
+	pgorm__objlist all = { 0 };
+	int rc = pgorm__cascade_reach(s, obj, PGORM_CASCADE_EXPUNGE, pgorm__not_detached, &all);
+	for (size_t i = 0; i < all.n && rc == 0; i++) {
+		void *o = all.items[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
+			st->state = PGORM_STATE_TRANSIENT;
+		else
+			pgorm__detach(s, o);
+	}
+	pgorm__free(all.items);
 	return rc;
 }
 

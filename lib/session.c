@@ -1,215 +1,18 @@
 /* lib/session.c — sessions: connection and transaction handling, object lifecycle,
  * identity lookups, commit and rollback. The unit of work itself is in flush.c, relationship
  * changes in relationship.c, loading in loader.c. */
-#include "session.h"
 #include "exec.h"
+#include "flush.h"
+#include "identity_map.h"
 #include "internal.h"
+#include "loader.h"
 #include "pgorm/pool.h"
+#include "relationship.h"
+#include "state.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---- errors and logging ---- */
-
-int pgorm__session_fail(pgorm_session *s, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	pgorm__error_vset(&s->err, code, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int pgorm__session_conn_fail(pgorm_session *s)
-{
-	const pgorm_error *e = pgorm_conn_error(s->conn);
-	if (e == NULL || e->code == 0)
-		return pgorm__session_fail(s, PGORM_ECONN, "no connection");
-	s->err = *e;
-	return e->code;
-}
-
-void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, ...)
-{
-	if (s->cfg.log == NULL)
-		return;
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	s->cfg.log(s->cfg.log_ctx, lvl, msg);
-}
-
-const pgorm_error *pgorm_session_error(const pgorm_session *s) { return s ? &s->err : NULL; }
-
-void pgorm_session_stats(const pgorm_session *s, pgorm_stats *out)
-{
-	if (s && out)
-		*out = s->stats;
-}
-
-const pgorm_registry *pgorm_session_registry(const pgorm_session *s) { return s ? s->reg : NULL; }
-
-/* Debug builds: a session is used by one thread at a time. The thread that opened the
- * current transaction owns it until commit/rollback; a call from another thread meanwhile is
- * an error instead of silent corruption. */
-int pgorm__session_thread_check(pgorm_session *s, const char *what)
-{
-#ifndef NDEBUG
-	if (s->owned && !pthread_equal(s->owner, pthread_self()))
-		return pgorm__session_fail(s, PGORM_ESTATE, "%s: session used by a second thread during a transaction", what);
-#else
-	(void)s;
-	(void)what;
-#endif
-	return 0;
-}
-
-/* ---- statements and the connection ---- */
-
-void pgorm__session_count(pgorm_session *s, const char *sql)
-{
-	while (*sql == ' ' || *sql == '(')
-		sql++;
-	if (strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "WITH", 4) == 0 || strncmp(sql, "FETCH", 5) == 0)
-		s->stats.selects++;
-	else if (strncmp(sql, "INSERT", 6) == 0)
-		s->stats.inserts++;
-	else if (strncmp(sql, "UPDATE", 6) == 0)
-		s->stats.updates++;
-	else if (strncmp(sql, "DELETE", 6) == 0)
-		s->stats.deletes++;
-	else
-		s->stats.other++;
-}
-
-static void stmt_hook(void *ctx, const char *sql, size_t n, const pgorm_value *p, double us, int status)
-{
-	pgorm_session *s = ctx;
-	pgorm__session_count(s, sql);
-	if (s->cfg.stmt_hook)
-		s->cfg.stmt_hook(s->cfg.stmt_hook_ctx, sql, n, p, us, status);
-}
-
-static int acquire(pgorm_session *s)
-{
-	if (s->conn != NULL)
-		return 0;
-	if (s->pool == NULL)
-		return pgorm__session_fail(s, PGORM_ECLOSED, "session has no connection");
-	int rc = pgorm_pool_acquire(s->pool, &s->conn, &s->err);
-	if (rc != 0) {
-		s->conn = NULL;
-		return rc;
-	}
-	s->conn_from_pool = true;
-	pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params);
-	return 0;
-}
-
-static void give_back(pgorm_session *s)
-{
-	if (s->conn == NULL)
-		return;
-	pgorm_conn_set_hook(s->conn, NULL, NULL, false);
-	if (s->conn_from_pool) {
-		pgorm_pool_release(s->pool, s->conn);
-		s->conn = NULL;
-		s->conn_from_pool = false;
-	} else {
-		pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params);
-	}
-}
-
-pgorm_conn *pgorm_session_connection(pgorm_session *s)
-{
-	if (s == NULL || acquire(s) != 0)
-		return NULL;
-	return s->conn;
-}
-
-/* The session's transaction: BEGIN … COMMIT, or, on a connection already inside the
- * caller's transaction, SAVEPOINT … RELEASE (SQLAlchemy's join_transaction_mode
- * "create_savepoint"): the caller's transaction decides, and a test can roll it all back. */
-#define JOIN_SAVEPOINT "pgorm_join"
-
-static int tx_open(pgorm_session *s)
-{
-	pgorm_conn *c = s->conn;
-	if (c->tx_owner != NULL && c->tx_owner != s)
-		return pgorm__session_fail(s, PGORM_ESTATE,
-		                           "another session has a transaction open on this connection: one session at a time");
-	pgorm_tx_status ts = pgorm_conn_tx_status(c);
-	if (ts == PGORM_TX_INERROR)
-		return pgorm__session_fail(s, PGORM_ESTATE,
-		                           "the connection's transaction is aborted: the caller must roll it back first");
-	s->joined = ts == PGORM_TX_INTRANS;
-	int rc = s->joined ? pgorm_conn_savepoint(c, JOIN_SAVEPOINT) : pgorm_conn_begin(c);
-	if (rc != 0)
-		return pgorm__session_conn_fail(s);
-	c->tx_owner = s;
-	return 0;
-}
-
-static int tx_commit(pgorm_session *s)
-{
-	return s->joined ? pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT) : pgorm_conn_commit(s->conn);
-}
-
-/* Roll the session's transaction back (the caller's, when joined, stays open). */
-static int tx_rollback(pgorm_session *s)
-{
-	if (!s->joined)
-		return pgorm_conn_rollback(s->conn);
-	int rc = pgorm_conn_rollback_to(s->conn, JOIN_SAVEPOINT);
-	return rc != 0 ? rc : pgorm_conn_release_savepoint(s->conn, JOIN_SAVEPOINT);
-}
-
-int pgorm__session_begin(pgorm_session *s)
-{
-	if (s->needs_rollback) {
-		/* The failed flush's error stays (SQLSTATE, constraint, detail); code and message say
-		 * why this call is refused, once: a second refusal leaves them as they are. */
-		static const char pre[] = "a previous flush failed (";
-		if (s->err.code != PGORM_ESTATE || strncmp(s->err.message, pre, sizeof pre - 1) != 0) {
-			char was[sizeof s->err.message];
-			pgorm__strlcpy(was, s->err.message[0] ? s->err.message : "see the earlier error", sizeof was);
-			/* a long server message is cut; the fields kept above have the details */
-			int room = (int)(sizeof s->err.message - sizeof pre - 80);
-			snprintf(s->err.message, sizeof s->err.message, "%s%.*s): call pgorm_session_rollback%s first", pre,
-			         room, was, s->nest > 0 ? " or pgorm_session_rollback_nested" : "");
-			s->err.code = PGORM_ESTATE;
-		}
-		return PGORM_ESTATE;
-	}
-	int rc = pgorm__session_thread_check(s, "session");
-	if (rc != 0 || (rc = acquire(s)) != 0)
-		return rc;
-	if (s->in_tx)
-		return 0;
-#ifndef NDEBUG
-	s->owner = pthread_self();
-	s->owned = true;
-#endif
-	if ((rc = tx_open(s)) != 0)
-		return rc;
-	s->stats.round_trips++;
-	s->in_tx = true;
-	return 0;
-}
-
-int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm_value *p, pgorm_result **out)
-{
-	int rc = pgorm__session_begin(s);
-	if (rc != 0)
-		return rc;
-	s->stats.round_trips++;
-	if (pgorm_conn_exec(s->conn, sql, n, p, out) != 0)
-		return pgorm__session_conn_fail(s);
-	return 0;
-}
 
 /* ---- lifecycle ---- */
 
@@ -222,120 +25,25 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 	pgorm_session *s = pgorm__calloc(1, sizeof *s);
 	if (s == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a session");
-	s->reg = reg;
-	s->pool = pool;
-	s->conn = pool ? NULL : conn;
-	pgorm_session_config def = PGORM_SESSION_CONFIG_INIT;
-	s->cfg = cfg ? *cfg : def;
-	pgorm_error_clear(&s->err);
-	pgorm__arena_init(&s->arena);
-	size_t maxsize = 16;
-	for (size_t i = 0; i < reg->nmodels; i++)
-		if (reg->models[i].alloc_size > maxsize)
-			maxsize = reg->models[i].alloc_size;
-	s->probe_size = maxsize;
-	s->probe = pgorm__calloc(1, maxsize);
-	/* cached statements: loaders, get-by-PK per model, single-key loaders (loader.c) */
-	s->load_sql = pgorm__calloc(reg->nmodels * (2 * PGORM__MAX_RELS + 1) + 1, sizeof *s->load_sql);
-	if (s->probe == NULL || s->load_sql == NULL || pgorm__imap_init(&s->imap) != 0) {
-		pgorm__free(s->probe);
-		pgorm__free(s->load_sql);
+	if (pgorm__state_init(s, reg, pool, conn, cfg) != 0 || pgorm__loader_create(&s->ld, reg) != 0) {
+		pgorm__state_finish(s);
 		pgorm__free(s);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a session");
 	}
-	if (s->conn)
-		pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params);
 	*out = s;
 	return 0;
-}
-
-int pgorm__session_reader(pgorm_session *s, pgorm_session **out)
-{
-	pgorm_session *r = NULL;
-	int rc = pgorm_session_create(&r, s->reg, NULL, s->conn, &s->cfg, &s->err);
-	if (rc != 0)
-		return rc;
-	pgorm_conn_set_hook(s->conn, stmt_hook, s, s->cfg.log_params); /* statements count in s */
-	r->in_tx = true;
-	r->joined = s->joined;
-	*out = r;
-	return 0;
-}
-
-void pgorm__session_reader_end(pgorm_session *s, pgorm_session *r, int rc)
-{
-	if (r == NULL)
-		return;
-	s->stats.round_trips += r->stats.round_trips;
-	s->stats.lazy_loads += r->stats.lazy_loads;
-	s->stats.identity_hits += r->stats.identity_hits;
-	if (rc != 0 && r->err.code != 0)
-		s->err = r->err;
-	r->in_tx = false;
-	r->conn = NULL; /* s's: neither rolled back nor unhooked */
-	pgorm_session_destroy(r);
 }
 
 void pgorm_session_destroy(pgorm_session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->conn != NULL && s->in_tx && pgorm_conn_ok(s->conn))
-		(void)tx_rollback(s);
-	if (s->conn != NULL && s->conn->tx_owner == s)
-		s->conn->tx_owner = NULL;
-	s->in_tx = false;
-	if (s->conn)
-		pgorm_conn_set_hook(s->conn, NULL, NULL, false);
-	if (s->conn_from_pool)
-		pgorm_pool_release(s->pool, s->conn);
-	pgorm__imap_finish(&s->imap);
-	pgorm__free(s->tracked);
-	pgorm__free(s->flushed_deleted);
-	pgorm__free(s->m2m_ops);
-	for (size_t i = 0; i < s->reg->nmodels * (2 * PGORM__MAX_RELS + 1); i++)
-		pgorm__free((void *)s->load_sql[i]);
-	pgorm__free(s->load_sql);
-	pgorm__free(s->probe);
-	pgorm__arena_free_all(&s->arena);
+	pgorm__loader_destroy(s->ld);
+	pgorm__state_finish(s);
 	pgorm__free(s);
 }
 
 /* ---- objects ---- */
-
-pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj)
-{
-	return pgorm__registry_info(s->reg, ((const pgorm_object *)obj)->model);
-}
-
-int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what)
-{
-	int trc = pgorm__session_thread_check(s, what);
-	if (trc != 0)
-		return trc;
-	if (obj == NULL)
-		return pgorm__session_fail(s, PGORM_EINVAL, "%s: object is NULL", what);
-	const pgorm_object *h = obj;
-	if (h->model == NULL || h->priv == NULL || pgorm__registry_info(s->reg, h->model) == NULL)
-		return pgorm__session_fail(s, PGORM_EINVAL, "%s: not an object created by pgorm_object_new or a query", what);
-	if (h->priv->session != s)
-		return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s object belongs to another session", what, h->model->table);
-	return 0;
-}
-
-void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
-{
-	char *mem = pgorm__arena_calloc(&s->arena, mi->alloc_size);
-	if (mem == NULL) {
-		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
-		return NULL;
-	}
-	pgorm_object *h = (pgorm_object *)(void *)mem;
-	h->model = mi->model;
-	h->priv = (pgorm__objstate *)(void *)(mem + mi->state_offset);
-	h->priv->session = s;
-	return mem;
-}
 
 void *pgorm_object_new(pgorm_session *s, const pgorm_model *m)
 {
@@ -437,46 +145,6 @@ pgorm_state pgorm_object_state(const void *obj)
 	return obj && pgorm__st(obj) ? (pgorm_state)pgorm__st(obj)->state : PGORM_STATE_TRANSIENT;
 }
 
-int pgorm__session_track_reserve(pgorm_session *s, size_t n)
-{
-	if (s->captracked - s->ntracked >= n)
-		return 0;
-	size_t cap = s->captracked ? s->captracked : 256;
-	while (cap - s->ntracked < n)
-		cap *= 2;
-	void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
-	if (t == NULL)
-		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
-	s->tracked = t;
-	s->captracked = cap;
-	return 0;
-}
-
-int pgorm__session_track(pgorm_session *s, void *obj)
-{
-	pgorm__objstate *st = pgorm__st(obj);
-	if (st->flags & OBJ_TRACKED)
-		return 0;
-	int rc = pgorm__session_track_reserve(s, 1);
-	if (rc != 0)
-		return rc;
-	s->tracked[s->ntracked++] = obj;
-	st->flags |= OBJ_TRACKED;
-	return 0;
-}
-
-int pgorm__make_pending(pgorm_session *s, void *obj)
-{
-	pgorm__objstate *st = pgorm__st(obj);
-	if (st->state != PGORM_STATE_TRANSIENT)
-		return 0;
-	int rc = pgorm__session_track(s, obj);
-	if (rc != 0)
-		return rc;
-	st->state = PGORM_STATE_PENDING;
-	return 0;
-}
-
 int pgorm_session_add(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
@@ -524,69 +192,6 @@ int pgorm_session_delete(pgorm_session *s, void *obj)
 	}
 }
 
-static void detach(pgorm_session *s, void *obj)
-{
-	pgorm__objstate *st = pgorm__st(obj);
-	pgorm__imap_del(&s->imap, pgorm__session_info(s, obj), obj);
-	st->state = PGORM_STATE_DETACHED;
-}
-
-/* obj, then every object reachable from it along relationships carrying the cascade bit
- * (what is in memory: loaded collections, queued additions, to-one links), each once, in
- * breadth-first order: no recursion, whatever the depth or the cycles. Objects of another
- * state than the ones kept by `keep` stop the walk. */
-static int cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)(const void *), pgorm__objlist *out)
-{
-	out->n = 0;
-	if (!pgorm__objlist_push(out, obj))
-		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-	pgorm__st(obj)->flags2 |= OBJ2_SEEN;
-	int rc = 0;
-	for (size_t i = 0; i < out->n && rc == 0; i++) {
-		void *o = out->items[i];
-		pgorm__model_info *mi = pgorm__session_info(s, o);
-		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
-			const pgorm_rel *r = mi->rels[k];
-			if (!(r->cascade & bit))
-				continue;
-			void *single;
-			size_t cnt;
-			void **items = pgorm__rel_items(o, r, &single, &cnt);
-			for (size_t j = 0; j < cnt && rc == 0; j++) {
-				pgorm__objstate *ist = pgorm__st(items[j]);
-				if ((ist->flags2 & OBJ2_SEEN) || !keep(items[j]))
-					continue;
-				if (!pgorm__objlist_push(out, items[j]))
-					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-				else
-					ist->flags2 |= OBJ2_SEEN;
-			}
-		}
-	}
-	for (size_t i = 0; i < out->n; i++)
-		pgorm__st(out->items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
-	return rc;
-}
-
-static bool not_detached(const void *o) { return pgorm__st(o)->state != PGORM_STATE_DETACHED; }
-static bool is_persistent(const void *o) { return pgorm__st(o)->state == PGORM_STATE_PERSISTENT; }
-
-int pgorm__expunge(pgorm_session *s, void *obj)
-{
-	pgorm__objlist all = { 0 };
-	int rc = cascade_reach(s, obj, PGORM_CASCADE_EXPUNGE, not_detached, &all);
-	for (size_t i = 0; i < all.n && rc == 0; i++) {
-		void *o = all.items[i];
-		pgorm__objstate *st = pgorm__st(o);
-		if (st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT)
-			st->state = PGORM_STATE_TRANSIENT;
-		else
-			detach(s, o);
-	}
-	pgorm__free(all.items);
-	return rc;
-}
-
 int pgorm_session_expunge(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
@@ -597,63 +202,6 @@ int pgorm_session_expunge(pgorm_session *s, void *obj)
 	if (pgorm__st(obj)->state == PGORM_STATE_DETACHED)
 		return 0;
 	return pgorm__expunge(s, obj);
-}
-
-/* Build "SELECT cols FROM t WHERE pk1 = $1 AND …" into b. */
-static void sql_by_pk(pgorm__sb *b, const pgorm__model_info *mi)
-{
-	pgorm__sb_add(b, "SELECT ");
-	pgorm__sb_add(b, mi->select_list);
-	pgorm__sb_add(b, " FROM ");
-	pgorm__sb_add(b, mi->qtable);
-	pgorm__sb_add(b, " t WHERE ");
-	for (size_t i = 0; i < mi->npk; i++) {
-		if (i)
-			pgorm__sb_add(b, " AND ");
-		pgorm__sb_add(b, "t.");
-		pgorm__sb_ident(b, mi->cols[mi->pk[i]].name);
-		pgorm__sb_add(b, " = ");
-		pgorm__sb_param(b, i + 1);
-	}
-}
-
-/* SELECT the row of obj's primary key and load it (overwrite). */
-static int load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
-{
-	/* the statement is built once per model and session (slots after the loaders') */
-	const char **slot = &s->load_sql[s->reg->nmodels * PGORM__MAX_RELS + mi->index];
-	if (*slot == NULL) {
-		pgorm__sb b;
-		pgorm__sb_init(&b);
-		sql_by_pk(&b, mi);
-		*slot = pgorm__sb_take(&b);
-		if (*slot == NULL)
-			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-	}
-	pgorm_result *res = NULL;
-	int rc = pgorm__session_exec(s, *slot, mi->npk, pk, &res);
-	if (rc != 0)
-		return rc;
-	void **objs = NULL;
-	size_t n = 0;
-	rc = pgorm__load_rows(s, mi, res, 0, true, &objs, &n);
-	pgorm_result_free(res);
-	if (rc != 0)
-		return rc;
-	if (n == 0) {
-		pgorm__free(objs);
-		*out = NULL;
-		return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: no row with this primary key", mi->model->table);
-	}
-	*out = objs[0];
-	pgorm__free(objs);
-	return 0;
-}
-
-static void pk_values(const void *obj, const pgorm__model_info *mi, pgorm_value *pk)
-{
-	for (size_t i = 0; i < mi->npk; i++)
-		pgorm__get_col(obj, &mi->cols[mi->pk[i]], mi->pk[i], &pk[i]);
 }
 
 int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value *pk, void **out)
@@ -668,43 +216,7 @@ int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pgorm_value 
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: model is not in the registry");
 	if (pk == NULL)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: pk is NULL");
-	memset(s->probe, 0, s->probe_size);
-	((pgorm_object *)s->probe)->model = m;
-	for (size_t i = 0; i < mi->npk; i++) {
-		const pgorm_column *c = &mi->cols[mi->pk[i]];
-		if (pk[i].is_null)
-			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_get: %s.%s is NULL", m->table, c->name);
-		int rc = pgorm__set_col(NULL, s->probe, c, mi->pk[i], &pk[i]);
-		if (rc != 0)
-			return pgorm__session_fail(s, rc, "pgorm_session_get: %s.%s expects %s, got %s", m->table, c->name,
-			                           pgorm_type_name(c->type), pgorm_type_name(pk[i].type));
-	}
-	void *obj = pgorm__imap_find(&s->imap, mi, s->probe);
-	if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED)) {
-		s->stats.identity_hits++;
-		if (pgorm__st(obj)->state == PGORM_STATE_DELETED)
-			return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: object is marked deleted", m->table);
-		*out = obj;
-		return 0;
-	}
-	/* No autoflush on a miss (as Hibernate's find): a row is found by its key, which pending
-	 * changes cannot move, and flushing would scan the whole session on every miss. */
-	pgorm_value keys[PGORM__MAX_PK];
-	pk_values(s->probe, mi, keys);
-	return load_by_pk(s, mi, keys, out);
-}
-
-static int refresh_one(pgorm_session *s, void *obj)
-{
-	pgorm__model_info *mi = pgorm__session_info(s, obj);
-	pgorm_value keys[PGORM__MAX_PK];
-	pk_values(obj, mi, keys);
-	void *got = NULL;
-	pgorm__st(obj)->flags |= OBJ_EXPIRED;
-	int rc = load_by_pk(s, mi, keys, &got);
-	if (rc == PGORM_ENOTFOUND)
-		detach(s, obj);
-	return rc;
+	return pgorm__get(s, mi, pk, out);
 }
 
 int pgorm_session_refresh(pgorm_session *s, void *obj)
@@ -719,9 +231,9 @@ int pgorm_session_refresh(pgorm_session *s, void *obj)
 	/* the refresh-expire cascade: the persistent objects it reaches are refreshed too; a
 	 * related row gone meanwhile detaches its object, which is no error of obj's */
 	pgorm__objlist all = { 0 };
-	rc = cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, is_persistent, &all);
+	rc = pgorm__cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, pgorm__is_persistent, &all);
 	for (size_t i = 0; i < all.n && rc == 0; i++) {
-		rc = refresh_one(s, all.items[i]);
+		rc = pgorm__refresh_one(s, all.items[i]);
 		if (rc == PGORM_ENOTFOUND && i > 0)
 			rc = 0;
 	}
@@ -795,7 +307,7 @@ int pgorm_session_expire(pgorm_session *s, void *obj)
 	if (rc != 0)
 		return rc;
 	pgorm__objlist all = { 0 }; /* the refresh-expire cascade */
-	rc = cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, is_persistent, &all);
+	rc = pgorm__cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, pgorm__is_persistent, &all);
 	for (size_t i = 0; i < all.n && rc == 0; i++)
 		expire_obj(all.items[i], NULL);
 	pgorm__free(all.items);
@@ -818,7 +330,7 @@ static int merge_one(pgorm_session *s, const void *obj, void **out)
 	uint64_t all = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
 	uint64_t copy = fresh ? src->dirty | (all & ~src->nulls) : all;
 	pgorm_value keys[PGORM__MAX_PK];
-	pk_values(obj, mi, keys);
+	pgorm__pk_values(obj, mi, keys);
 	bool keyless = false;
 	for (size_t k = 0; k < mi->npk; k++)
 		keyless |= keys[k].is_null;
@@ -864,31 +376,15 @@ static void *merged_of(const pgorm__objlist *srcs, const pgorm__objlist *tgts, c
 	return NULL;
 }
 
-/* Make target's relationship r hold exactly the merged objects want[0..n) (SQLAlchemy's
- * replace: dropped members go through the remove path, kept ones cause no statement). */
+/* Make target's relationship r hold exactly the merged objects want[0..n). */
 static int merge_rel(pgorm_session *s, const pgorm_rel *r, void *target, void **want, size_t n)
 {
-	if (r->scalar) {
-		void *cur = pgorm__link_get(target, r);
-		if (cur == (n ? want[0] : NULL) && ((pgorm__st(target)->loaded >> r->index) & 1))
-			return 0;
-		return pgorm_rel_set(s, r, target, n ? want[0] : NULL);
-	}
-	int rc = 0;
-	if (!((pgorm__st(target)->loaded >> r->index) & 1) && pgorm__st(target)->state == PGORM_STATE_PERSISTENT)
-		rc = pgorm__load_lazy(s, r, target);
-	pgorm_collection *c = pgorm__coll(target, r);
-	for (size_t i = c->len; i-- > 0 && rc == 0;) {
-		bool keep = false;
-		for (size_t k = 0; k < n && !keep; k++)
-			keep = want[k] == c->items[i];
-		if (!keep)
-			rc = pgorm_rel_remove(s, r, target, c->items[i]);
-	}
-	for (size_t k = 0; k < n && rc == 0; k++)
-		if (!pgorm__coll_contains(c, want[k]))
-			rc = pgorm_rel_append(s, r, target, want[k]);
-	return rc;
+	if (!r->scalar)
+		return pgorm_rel_replace(s, r, target, want, n);
+	void *cur = pgorm__link_get(target, r);
+	if (cur == (n ? want[0] : NULL) && ((pgorm__st(target)->loaded >> r->index) & 1))
+		return 0;
+	return pgorm_rel_set(s, r, target, n ? want[0] : NULL);
 }
 
 int pgorm_session_merge(pgorm_session *s, const void *obj, void **out)
@@ -964,19 +460,6 @@ static void compact_tracked(pgorm_session *s)
 	s->ntracked = k;
 }
 
-static void end_tx(pgorm_session *s)
-{
-#ifndef NDEBUG
-	s->owned = false;
-#endif
-	if (s->conn != NULL && s->conn->tx_owner == s)
-		s->conn->tx_owner = NULL;
-	s->in_tx = false;
-	s->joined = false;
-	s->nest = 0;
-	give_back(s);
-}
-
 int pgorm_session_flush(pgorm_session *s)
 {
 	if (s == NULL)
@@ -1001,14 +484,23 @@ int pgorm_session_commit(pgorm_session *s)
 	int rc = pgorm__flush(s, false, NULL);
 	if (rc != 0)
 		return rc;
+	bool in_doubt = false;
 	if (s->in_tx) {
-		s->stats.round_trips++;
-		if (tx_commit(s) != 0) {
-			rc = pgorm__session_conn_fail(s);
-			s->needs_rollback = true;
-			return rc;
+		/* COMMIT goes out on a connection not known to be lost; if the connection fails
+		 * now, the server may have committed before the reply was lost (in doubt). A joined
+		 * session only releases its savepoint: a lost connection then takes the caller's
+		 * open transaction with it, which is not in doubt. */
+		bool sent = !s->joined && pgorm_conn_ok(s->conn);
+		if ((rc = pgorm__tx_commit(s)) != 0) {
+			in_doubt = sent && (rc == PGORM_ECONN || !pgorm_conn_ok(s->conn));
+			if (!in_doubt) {
+				s->needs_rollback = true;
+				return rc;
+			}
 		}
 	}
+	/* In doubt, the objects are left as after a commit (keys kept, nothing becomes transient)
+	 * and all expired, so that the next read asks the database what happened. */
 	/* Deleted objects become detached and leave every collection that still shows them. */
 	for (size_t i = 0; i < s->nflushed_deleted; i++) {
 		void *o = s->flushed_deleted[i];
@@ -1019,10 +511,18 @@ int pgorm_session_commit(pgorm_session *s)
 	compact_tracked(s);
 	for (size_t i = 0; i < s->ntracked; i++) {
 		pgorm__st(s->tracked[i])->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
-		if (s->cfg.expire_on_commit)
+		if (s->cfg.expire_on_commit || in_doubt)
 			expire_obj(s->tracked[i], NULL);
 	}
-	end_tx(s);
+	pgorm__session_end_tx(s);
+	if (in_doubt) {
+		char was[sizeof s->err.message];
+		pgorm__strlcpy(was, s->err.message, sizeof was);
+		snprintf(s->err.message, sizeof s->err.message,
+		         "connection lost after COMMIT was sent (%.150s): the transaction may or may not have committed", was);
+		s->err.code = PGORM_ECOMMIT_UNKNOWN;
+		return PGORM_ECOMMIT_UNKNOWN;
+	}
 	pgorm_error_clear(&s->err);
 	return 0;
 }
@@ -1059,16 +559,14 @@ int pgorm_session_rollback(pgorm_session *s)
 	if (s == NULL)
 		return PGORM_EINVAL;
 	int rc = 0;
-	if (s->in_tx && s->conn != NULL) {
-		s->stats.round_trips++;
-		if (tx_rollback(s) != 0 && pgorm_conn_ok(s->conn))
-			rc = pgorm__session_conn_fail(s);
-	}
+	if (s->in_tx && s->conn != NULL && pgorm__tx_rollback(s) != 0 && pgorm_conn_ok(s->conn))
+		rc = s->err.code;
 	/* Objects deleted by a flush of this transaction come back. */
 	for (size_t i = 0; i < s->nflushed_deleted; i++) {
 		void *o = s->flushed_deleted[i];
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		pgorm__st(o)->state = PGORM_STATE_PERSISTENT;
+		pgorm__st(o)->flags2 &= (uint8_t)~OBJ2_WAS_DELETED;
 		if (!(pgorm__st(o)->flags & OBJ_IN_MAP) && pgorm__imap_find(&s->imap, mi, o) == NULL)
 			(void)pgorm__imap_put(&s->imap, mi, o);
 	}
@@ -1090,40 +588,10 @@ int pgorm_session_rollback(pgorm_session *s)
 	forget_all_rolled_back_links(s);
 	compact_tracked(s);
 	s->needs_rollback = false;
-	end_tx(s);
+	pgorm__session_end_tx(s);
 	if (rc == 0)
 		pgorm_error_clear(&s->err);
 	return rc;
-}
-
-static int savepoint_name(char *buf, size_t n, unsigned depth)
-{
-	return snprintf(buf, n, "pgorm_sp_%u", depth) < (int)n ? 0 : -1;
-}
-
-void pgorm__session_abort_flush(pgorm_session *s)
-{
-	pgorm_error keep = s->err;
-	bool kept = false;
-	if (s->in_tx && s->nest > 0 && s->conn != NULL && pgorm_conn_ok(s->conn)) {
-		/* ROLLBACK TO keeps the savepoint open: rollback_nested rolls back to it again */
-		char name[32];
-		savepoint_name(name, sizeof name, s->nest);
-		s->stats.round_trips++;
-		kept = pgorm_conn_rollback_to(s->conn, name) == 0;
-	}
-	if (!kept) {
-		if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn)) {
-			s->stats.round_trips++;
-			(void)tx_rollback(s);
-		}
-		if (s->in_tx && s->conn != NULL && s->conn->tx_owner == s)
-			s->conn->tx_owner = NULL;
-		s->in_tx = false;
-		s->nest = 0; /* no savepoint left: rollback_nested reports it, rollback is accepted */
-	}
-	s->err = keep;
-	s->needs_rollback = true;
 }
 
 int pgorm_session_begin_nested(pgorm_session *s)
@@ -1135,11 +603,8 @@ int pgorm_session_begin_nested(pgorm_session *s)
 		rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
-	char name[32];
-	savepoint_name(name, sizeof name, s->nest + 1);
-	if (pgorm_conn_savepoint(s->conn, name) != 0)
-		return pgorm__session_conn_fail(s);
-	s->stats.round_trips++;
+	if ((rc = pgorm__session_savepoint(s, PGORM__SP_OPEN, s->nest + 1)) != 0)
+		return rc;
 	s->nest++;
 	return 0;
 }
@@ -1153,11 +618,8 @@ int pgorm_session_commit_nested(pgorm_session *s)
 	int rc = pgorm__flush(s, false, NULL);
 	if (rc != 0)
 		return rc;
-	char name[32];
-	savepoint_name(name, sizeof name, s->nest);
-	if (pgorm_conn_release_savepoint(s->conn, name) != 0)
-		return pgorm__session_conn_fail(s);
-	s->stats.round_trips++;
+	if ((rc = pgorm__session_savepoint(s, PGORM__SP_RELEASE, s->nest)) != 0)
+		return rc;
 	s->nest--;
 	return 0;
 }
@@ -1183,9 +645,9 @@ static int mark_existing_rows(pgorm_session *s, void **cand, size_t n)
 		for (size_t i = 0; i < k && rc == 0 && !batch; i++) {
 			pgorm_value keys[PGORM__MAX_PK];
 			pgorm_result *res = NULL;
-			pk_values(objs[i], mi, keys);
+			pgorm__pk_values(objs[i], mi, keys);
 			pgorm__sb_reset(&b);
-			sql_by_pk(&b, mi);
+			pgorm__sql_by_pk(&b, mi);
 			rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), mi->npk, keys, &res)
 			                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			if (rc == 0 && pgorm_result_rows(res) > 0)
@@ -1226,11 +688,11 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		return PGORM_EINVAL;
 	if (s->nest == 0)
 		return pgorm__session_fail(s, PGORM_ESTATE, "no savepoint is open");
-	char name[32];
-	savepoint_name(name, sizeof name, s->nest);
-	if (pgorm_conn_rollback_to(s->conn, name) != 0 || pgorm_conn_release_savepoint(s->conn, name) != 0)
-		return pgorm__session_conn_fail(s);
-	s->stats.round_trips += 2;
+	int rc = pgorm__session_savepoint(s, PGORM__SP_ROLLBACK_TO, s->nest);
+	if (rc == 0)
+		rc = pgorm__session_savepoint(s, PGORM__SP_RELEASE, s->nest);
+	if (rc != 0)
+		return rc;
 	s->nest--;
 	s->needs_rollback = false;
 	s->nm2m = 0; /* association changes made inside the savepoint (begin_nested flushed the rest) */
@@ -1249,7 +711,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		if (st->state != PGORM_STATE_PENDING && ((st->flags & OBJ_NEW_IN_TX) || flushed_del))
 			cand[nc++] = s->tracked[i];
 	}
-	int rc = nc > 0 ? mark_existing_rows(s, cand, nc) : 0;
+	rc = nc > 0 ? mark_existing_rows(s, cand, nc) : 0;
 	pgorm__free(cand);
 	for (size_t i = 0; i < s->ntracked; i++) {
 		void *o = s->tracked[i];
@@ -1264,6 +726,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		if (rc == 0 && st->state == PGORM_STATE_DELETED && !(st->flags & OBJ_IN_MAP)) {
 			if (exists) { /* deleted inside the savepoint: back */
 				st->state = PGORM_STATE_PERSISTENT;
+				st->flags2 &= (uint8_t)~OBJ2_WAS_DELETED;
 				if (pgorm__imap_find(&s->imap, mi, o) == NULL)
 					(void)pgorm__imap_put(&s->imap, mi, o);
 			}
@@ -1288,4 +751,178 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 	if (rc == 0)
 		pgorm_error_clear(&s->err);
 	return rc;
+}
+
+/* ---- collection assignment ---- */
+
+int pgorm_rel_replace(pgorm_session *s, const pgorm_rel *r, void *parent, void *const *items, size_t n)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, parent, "pgorm_rel_replace");
+	if (rc != 0)
+		return rc;
+	if (r == NULL || r->scalar || r->owner->model != ((pgorm_object *)parent)->model)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: %s is not a collection of %s",
+		                           r ? r->name : "(NULL relationship)", ((pgorm_object *)parent)->model->table);
+	if (n > 0 && items == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: items is NULL");
+	/* everything checked before anything changes */
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = pgorm__session_check_obj(s, items[i], "pgorm_rel_replace")) != 0)
+			return rc;
+		if (((pgorm_object *)items[i])->model != r->target->model)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: %s.%s holds %s objects, item %zu is a %s",
+			                           r->owner->model->table, r->name, r->target->model->table, i,
+			                           ((pgorm_object *)items[i])->model->table);
+		for (size_t k = 0; k < i; k++)
+			if (items[k] == items[i])
+				return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: item %zu is also item %zu", i, k);
+	}
+	if (!((pgorm__st(parent)->loaded >> r->index) & 1) && pgorm__st(parent)->state == PGORM_STATE_PERSISTENT &&
+	    (rc = pgorm__load_lazy(s, r, parent)) != 0)
+		return rc;
+	pgorm_collection *c = pgorm__coll(parent, r);
+	for (size_t i = c->len; i-- > 0 && rc == 0;) {
+		bool keep = false;
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = items[k] == c->items[i];
+		if (!keep)
+			rc = pgorm_rel_remove(s, r, parent, c->items[i]);
+	}
+	for (size_t k = 0; k < n && rc == 0; k++)
+		if (!pgorm__coll_contains(c, items[k]))
+			rc = pgorm_rel_append(s, r, parent, items[k]);
+	if (rc == 0 && c->len == n) /* the order given */
+		memcpy(c->items, items, n * sizeof *items);
+	return rc;
+}
+
+/* ---- state queries ---- */
+
+int pgorm_session_expire_all(pgorm_session *s)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_thread_check(s, "pgorm_session_expire_all");
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < s->ntracked; i++)
+		if (pgorm__st(s->tracked[i])->state == PGORM_STATE_PERSISTENT)
+			expire_obj(s->tracked[i], NULL);
+	return 0;
+}
+
+/* Resolve attribute names to a column mask and a relationship list. */
+static int attrs_of(pgorm_session *s, void *obj, const char *const *names, size_t n, const char *what,
+                    uint64_t *cols, const pgorm_rel **rels, size_t *nrels)
+{
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	*cols = 0;
+	*nrels = 0;
+	if (n > 0 && names == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: names is NULL", what);
+	for (size_t i = 0; i < n; i++) {
+		const pgorm_column *c = NULL;
+		long ci = names[i] ? col_of(obj, names[i], &c) : -1;
+		const pgorm_rel *r = names[i] && ci < 0 ? pgorm_registry_rel(s->reg, mi->model, names[i]) : NULL;
+		if (ci >= 0)
+			*cols |= 1ULL << ci;
+		else if (r != NULL && *nrels < PGORM__MAX_RELS)
+			rels[(*nrels)++] = r;
+		else
+			return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s has no column or relationship \"%s\"", what,
+			                           mi->model->table, names[i] ? names[i] : "(NULL)");
+	}
+	return 0;
+}
+
+int pgorm_session_expire_attrs(pgorm_session *s, void *obj, const char *const *names, size_t n)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_expire_attrs");
+	uint64_t cols = 0;
+	const pgorm_rel *rels[PGORM__MAX_RELS];
+	size_t nrels = 0;
+	if (rc == 0)
+		rc = attrs_of(s, obj, names, n, "pgorm_session_expire_attrs", &cols, rels, &nrels);
+	if (rc != 0)
+		return rc;
+	pgorm__objstate *st = pgorm__st(obj);
+	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm__observe(obj, mi);
+	st->dirty &= ~cols; /* unflushed changes to them are discarded, as SQLAlchemy's expire */
+	if (cols != 0)
+		st->flags |= OBJ_EXPIRED; /* the next load overwrites every column not changed since */
+	for (size_t i = 0; i < nrels; i++) {
+		st->loaded &= ~(1u << rels[i]->index);
+		if (!rels[i]->scalar) {
+			pgorm_collection *c = pgorm__coll(obj, rels[i]);
+			c->len = 0;
+			if (c->priv != NULL)
+				c->priv->nadded = c->priv->nremoved = 0;
+		}
+	}
+	return 0;
+}
+
+int pgorm_session_refresh_attrs(pgorm_session *s, void *obj, const char *const *names, size_t n)
+{
+	int rc = pgorm_session_expire_attrs(s, obj, names, n);
+	if (rc != 0)
+		return rc;
+	if (pgorm__st(obj)->state != PGORM_STATE_PERSISTENT)
+		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_refresh_attrs: object is not persistent");
+	uint64_t cols = 0;
+	const pgorm_rel *rels[PGORM__MAX_RELS];
+	size_t nrels = 0;
+	attrs_of(s, obj, names, n, "pgorm_session_refresh_attrs", &cols, rels, &nrels);
+	if (cols != 0) {
+		pgorm__model_info *mi = pgorm__session_info(s, obj);
+		pgorm_value keys[PGORM__MAX_PK];
+		pgorm__pk_values(obj, mi, keys);
+		void *got = NULL;
+		rc = pgorm__load_by_pk(s, mi, keys, &got); /* expired: columns changed since are kept */
+		if (rc == PGORM_ENOTFOUND)
+			pgorm__detach(s, obj);
+	}
+	for (size_t i = 0; i < nrels && rc == 0; i++)
+		rc = pgorm__load_lazy(s, rels[i], obj);
+	return rc;
+}
+
+bool pgorm_object_is_modified(const void *obj)
+{
+	const pgorm_object *h = obj;
+	if (h == NULL || h->priv == NULL || h->priv->session == NULL)
+		return false;
+	pgorm__objstate *st = h->priv;
+	if (st->state == PGORM_STATE_PENDING)
+		return true;
+	if (st->state != PGORM_STATE_PERSISTENT)
+		return false;
+	pgorm__observe((void *)obj, pgorm__session_info(st->session, obj));
+	return st->dirty != 0 || st->link_dirty != 0;
+}
+
+bool pgorm_session_contains(const pgorm_session *s, const void *obj)
+{
+	const pgorm_object *h = obj;
+	if (s == NULL || h == NULL || h->priv == NULL || h->priv->session != s)
+		return false;
+	uint8_t state = h->priv->state;
+	return state == PGORM_STATE_PENDING || state == PGORM_STATE_PERSISTENT || state == PGORM_STATE_DELETED;
+}
+
+bool pgorm_object_is_marked_deleted(const void *obj)
+{
+	const pgorm_object *h = obj;
+	return h != NULL && h->priv != NULL && h->priv->state == PGORM_STATE_DELETED && (h->priv->flags & OBJ_IN_MAP);
+}
+
+bool pgorm_object_was_deleted(const void *obj)
+{
+	const pgorm_object *h = obj;
+	return h != NULL && h->priv != NULL && (h->priv->flags2 & OBJ2_WAS_DELETED);
 }

@@ -43,7 +43,8 @@ PGORM_BEGIN_DECLS
 	XX(ERAISE, -20, "load forbidden by raise loader")                          \
 	XX(ENPLUSONE, -21, "N+1 lazy-load pattern detected")                       \
 	XX(EFORK, -22, "handle used in a forked child")                            \
-	XX(EUNSUPPORTED, -23, "unsupported")
+	XX(EUNSUPPORTED, -23, "unsupported")                                       \
+	XX(ECOMMIT_UNKNOWN, -24, "commit outcome unknown: connection lost after COMMIT was sent")
 
 typedef enum pgorm_errno {
 	PGORM_OK = 0,
@@ -74,7 +75,8 @@ PGORM_API const char *pgorm_strerror(int code);
 PGORM_API const char *pgorm_err_name(int code);
 /** Reset *e to "no error". Accepts NULL. Thread-safe. */
 PGORM_API void pgorm_error_clear(pgorm_error *e);
-/** True when the error means the connection is unusable (lost, terminated, failover class). */
+/** True when the error means the connection is unusable (lost, terminated, failover class,
+ * PGORM_ECOMMIT_UNKNOWN). */
 PGORM_API bool pgorm_error_is_connection(const pgorm_error *e);
 
 PGORM_END_DECLS

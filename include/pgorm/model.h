@@ -88,6 +88,8 @@ enum {
 	PGORM_UNIQUE = 1u << 3,
 	PGORM_VERSION = 1u << 4         /* INT4/INT8 optimistic-concurrency version counter */
 };
+/* private: every column flag; the registry refuses other bits (keep it with the list above) */
+#define PGORM__COLUMN_FLAGS (PGORM_PK | PGORM_NULLABLE | PGORM_SERVER_DEFAULT | PGORM_UNIQUE | PGORM_VERSION)
 
 typedef enum pgorm_fk_action {
 	PGORM_FK_NO_ACTION = 0,
@@ -127,6 +129,8 @@ enum {
 	/* "all" = save-update, merge, refresh-expire, expunge, delete (not delete-orphan) */
 	PGORM_CASCADE_ALL = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 4) | (1u << 5)
 };
+/* private: every cascade bit; the registry refuses other bits (keep it with the list above) */
+#define PGORM__CASCADE_BITS (PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN | PGORM_CASCADE_NONE)
 
 typedef enum pgorm_rel_kind {
 	PGORM_REL_AUTO = 0,          /* inferred from which side holds the foreign key */
@@ -155,8 +159,15 @@ enum {
 	PGORM_REL_SCALAR = 1u << 0,        /* uselist=False: one-to-one (field is a pointer) */
 	PGORM_REL_VIEWONLY = 1u << 1,      /* never written at flush */
 	PGORM_REL_SINGLE_PARENT = 1u << 2, /* a child has at most one parent through this rel */
-	PGORM_REL_INNER_JOIN = 1u << 3     /* joined loading uses INNER JOIN */
+	PGORM_REL_INNER_JOIN = 1u << 3,    /* joined loading uses INNER JOIN */
+	/* SQLAlchemy's post_update, on a many-to-one: its foreign key is written by an UPDATE
+	 * after the INSERTs (new rows are inserted with it NULL) and set NULL by an UPDATE before
+	 * the DELETEs, so that rows may point at each other (two rows, or a row at itself) */
+	PGORM_REL_POST_UPDATE = 1u << 4
 };
+/* private: every relationship flag; the registry refuses other bits (keep it with the list) */
+#define PGORM__REL_FLAGS (PGORM_REL_SCALAR | PGORM_REL_VIEWONLY | PGORM_REL_SINGLE_PARENT | \
+                          PGORM_REL_INNER_JOIN | PGORM_REL_POST_UPDATE)
 
 #define PGORM_NO_FIELD ((size_t)-1)
 

@@ -11,12 +11,33 @@
  * takes a connection from its pool on first use and gives it back at commit / rollback.
  *
  * Object states (SQLAlchemy's): TRANSIENT (new, not in the unit of work), PENDING (added,
- * INSERT at next flush), PERSISTENT (has a row), DELETED (DELETE flushed, not committed),
- * DETACHED (expunged, or deleted and committed).
+ * INSERT at next flush), PERSISTENT (has a row), DELETED (marked for deletion, or DELETE
+ * flushed and not committed: pgorm_object_is_marked_deleted / pgorm_object_was_deleted tell
+ * which, as SQLAlchemy's session.deleted / was_deleted), DETACHED (expunged, or deleted and
+ * committed).
  *
  * Expiry: C cannot trap a field read, so an expired object keeps its last values in its
  * fields; the next query or get that returns its row overwrites them, and expired
  * collections must be loaded again with pgorm_rel_load.
+ *
+ * In-doubt commit (PGORM_ECOMMIT_UNKNOWN): when the connection is lost after COMMIT was sent
+ * and before its reply arrived, nobody on the client side can know whether the transaction
+ * committed — the server may have committed and then lost the reply. pgorm_session_commit then
+ * returns PGORM_ECOMMIT_UNKNOWN (the lost connection's message and SQLSTATE, if any, in
+ * pgorm_session_error) and leaves the objects as after a successful commit, all expired:
+ * inserted ones PERSISTENT with their keys (generated keys are assigned before the INSERTs),
+ * deleted ones DETACHED. No rollback is needed (one is accepted and changes nothing); the
+ * connection is given back (a pool drops it). Do not simply do the work again: if it
+ * committed, that writes it twice. Find out first. pgorm_session_refresh on an object the
+ * transaction inserted returns 0 if its row exists (it committed) and PGORM_ENOTFOUND if not
+ * (it did not; the object is then detached: redo the work with new objects). When the work
+ * has no row to look up by key (updates, deletes, server-generated values), write an
+ * idempotency key in the same transaction (a UNIQUE column such as a request id) and look
+ * for it, or let its unique constraint refuse the second attempt. A failure before COMMIT
+ * was sent (flush errors, a connection already known lost) is not in doubt: it is reported as
+ * itself and the transaction did not commit; nor is a session joined to the caller's
+ * transaction, which sends no COMMIT. SQLAlchemy (and any client of any database) has
+ * the same hazard; it reports it as a plain connection error.
  */
 #ifndef PGORM_SESSION_H
 #define PGORM_SESSION_H
@@ -131,8 +152,32 @@ PGORM_API int pgorm_session_delete(pgorm_session *s, void *obj);
 PGORM_API int pgorm_session_expunge(pgorm_session *s, void *obj);
 /** Reload the object's columns from its row now. Errors: PGORM_ENOTFOUND if the row is gone. */
 PGORM_API int pgorm_session_refresh(pgorm_session *s, void *obj);
-/** Mark the object's attributes and collections expired (see the top of this header). */
+/** Mark the object's attributes and collections expired (see the top of this header); the
+ * refresh-expire cascade takes related objects along. Errors: PGORM_EINVAL (not an object of
+ * this session), PGORM_ENOMEM. */
 PGORM_API int pgorm_session_expire(pgorm_session *s, void *obj);
+/** Expire every persistent object of the session (SQLAlchemy's expire_all). Errors:
+ * PGORM_EINVAL (NULL), PGORM_ESTATE (another thread, debug builds). */
+PGORM_API int pgorm_session_expire_all(pgorm_session *s);
+/** Expire only the n named attributes of obj (columns and relationships): unflushed changes
+ * to those columns are discarded and the next load of the row overwrites them (and every
+ * other column not changed since); named relationships are unloaded (collections show
+ * nothing). Errors: PGORM_EINVAL naming the model and the unknown attribute. */
+PGORM_API int pgorm_session_expire_attrs(pgorm_session *s, void *obj, const char *const *names, size_t n);
+/** As pgorm_session_expire_attrs, then reload now: the row (one SELECT by key) when a column
+ * is named, each named relationship (as pgorm_rel_load). Errors: those of expire_attrs,
+ * PGORM_ESTATE (not persistent), PGORM_ENOTFOUND (row gone: obj detached), loader errors. */
+PGORM_API int pgorm_session_refresh_attrs(pgorm_session *s, void *obj, const char *const *names, size_t n);
+/** Whether the next flush has something to write for obj: PENDING, or PERSISTENT with columns
+ * assigned or links changed since its last load or flush (SQLAlchemy's is_modified). */
+PGORM_API bool pgorm_object_is_modified(const void *obj);
+/** Whether obj is in s: PENDING, PERSISTENT or DELETED in s (SQLAlchemy's `obj in session`). */
+PGORM_API bool pgorm_session_contains(const pgorm_session *s, const void *obj);
+/** Marked for deletion by pgorm_session_delete or a cascade, DELETE not flushed yet. */
+PGORM_API bool pgorm_object_is_marked_deleted(const void *obj);
+/** Its DELETE was flushed: true from that flush on, also once the commit made it DETACHED;
+ * false again when the transaction (or the savepoint) that deleted it rolls back. */
+PGORM_API bool pgorm_object_was_deleted(const void *obj);
 /** Copy the state of a detached or foreign object onto the session's object for the same key
  * (loading it if needed; a new PENDING one when no row has that key or the source has no key),
  * return that object in *out. As SQLAlchemy's merge of a graph: the relationships with the
@@ -162,7 +207,9 @@ PGORM_API int pgorm_session_get(pgorm_session *s, const pgorm_model *m, const pg
  * changed), PGORM_ENOMEM, PGORM_ESTATE (a previous flush failed: roll back first). */
 PGORM_API int pgorm_session_flush(pgorm_session *s);
 /** Flush, COMMIT, expire everything (expire_on_commit), give back the connection.
- * Errors: those of pgorm_session_flush, and of the COMMIT (then the session needs a rollback). */
+ * Errors: those of pgorm_session_flush; the COMMIT's (then the session needs a rollback);
+ * PGORM_ECOMMIT_UNKNOWN when the connection was lost after COMMIT was sent: the outcome is
+ * unknown, see "In-doubt commit" at the top of this file. */
 PGORM_API int pgorm_session_commit(pgorm_session *s);
 /** ROLLBACK: pending objects leave the session (TRANSIENT), deleted ones come back,
  * everything is expired; the session is usable again (a lost connection is not an error).
@@ -209,6 +256,14 @@ PGORM_API pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_r
  * Errors: PGORM_EINVAL, PGORM_ERAISE, PGORM_ENPLUSONE (nplus1_fail), PGORM_ENOTFOUND,
  * PGORM_ENOMEM, PGORM_ESTATE, server and connection errors. */
 PGORM_API int pgorm_rel_load(pgorm_session *s, const pgorm_rel *r, void *obj, void *out);
+/** Collection assignment (SQLAlchemy's `parent.children = [c2, c3]`): r of parent holds exactly
+ * items[0..n) afterwards, in that order. Members not in items go through the remove path (FK
+ * NULL at flush, or DELETE under delete-orphan), new ones are appended (pulled into the session
+ * by save-update), kept ones cause no statement. An unloaded collection of a persistent parent
+ * is loaded first. Errors: PGORM_EINVAL (r not a collection of parent's model, NULL items,
+ * an item of another model or twice: checked before anything changes), those of
+ * pgorm_rel_load / pgorm_rel_append / pgorm_rel_remove. */
+PGORM_API int pgorm_rel_replace(pgorm_session *s, const pgorm_rel *r, void *parent, void *const *items, size_t n);
 /** Whether the relationship of obj is loaded. */
 PGORM_API bool pgorm_rel_is_loaded(const pgorm_rel *r, const void *obj);
 

@@ -4,6 +4,7 @@
  * needed here: nobody else uses this cluster. PgBouncer (Debian 1.18) is started on a free
  * loopback port in transaction mode, as the postgres user when run as root.
  * Every wait is bounded; timing assertions have seconds of slack. */
+#include "pgcluster.h"
 #include "pgtest.h"
 
 #include <arpa/inet.h>
@@ -20,21 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char cluster_dir[256];
-static char cluster_dsn[512];
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
+static pgcluster cluster;
 
 static double cpu_ms(void)
 {
@@ -44,31 +31,10 @@ static double cpu_ms(void)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
-static const char *run_as(void) { return getuid() == 0 ? "runuser -u postgres -- " : ""; }
-
-static void cluster_start(void)
-{
-	const char *pgtmp = getenv("PGTMP");
-	if (pgtmp == NULL) {
-		fprintf(stderr, "PGTMP (path of test/pgtmp) is not set; run through meson test\n");
-		exit(1);
-	}
-	snprintf(cluster_dir, sizeof cluster_dir, "/tmp/pgpool.%d", (int)getpid());
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "'%s' start '%s'", pgtmp, cluster_dir);
-	FILE *f = popen(cmd, "r");
-	if (f == NULL || fgets(cluster_dsn, sizeof cluster_dsn, f) == NULL) {
-		fprintf(stderr, "cannot start a throwaway cluster with %s\n", cmd);
-		exit(1);
-	}
-	pclose(f);
-	cluster_dsn[strcspn(cluster_dsn, "\n")] = '\0';
-}
-
 static void pgbouncer_stop(void)
 {
 	char path[400];
-	snprintf(path, sizeof path, "%s/pgbouncer/pgbouncer.pid", cluster_dir);
+	snprintf(path, sizeof path, "%s/pgbouncer/pgbouncer.pid", cluster.dir);
 	FILE *f = fopen(path, "r");
 	int pid = 0;
 	if (f != NULL) {
@@ -78,25 +44,6 @@ static void pgbouncer_stop(void)
 	}
 	if (pid > 0)
 		kill(pid, SIGTERM);
-}
-
-static void cluster_stop(void)
-{
-	pgbouncer_stop();
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "'%s' stop '%s'", getenv("PGTMP"), cluster_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "warning: %s failed\n", cmd);
-}
-
-static int pgctl(const char *action)
-{
-	char cmd[1200];
-	snprintf(cmd, sizeof cmd,
-	         "bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); "
-	         "%s\"$bin/pg_ctl\" -D '%s/data' -l '%s/server.log' -w -t 60 %s >/dev/null",
-	         run_as(), cluster_dir, cluster_dir, action);
-	return system(cmd);
 }
 
 static pgorm_pool *make_pool(const pgorm_pool_config *cfg)
@@ -133,7 +80,7 @@ static void *load_worker(void *arg)
 {
 	load *l = arg;
 	for (int i = 0; !l->stop && (l->per_thread == 0 || i < l->per_thread); i++) {
-		req r = { .t0 = now_ms() };
+		req r = { .t0 = pgtest_now_ms() };
 		char msg[300] = "";
 		pgorm_conn *c = NULL;
 		pgorm_error err;
@@ -162,7 +109,7 @@ static void *load_worker(void *arg)
 			if (pgorm_pool_release(l->p, c) != 0 && r.rc == 0)
 				r.rc = PGORM_EPOOL;
 		}
-		r.t1 = now_ms();
+		r.t1 = pgtest_now_ms();
 		pthread_mutex_lock(&l->mu);
 		if (l->n < MAXREQ)
 			l->reqs[l->n++] = r;
@@ -196,7 +143,7 @@ static void load_join(load *l, pthread_t *t)
 START_TEST(test_restart_fast)
 {
 	pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
-	cfg.conninfo = cluster_dsn;
+	cfg.conninfo = cluster.dsn;
 	cfg.max_size = 6;
 	cfg.min_idle = 3;
 	cfg.acquire_timeout_ms = 30000;
@@ -215,14 +162,14 @@ START_TEST(test_restart_fast)
 		pgorm_pool_stats_get(idle, &ist);
 		if (ist.idle == 2)
 			break;
-		sleep_ms(10);
+		pgtest_sleep_ms(10);
 	}
 	ck_assert_uint_eq(ist.idle, 2);
-	sleep_ms(500);
-	double down = now_ms();
-	ck_assert_int_eq(pgctl("-m fast restart"), 0);
-	double back = now_ms(); /* pg_ctl -w: the server accepts connections again */
-	sleep_ms(1500);
+	pgtest_sleep_ms(500);
+	double down = pgtest_now_ms();
+	ck_assert_int_eq(pgcluster_ctl(&cluster, "-m fast restart"), 0);
+	double back = pgtest_now_ms(); /* pg_ctl -w: the server accepts connections again */
+	pgtest_sleep_ms(1500);
 	load_join(&l, t);
 	for (int i = 0; i < 10; i++) { /* requests after the restart on the idle pool: no error */
 		pgorm_conn *c = NULL;
@@ -281,7 +228,7 @@ static int recovered(pgorm_pool *p)
 		pgorm_pool_stats_get(p, &st);
 		if (st.idle >= 1 && !st.server_down)
 			return 1;
-		sleep_ms(10);
+		pgtest_sleep_ms(10);
 	}
 	return 0;
 }
@@ -289,7 +236,7 @@ static int recovered(pgorm_pool *p)
 START_TEST(test_server_down_fails_fast_and_recovers)
 {
 	pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
-	cfg.conninfo = cluster_dsn;
+	cfg.conninfo = cluster.dsn;
 	cfg.max_size = 4;
 	cfg.min_idle = 1;
 	cfg.backoff_min_ms = 50;
@@ -300,14 +247,14 @@ START_TEST(test_server_down_fails_fast_and_recovers)
 	ck_assert_int_eq(pgorm_pool_acquire(p, &c, &err), 0);
 	ck_assert_int_eq(pgorm_pool_release(p, c), 0);
 
-	ck_assert_int_eq(pgctl("-m fast stop"), 0);
-	double w0 = now_ms(), c0 = cpu_ms();
+	ck_assert_int_eq(pgcluster_ctl(&cluster, "-m fast stop"), 0);
+	double w0 = pgtest_now_ms(), c0 = cpu_ms();
 	int attempts = 0;
-	while (now_ms() - w0 < 3000) {
-		double t0 = now_ms();
+	while (pgtest_now_ms() - w0 < 3000) {
+		double t0 = pgtest_now_ms();
 		c = NULL;
 		int rc = pgorm_pool_acquire_timeout(p, &c, 200, &err);
-		double took = now_ms() - t0;
+		double took = pgtest_now_ms() - t0;
 		attempts++;
 		ck_assert_msg(rc == PGORM_ECONN, "acquire while down: %s: %s", pgorm_err_name(rc), err.message);
 		ck_assert_ptr_null(c);
@@ -315,7 +262,7 @@ START_TEST(test_server_down_fails_fast_and_recovers)
 		              "message: %s", err.message);
 		ck_assert_msg(took < 200 + 2000, "acquire took %.0f ms with a 200 ms timeout", took);
 	}
-	double wall = now_ms() - w0, cpu = cpu_ms() - c0;
+	double wall = pgtest_now_ms() - w0, cpu = cpu_ms() - c0;
 	pgorm_pool_stats st;
 	pgorm_pool_stats_get(p, &st);
 	fprintf(stderr, "down: %d acquires failed in %.0f ms, cpu %.1f ms, %llu connect attempts, "
@@ -326,7 +273,7 @@ START_TEST(test_server_down_fails_fast_and_recovers)
 	ck_assert_uint_le(st.connect_failures, 30);
 	ck_assert_msg(cpu < wall * 0.5, "cpu %.0f ms over %.0f ms while the server was down", cpu, wall);
 
-	ck_assert_int_eq(pgctl("start"), 0);
+	ck_assert_int_eq(pgcluster_ctl(&cluster, "start"), 0);
 	ck_assert_msg(recovered(p), "the pool did not reconnect on its own");
 	ck_assert_int_eq(pgorm_pool_acquire_timeout(p, &c, 10000, &err), 0);
 	ck_assert_int_eq(pgorm_conn_exec(c, "SELECT 1", 0, NULL, NULL), 0);
@@ -337,26 +284,14 @@ END_TEST
 
 /* ---- PgBouncer in transaction mode ---- */
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		return -1;
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 START_TEST(test_pgbouncer_transaction_mode_unnamed)
 {
 	char dir[300], path[400];
-	snprintf(dir, sizeof dir, "%s/pgbouncer", cluster_dir);
+	snprintf(dir, sizeof dir, "%s/pgbouncer", cluster.dir);
 	char cmd[1200];
 	snprintf(cmd, sizeof cmd, "mkdir -p '%s' && chmod 755 '%s'", dir, dir);
 	ck_assert_int_eq(system(cmd), 0);
-	int port = free_port();
+	int port = pgcluster_free_port();
 	ck_assert_int_gt(port, 0);
 	snprintf(path, sizeof path, "%s/users.txt", dir);
 	FILE *f = fopen(path, "w");
@@ -372,7 +307,7 @@ START_TEST(test_pgbouncer_transaction_mode_unnamed)
 	        "pool_mode = transaction\ndefault_pool_size = 2\nmax_client_conn = 100\n"
 	        "ignore_startup_parameters = extra_float_digits,options\n"
 	        "logfile = %s/pgbouncer.log\npidfile = %s/pgbouncer.pid\n",
-	        cluster_dir, port, dir, dir, dir);
+	        cluster.dir, port, dir, dir, dir);
 	fclose(f);
 	if (getuid() == 0) {
 		struct passwd *pw = getpwnam("postgres");
@@ -380,7 +315,7 @@ START_TEST(test_pgbouncer_transaction_mode_unnamed)
 		snprintf(cmd, sizeof cmd, "chown -R postgres: '%s'", dir);
 		ck_assert_int_eq(system(cmd), 0);
 	}
-	snprintf(cmd, sizeof cmd, "%spgbouncer -d '%s/pgbouncer.ini'", run_as(), dir);
+	snprintf(cmd, sizeof cmd, "%spgbouncer -d '%s/pgbouncer.ini'", pgcluster_run_as(), dir);
 	ck_assert_msg(system(cmd) == 0, "cannot start pgbouncer: %s", cmd);
 	char dsn[200];
 	snprintf(dsn, sizeof dsn, "host=127.0.0.1 port=%d user=postgres dbname=postgres", port);
@@ -388,7 +323,7 @@ START_TEST(test_pgbouncer_transaction_mode_unnamed)
 	for (int i = 0; i < 500 && !up; i++) { /* bounded: 5 s */
 		up = PQping(dsn) == PQPING_OK;
 		if (!up)
-			sleep_ms(10);
+			pgtest_sleep_ms(10);
 	}
 	ck_assert_msg(up, "pgbouncer did not come up on port %d", port);
 
@@ -437,7 +372,7 @@ END_TEST
 
 int main(void)
 {
-	cluster_start();
+	pgcluster_start(&cluster, "pool", false, NULL);
 	Suite *s = suite_create("pool_failover");
 	TCase *tc = tcase_create("own_cluster");
 	tcase_set_timeout(tc, 120);
@@ -446,6 +381,7 @@ int main(void)
 	tcase_add_test(tc, test_server_down_fails_fast_and_recovers);
 	suite_add_tcase(s, tc);
 	int rc = pgtest_run(s);
-	cluster_stop();
+	pgbouncer_stop();
+	pgcluster_stop(&cluster);
 	return rc;
 }

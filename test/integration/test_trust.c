@@ -868,6 +868,20 @@ START_TEST(test_issue_refresh_expire_cascade)
 }
 END_TEST
 
+/* A loader path deeper than the loaders go is refused with a message (before: accepted, and
+ * levels below the eighth were silently not loaded). */
+START_TEST(test_issue_deep_loader_path_refused)
+{
+	pgorm_query *qy = NULL;
+	ck_assert_int_eq(pgorm_query_create(&qy, s, &oparent_model), 0);
+	ck_assert_int_eq(pgorm_query_option(qy, "kids.parent.kids.parent.kids.parent.kids.parent", PGORM_LOAD_SELECTIN), 0);
+	ck_assert_int_eq(pgorm_query_option(qy, "kids.parent.kids.parent.kids.parent.kids.parent.kids", PGORM_LOAD_SELECTIN),
+	                 PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_query_error(qy)->message, "deeper than 8"));
+	pgorm_query_destroy(qy);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -894,6 +908,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_merge_follows_relationships);
 	tcase_add_test(tc, test_issue_stream_leaves_session_objects);
 	tcase_add_test(tc, test_issue_refresh_expire_cascade);
+	tcase_add_test(tc, test_issue_deep_loader_path_refused);
 	suite_add_tcase(su, tc);
 	return su;
 }

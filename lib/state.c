@@ -1,0 +1,397 @@
+/* lib/state.c — the session's state, below the flush and the loaders: its connection (from
+ * the pool or the caller's) and transaction (BEGIN, or a savepoint inside the caller's),
+ * errors, logging, statement counters, the tracked objects, and the one way statements go
+ * out (pgorm__session_exec, pgorm__session_pipeline). */
+#include "state.h"
+#include "exec.h"
+#include "internal.h"
+#include "pgorm/pool.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- errors and logging ---- */
+
+int pgorm__session_fail(pgorm_session *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	pgorm__error_vset(&s->err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int pgorm__session_conn_fail(pgorm_session *s)
+{
+	const pgorm_error *e = pgorm_conn_error(s->conn);
+	if (e == NULL || e->code == 0)
+		return pgorm__session_fail(s, PGORM_ECONN, "no connection");
+	s->err = *e;
+	return e->code;
+}
+
+void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, ...)
+{
+	if (s->cfg.log == NULL)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	s->cfg.log(s->cfg.log_ctx, lvl, msg);
+}
+
+const pgorm_error *pgorm_session_error(const pgorm_session *s) { return s ? &s->err : NULL; }
+
+void pgorm_session_stats(const pgorm_session *s, pgorm_stats *out)
+{
+	if (s && out)
+		*out = s->stats;
+}
+
+const pgorm_registry *pgorm_session_registry(const pgorm_session *s) { return s ? s->reg : NULL; }
+
+/* Debug builds: a session is used by one thread at a time. The thread that opened the
+ * current transaction owns it until commit/rollback; a call from another thread meanwhile is
+ * an error instead of silent corruption. */
+int pgorm__session_thread_check(pgorm_session *s, const char *what)
+{
+#ifndef NDEBUG
+	if (s->owned && !pthread_equal(s->owner, pthread_self()))
+		return pgorm__session_fail(s, PGORM_ESTATE, "%s: session used by a second thread during a transaction", what);
+#else
+	(void)s;
+	(void)what;
+#endif
+	return 0;
+}
+
+/* ---- statements and the connection ---- */
+
+void pgorm__session_count(pgorm_session *s, const char *sql)
+{
+	while (*sql == ' ' || *sql == '(')
+		sql++;
+	if (strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "WITH", 4) == 0 || strncmp(sql, "FETCH", 5) == 0)
+		s->stats.selects++;
+	else if (strncmp(sql, "INSERT", 6) == 0)
+		s->stats.inserts++;
+	else if (strncmp(sql, "UPDATE", 6) == 0)
+		s->stats.updates++;
+	else if (strncmp(sql, "DELETE", 6) == 0)
+		s->stats.deletes++;
+	else
+		s->stats.other++;
+}
+
+void pgorm__session_stmt_hook(void *ctx, const char *sql, size_t n, const pgorm_value *p, double us, int status)
+{
+	pgorm_session *s = ctx;
+	pgorm__session_count(s, sql);
+	if (s->cfg.stmt_hook)
+		s->cfg.stmt_hook(s->cfg.stmt_hook_ctx, sql, n, p, us, status);
+}
+
+static int acquire(pgorm_session *s)
+{
+	if (s->conn != NULL)
+		return 0;
+	if (s->pool == NULL)
+		return pgorm__session_fail(s, PGORM_ECLOSED, "session has no connection");
+	int rc = pgorm_pool_acquire(s->pool, &s->conn, &s->err);
+	if (rc != 0) {
+		s->conn = NULL;
+		return rc;
+	}
+	s->conn_from_pool = true;
+	pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params);
+	return 0;
+}
+
+static void give_back(pgorm_session *s)
+{
+	if (s->conn == NULL)
+		return;
+	pgorm_conn_set_hook(s->conn, NULL, NULL, false);
+	if (s->conn_from_pool) {
+		pgorm_pool_release(s->pool, s->conn);
+		s->conn = NULL;
+		s->conn_from_pool = false;
+	} else {
+		pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params);
+	}
+}
+
+pgorm_conn *pgorm_session_connection(pgorm_session *s)
+{
+	if (s == NULL || acquire(s) != 0)
+		return NULL;
+	return s->conn;
+}
+
+/* ---- sending statements ----
+ * Everything a session sends goes through the functions below, which count round trips from
+ * the connection's own counter (the difference across the call), never by hand. */
+
+static uint64_t conn_round_trips(const pgorm_conn *c)
+{
+	pgorm_conn_stats st;
+	pgorm_conn_stats_get(c, &st);
+	return st.round_trips;
+}
+
+/* The transaction statements, one shape: (connection, savepoint name or NULL). */
+typedef int (*tx_fn)(pgorm_conn *c, const char *name);
+static int conn_begin(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_begin(c); }
+static int conn_commit(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_commit(c); }
+static int conn_rollback(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_rollback(c); }
+
+/* Run one transaction statement, counted; the connection's error is copied on failure. */
+static int tx_stmt(pgorm_session *s, tx_fn fn, const char *name)
+{
+	uint64_t before = conn_round_trips(s->conn);
+	int rc = fn(s->conn, name);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
+}
+
+/* The session's transaction: BEGIN … COMMIT, or, on a connection already inside the
+ * caller's transaction, SAVEPOINT … RELEASE (SQLAlchemy's join_transaction_mode
+ * "create_savepoint"): the caller's transaction decides, and a test can roll it all back. */
+#define JOIN_SAVEPOINT "pgorm_join"
+
+static int tx_open(pgorm_session *s)
+{
+	pgorm_conn *c = s->conn;
+	if (c->tx_owner != NULL && c->tx_owner != s)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "another session has a transaction open on this connection: one session at a time");
+	pgorm_tx_status ts = pgorm_conn_tx_status(c);
+	if (ts == PGORM_TX_INERROR)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "the connection's transaction is aborted: the caller must roll it back first");
+	s->joined = ts == PGORM_TX_INTRANS;
+	int rc = s->joined ? tx_stmt(s, pgorm_conn_savepoint, JOIN_SAVEPOINT) : tx_stmt(s, conn_begin, NULL);
+	if (rc != 0)
+		return rc;
+	c->tx_owner = s;
+	return 0;
+}
+
+int pgorm__tx_commit(pgorm_session *s)
+{
+	return s->joined ? tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT) : tx_stmt(s, conn_commit, NULL);
+}
+
+/* Roll the session's transaction back (the caller's, when joined, stays open). */
+int pgorm__tx_rollback(pgorm_session *s)
+{
+	if (!s->joined)
+		return tx_stmt(s, conn_rollback, NULL);
+	int rc = tx_stmt(s, pgorm_conn_rollback_to, JOIN_SAVEPOINT);
+	return rc != 0 ? rc : tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT);
+}
+
+int pgorm__session_savepoint(pgorm_session *s, pgorm__sp_op op, unsigned depth)
+{
+	char name[32];
+	pgorm__savepoint_name(name, sizeof name, depth);
+	switch (op) {
+	case PGORM__SP_OPEN: return tx_stmt(s, pgorm_conn_savepoint, name);
+	case PGORM__SP_RELEASE: return tx_stmt(s, pgorm_conn_release_savepoint, name);
+	default: return tx_stmt(s, pgorm_conn_rollback_to, name);
+	}
+}
+
+int pgorm__session_begin(pgorm_session *s)
+{
+	if (s->needs_rollback) {
+		/* The failed flush's error stays (SQLSTATE, constraint, detail); code and message say
+		 * why this call is refused, once: a second refusal leaves them as they are. */
+		static const char pre[] = "a previous flush failed (";
+		if (s->err.code != PGORM_ESTATE || strncmp(s->err.message, pre, sizeof pre - 1) != 0) {
+			char was[sizeof s->err.message];
+			pgorm__strlcpy(was, s->err.message[0] ? s->err.message : "see the earlier error", sizeof was);
+			/* a long server message is cut; the fields kept above have the details */
+			int room = (int)(sizeof s->err.message - sizeof pre - 80);
+			snprintf(s->err.message, sizeof s->err.message, "%s%.*s): call pgorm_session_rollback%s first", pre,
+			         room, was, s->nest > 0 ? " or pgorm_session_rollback_nested" : "");
+			s->err.code = PGORM_ESTATE;
+		}
+		return PGORM_ESTATE;
+	}
+	int rc = pgorm__session_thread_check(s, "session");
+	if (rc != 0 || (rc = acquire(s)) != 0)
+		return rc;
+	if (s->in_tx)
+		return 0;
+#ifndef NDEBUG
+	s->owner = pthread_self();
+	s->owned = true;
+#endif
+	if ((rc = tx_open(s)) != 0)
+		return rc;
+	s->in_tx = true;
+	return 0;
+}
+
+int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm_value *p, pgorm_result **out)
+{
+	int rc = pgorm__session_begin(s);
+	if (rc != 0)
+		return rc;
+	uint64_t before = conn_round_trips(s->conn);
+	rc = pgorm_conn_exec(s->conn, sql, n, p, out);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
+}
+
+int pgorm__session_pipeline(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res)
+{
+	int rc = pgorm__session_begin(s);
+	if (rc != 0)
+		return rc;
+	uint64_t before = conn_round_trips(s->conn);
+	rc = pgorm_conn_pipeline(s->conn, n, stmts, res);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
+}
+
+pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj)
+{
+	return pgorm__registry_info(s->reg, ((const pgorm_object *)obj)->model);
+}
+
+int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what)
+{
+	int trc = pgorm__session_thread_check(s, what);
+	if (trc != 0)
+		return trc;
+	if (obj == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: object is NULL", what);
+	const pgorm_object *h = obj;
+	if (h->model == NULL || h->priv == NULL || pgorm__registry_info(s->reg, h->model) == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: not an object created by pgorm_object_new or a query", what);
+	if (h->priv->session != s)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s object belongs to another session", what, h->model->table);
+	return 0;
+}
+
+void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
+{
+	char *mem = pgorm__arena_calloc(&s->arena, pgorm__object_size(mi));
+	if (mem == NULL) {
+		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
+		return NULL;
+	}
+	pgorm_object *h = (pgorm_object *)(void *)mem;
+	h->model = mi->model;
+	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
+	h->priv->session = s;
+	return mem;
+}
+
+int pgorm__session_track_reserve(pgorm_session *s, size_t n)
+{
+	if (s->captracked - s->ntracked >= n)
+		return 0;
+	size_t cap = s->captracked ? s->captracked : 256;
+	while (cap - s->ntracked < n)
+		cap *= 2;
+	void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
+	if (t == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
+	s->tracked = t;
+	s->captracked = cap;
+	return 0;
+}
+
+int pgorm__session_track(pgorm_session *s, void *obj)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	if (st->flags & OBJ_TRACKED)
+		return 0;
+	int rc = pgorm__session_track_reserve(s, 1);
+	if (rc != 0)
+		return rc;
+	s->tracked[s->ntracked++] = obj;
+	st->flags |= OBJ_TRACKED;
+	return 0;
+}
+
+void pgorm__session_end_tx(pgorm_session *s)
+{
+#ifndef NDEBUG
+	s->owned = false;
+#endif
+	if (s->conn != NULL && s->conn->tx_owner == s)
+		s->conn->tx_owner = NULL;
+	s->in_tx = false;
+	s->joined = false;
+	s->nest = 0;
+	give_back(s);
+}
+
+int pgorm__savepoint_name(char *buf, size_t n, unsigned depth)
+{
+	return snprintf(buf, n, "pgorm_sp_%u", depth) < (int)n ? 0 : -1;
+}
+
+void pgorm__session_abort_flush(pgorm_session *s)
+{
+	pgorm_error keep = s->err;
+	bool kept = false;
+	if (s->in_tx && s->nest > 0 && s->conn != NULL && pgorm_conn_ok(s->conn)) {
+		/* ROLLBACK TO keeps the savepoint open: rollback_nested rolls back to it again */
+		kept = pgorm__session_savepoint(s, PGORM__SP_ROLLBACK_TO, s->nest) == 0;
+	}
+	if (!kept) {
+		if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn))
+			(void)pgorm__tx_rollback(s);
+		if (s->in_tx && s->conn != NULL && s->conn->tx_owner == s)
+			s->conn->tx_owner = NULL;
+		s->in_tx = false;
+		s->nest = 0; /* no savepoint left: rollback_nested reports it, rollback is accepted */
+	}
+	s->err = keep;
+	s->needs_rollback = true;
+}
+
+/* ---- lifecycle ---- */
+
+int pgorm__state_init(pgorm_session *s, const pgorm_registry *reg, struct pgorm_pool *pool, pgorm_conn *conn,
+                      const pgorm_session_config *cfg)
+{
+	s->reg = reg;
+	s->pool = pool;
+	s->conn = pool ? NULL : conn;
+	pgorm_session_config def = PGORM_SESSION_CONFIG_INIT;
+	s->cfg = cfg ? *cfg : def;
+	pgorm_error_clear(&s->err);
+	pgorm__arena_init(&s->arena);
+	if (pgorm__imap_init(&s->imap, reg) != 0)
+		return PGORM_ENOMEM;
+	if (s->conn)
+		pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params);
+	return 0;
+}
+
+void pgorm__state_finish(pgorm_session *s)
+{
+	if (s->conn != NULL && s->in_tx && pgorm_conn_ok(s->conn))
+		(void)pgorm__tx_rollback(s);
+	if (s->conn != NULL && s->conn->tx_owner == s)
+		s->conn->tx_owner = NULL;
+	s->in_tx = false;
+	if (s->conn)
+		pgorm_conn_set_hook(s->conn, NULL, NULL, false);
+	if (s->conn_from_pool)
+		pgorm_pool_release(s->pool, s->conn);
+	pgorm__imap_finish(&s->imap);
+	pgorm__free(s->tracked);
+	pgorm__free(s->flushed_deleted);
+	pgorm__free(s->m2m_ops);
+	pgorm__arena_free_all(&s->arena);
+}

@@ -1,0 +1,114 @@
+/* test/common/pgcluster.c — see pgcluster.h. */
+#include "pgcluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+double pgtest_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void pgtest_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+const char *pgcluster_run_as(void) { return getuid() == 0 ? "runuser -u postgres -- " : ""; }
+
+int pgcluster_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int port = -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static const char *pgtmp_path(void)
+{
+	const char *pgtmp = getenv("PGTMP");
+	if (pgtmp == NULL) {
+		fprintf(stderr, "PGTMP (path of test/pgtmp) is not set; run through meson test\n");
+		exit(1);
+	}
+	return pgtmp;
+}
+
+/* One `pgtmp start`: the conninfo line on success. */
+static bool start_once(pgcluster *c, const char *const *env)
+{
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(env[i], "="), env[i]);
+		const char *eq = strchr(env[i], '=');
+		setenv(name, eq ? eq + 1 : "", 1);
+	}
+	char port[32] = "";
+	if (c->port > 0) {
+		snprintf(port, sizeof port, "%d", c->port);
+		setenv("PGTMP_PORT", port, 1);
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "'%s' start '%s'", pgtmp_path(), c->dir);
+	FILE *f = popen(cmd, "r");
+	bool ok = f != NULL && fgets(c->dsn, sizeof c->dsn, f) != NULL;
+	if (f != NULL)
+		ok = pclose(f) == 0 && ok;
+	unsetenv("PGTMP_PORT");
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(env[i], "="), env[i]);
+		unsetenv(name);
+	}
+	c->dsn[strcspn(c->dsn, "\n")] = '\0';
+	return ok;
+}
+
+void pgcluster_start(pgcluster *c, const char *tag, bool tcp, const char *const *env)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->dir, sizeof c->dir, "/tmp/pgc.%s.%d", tag, (int)getpid());
+	for (int attempt = 0; attempt < 3; attempt++) {
+		c->port = tcp ? pgcluster_free_port() : 0;
+		if (start_once(c, env)) {
+			if (c->port == 0)
+				c->port = 5432; /* pgtmp's port on the unix socket */
+			return;
+		}
+		pgcluster_stop(c); /* a port taken meanwhile: try another */
+		if (!tcp)
+			break;
+	}
+	fprintf(stderr, "pgcluster: cannot start a throwaway cluster in %s (see above)\n", c->dir);
+	exit(1);
+}
+
+void pgcluster_stop(pgcluster *c)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "'%s' stop '%s'", pgtmp_path(), c->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "warning: %s failed\n", cmd);
+}
+
+int pgcluster_ctl(const pgcluster *c, const char *action)
+{
+	char cmd[800];
+	snprintf(cmd, sizeof cmd, "'%s' ctl '%s' %s >/dev/null", pgtmp_path(), c->dir, action);
+	return system(cmd);
+}
