@@ -1050,6 +1050,34 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			it->nobjs = rows.n;
 			it->reason = reason;
 		}
+	} else if (mi->version_col >= 0 && mi->npk == 1 && pgorm__keyarray_supports(mi->cols[mi->pk[0]].type) &&
+	           !mi->self_ref) {
+		/* versioned rows: one DELETE over (key, version) pairs; a row count short of the
+		 * number of rows is PGORM_ESTALE, as for one row */
+		const pgorm_column *pc = &mi->cols[mi->pk[0]], *vc = &mi->cols[mi->version_col];
+		const char *ck = "", *cv = "";
+		planned *it = plan_add(pl);
+		pgorm_value *v = plan_alloc(pl, 2 * sizeof *v);
+		void **objs = plan_alloc(pl, rows.n * sizeof *objs);
+		pgorm_value *keys = plan_keys(pl, pc, mi->pk[0], rows.items, rows.n, &ck);
+		pgorm_value *vers = plan_keys(pl, vc, (size_t)mi->version_col, rows.items, rows.n, &cv);
+		if (it && v && objs && keys && vers) {
+			memcpy(objs, rows.items, rows.n * sizeof *objs);
+			v[0] = *keys;
+			v[1] = *vers;
+			pgorm__sb_addf(b, "DELETE FROM %s WHERE (", mi->qtable);
+			pgorm__sb_ident(b, pc->name);
+			pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, vc->name);
+			pgorm__sb_addf(b, ") IN (SELECT * FROM unnest($1%s, $2%s))", ck, cv);
+			it->stmt = (pgorm_stmt){ plan_str(pl, b), 2, v };
+			it->kind = K_DELETE;
+			it->mi = mi;
+			it->objs = objs;
+			it->nobjs = rows.n;
+			it->versioned = true;
+			it->reason = reason;
+		}
 	} else {
 		if (mi->self_ref && order_self_ref_deletes(s, mi, &rows) != 0) {
 			pgorm__free(rows.items);
@@ -1072,10 +1100,27 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
+static const pgorm_rel *canonical_m2m(const pgorm_rel *r)
+{
+	const pgorm_rel *p = r->partner;
+	if (p == NULL)
+		return r;
+	return p->owner->index < r->owner->index || (p->owner == r->owner && p->index < r->index) ? p : r;
+}
+
 /* Net many-to-many changes: the last operation on a pair wins; pairs whose objects are
- * deleted are handled by the delete of their rows. */
+ * deleted are handled by the delete of their rows. One statement per relationship and
+ * direction, over two key arrays (unnest). */
 static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 {
+	bool *take = pgorm__calloc(s->nm2m + 1, sizeof *take);
+	void **as = pgorm__calloc(s->nm2m + 1, sizeof *as), **bs = pgorm__calloc(s->nm2m + 1, sizeof *bs);
+	if (take == NULL || as == NULL || bs == NULL) {
+		pgorm__free(take);
+		pgorm__free(as);
+		pgorm__free(bs);
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+	}
 	for (size_t i = 0; i < s->nm2m; i++) {
 		const pgorm__m2m_op *op = &s->m2m_ops[i];
 		if (op->add != add)
@@ -1086,19 +1131,36 @@ static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 			superseded = (o2->rel == op->rel && o2->a == op->a && o2->b == op->b) ||
 			             (o2->rel == op->rel->partner && o2->a == op->b && o2->b == op->a);
 		}
-		if (superseded)
-			continue;
 		uint8_t sa = pgorm__st(op->a)->state, sb = pgorm__st(op->b)->state;
-		if (sa == PGORM_STATE_TRANSIENT || sb == PGORM_STATE_TRANSIENT || sa == PGORM_STATE_DETACHED ||
-		    sb == PGORM_STATE_DETACHED || (add && (sa == PGORM_STATE_DELETED || sb == PGORM_STATE_DELETED)))
+		take[i] = !superseded && sa != PGORM_STATE_TRANSIENT && sb != PGORM_STATE_TRANSIENT &&
+		          sa != PGORM_STATE_DETACHED && sb != PGORM_STATE_DETACHED &&
+		          !(add && (sa == PGORM_STATE_DELETED || sb == PGORM_STATE_DELETED));
+	}
+	int rc = 0;
+	for (size_t i = 0; i < s->nm2m && rc == 0; i++) {
+		if (!take[i])
 			continue;
-		const pgorm_rel *r = op->rel;
+		/* one side of the pair of relationships speaks for the association table */
+		const pgorm_rel *r = canonical_m2m(s->m2m_ops[i].rel);
+		size_t n = 0;
+		for (size_t j = i; j < s->nm2m; j++) /* this table's pairs, taken once */
+			if (take[j] && canonical_m2m(s->m2m_ops[j].rel) == r) {
+				bool same = s->m2m_ops[j].rel == r;
+				as[n] = same ? s->m2m_ops[j].a : s->m2m_ops[j].b;
+				bs[n++] = same ? s->m2m_ops[j].b : s->m2m_ops[j].a;
+				take[j] = false;
+			}
+		const char *ca = "", *cb = "";
 		planned *it = plan_add(pl);
 		pgorm_value *vals = plan_alloc(pl, 2 * sizeof *vals);
-		if (it == NULL || vals == NULL)
+		pgorm_value *ka = plan_keys(pl, &r->owner->cols[r->owner->pk[0]], r->owner->pk[0], as, n, &ca);
+		pgorm_value *kb = plan_keys(pl, &r->target->cols[r->target->pk[0]], r->target->pk[0], bs, n, &cb);
+		if (it == NULL || vals == NULL || ka == NULL || kb == NULL) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
 			break;
-		pgorm__get_col(op->a, &r->owner->cols[r->owner->pk[0]], r->owner->pk[0], &vals[0]);
-		pgorm__get_col(op->b, &r->target->cols[r->target->pk[0]], r->target->pk[0], &vals[1]);
+		}
+		vals[0] = *ka;
+		vals[1] = *kb;
 		if (add) {
 			pgorm__sb_add(b, "INSERT INTO ");
 			pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
@@ -1106,21 +1168,24 @@ static int plan_assoc(pgorm_session *s, plan *pl, pgorm__sb *b, bool add)
 			pgorm__sb_ident(b, r->sec_local);
 			pgorm__sb_add(b, ", ");
 			pgorm__sb_ident(b, r->sec_remote);
-			pgorm__sb_add(b, ") VALUES ($1, $2) ON CONFLICT DO NOTHING");
+			pgorm__sb_addf(b, ") SELECT * FROM unnest($1%s, $2%s) ON CONFLICT DO NOTHING", ca, cb);
 		} else {
 			pgorm__sb_add(b, "DELETE FROM ");
 			pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
-			pgorm__sb_add(b, " WHERE ");
+			pgorm__sb_add(b, " WHERE (");
 			pgorm__sb_ident(b, r->sec_local);
-			pgorm__sb_add(b, " = $1 AND ");
+			pgorm__sb_add(b, ", ");
 			pgorm__sb_ident(b, r->sec_remote);
-			pgorm__sb_add(b, " = $2");
+			pgorm__sb_addf(b, ") IN (SELECT * FROM unnest($1%s, $2%s))", ca, cb);
 		}
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), 2, vals };
 		it->kind = add ? K_ASSOC_INSERT : K_ASSOC_DELETE;
-		it->reason = add ? "many-to-many append (after both rows exist)" : "many-to-many remove";
+		it->reason = add ? "many-to-many appends (after both rows exist), batched" : "many-to-many removes, batched";
 	}
-	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
+	pgorm__free(take);
+	pgorm__free(as);
+	pgorm__free(bs);
+	return rc == 0 && pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : rc;
 }
 
 /* post_update keys, one UPDATE per row: after the inserts, the keys of the new rows that
@@ -1268,6 +1333,71 @@ static int push_flushed_deleted(pgorm_session *s, void *o)
 	return 0;
 }
 
+/* The attribute a server error is about: its column field, or the first column of the
+ * DETAIL's "Key (col, …)=(…)" (unique and foreign key violations); -1 when neither names
+ * one of mi's columns. *val gets the key's value text when the DETAIL has one column. */
+static long failed_col(const pgorm__model_info *mi, const pgorm_error *e, char *val, size_t nval)
+{
+	char name[64] = "";
+	val[0] = '\0';
+	const char *d = strncmp(e->detail, "Key (", 5) == 0 ? e->detail + 5 : NULL;
+	if (e->column[0]) {
+		pgorm__strlcpy(name, e->column, sizeof name);
+	} else if (d != NULL) {
+		size_t n = strcspn(d, ",)");
+		if (n < sizeof name) {
+			memcpy(name, d, n);
+			name[n] = '\0';
+		}
+		const char *v = d[n] == ')' && strncmp(d + n, ")=(", 3) == 0 ? d + n + 3 : NULL;
+		size_t vn = v ? strcspn(v, ")") : 0;
+		if (v && vn < nval) {
+			memcpy(val, v, vn);
+			val[vn] = '\0';
+		}
+	}
+	for (size_t i = 0; name[0] && i < mi->ncols; i++)
+		if (strcmp(mi->cols[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Name what the failing statement was doing, the model and attribute the server's error is
+ * about, and (s->err_obj) the object it was writing where that can be known: the only one,
+ * or the one whose key column holds the value a unique violation quotes. The server's fields
+ * (SQLSTATE, constraint, …) stay. */
+static void name_failure(pgorm_session *s, const planned *it)
+{
+	char m[sizeof s->err.message], val[128], attr[160] = "";
+	memcpy(m, s->err.message, sizeof m);
+	long c = it->mi ? failed_col(it->mi, &s->err, val, sizeof val) : -1;
+	if (c >= 0)
+		snprintf(attr, sizeof attr, "%s.%s: ", it->mi->model->table, it->mi->cols[c].name);
+	if (it->nobjs == 1) {
+		s->err_obj = it->objs[0];
+	} else if (c >= 0 && val[0] && it->mi->cols[c].type == PGORM_TYPE_TEXT) {
+		for (size_t i = 0; i < it->nobjs && s->err_obj == NULL; i++) {
+			pgorm_value v;
+			pgorm__get_col(it->objs[i], &it->mi->cols[c], (size_t)c, &v);
+			if (!v.is_null && v.u.str.len == strlen(val) && memcmp(v.u.str.ptr, val, v.u.str.len) == 0)
+				s->err_obj = it->objs[i];
+		}
+	} else if (c >= 0 && val[0] && pgorm__is_int_type(it->mi->cols[c].type)) {
+		for (size_t i = 0; i < it->nobjs && s->err_obj == NULL; i++) {
+			pgorm_value v;
+			pgorm__get_col(it->objs[i], &it->mi->cols[c], (size_t)c, &v);
+			char buf[32];
+			snprintf(buf, sizeof buf, "%lld", (long long)pgorm__value_int(&v));
+			if (!v.is_null && strcmp(buf, val) == 0)
+				s->err_obj = it->objs[i];
+		}
+	}
+	int k = snprintf(s->err.message, sizeof s->err.message, "flush failed at statement %ld (%.60s): %s",
+	                 s->err.stmt_index, it->reason ? it->reason : "", attr);
+	if (k > 0 && (size_t)k < sizeof s->err.message)
+		pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
+}
+
 static int execute(pgorm_session *s, plan *pl)
 {
 	pgorm_stmt *stmts = pgorm__calloc(pl->n, sizeof *stmts);
@@ -1280,17 +1410,9 @@ static int execute(pgorm_session *s, plan *pl)
 	for (size_t i = 0; i < pl->n; i++)
 		stmts[i] = pl->items[i].stmt;
 	int rc = pgorm__session_pipeline(s, pl->n, stmts, res);
-	if (rc != 0) {
-		if (s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n) {
-			/* name what the failing statement was doing, keep the server's fields */
-			char m[sizeof s->err.message];
-			memcpy(m, s->err.message, sizeof m);
-			int k = snprintf(s->err.message, sizeof s->err.message, "flush failed at statement %ld (%.60s): ",
-			                 s->err.stmt_index, pl->items[s->err.stmt_index].reason);
-			if (k > 0 && (size_t)k < sizeof s->err.message)
-				pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
-		}
-	}
+	s->err_obj = NULL;
+	if (rc != 0 && s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n)
+		name_failure(s, &pl->items[s->err.stmt_index]);
 	for (size_t i = 0; i < pl->n && rc == 0; i++) {
 		planned *it = &pl->items[i];
 		uint64_t n = pgorm_result_affected(res[i]);

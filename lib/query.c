@@ -432,6 +432,9 @@ static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, siz
 		} else if (l == PGORM_LOAD_NOLOAD) {
 			block(objs, n, r, false);
 		} else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !(joined && joined[i])) {
+			if (l == PGORM_LOAD_JOINED && depth > 0) /* the JOIN covers the first level only */
+				pgorm__session_log(q->s, PGORM_LOG_INFO, "joined loading of %s below the first level runs as selectin",
+				                   path);
 			/* objects whose relationship is already loaded keep it, unless populate */
 			void **todo = pgorm__calloc(n, sizeof *todo);
 			size_t nt = 0;

@@ -195,9 +195,13 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 			return pgorm__error_set(err, PGORM_EMODEL,
 			                        "model %s, column %s: field size %zu does not match type %s (expects %zu)",
 			                        m->table, c->name, c->size, pgorm_type_name(c->type), want);
-		if (c->offset < sizeof(pgorm_object) || c->offset > m->size || c->size > m->size - c->offset)
+		if (c->offset < sizeof(pgorm_object))
 			return pgorm__error_set(err, PGORM_EMODEL,
-			                        "model %s, column %s: offset %zu is outside the struct (size %zu) or overlaps the header",
+			                        "model %s, column %s: offset %zu overlaps the header: the pgorm_object must be "
+			                        "the struct's first member",
+			                        m->table, c->name, c->offset);
+		if (c->offset > m->size || c->size > m->size - c->offset)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: offset %zu is outside the struct (size %zu)",
 			                        m->table, c->name, c->offset, m->size);
 		if (c->offset % align != 0)
 			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: offset %zu is not aligned for %s (%zu bytes)",
@@ -848,6 +852,15 @@ int pgorm_registry_create(pgorm_registry **out, const pgorm_model *const *models
 	}
 	*out = reg;
 	return 0;
+}
+
+const pgorm_rel *pgorm_registry_rel_at(const pgorm_registry *reg, const pgorm_model *m, size_t offset)
+{
+	pgorm__model_info *mi = reg && m ? pgorm__registry_info(reg, m) : NULL;
+	for (size_t k = 0; mi != NULL && k < mi->nrels; k++)
+		if (mi->rels[k]->offset == offset && offset != PGORM_NO_FIELD)
+			return mi->rels[k];
+	return NULL;
 }
 
 const pgorm_rel *pgorm_registry_rel(const pgorm_registry *reg, const pgorm_model *m, const char *name)

@@ -926,3 +926,8 @@ bool pgorm_object_was_deleted(const void *obj)
 	const pgorm_object *h = obj;
 	return h != NULL && h->priv != NULL && (h->priv->flags2 & OBJ2_WAS_DELETED);
 }
+
+void *pgorm_session_error_object(const pgorm_session *s)
+{
+	return s != NULL && s->err.code != 0 ? s->err_obj : NULL;
+}

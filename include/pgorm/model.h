@@ -234,10 +234,40 @@ struct pgorm_model {
 	.fk_column = (_fk), .back_populates = (_back_populates) }
 #define PGORM_RELATIONSHIP_END { .name = NULL }
 
+/* Relationship field lists without braces, to be completed with designated initializers for
+ * what a shape needs besides (no member is set twice):
+ *   { PGORM_O2M("lines", Order, lines, &line_model, "order_id", "order"),
+ *     .cascade = PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN, .order_by = "no",
+ *     .passive_deletes = PGORM_PASSIVE_ON, .loader = PGORM_LOAD_SELECTIN },
+ * O2M one-to-many (collection), M2O many-to-one (pointer), O2O one-to-one from the parent
+ * (pointer, flag SCALAR set: add other flags with .flags = PGORM_REL_SCALAR | …), M2M many-to-many
+ * through the association table (table, column to this model's key, column to the target's).
+ * A self-referential relationship is one of these with the model as its own target. Not set
+ * here, so free to add: cascade, passive_deletes, order_by, loader, backref (instead of
+ * back_populates NULL), and for all but O2O, flags. */
+#define PGORM__REL_FIELD(_struct, _member) \
+	.offset = offsetof(_struct, _member), .size = sizeof(((_struct *)0)->_member)
+#define PGORM_O2M(_name, _struct, _member, _target, _fk, _back_populates) \
+	.name = (_name), .target = (_target), .kind = PGORM_REL_ONE_TO_MANY, PGORM__REL_FIELD(_struct, _member), \
+	.fk_column = (_fk), .back_populates = (_back_populates)
+#define PGORM_M2O(_name, _struct, _member, _target, _fk, _back_populates) \
+	.name = (_name), .target = (_target), .kind = PGORM_REL_MANY_TO_ONE, PGORM__REL_FIELD(_struct, _member), \
+	.fk_column = (_fk), .back_populates = (_back_populates)
+#define PGORM_O2O(_name, _struct, _member, _target, _fk, _back_populates) \
+	PGORM_O2M(_name, _struct, _member, _target, _fk, _back_populates), .flags = PGORM_REL_SCALAR
+#define PGORM_M2M(_name, _struct, _member, _target, _table, _local_column, _remote_column, _back_populates) \
+	.name = (_name), .target = (_target), .kind = PGORM_REL_MANY_TO_MANY, PGORM__REL_FIELD(_struct, _member), \
+	.secondary = &(const pgorm_secondary){ (_table), (_local_column), (_remote_column) }, \
+	.back_populates = (_back_populates)
+
+/* A model: the struct's first member must be its pgorm_object (any name); the table is found
+ * through the search_path, or in _schema with PGORM_MODEL_IN. */
 #define PGORM_MODEL(_table, _struct, _columns, _relationships) { \
-	.magic = PGORM_MODEL_MAGIC, .table = (_table), .size = sizeof(_struct), \
-	.hdr_offset = offsetof(_struct, hdr), .columns = (_columns), \
-	.relationships = (_relationships) }
+	.magic = PGORM_MODEL_MAGIC, .table = (_table), .size = sizeof(_struct), .hdr_offset = 0, \
+	.columns = (_columns), .relationships = (_relationships) }
+#define PGORM_MODEL_IN(_schema, _table, _struct, _columns, _relationships) { \
+	.magic = PGORM_MODEL_MAGIC, .schema = (_schema), .table = (_table), .size = sizeof(_struct), \
+	.hdr_offset = 0, .columns = (_columns), .relationships = (_relationships) }
 
 /* ---- registry ---- */
 
@@ -260,6 +290,12 @@ PGORM_API void pgorm_registry_destroy(pgorm_registry *reg);
  * Ownership: borrowed from reg. Thread-safe. */
 PGORM_API const pgorm_rel *pgorm_registry_rel(const pgorm_registry *reg, const pgorm_model *m,
                                               const char *name);
+/** The relationship of model m whose struct field starts at byte offset of the struct, or
+ * NULL (also for a relationship without a field). PGORM_REL_OF uses it: a misspelt member is a
+ * compile error, not a NULL found at run time. Thread-safe. */
+PGORM_API const pgorm_rel *pgorm_registry_rel_at(const pgorm_registry *reg, const pgorm_model *m, size_t offset);
+#define PGORM_REL_OF(_reg, _model, _struct, _member) \
+	pgorm_registry_rel_at((_reg), (_model), offsetof(_struct, _member))
 /** Introspection of a resolved relationship. Thread-safe. */
 PGORM_API const char *pgorm_rel_name(const pgorm_rel *r);
 PGORM_API pgorm_rel_kind pgorm_rel_kind_of(const pgorm_rel *r);

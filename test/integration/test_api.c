@@ -126,6 +126,20 @@ const pgorm_model person_model = PGORM_MODEL("persons", Person, person_cols, per
 const pgorm_model team_model = PGORM_MODEL("teams", Team, team_cols, team_rels);
 const pgorm_model member_model = PGORM_MODEL("members", Member, member_cols, member_rels);
 
+typedef struct Doc {
+	pgorm_object hdr;
+	int64_t id;
+	char *body;
+	int32_t version;
+} Doc;
+static const pgorm_column doc_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Doc, id),
+	PGORM_COLUMN(TEXT, "body", 0, Doc, body),
+	PGORM_COLUMN(INT4, "version", PGORM_VERSION, Doc, version),
+	PGORM_COLUMN_END
+};
+static const pgorm_model doc_model = PGORM_MODEL("docs", Doc, doc_cols, NULL);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn, *check;
 static pgorm_session *s;
@@ -134,12 +148,12 @@ static pgtest_log log_;
 static void setup(void)
 {
 	const pgorm_model *models[] = { &aparent_model, &akid_model, &oparent_model, &okid_model, &person_model,
-	                                &team_model, &member_model };
+	                                &team_model, &member_model, &doc_model };
 	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 7, &err) == 0, "%s", err.message);
+	ck_assert_msg(pgorm_registry_create(&reg, models, 8, &err) == 0, "%s", err.message);
 	conn = pgtest_connect();
 	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS akids, aparents, okids, oparents, persons, teams, members CASCADE");
+	pgtest_exec(conn, "DROP TABLE IF EXISTS akids, aparents, okids, oparents, persons, teams, members, docs CASCADE");
 	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
 	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
 	cfg.stmt_hook = pgtest_log_hook;
@@ -333,6 +347,41 @@ START_TEST(test_post_update_row_cycles)
 }
 END_TEST
 
+/* Versioned rows are deleted by one statement over (key, version) pairs; a concurrent change
+ * to any of them is PGORM_ESTALE and nothing is deleted. */
+START_TEST(test_versioned_delete_batched)
+{
+	Doc *d[3];
+	for (int i = 0; i < 3; i++) {
+		d[i] = pgorm_object_new(s, &doc_model);
+		d[i]->body = "x";
+		pgorm_session_add(s, d[i]);
+	}
+	commit_ok();
+	ck_assert_int_eq(d[0]->version, 1);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pgorm_session_delete(s, d[i]), 0);
+	char sql[96];
+	snprintf(sql, sizeof sql, "UPDATE docs SET version = version + 1 WHERE id = %lld", (long long)d[1]->id);
+	pgtest_exec(check, sql);
+	pgtest_log_clear(&log_);
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ESTALE);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE FROM \"docs\""), 1);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM docs"), 3);
+	void *got;
+	pgorm_value k0 = PGORM_INT8(d[0]->id), k2 = PGORM_INT8(d[2]->id);
+	ck_assert_int_eq(pgorm_session_get(s, &doc_model, &k0, &got), 0);
+	ck_assert_int_eq(pgorm_session_get(s, &doc_model, &k2, &got), 0);
+	ck_assert_int_eq(pgorm_session_delete(s, d[0]), 0);
+	ck_assert_int_eq(pgorm_session_delete(s, d[2]), 0);
+	pgtest_log_clear(&log_);
+	commit_ok();
+	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE FROM \"docs\""), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM docs"), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("api");
@@ -343,6 +392,7 @@ int main(void)
 	tcase_add_test(tc, test_rel_replace);
 	tcase_add_test(tc, test_expiry_and_state_queries);
 	tcase_add_test(tc, test_post_update_row_cycles);
+	tcase_add_test(tc, test_versioned_delete_batched);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -882,6 +882,33 @@ START_TEST(test_issue_deep_loader_path_refused)
 }
 END_TEST
 
+/* A failed flush names the model and attribute, and the object where it can be known. */
+START_TEST(test_flush_error_names_attribute_and_object)
+{
+	Kid *a = kid("same"), *b = kid("b"), *c = kid("c");
+	pgorm_session_add(s, a);
+	commit_ok();
+	pgtest_exec(check, "CREATE UNIQUE INDEX kids_name_key ON kids (name)");
+	b->name = "other";
+	c->name = "same";
+	pgorm_session_add(s, b);
+	pgorm_session_add(s, c);
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ECONSTRAINT);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "kids.name: "));
+	ck_assert_ptr_eq(pgorm_session_error_object(s), c);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_ptr_null(pgorm_session_error_object(s));
+	/* NOT NULL on a one-row statement */
+	Kid *d = kid("d");
+	d->name = NULL;
+	pgorm_session_add(s, d);
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ECONSTRAINT);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "kids.name: "));
+	ck_assert_ptr_eq(pgorm_session_error_object(s), d);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -909,6 +936,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_stream_leaves_session_objects);
 	tcase_add_test(tc, test_issue_refresh_expire_cascade);
 	tcase_add_test(tc, test_issue_deep_loader_path_refused);
+	tcase_add_test(tc, test_flush_error_names_attribute_and_object);
 	suite_add_tcase(su, tc);
 	return su;
 }
