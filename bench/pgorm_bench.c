@@ -425,7 +425,7 @@ static void bench_new_graph(void)
 					ck(PGORM_ENOMEM, s, "object_new");
 				snprintf(name, sizeof name, "new-child-%d-%d", i, j);
 				c->name = pgorm_strdup(s, name);
-				c->value = j;
+				PGORM_SET(c, value, j); /* j may be 0: a plain write of 0 is not seen */
 				ck(pgorm_rel_append(s, children_rel, p, c), s, "append");
 			}
 		}

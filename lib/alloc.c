@@ -7,14 +7,20 @@
 
 static pgorm_allocator allocator = { malloc, calloc, realloc, free };
 
+int pgorm_allocator_set(const pgorm_allocator *a, pgorm_allocator *prev)
+{
+	if (a != NULL && (a->malloc_fn == NULL || a->calloc_fn == NULL || a->realloc_fn == NULL || a->free_fn == NULL))
+		return PGORM_EINVAL;
+	if (prev != NULL)
+		*prev = allocator;
+	allocator = a != NULL ? *a : (pgorm_allocator){ malloc, calloc, realloc, free };
+	return 0;
+}
+
 pgorm_allocator pgorm_set_allocator(const pgorm_allocator *a)
 {
-	pgorm_allocator prev = allocator;
-	if (a == NULL) {
-		allocator = (pgorm_allocator){ malloc, calloc, realloc, free };
-	} else {
-		allocator = *a;
-	}
+	pgorm_allocator prev = { NULL, NULL, NULL, NULL }; /* stays so when refused */
+	(void)pgorm_allocator_set(a, &prev);
 	return prev;
 }
 

@@ -181,6 +181,39 @@ static int encode_array_header(pgorm__buf *b, size_t n, unsigned elem_oid)
 	return buf_put(b, hdr, n ? 20 : 12) < 0 ? PGORM_ENOMEM : 0;
 }
 
+int pgorm__value_check(const pgorm_value *v, size_t i, pgorm_error *err)
+{
+	if (v->is_null)
+		return 0;
+	switch (v->type) {
+	case PGORM_TYPE_TEXT:
+	case PGORM_TYPE_JSON:
+	case PGORM_TYPE_JSONB:
+	case PGORM_TYPE_BYTEA:
+	case PGORM_TYPE_NUMERIC:
+		if (v->u.str.ptr == NULL && v->u.str.len > 0)
+			return pgorm__error_set(err, PGORM_EINVAL, "parameter $%zu: NULL pointer with length %zu",
+			                        i + 1, v->u.str.len);
+		return 0;
+	case PGORM_TYPE_INT8_ARRAY:
+		if (v->u.i64s.items == NULL && v->u.i64s.n > 0)
+			return pgorm__error_set(err, PGORM_EINVAL, "parameter $%zu: NULL int8[] items with length %zu",
+			                        i + 1, v->u.i64s.n);
+		return 0;
+	case PGORM_TYPE_TEXT_ARRAY:
+		if (v->u.strs.items == NULL && v->u.strs.n > 0)
+			return pgorm__error_set(err, PGORM_EINVAL, "parameter $%zu: NULL text[] items with length %zu",
+			                        i + 1, v->u.strs.n);
+		for (size_t k = 0; k < v->u.strs.n; k++)
+			if (v->u.strs.items[k] == NULL)
+				return pgorm__error_set(err, PGORM_EINVAL,
+				                        "parameter $%zu: NULL element %zu in text[] (not supported)", i + 1, k);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* Encode one value at the end of b; *fmt gets 0 (text) or 1 (binary). */
 static int encode_one(const pgorm_value *v, size_t i, pgorm__buf *b, int *fmt, size_t max,
                       pgorm_error *err)
@@ -188,6 +221,9 @@ static int encode_one(const pgorm_value *v, size_t i, pgorm__buf *b, int *fmt, s
 	char tmp[16];
 	size_t len = 0;
 	*fmt = 1;
+	int rc = pgorm__value_check(v, i, err);
+	if (rc != 0)
+		return rc;
 	switch (v->type) {
 	case PGORM_TYPE_BOOL: tmp[0] = v->u.b ? 1 : 0; len = 1; break;
 	case PGORM_TYPE_INT2: pgorm__put16(tmp, (uint16_t)v->u.i16); len = 2; break;
@@ -216,9 +252,6 @@ static int encode_one(const pgorm_value *v, size_t i, pgorm__buf *b, int *fmt, s
 	case PGORM_TYPE_JSONB:
 	case PGORM_TYPE_BYTEA:
 	case PGORM_TYPE_NUMERIC: {
-		if (v->u.str.ptr == NULL && v->u.str.len > 0)
-			return pgorm__error_set(err, PGORM_EINVAL, "parameter $%zu: NULL pointer with length %zu",
-			                        i + 1, v->u.str.len);
 		if (v->u.str.len > max)
 			return pgorm__error_set(err, PGORM_ETOOBIG,
 			                        "parameter $%zu: %s value of %zu bytes exceeds the limit of %zu bytes",
@@ -239,8 +272,6 @@ static int encode_one(const pgorm_value *v, size_t i, pgorm__buf *b, int *fmt, s
 		return 0;
 	}
 	case PGORM_TYPE_INT8_ARRAY: {
-		if (v->u.i64s.items == NULL && v->u.i64s.n > 0)
-			return pgorm__error_set(err, PGORM_EINVAL, "parameter $%zu: NULL int8[] items", i + 1);
 		if (v->u.i64s.n > max / 12 || v->u.i64s.n > INT32_MAX)
 			return pgorm__error_set(err, PGORM_ETOOBIG, "parameter $%zu: int8[] of %zu elements is too large",
 			                        i + 1, v->u.i64s.n);
@@ -257,16 +288,11 @@ static int encode_one(const pgorm_value *v, size_t i, pgorm__buf *b, int *fmt, s
 		return 0;
 	}
 	case PGORM_TYPE_TEXT_ARRAY: {
-		if (v->u.strs.items == NULL && v->u.strs.n > 0)
-			return pgorm__error_set(err, PGORM_EINVAL, "parameter $%zu: NULL text[] items", i + 1);
 		if (encode_array_header(b, v->u.strs.n, PGORM_OID_TEXT) != 0)
 			return PGORM_ENOMEM;
 		size_t total = 0;
 		for (size_t k = 0; k < v->u.strs.n; k++) {
 			const char *s = v->u.strs.items[k];
-			if (s == NULL)
-				return pgorm__error_set(err, PGORM_EINVAL,
-				                        "parameter $%zu: NULL element %zu in text[] (not supported)", i + 1, k);
 			size_t sl = strlen(s);
 			total += sl + 4;
 			if (total > max)

@@ -45,6 +45,11 @@ typedef struct pgorm__params {
 int pgorm__params_encode(pgorm__params *p, size_t n, const pgorm_value *v, size_t max_value,
                          pgorm_error *err);
 void pgorm__params_free(pgorm__params *p);
+/* The checks every parameter passes before it is encoded: a NULL data pointer with a length
+ * (text/bytea/numeric/json, int8[] and text[] items), a NULL text[] element. i is its index
+ * (the message says $i+1). Errors: PGORM_EINVAL. Used by the encoder and by the query builder,
+ * which copies values before anything is encoded. */
+int pgorm__value_check(const pgorm_value *v, size_t i, pgorm_error *err);
 
 /* Decode a binary value of server type oid as t. Arrays and numerics are allocated in arena.
  * Errors: PGORM_ETYPE (incompatible oid or malformed data), PGORM_ENOMEM. */

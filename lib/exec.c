@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +77,16 @@ int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const 
 
 /* ---- lifecycle ---- */
 
+int pgorm__conn_config_check(const pgorm_conn_config *cfg, pgorm_error *err)
+{
+	if ((unsigned)cfg->stmt_mode > PGORM_STMT_UNNAMED)
+		return pgorm__error_set(err, PGORM_EINVAL, "unknown stmt_mode %d", (int)cfg->stmt_mode);
+	if (cfg->stmt_cache_size > PGORM_STMT_CACHE_MAX)
+		return pgorm__error_set(err, PGORM_EINVAL, "stmt_cache_size %zu is above the limit (%d)",
+		                        cfg->stmt_cache_size, PGORM_STMT_CACHE_MAX);
+	return 0;
+}
+
 static int conn_init(pgorm_conn *c, const pgorm_conn_config *cfg, pgorm_error *err)
 {
 	c->cfg = *cfg;
@@ -92,12 +103,33 @@ static int conn_init(pgorm_conn *c, const pgorm_conn_config *cfg, pgorm_error *e
 	return 0;
 }
 
-static void conn_free(pgorm_conn *c)
+/* Free what c owns, not c itself. */
+static void conn_free_members(pgorm_conn *c)
 {
 	pgorm__stmt_cache_finish(&c->cache);
 	pgorm__params_free(&c->params);
 	pgorm__free(c->conninfo);
+}
+
+static void conn_free(pgorm_conn *c)
+{
+	conn_free_members(c);
 	pgorm__free(c);
+}
+
+void pgorm__conn_finish(pgorm_conn *c)
+{
+	PQfinish(c->pq);
+	c->pq = NULL;
+	conn_free_members(c);
+}
+
+void pgorm__conn_move(pgorm_conn *dst, const pgorm_conn *src)
+{
+	/* everything but the last error (1.2 KB of the 1.6 KB, left as it is in dst) */
+	size_t e = offsetof(pgorm_conn, err), after = e + sizeof src->err;
+	memcpy(dst, src, e);
+	memcpy((char *)dst + after, (const char *)src + after, sizeof *dst - after);
 }
 
 /* Server notices (NOTICE, WARNING) are not errors: a library never prints them. */
@@ -112,11 +144,13 @@ int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg,
 	if (out == NULL || pq == NULL || cfg == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_adopt: NULL argument");
 	*out = NULL;
+	int rc = pgorm__conn_config_check(cfg, err);
+	if (rc != 0)
+		return rc;
 	pgorm_conn *c = pgorm__calloc(1, sizeof *c);
 	if (c == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a connection");
-	int rc = conn_init(c, cfg, err);
-	if (rc != 0) {
+	if ((rc = conn_init(c, cfg, err)) != 0) {
 		conn_free(c);
 		return rc;
 	}
@@ -126,30 +160,82 @@ int pgorm_conn_adopt(pgorm_conn **out, PGconn *pq, const pgorm_conn_config *cfg,
 	return 0;
 }
 
-/* A password as written somewhere in a conninfo. */
+/* ---- passwords out of connect errors ---- */
+
+/* A piece of text that may be (part of) a password. */
 typedef struct secret {
 	const char *p;
 	size_t len;
 } secret;
 
-#define MAX_SECRETS 16
+/* Everything to hide, found in one conninfo. Fixed size: redaction never allocates with
+ * pgorm's allocator. When more is found than fits, the whole message is withheld. */
+typedef struct secrets {
+	secret v[48];
+	size_t n;
+	char decoded[1024];   /* percent-decoded copies of URI pieces */
+	size_t used;
+	bool overflow;
+} secrets;
 
-static void add_secret(secret *sv, size_t *n, const char *p, size_t len)
+static void add_secret(secrets *s, const char *p, size_t len)
 {
-	if (len > 0 && *n < MAX_SECRETS) {
-		sv[*n].p = p;
-		sv[*n].len = len;
-		(*n)++;
+	if (len == 0)
+		return;
+	if (s->n == PGORM__ARRAY_LEN(s->v)) {
+		s->overflow = true;
+		return;
 	}
+	s->v[s->n++] = (secret){ p, len };
 }
 
-/* Every password as written in the conninfo, parsed or not: the userinfo of a URI
- * ("user:PASS@"), its query parameter ("?password=PASS", "&password=PASS"), and every value
- * after a "password=" keyword (quoted or not; libpq keeps the last one, an error message may
- * quote any). Over-matching is harmless: a false positive only hides a few characters. */
-static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
+static int hexval(char c)
 {
-	bool uri = strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A piece of a URI, as written and as libpq decodes it (%XX), since messages quote the
+ * decoded value. */
+static void add_uri_secret(secrets *s, const char *p, size_t len)
+{
+	add_secret(s, p, len);
+	if (memchr(p, '%', len) == NULL)
+		return;
+	if (len > sizeof s->decoded - s->used) {
+		s->overflow = true;
+		return;
+	}
+	char *d = s->decoded + s->used;
+	size_t k = 0;
+	for (size_t i = 0; i < len; i++) {
+		int hi = -1, lo = -1;
+		if (p[i] == '%' && i + 2 < len) {
+			hi = hexval(p[i + 1]);
+			lo = hexval(p[i + 2]);
+		}
+		if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+			d[k++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			d[k++] = p[i];
+		}
+	}
+	s->used += k;
+	add_secret(s, d, k);
+}
+
+static bool is_uri(const char *ci)
+{
+	return strncmp(ci, "postgresql://", 13) == 0 || strncmp(ci, "postgres://", 11) == 0;
+}
+
+/* Every password as written in the conninfo: the userinfo of a URI ("user:PASS@"), its query
+ * parameter ("?password=PASS", "&password=PASS"), and every value after a "password=" keyword
+ * (quoted or not; libpq keeps the last one). Over-matching is harmless: a false positive only
+ * hides a few characters. */
+static void find_raw_passwords(const char *ci, secrets *s)
+{
+	bool uri = is_uri(ci);
 	if (uri) {
 		const char *a = strstr(ci, "://") + 3;
 		const char *end = a + strcspn(a, "/?");
@@ -159,7 +245,7 @@ static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
 				at = p;
 		const char *colon = at ? memchr(a, ':', (size_t)(at - a)) : NULL;
 		if (colon != NULL)
-			add_secret(sv, n, colon + 1, (size_t)(at - colon - 1));
+			add_uri_secret(s, colon + 1, (size_t)(at - colon - 1));
 	}
 	for (const char *p = strstr(ci, "password"); p != NULL; p = strstr(p + 1, "password")) {
 		const char *v = p + 8;
@@ -169,7 +255,7 @@ static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
 			continue;
 		v++;
 		if (uri) { /* a query parameter: up to the next one */
-			add_secret(sv, n, v, strcspn(v, "&# \t\n\r"));
+			add_uri_secret(s, v, strcspn(v, "&# \t\n\r"));
 			continue;
 		}
 		v += strspn(v, " \t\n\r");
@@ -178,11 +264,61 @@ static void find_raw_passwords(const char *ci, secret *sv, size_t *n)
 			const char *e = v;
 			while (*e && *e != '\'')
 				e += (*e == '\\' && e[1]) ? 2 : 1;
-			add_secret(sv, n, v, (size_t)(e - v));
+			add_secret(s, v, (size_t)(e - v));
 		} else {
-			add_secret(sv, n, v, strcspn(v, " \t\n\r"));
+			add_secret(s, v, strcspn(v, " \t\n\r"));
 		}
 	}
+}
+
+static const char *opt_val(const PQconninfoOption *opts, const char *kw)
+{
+	for (const PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, kw) == 0)
+			return o->val;
+	return NULL;
+}
+
+/* libpq ends a URI's userinfo at its first '@' (and only looks for one before the first '/'):
+ * a password holding a raw '@' or '/' is split, and its pieces land in host, port or dbname,
+ * which connect errors quote. When the parsed values show such a split (a host or dbname with
+ * '@', a port that is not a number list), every piece of what was probably meant as userinfo
+ * (up to the last '@') is hidden, as written and decoded. */
+static void find_split_passwords(const char *ci, const PQconninfoOption *opts, secrets *s)
+{
+	if (!is_uri(ci))
+		return;
+	const char *host = opt_val(opts, "host"), *port = opt_val(opts, "port"), *db = opt_val(opts, "dbname");
+	bool split = (host && strchr(host, '@')) || (db && strchr(db, '@')) ||
+	             (port && port[strspn(port, "0123456789,")] != '\0');
+	const char *a = strstr(ci, "://") + 3, *at = strrchr(a, '@');
+	if (!split || at == NULL)
+		return;
+	const char *colon = memchr(a, ':', (size_t)(at - a));
+	const char *p = colon ? colon + 1 : a;
+	add_uri_secret(s, p, (size_t)(at - p));
+	while (p < at) {
+		size_t n = strcspn(p, "@/:?#&=,[]");
+		if (p + n > at)
+			n = (size_t)(at - p);
+		add_uri_secret(s, p, n);
+		p += n + 1;
+	}
+}
+
+int pgorm__conninfo_check(const char *conninfo, pgorm_error *err)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+	PQconninfoFree(opts);
+	PQfreemem(perr);
+	if (opts != NULL)
+		return 0;
+	/* libpq's message quotes the token after the place it stopped, which may be the rest of a
+	 * password (password=correct horse: 'missing "=" after "horse"'): not shown */
+	if (perr == NULL)
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory parsing the conninfo");
+	return pgorm__error_set(err, PGORM_EINVAL, "%s", PGORM__CONNINFO_WITHHELD);
 }
 
 void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *conninfo, bool first_line)
@@ -191,36 +327,49 @@ void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *
 		return;
 	if (src == NULL)
 		src = "";
-	secret sv[MAX_SECRETS];
-	size_t n = 0;
-	if (conninfo != NULL)
-		find_raw_passwords(conninfo, sv, &n);
+	secrets sv;
+	sv.n = sv.used = 0;
+	sv.overflow = false;
 	char *perr = NULL;
-	PQconninfoOption *opts = conninfo ? PQconninfoParse(conninfo, &perr) : NULL;
-	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
-			add_secret(sv, &n, o->val, strlen(o->val));
-	for (size_t i = 1; i < n; i++) /* longest first: "ab" must not leave the "b" of "abc" */
-		for (size_t j = i; j > 0 && sv[j - 1].len < sv[j].len; j--) {
-			secret t = sv[j];
-			sv[j] = sv[j - 1];
-			sv[j - 1] = t;
+	PQconninfoOption *opts = NULL;
+	if (conninfo != NULL) {
+		opts = PQconninfoParse(conninfo, &perr);
+		find_raw_passwords(conninfo, &sv);
+		find_split_passwords(conninfo, opts, &sv);
+		const char *pw = opt_val(opts, "password");
+		if (pw != NULL)
+			add_secret(&sv, pw, strlen(pw));
+	}
+	if ((conninfo != NULL && opts == NULL) || sv.overflow) {
+		/* what libpq could not parse may be split anywhere: quote nothing */
+		pgorm__strlcpy(dst, PGORM__CONNINFO_WITHHELD, cap);
+		PQconninfoFree(opts);
+		PQfreemem(perr);
+		return;
+	}
+	for (size_t i = 1; i < sv.n; i++) /* longest first: "ab" must not leave the "b" of "abc" */
+		for (size_t j = i; j > 0 && sv.v[j - 1].len < sv.v[j].len; j--) {
+			secret t = sv.v[j];
+			sv.v[j] = sv.v[j - 1];
+			sv.v[j - 1] = t;
 		}
 	/* matching is done on src, before anything is cut: a password that straddles the end
 	 * of dst never shows, not even its first characters */
-	size_t o = 0;
+	size_t o = 0, left = strlen(src);
 	for (const char *p = src; *p && o + 1 < cap;) {
 		size_t k = 0;
-		while (k < n && strncmp(p, sv[k].p, sv[k].len) != 0)
+		while (k < sv.n && !(sv.v[k].len <= left && memcmp(p, sv.v[k].p, sv.v[k].len) == 0))
 			k++;
-		if (k < n) {
+		if (k < sv.n) {
 			for (const char *r = "********"; *r && o + 1 < cap; r++)
 				dst[o++] = *r;
-			p += sv[k].len;
+			p += sv.v[k].len;
+			left -= sv.v[k].len;
 		} else if (first_line && *p == '\n') {
 			break;
 		} else {
 			dst[o++] = *p++;
+			left--;
 		}
 	}
 	dst[o] = '\0';
@@ -234,19 +383,13 @@ int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_err
 		*out = NULL;
 	if (out == NULL || cfg == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
+	int crc = pgorm__conn_config_check(cfg, err);
+	if (crc != 0)
+		return crc;
 	const char *ci = cfg->conninfo ? cfg->conninfo : "";
-	char *perr = NULL;
-	PQconninfoOption *opts = PQconninfoParse(ci, &perr);
-	if (opts == NULL) {
-		int rc = perr != NULL ? PGORM_EINVAL : PGORM_ENOMEM;
-		pgorm__error_set(err, rc, "invalid conninfo: %s", "");
-		if (err != NULL && perr != NULL) {
-			pgorm__redact_password(err->message + 18, sizeof err->message - 18, perr, ci, true);
-		}
-		PQfreemem(perr);
+	int rc = pgorm__conninfo_check(ci, err);
+	if (rc != 0)
 		return rc;
-	}
-	PQconninfoFree(opts);
 	PGconn *pq = PQconnectdb(ci);
 	if (pq == NULL)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdb");
@@ -258,8 +401,7 @@ int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_err
 		PQfinish(pq);
 		return PGORM_ECONN;
 	}
-	int rc = pgorm_conn_adopt(out, pq, cfg, err);
-	if (rc != 0)
+	if ((rc = pgorm_conn_adopt(out, pq, cfg, err)) != 0)
 		PQfinish(pq);
 	return rc;
 }
@@ -272,8 +414,8 @@ void pgorm_conn_close(pgorm_conn *c)
 		pgorm__conn_forget(c);
 		return;
 	}
-	PQfinish(c->pq);
-	conn_free(c);
+	pgorm__conn_finish(c);
+	pgorm__free(c);
 }
 
 void pgorm__conn_forget(pgorm_conn *c)
@@ -359,10 +501,32 @@ int pgorm__conn_check(pgorm_conn *c)
 	return 0;
 }
 
+/* A lost connection whose last words were an error (FATAL 25P03 idle-in-transaction timeout,
+ * 57P01 terminated, …) that libpq has received but not parsed yet (a send or a read failed
+ * first): that error, or NULL. Never blocks: only called once the connection is bad. */
+static PGresult *pending_server_error(PGconn *pq)
+{
+	if (PQstatus(pq) != CONNECTION_BAD)
+		return NULL;
+	for (int i = 0; i < 64; i++) { /* bounded: each call parses what is buffered */
+		PGresult *r = PQgetResult(pq);
+		if (r == NULL)
+			return NULL;
+		if (PQresultStatus(r) == PGRES_FATAL_ERROR && PQresultErrorField(r, PG_DIAG_SQLSTATE) != NULL)
+			return r;
+		PQclear(r);
+	}
+	return NULL;
+}
+
 /* Record a failed result on c; marks the connection broken for failover-class states. */
 static int fail(pgorm_conn *c, const PGresult *res, const char *sql)
 {
-	int rc = pgorm__error_from_pq(&c->err, c->pq, res, sql);
+	PGresult *pending = res == NULL ? pending_server_error(c->pq) : NULL;
+	int rc = pgorm__error_from_pq(&c->err, c->pq, pending != NULL ? pending : res, sql);
+	PQclear(pending);
+	if (PQstatus(c->pq) == CONNECTION_BAD && !c->broken)
+		memcpy(c->lost_state, c->err.sqlstate, sizeof c->lost_state);
 	if (pgorm_error_is_connection(&c->err))
 		c->broken = true;
 	return rc;
@@ -381,13 +545,38 @@ static void hook(pgorm_conn *c, const char *sql, size_t n, const pgorm_value *v,
 		c->cfg.hook(c->cfg.hook_ctx, sql, n, c->cfg.log_params ? v : NULL, now_us() - t0, rc);
 }
 
+/* The result of what was just sent, as PQexec would return it (the last one), except that an
+ * error the server sent before closing the connection is kept: PQexec would return libpq's
+ * "server closed the connection unexpectedly" that follows it, without SQLSTATE, instead of
+ * e.g. FATAL 25P03 (idle-in-transaction timeout) or 57P01 (terminated). NULL when sent is
+ * false (the send failed) or libpq is out of memory. */
+static PGresult *last_result(PGconn *pq, bool sent)
+{
+	PGresult *last = NULL, *res;
+	while (sent && (res = PQgetResult(pq)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+		bool keep_last = last != NULL && PQresultErrorField(last, PG_DIAG_SQLSTATE) != NULL &&
+		                 st == PGRES_FATAL_ERROR && PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL;
+		if (keep_last) {
+			PQclear(res);
+		} else {
+			PQclear(last);
+			last = res;
+		}
+		/* as PQexec: stop at COPY (pgorm never starts one) and on a lost connection */
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH || PQstatus(pq) == CONNECTION_BAD)
+			break;
+	}
+	return last;
+}
+
 int pgorm__conn_simple(pgorm_conn *c, const char *sql)
 {
 	int rc = pgorm__conn_check(c);
 	if (rc != 0)
 		return rc;
 	double t0 = now_us();
-	PGresult *res = PQexec(c->pq, sql);
+	PGresult *res = last_result(c->pq, PQsendQuery(c->pq, sql));
 	c->stats.statements++;
 	c->stats.round_trips++;
 	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
@@ -462,7 +651,7 @@ static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
 	pgorm__stmt_entry *e = pgorm__stmt_cache_insert(&c->cache, sql, c->params.n, c->params.oids);
 	if (e == NULL)
 		return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory caching a statement");
-	PGresult *res = PQprepare(c->pq, e->name, sql, (int)c->params.n, c->params.oids);
+	PGresult *res = last_result(c->pq, PQsendPrepare(c->pq, e->name, sql, (int)c->params.n, c->params.oids));
 	c->stats.prepares++;
 	c->stats.round_trips++;
 	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
@@ -479,10 +668,10 @@ static PGresult *exec_encoded(pgorm_conn *c, const char *sql, pgorm__stmt_entry 
 {
 	c->stats.round_trips++;
 	if (e == NULL)
-		return PQexecParams(c->pq, sql, (int)c->params.n, c->params.oids, c->params.values,
-		                    c->params.lengths, c->params.formats, 1);
-	return PQexecPrepared(c->pq, e->name, (int)c->params.n, c->params.values, c->params.lengths,
-	                      c->params.formats, 1);
+		return last_result(c->pq, PQsendQueryParams(c->pq, sql, (int)c->params.n, c->params.oids, c->params.values,
+		                                            c->params.lengths, c->params.formats, 1));
+	return last_result(c->pq, PQsendQueryPrepared(c->pq, e->name, (int)c->params.n, c->params.values,
+	                                              c->params.lengths, c->params.formats, 1));
 }
 
 /* Named mode: find or prepare, execute. A cached statement that fails with 26000 / 0A000 is

@@ -21,6 +21,8 @@ struct pgorm_conn {
 	uint64_t epoch;             /* pipeline batch counter, pins cache entries */
 	pid_t pid;                  /* process that opened it: fork detection */
 	bool broken;                /* lost, or a failover-class SQLSTATE was seen */
+	char lost_state[6];         /* SQLSTATE the server gave when the connection was lost
+	                               (25P03, 57P01 …); "" when unknown or not lost */
 	void *pool_slot;            /* owned by pool.c when the connection is pooled */
 	const void *tx_owner;       /* the session whose transaction is open on it (session.c) */
 };
@@ -30,20 +32,39 @@ struct pgorm_result {
 	pgorm__arena arena;         /* decoded arrays and numerics */
 };
 
+/* The checks of a pgorm_conn_config made before connecting (stmt_mode, stmt_cache_size);
+ * PGORM_EINVAL with the message in *err (optional). The pool runs them at create. */
+int pgorm__conn_config_check(const pgorm_conn_config *cfg, pgorm_error *err);
 /* Wrap a PGresult (takes ownership; on ENOMEM it is PQclear-ed). */
 int pgorm__result_wrap(PGresult *res, pgorm_result **out);
 /* Fill e from a failed PGresult (res may be NULL: then from the connection). Returns the code. */
 int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const char *sql);
 /* A statement that does not go through the cache (BEGIN, COMMIT, DEALLOCATE …). */
 int pgorm__conn_simple(pgorm_conn *c, const char *sql);
+/* Close the connection and free what it owns, but not the struct's memory (the pool keeps
+ * it: see "Stale handles" in pgorm/pool.h); free that with pgorm__free. */
+void pgorm__conn_finish(pgorm_conn *c);
+/* Move the open connection src to the memory at dst (src is left as raw memory). Everything
+ * is copied but the last error: dst->err stays as it is (the pool gives memory whose error is
+ * clear, so the next user starts clean without a 1.2 KB write to cold memory). */
+void pgorm__conn_move(pgorm_conn *dst, const pgorm_conn *src);
 /* In a forked child: free everything without touching the parent's socket. */
 void pgorm__conn_forget(pgorm_conn *c);
+/* The message for a conninfo libpq cannot parse: libpq's own quotes the text after the place
+ * it stopped, which may be the rest of a password, so nothing of the conninfo is quoted. */
+#define PGORM__CONNINFO_WITHHELD \
+	"invalid conninfo: libpq cannot parse it (its message is not shown: it may quote part of a password)"
+/* 0 when libpq can parse conninfo; else PGORM_EINVAL with PGORM__CONNINFO_WITHHELD (or
+ * PGORM_ENOMEM) in *err (optional). */
+int pgorm__conninfo_check(const char *conninfo, pgorm_error *err);
 /* Copy src (a libpq message) into dst (cap bytes, NUL-terminated), stopping at its first
- * newline when first_line, with every password written in conninfo (parsed, or raw: URI
- * userinfo, ?password= / &password=, every password= keyword) replaced by "********". The
- * match is made on src before truncation, so a password cut by the end of dst never shows.
- * Never allocates with pgorm's allocator (libpq's PQconninfoParse may allocate; on its
- * failure the raw forms are still redacted). */
+ * newline when first_line, with every password of conninfo replaced by "********": by value
+ * (the parsed password) and by position (raw: URI userinfo, ?password= / &password=, every
+ * password= keyword; and when the parsed URI shows a password split at a raw '@' or '/', every
+ * piece of the userinfo, as written and percent-decoded). The match is made on src before
+ * truncation, so a password cut by the end of dst never shows. When conninfo cannot be
+ * parsed, or holds more candidates than fit, dst gets PGORM__CONNINFO_WITHHELD instead.
+ * Never allocates with pgorm's allocator (libpq's PQconninfoParse does). */
 void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *conninfo, bool first_line);
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);

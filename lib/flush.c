@@ -41,6 +41,8 @@ typedef struct planned {
 
 typedef struct plan {
 	pgorm__arena arena;   /* SQL text, parameter arrays, object lists */
+	uint64_t *pu_cols;    /* per model index: post_update key columns (computed once) */
+	uint64_t *uq_cols;    /* per model index: UNIQUE columns outside the key */
 	planned *items;
 	size_t n, cap;
 	bool oom;
@@ -83,6 +85,8 @@ static planned *plan_add(plan *p)
 
 static void plan_free(plan *p)
 {
+	pgorm__free(p->pu_cols);
+	pgorm__free(p->uq_cols);
 	pgorm__free(p->items);
 	pgorm__arena_free_all(&p->arena);
 }
@@ -546,9 +550,9 @@ static uint64_t post_update_cols(const pgorm__model_info *mi)
 /* The columns an INSERT of o names: the ones assigned (model.h's rule) and the key, less the
  * post_update keys (written by an UPDATE after the inserts); a new row's version starts at 1,
  * as SQLAlchemy's. */
-static uint64_t insert_cols(void *o, const pgorm__model_info *mi)
+static uint64_t insert_cols(void *o, const pgorm__model_info *mi, uint64_t post_update)
 {
-	uint64_t m = pgorm__st(o)->dirty & ~post_update_cols(mi); /* observed when the flush started */
+	uint64_t m = pgorm__st(o)->dirty & ~post_update; /* observed when the flush started */
 	for (size_t k = 0; k < mi->npk; k++)
 		m |= 1ULL << mi->pk[k];
 	if (mi->version_col >= 0 && !((m >> mi->version_col) & 1)) {
@@ -757,16 +761,17 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	if (rows.n > 1 && mi->self_ref)
 		rc = order_self_ref(s, mi, &rows);
 	uint64_t all = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
+	uint64_t pu = pl->pu_cols[mi->index];
 	const char *reason = rows.n ? fk_reason(pl, mi, "insert") : NULL;
 	/* one statement per run of rows (in order) that name the same columns */
 	for (size_t start = 0, cnt; start < rows.n && rc == 0; start += cnt) {
-		uint64_t cols = insert_cols(rows.items[start], mi);
+		uint64_t cols = insert_cols(rows.items[start], mi, pu);
 		size_t ncols = (size_t)__builtin_popcountll(cols);
 		size_t per = PGORM__MAX_PARAMS / ncols;
 		if (per > INSERT_BATCH_ROWS)
 			per = INSERT_BATCH_ROWS;
 		for (cnt = 1; start + cnt < rows.n && cnt < per; cnt++)
-			if (insert_cols(rows.items[start + cnt], mi) != cols)
+			if (insert_cols(rows.items[start + cnt], mi, pu) != cols)
 				break;
 		planned *it = plan_add(pl);
 		pgorm_value *vals = plan_alloc(pl, cnt * ncols * sizeof *vals);
@@ -800,7 +805,7 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			}
 			pgorm__sb_add(b, ")");
 		}
-		uint64_t returned = all & ~cols & ~post_update_cols(mi); /* post_update keys come after */
+		uint64_t returned = all & ~cols & ~pu; /* post_update keys come after */
 		add_returning(b, mi, returned);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
 		it->kind = K_INSERT;
@@ -909,9 +914,9 @@ static uint64_t unique_cols(const pgorm__model_info *mi)
 /* An update that only sets UNIQUE columns (and others) to NULL frees values another row of
  * the same flush may take (a one-to-one child replaced: the old child's key is nulled before
  * the new child is inserted with it). Such updates go before the inserts. */
-static bool vacates(const pgorm__model_info *mi, uint64_t dirty, uint64_t nulls)
+static bool vacates(uint64_t unique, uint64_t dirty, uint64_t nulls)
 {
-	return (dirty & ~nulls) == 0 && (dirty & unique_cols(mi)) != 0;
+	return (dirty & ~nulls) == 0 && (dirty & unique) != 0;
 }
 
 /* vacating: plan only the updates vacates() picks; otherwise only the others. */
@@ -929,7 +934,7 @@ static int plan_updates(pgorm_session *s, plan *pl, pgorm__sb *b, bool vacating)
 		uint64_t dirty = st->dirty; /* observed when the flush started */
 		if (mi->version_col >= 0)
 			dirty &= ~(1ULL << mi->version_col);
-		if (dirty == 0 || vacates(mi, dirty, st->nulls) != vacating)
+		if (dirty == 0 || vacates(pl->uq_cols[mi->index], dirty, st->nulls) != vacating)
 			continue;
 		for (size_t k = 0; k < mi->npk; k++)
 			if ((dirty >> mi->pk[k]) & 1)
@@ -1200,7 +1205,7 @@ static int plan_post_updates(pgorm_session *s, plan *pl, pgorm__sb *b, bool dele
 		if (deleting ? !(st->state == PGORM_STATE_DELETED && (st->flags & OBJ_IN_MAP)) : st->state != PGORM_STATE_PENDING)
 			continue;
 		pgorm__model_info *mi = pgorm__session_info(s, o);
-		uint64_t cols = post_update_cols(mi) & ~st->nulls;
+		uint64_t cols = pl->pu_cols[mi->index] & ~st->nulls;
 		if (cols == 0)
 			continue;
 		planned *it = plan_add(pl);
@@ -1333,6 +1338,71 @@ static int push_flushed_deleted(pgorm_session *s, void *o)
 	return 0;
 }
 
+/* The attribute a server error is about: its column field, or the first column of the
+ * DETAIL's "Key (col, …)=(…)" (unique and foreign key violations); -1 when neither names
+ * one of mi's columns. *val gets the key's value text when the DETAIL has one column. */
+static long failed_col(const pgorm__model_info *mi, const pgorm_error *e, char *val, size_t nval)
+{
+	char name[64] = "";
+	val[0] = '\0';
+	const char *d = strncmp(e->detail, "Key (", 5) == 0 ? e->detail + 5 : NULL;
+	if (e->column[0]) {
+		pgorm__strlcpy(name, e->column, sizeof name);
+	} else if (d != NULL) {
+		size_t n = strcspn(d, ",)");
+		if (n < sizeof name) {
+			memcpy(name, d, n);
+			name[n] = '\0';
+		}
+		const char *v = d[n] == ')' && strncmp(d + n, ")=(", 3) == 0 ? d + n + 3 : NULL;
+		size_t vn = v ? strcspn(v, ")") : 0;
+		if (v && vn < nval) {
+			memcpy(val, v, vn);
+			val[vn] = '\0';
+		}
+	}
+	for (size_t i = 0; name[0] && i < mi->ncols; i++)
+		if (strcmp(mi->cols[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Name what the failing statement was doing, the model and attribute the server's error is
+ * about, and (s->err_obj) the object it was writing where that can be known: the only one,
+ * or the one whose key column holds the value a unique violation quotes. The server's fields
+ * (SQLSTATE, constraint, …) stay. */
+static void name_failure(pgorm_session *s, const planned *it)
+{
+	char m[sizeof s->err.message], val[128], attr[160] = "";
+	memcpy(m, s->err.message, sizeof m);
+	long c = it->mi ? failed_col(it->mi, &s->err, val, sizeof val) : -1;
+	if (c >= 0)
+		snprintf(attr, sizeof attr, "%s.%s: ", it->mi->model->table, it->mi->cols[c].name);
+	if (it->nobjs == 1) {
+		s->err_obj = it->objs[0];
+	} else if (c >= 0 && val[0] && it->mi->cols[c].type == PGORM_TYPE_TEXT) {
+		for (size_t i = 0; i < it->nobjs && s->err_obj == NULL; i++) {
+			pgorm_value v;
+			pgorm__get_col(it->objs[i], &it->mi->cols[c], (size_t)c, &v);
+			if (!v.is_null && v.u.str.len == strlen(val) && memcmp(v.u.str.ptr, val, v.u.str.len) == 0)
+				s->err_obj = it->objs[i];
+		}
+	} else if (c >= 0 && val[0] && pgorm__is_int_type(it->mi->cols[c].type)) {
+		for (size_t i = 0; i < it->nobjs && s->err_obj == NULL; i++) {
+			pgorm_value v;
+			pgorm__get_col(it->objs[i], &it->mi->cols[c], (size_t)c, &v);
+			char buf[32];
+			snprintf(buf, sizeof buf, "%lld", (long long)pgorm__value_int(&v));
+			if (!v.is_null && strcmp(buf, val) == 0)
+				s->err_obj = it->objs[i];
+		}
+	}
+	int k = snprintf(s->err.message, sizeof s->err.message, "flush failed at statement %ld (%.60s): %s",
+	                 s->err.stmt_index, it->reason ? it->reason : "", attr);
+	if (k > 0 && (size_t)k < sizeof s->err.message)
+		pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
+}
+
 static int execute(pgorm_session *s, plan *pl)
 {
 	pgorm_stmt *stmts = pgorm__calloc(pl->n, sizeof *stmts);
@@ -1345,17 +1415,9 @@ static int execute(pgorm_session *s, plan *pl)
 	for (size_t i = 0; i < pl->n; i++)
 		stmts[i] = pl->items[i].stmt;
 	int rc = pgorm__session_pipeline(s, pl->n, stmts, res);
-	if (rc != 0) {
-		if (s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n) {
-			/* name what the failing statement was doing, keep the server's fields */
-			char m[sizeof s->err.message];
-			memcpy(m, s->err.message, sizeof m);
-			int k = snprintf(s->err.message, sizeof s->err.message, "flush failed at statement %ld (%.60s): ",
-			                 s->err.stmt_index, pl->items[s->err.stmt_index].reason);
-			if (k > 0 && (size_t)k < sizeof s->err.message)
-				pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
-		}
-	}
+	s->err_obj = NULL;
+	if (rc != 0 && s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n)
+		name_failure(s, &pl->items[s->err.stmt_index]);
 	for (size_t i = 0; i < pl->n && rc == 0; i++) {
 		planned *it = &pl->items[i];
 		uint64_t n = pgorm_result_affected(res[i]);
@@ -1509,6 +1571,14 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 	memset(&pl, 0, sizeof pl);
 	pgorm__arena_init(&pl.arena);
 	int rc = 0;
+	pl.pu_cols = pgorm__calloc(s->reg->nmodels + 1, sizeof *pl.pu_cols);
+	pl.uq_cols = pgorm__calloc(s->reg->nmodels + 1, sizeof *pl.uq_cols);
+	if (pl.pu_cols == NULL || pl.uq_cols == NULL)
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	for (size_t m = 0; rc == 0 && m < s->reg->nmodels; m++) {
+		pl.pu_cols[m] = post_update_cols(&s->reg->models[m]);
+		pl.uq_cols[m] = unique_cols(&s->reg->models[m]);
+	}
 	uint8_t *states = NULL, *flags = NULL;
 	uint64_t *nulls = NULL;
 	size_t nsaved = 0;

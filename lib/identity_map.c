@@ -106,13 +106,14 @@ static void insert_slot(pgorm__imap *m, uint64_t h, void *obj)
 	m->count++;
 }
 
-static int rebuild(pgorm__imap *m, size_t ncap)
+/* Rehash every object into ncap slots; the old slots were written with tags when was_tagged
+ * (the new ones use m->tagged). */
+static int rebuild_from(pgorm__imap *m, size_t ncap, bool was_tagged)
 {
 	uint64_t *old = m->slots, *ns = pgorm__calloc(ncap, sizeof *ns);
 	if (ns == NULL)
 		return PGORM_ENOMEM;
 	size_t ocap = m->cap;
-	bool was_tagged = m->tagged;
 	m->slots = ns;
 	m->cap = ncap;
 	m->count = 0;
@@ -125,6 +126,8 @@ static int rebuild(pgorm__imap *m, size_t ncap)
 	pgorm__free(old);
 	return 0;
 }
+
+static int rebuild(pgorm__imap *m, size_t ncap) { return rebuild_from(m, ncap, m->tagged); }
 
 static int grow(pgorm__imap *m, size_t need)
 {
@@ -169,7 +172,7 @@ int pgorm__imap_put(pgorm__imap *m, const pgorm__model_info *mi, void *obj)
 {
 	if (m->tagged && ((uint64_t)(uintptr_t)obj >> TAG_SHIFT) != 0) {
 		m->tagged = false; /* a pointer above 2^48: keys are compared from now on */
-		if (rebuild(m, m->cap) != 0) {
+		if (rebuild_from(m, m->cap, true) != 0) {
 			m->tagged = true;
 			return PGORM_ENOMEM;
 		}

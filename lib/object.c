@@ -95,6 +95,17 @@ void pgorm__snapshot(void *obj, const pgorm__model_info *mi)
 	st->dirty = 0;
 }
 
+void pgorm__snapshot_zero(void *obj, const pgorm__model_info *mi)
+{
+	/* the words pgorm__col_word gives zeroed fields: 0, but for bytes and uuid */
+	pgorm__objstate *st = pgorm__st(obj);
+	memset(st->snap, 0, mi->ncols * sizeof st->snap[0]);
+	for (size_t i = 0; i < mi->ncols; i++)
+		if (mi->cols[i].type == PGORM_TYPE_BYTEA || mi->cols[i].type == PGORM_TYPE_UUID)
+			st->snap[i] = pgorm__col_word(obj, &mi->cols[i]);
+	st->dirty = 0;
+}
+
 void pgorm__observe(void *obj, const pgorm__model_info *mi)
 {
 	pgorm__objstate *st = pgorm__st(obj);

@@ -99,6 +99,8 @@ bool pgorm__col_is_ptr(const pgorm_column *c);
 bool pgorm__col_null_ptr(const void *obj, const pgorm_column *c);
 /* Snapshot every column of obj (after load / flush): nothing is dirty. */
 void pgorm__snapshot(void *obj, const pgorm__model_info *mi);
+/* pgorm__snapshot of an object whose fields are all zero, without reading them. */
+void pgorm__snapshot_zero(void *obj, const pgorm__model_info *mi);
 /* Take in the writes made since pgorm last looked (the one rule of model.h): a column whose
  * field bytes changed is assigned (dirty), and non-NULL unless it holds a NULL pointer. */
 void pgorm__observe(void *obj, const pgorm__model_info *mi);

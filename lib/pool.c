@@ -7,6 +7,12 @@
  * hand a connection directly to the first waiter, so a released connection cannot be taken by a
  * thread that arrived later, and no wake-up is lost (the hand-off is recorded under the mutex
  * before the signal). Every connect runs on the maintenance thread.
+ *
+ * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. At a release that
+ * keeps the connection, its state moves to another address (pgorm__conn_move) and the old
+ * address goes into a FIFO quarantine of retired handles; closed connections' structs go there
+ * too. Only live handles are in the conn -> slot table, so a stale one is refused without
+ * touching its memory. See "Stale handles" in pgorm/pool.h.
  */
 #include "pool.h"
 #include "internal.h"
@@ -21,6 +27,10 @@
 
 /* PostgreSQL's own ceiling for max_connections: a larger pool cannot be meant. */
 #define MAX_POOL_SIZE 262143
+/* Retired handles kept before their memory is reused or freed: at least this many, and at
+ * least QUARANTINE_PER_CONN per connection of max_size. */
+#define QUARANTINE_MIN 64
+#define QUARANTINE_PER_CONN 4
 
 /* ---- clocks, randomness, fork detection ---- */
 
@@ -168,6 +178,68 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 	p->waiters_n--;
 }
 
+/* ---- retired handles (mutex held) ---- */
+
+/* Put the memory of a handle that names nothing any more at the end of the quarantine, its
+ * error cleared (while the memory is still warm: new_handle relies on it). Returns the oldest
+ * one when the quarantine is over its bound (the caller frees or reuses it), else NULL. */
+static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
+{
+	if (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1)
+		pgorm_error_clear(&c->err);
+	pgorm__retired *r = (pgorm__retired *)(void *)c;
+	r->next = NULL;
+	if (p->ret_tail != NULL)
+		p->ret_tail->next = r;
+	else
+		p->ret_head = r;
+	p->ret_tail = r;
+	if (++p->ret_n <= p->ret_cap)
+		return NULL;
+	pgorm__retired *old = p->ret_head;
+	p->ret_head = old->next;
+	p->ret_n--;
+	return old;
+}
+
+/* Give a borrowed slot's connection a new handle address and retire the one the ending borrow
+ * had; the connection's last error stays behind (the next borrower starts clean). false when
+ * out of memory (the caller closes the connection instead). */
+static bool new_handle(pgorm_pool *p, pgorm__pool_slot *s)
+{
+	pgorm_conn *fresh;
+	if (p->ret_n >= p->ret_cap) { /* reuse the oldest retired handle's memory */
+		pgorm__retired *r = p->ret_head;
+		p->ret_head = r->next;
+		if (p->ret_head == NULL)
+			p->ret_tail = NULL;
+		p->ret_n--;
+		fresh = (pgorm_conn *)(void *)r;
+	} else if ((fresh = pgorm__calloc(1, sizeof *fresh)) != NULL) {
+		pgorm_error_clear(&fresh->err);
+	} else {
+		return false;
+	}
+	pgorm_conn *old = s->conn;
+	ht_remove(p, s);
+	pgorm__conn_move(fresh, old);
+	s->conn = fresh;
+	ht_insert(p, s);
+	pgorm__free(retire_handle(p, old)); /* NULL: there was room */
+	return true;
+}
+
+static void retired_free_all(pgorm_pool *p)
+{
+	while (p->ret_head != NULL) {
+		pgorm__retired *r = p->ret_head;
+		p->ret_head = r->next;
+		pgorm__free(r);
+	}
+	p->ret_tail = NULL;
+	p->ret_n = 0;
+}
+
 /* ---- accounting, all with the mutex held ---- */
 
 static bool need_connect(const pgorm_pool *p)
@@ -226,14 +298,21 @@ static void detach(pgorm_pool *p, pgorm__pool_slot *s, int reason, bool was_borr
 	wake_maint_if_needed(p);
 }
 
+/* Close a slot taken out of the pool (mutex not held). Its handle's memory is retired, not
+ * freed, so the address cannot come back soon as another connection's handle. */
 static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 {
 	if (s == NULL)
 		return;
-	if (forked(p))
+	if (forked(p)) {
 		pgorm__conn_forget(s->conn);
-	else
-		pgorm_conn_close(s->conn);
+	} else {
+		pgorm__conn_finish(s->conn);
+		pthread_mutex_lock(&p->mu);
+		void *drop = retire_handle(p, s->conn);
+		pthread_mutex_unlock(&p->mu);
+		pgorm__free(drop);
+	}
 	pgorm__free(s);
 }
 
@@ -420,6 +499,7 @@ static int cond_init_mono(pthread_cond_t *c)
 
 static void pool_free(pgorm_pool *p)
 {
+	retired_free_all(p);
 	pgorm__free(p->ht);
 	pgorm__free(p->conninfo);
 	pgorm__free(p->init_sql);
@@ -434,6 +514,9 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	if (cfg->max_size == 0 || cfg->min_idle > cfg->max_size)
 		return pgorm__error_set(err, PGORM_EINVAL, "pool: need 0 < max_size and min_idle <= max_size "
 		                        "(got max_size %zu, min_idle %zu)", cfg->max_size, cfg->min_idle);
+	if (cfg->acquire_timeout_ms < 0)
+		return pgorm__error_set(err, PGORM_EINVAL, "pool: negative acquire_timeout_ms %ld (use "
+		                        "pgorm_pool_acquire_timeout with < 0 to wait forever)", cfg->acquire_timeout_ms);
 	if (cfg->connect_timeout_ms < 0 || cfg->idle_timeout_ms < 0 || cfg->max_lifetime_ms < 0 ||
 	    cfg->trust_window_ms < 0 || cfg->ping_idle_ms < 0 || cfg->maintenance_interval_ms <= 0 ||
 	    cfg->backoff_min_ms <= 0 || cfg->backoff_max_ms < cfg->backoff_min_ms)
@@ -444,19 +527,27 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	if (cfg->max_size > MAX_POOL_SIZE)
 		return pgorm__error_set(err, PGORM_EINVAL, "pool: max_size %zu is above the limit (%d)",
 		                        cfg->max_size, MAX_POOL_SIZE);
-	/* a conninfo libpq cannot parse fails now, not after the first acquire times out */
-	char *perr = NULL;
-	PQconninfoOption *ci_opts = PQconninfoParse(cfg->conninfo ? cfg->conninfo : "", &perr);
-	if (ci_opts == NULL) {
-		int rc = pgorm__error_set(err, perr ? PGORM_EINVAL : PGORM_ENOMEM, "pool: invalid conninfo: %s", "");
-		if (err != NULL && perr != NULL) {
-			size_t off = strlen(err->message);
-			pgorm__redact_password(err->message + off, sizeof err->message - off, perr, cfg->conninfo, true);
+	pgorm_conn_config cc = PGORM_CONN_CONFIG_INIT;
+	cc.stmt_mode = cfg->stmt_mode;
+	if (cfg->stmt_cache_size != 0)
+		cc.stmt_cache_size = cfg->stmt_cache_size;
+	cc.hook = cfg->hook;
+	cc.hook_ctx = cfg->hook_ctx;
+	int crc = pgorm__conn_config_check(&cc, err);
+	if (crc != 0) {
+		if (err != NULL) { /* "pool: " in front, as the other checks */
+			char msg[sizeof err->message];
+			pgorm__strlcpy(msg, err->message, sizeof msg);
+			pgorm__error_set(err, crc, "pool: %s", msg);
 		}
-		PQfreemem(perr);
-		return rc;
+		return crc;
 	}
-	PQconninfoFree(ci_opts);
+	/* a conninfo libpq cannot parse fails now, not after the first acquire times out */
+	if ((crc = pgorm__conninfo_check(cfg->conninfo ? cfg->conninfo : "", err)) != 0) {
+		if (err != NULL)
+			pgorm__error_set(err, crc, "pool: %s", crc == PGORM_EINVAL ? PGORM__CONNINFO_WITHHELD : "out of memory");
+		return crc;
+	}
 	pthread_once(&fork_once, fork_register);
 
 	pgorm_pool *p = pgorm__calloc(1, sizeof *p);
@@ -485,16 +576,12 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	p->cfg.init_sql = p->init_sql;
 	p->ht_mask = cap - 1;
 	p->ht_shift = 64 - bits;
+	p->ret_cap = cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN ? QUARANTINE_PER_CONN * cfg->max_size
+	                                                                  : QUARANTINE_MIN;
 	long ct = (cfg->connect_timeout_ms + 999) / 1000;
 	snprintf(p->connect_timeout, sizeof p->connect_timeout, "%ld", ct < 2 ? 2L : ct);
 
-	pgorm_conn_config cc = PGORM_CONN_CONFIG_INIT;
 	cc.conninfo = p->conninfo;
-	cc.stmt_mode = cfg->stmt_mode;
-	if (cfg->stmt_cache_size != 0)
-		cc.stmt_cache_size = cfg->stmt_cache_size;
-	cc.hook = cfg->hook;
-	cc.hook_ctx = cfg->hook_ctx;
 	p->conn_cfg = cc;
 
 	p->gen = 1;
@@ -764,9 +851,8 @@ int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
 
 enum { KEEP = -1, ROLLBACK = -2 };
 
-static bool failover_state(const pgorm_error *e)
+static bool failover_state(const char *st)
 {
-	const char *st = e->sqlstate;
 	return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
 	       strcmp(st, "57P03") == 0 || strcmp(st, "25006") == 0;
 }
@@ -778,10 +864,12 @@ static int verdict(pgorm_pool *p, const pgorm__pool_slot *s, int64_t now, bool a
 	if (p->closing)
 		return PGORM_POOL_CLOSED_POOL_CLOSE;
 	if (c->broken || PQstatus(c->pq) != CONNECTION_OK) {
-		/* a lost connection counts as class 08 (connection_failure): libpq's PQexec keeps
-		 * only its last result, so the server's 57P01 is often replaced by "server closed
-		 * the connection unexpectedly" without a SQLSTATE */
-		if ((failover_state(&c->err) || PQstatus(c->pq) != CONNECTION_OK) && s->gen == p->gen)
+		/* a connection lost for a reason the server did not give counts as class 08
+		 * (connection_failure); one the server ended for itself alone (25P03
+		 * idle-in-transaction timeout, 57P05 idle session timeout) does not retire others */
+		bool lost = PQstatus(c->pq) != CONNECTION_OK;
+		if ((failover_state(c->err.sqlstate) || (lost && (c->lost_state[0] == '\0' || failover_state(c->lost_state)))) &&
+		    s->gen == p->gen)
 			p->gen++;
 		return PGORM_POOL_CLOSED_BROKEN;
 	}
@@ -832,6 +920,8 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		pthread_mutex_lock(&p->mu);
 		v = verdict(p, s, now, true);
 	}
+	if (v == KEEP && !new_handle(p, s))
+		v = PGORM_POOL_CLOSED_BAD_STATE; /* out of memory for a new handle: c must not come back */
 	if (v == KEEP) {
 		give_back(p, s, now, true);
 		pthread_mutex_unlock(&p->mu);

@@ -30,6 +30,12 @@ typedef struct pgorm__pool_waiter {
 	bool done;
 } pgorm__pool_waiter;
 
+/* The memory of a pgorm_conn handle that names nothing any more (see "Stale handles" in
+ * pgorm/pool.h): linked through its first bytes while it waits in the quarantine. */
+typedef struct pgorm__retired {
+	struct pgorm__retired *next;
+} pgorm__retired;
+
 struct pgorm_pool {
 	pthread_mutex_t mu;                 /* guards everything below except cfg and fork_gen */
 	pthread_cond_t maint_cond;          /* wakes the maintenance thread */
@@ -48,9 +54,12 @@ struct pgorm_pool {
 	pgorm__pool_waiter *wq_head, *wq_tail;    /* FIFO */
 	size_t waiters_n;
 
-	pgorm__pool_slot **ht;              /* conn pointer -> slot, open addressing */
+	pgorm__pool_slot **ht;              /* live handle (conn pointer) -> slot, open addressing */
 	size_t ht_mask;
 	unsigned ht_shift;
+
+	pgorm__retired *ret_head, *ret_tail;/* retired handles, oldest first (FIFO) */
+	size_t ret_n, ret_cap;              /* quarantine length and bound */
 
 	size_t size;                        /* open connections */
 	size_t opening;                     /* connects in progress */

@@ -9,7 +9,6 @@
 #include "state.h"
 #include "pgorm/query.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +120,10 @@ static int add_param(pgorm_query *q, pgorm_value v)
 		q->params = p;
 		q->capparams = cap;
 	}
+	pgorm_error e;
+	int rc = pgorm__value_check(&v, q->nparams, &e); /* the encoder's own checks, before any copy */
+	if (rc != 0)
+		return qfail(q, rc, "%s", e.message);
 	if (!v.is_null) {
 		switch (v.type) {
 		case PGORM_TYPE_TEXT: case PGORM_TYPE_BYTEA: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
@@ -141,10 +144,8 @@ static int add_param(pgorm_query *q, pgorm_value v)
 			if (a == NULL)
 				return qfail(q, PGORM_ENOMEM, "out of memory");
 			for (size_t i = 0; i < v.u.strs.n; i++) {
-				const char *e = v.u.strs.items[i];
-				if (e == NULL)
-					return qfail(q, PGORM_EINVAL, "NULL element %zu in a text[] parameter", i);
-				if ((a[i] = pgorm__arena_strndup(&q->arena, e, strlen(e))) == NULL)
+				const char *el = v.u.strs.items[i];
+				if ((a[i] = pgorm__arena_strndup(&q->arena, el, strlen(el))) == NULL)
 					return qfail(q, PGORM_ENOMEM, "out of memory");
 			}
 			v.u.strs.items = a;
@@ -225,35 +226,14 @@ int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgo
 		return qfail(q, PGORM_EINVAL, "pgorm_query_where: NULL argument");
 	size_t base = q->nparams;
 	pgorm__sb_add(&q->where, " AND (");
-	/* copy the fragment, renumbering $n outside quotes */
-	for (const char *p = sql; *p;) {
-		if (*p == '\'' || *p == '"') {
-			char quote = *p;
-			const char *e = p + 1;
-			while (*e && !(*e == quote && e[1] != quote))
-				e += (*e == quote) ? 2 : 1;
-			if (*e)
-				e++;
-			pgorm__sb_addn(&q->where, p, (size_t)(e - p));
-			p = e;
-		} else if (*p == '$' && isdigit((unsigned char)p[1])) {
-			char *end;
-			unsigned long n = strtoul(p + 1, &end, 10);
-			if (n == 0 || n > nparams)
-				return qfail(q, PGORM_EINVAL, "pgorm_query_where: $%lu but %zu parameters given", n, nparams);
-			pgorm__sb_addf(&q->where, "$%zu", base + n);
-			p = end;
-		} else {
-			pgorm__sb_addn(&q->where, p, 1);
-			p++;
-		}
-	}
+	pgorm_error e;
+	int rc = pgorm__sql_renumber(&q->where, sql, nparams, base, &e);
+	if (rc != 0)
+		return qfail(q, rc, "pgorm_query_where: %s", e.message);
 	pgorm__sb_add(&q->where, ")");
-	for (size_t i = 0; i < nparams; i++) {
-		int rc = add_param(q, params[i]);
-		if (rc != 0)
+	for (size_t i = 0; i < nparams; i++)
+		if ((rc = add_param(q, params[i])) != 0)
 			return rc;
-	}
 	return qbuilt(q, 0);
 }
 
@@ -454,6 +434,9 @@ static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, siz
 		} else if (l == PGORM_LOAD_NOLOAD) {
 			block(objs, n, r, false);
 		} else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !(joined && joined[i])) {
+			if (l == PGORM_LOAD_JOINED && depth > 0) /* the JOIN covers the first level only */
+				pgorm__session_log(q->s, PGORM_LOG_INFO, "joined loading of %s below the first level runs as selectin",
+				                   path);
 			/* objects whose relationship is already loaded keep it, unless populate */
 			void **todo = pgorm__calloc(n, sizeof *todo);
 			size_t nt = 0;

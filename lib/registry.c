@@ -6,25 +6,33 @@
 #include "internal.h"
 #include "sql.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-size_t pgorm__type_csize(pgorm_type t)
+#define CTYPE(T) (*align = _Alignof(T), sizeof(T))
+
+size_t pgorm__type_csize(pgorm_type t, size_t *align)
 {
+	size_t dummy;
+	if (align == NULL)
+		align = &dummy;
 	switch (t) {
-	case PGORM_TYPE_BOOL: return sizeof(bool);
-	case PGORM_TYPE_INT2: return sizeof(int16_t);
-	case PGORM_TYPE_INT4: case PGORM_TYPE_DATE: return sizeof(int32_t);
-	case PGORM_TYPE_INT8: case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: return sizeof(int64_t);
-	case PGORM_TYPE_FLOAT4: return sizeof(float);
-	case PGORM_TYPE_FLOAT8: return sizeof(double);
+	case PGORM_TYPE_BOOL: return CTYPE(bool);
+	case PGORM_TYPE_INT2: return CTYPE(int16_t);
+	case PGORM_TYPE_INT4: case PGORM_TYPE_DATE: return CTYPE(int32_t);
+	case PGORM_TYPE_INT8: case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: return CTYPE(int64_t);
+	case PGORM_TYPE_FLOAT4: return CTYPE(float);
+	case PGORM_TYPE_FLOAT8: return CTYPE(double);
 	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
-		return sizeof(char *);
-	case PGORM_TYPE_BYTEA: return sizeof(pgorm_bytes);
-	case PGORM_TYPE_UUID: return sizeof(pgorm_uuid);
-	default: return 0;
+		return CTYPE(char *);
+	case PGORM_TYPE_BYTEA: return CTYPE(pgorm_bytes);
+	case PGORM_TYPE_UUID: return CTYPE(pgorm_uuid);
+	default: *align = 1; return 0;
 	}
 }
+
+#undef CTYPE
 
 static bool is_int_type(pgorm_type t)
 {
@@ -63,6 +71,63 @@ static pgorm__model_info *info_by_table(pgorm_registry *reg, const char *table)
 
 static const char *tname(const pgorm__model_info *mi) { return mi->model->table; }
 
+/* PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes: a longer name would reach the
+ * server as another (possibly colliding) name. */
+#define MAX_IDENT 63
+/* A struct larger than this is a broken descriptor (object sizes are computed from it). */
+#define MAX_STRUCT_SIZE ((size_t)1 << 30)
+
+static const unsigned column_flags = PGORM__COLUMN_FLAGS;
+static const unsigned rel_flags = PGORM__REL_FLAGS;
+static const unsigned cascade_flags = PGORM__CASCADE_BITS;
+
+/* An SQL name given in a descriptor: NULL is allowed when optional, "" never, and at most
+ * MAX_IDENT bytes. what names the attribute ("model t, column c: fk_table"). */
+static int check_ident(const char *name, bool optional, pgorm_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int check_ident(const char *name, bool optional, pgorm_error *err, const char *fmt, ...)
+{
+	if (name == NULL && optional)
+		return 0;
+	const char *why = name == NULL ? "is missing" : *name == '\0' ? "is empty"
+	                : strlen(name) > MAX_IDENT ? "is longer than 63 bytes (PostgreSQL truncates names to NAMEDATALEN - 1)"
+	                : NULL;
+	if (why == NULL)
+		return 0;
+	char what[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return pgorm__error_set(err, PGORM_EMODEL, "%s %s", what, why);
+}
+
+/* One field of the mapped struct, for the overlap check. */
+typedef struct field {
+	const char *kind, *name; /* "column" / "relationship" */
+	size_t offset, size;
+} field;
+
+/* Columns and relationship fields must not share bytes (the header is checked apart). */
+static int check_overlaps(const pgorm_model *m, size_t ncols, pgorm_error *err)
+{
+	field f[PGORM__MAX_COLS + PGORM__MAX_RELS];
+	size_t n = 0;
+	for (size_t i = 0; i < ncols; i++)
+		f[n++] = (field){ "column", m->columns[i].name, m->columns[i].offset, m->columns[i].size };
+	for (const pgorm_relationship *d = m->relationships; d && d->name && n < PGORM__ARRAY_LEN(f); d++)
+		if (d->offset != PGORM_NO_FIELD && d->offset <= m->size && d->size <= m->size - d->offset)
+			f[n++] = (field){ "relationship", d->name, d->offset, d->size }; /* else check_field says why */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (f[i].offset < f[j].offset + f[j].size && f[j].offset < f[i].offset + f[i].size)
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "model %s: %s %s (offset %zu, size %zu) overlaps %s %s (offset %zu, size %zu)",
+				                        m->table, f[i].kind, f[i].name, f[i].offset, f[i].size, f[j].kind,
+				                        f[j].name, f[j].offset, f[j].size);
+	return 0;
+}
+
 /* ---- models and columns ---- */
 
 static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
@@ -75,6 +140,14 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 		return pgorm__error_set(err, PGORM_EMODEL, "model #%zu: bad magic (not built with PGORM_MODEL?)", idx);
 	if (m->table == NULL || *m->table == '\0')
 		return pgorm__error_set(err, PGORM_EMODEL, "model #%zu: no table name", idx);
+	int rc = check_ident(m->table, false, err, "model %s: table name", m->table);
+	if (rc == 0)
+		rc = check_ident(m->schema, true, err, "model %s: schema name", m->table);
+	if (rc != 0)
+		return rc;
+	if (m->size > MAX_STRUCT_SIZE)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: struct size %zu is not plausible (limit %zu)",
+		                        m->table, m->size, MAX_STRUCT_SIZE);
 	if (m->hdr_offset != 0)
 		return pgorm__error_set(err, PGORM_EMODEL, "model %s: pgorm_object must be the first member (offset %zu)",
 		                        m->table, m->hdr_offset);
@@ -97,7 +170,24 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 	for (const pgorm_column *c = m->columns; c->name != NULL; c++, n++) {
 		if (n >= PGORM__MAX_COLS)
 			return pgorm__error_set(err, PGORM_EMODEL, "model %s: more than %d columns", m->table, PGORM__MAX_COLS);
-		size_t want = pgorm__type_csize(c->type);
+		if (*c->name == '\0')
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s: column #%zu has an empty name", m->table, n);
+		if ((rc = check_ident(c->name, false, err, "model %s, column %s: name", m->table, c->name)) != 0 ||
+		    (rc = check_ident(c->fk_table, true, err, "model %s, column %s: fk_table", m->table, c->name)) != 0 ||
+		    (rc = check_ident(c->fk_column, true, err, "model %s, column %s: fk_column", m->table, c->name)) != 0)
+			return rc;
+		if (c->fk_column != NULL && c->fk_table == NULL)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: fk_column without fk_table",
+			                        m->table, c->name);
+		if (c->flags & ~column_flags)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: unknown flag bits 0x%x",
+			                        m->table, c->name, c->flags & ~column_flags);
+		if ((unsigned)c->on_delete > PGORM_FK_SET_DEFAULT || (unsigned)c->on_update > PGORM_FK_SET_DEFAULT)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "model %s, column %s: on_delete %d / on_update %d: not a pgorm_fk_action",
+			                        m->table, c->name, (int)c->on_delete, (int)c->on_update);
+		size_t align;
+		size_t want = pgorm__type_csize(c->type, &align);
 		if (want == 0)
 			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: unsupported column type %d",
 			                        m->table, c->name, (int)c->type);
@@ -105,10 +195,17 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 			return pgorm__error_set(err, PGORM_EMODEL,
 			                        "model %s, column %s: field size %zu does not match type %s (expects %zu)",
 			                        m->table, c->name, c->size, pgorm_type_name(c->type), want);
-		if (c->offset < sizeof(pgorm_object) || c->offset > m->size || c->size > m->size - c->offset)
+		if (c->offset < sizeof(pgorm_object))
 			return pgorm__error_set(err, PGORM_EMODEL,
-			                        "model %s, column %s: offset %zu is outside the struct (size %zu) or overlaps the header",
+			                        "model %s, column %s: offset %zu overlaps the header: the pgorm_object must be "
+			                        "the struct's first member",
+			                        m->table, c->name, c->offset);
+		if (c->offset > m->size || c->size > m->size - c->offset)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: offset %zu is outside the struct (size %zu)",
 			                        m->table, c->name, c->offset, m->size);
+		if (c->offset % align != 0)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: offset %zu is not aligned for %s (%zu bytes)",
+			                        m->table, c->name, c->offset, pgorm_type_name(c->type), align);
 		for (const pgorm_column *d = m->columns; d != c; d++)
 			if (strcmp(d->name, c->name) == 0)
 				return pgorm__error_set(err, PGORM_EMODEL, "model %s: duplicate column %s", m->table, c->name);
@@ -124,10 +221,15 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 			if (c->type != PGORM_TYPE_INT4 && c->type != PGORM_TYPE_INT8)
 				return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: a version column must be int4 or int8",
 				                        m->table, c->name);
+			if (mi->version_col >= 0)
+				return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: a second version column (after %s)",
+				                        m->table, c->name, m->columns[mi->version_col].name);
 			mi->version_col = (long)n;
 		}
 	}
 	mi->ncols = n;
+	if ((rc = check_overlaps(m, n, err)) != 0)
+		return rc;
 	if (mi->npk == 0)
 		return pgorm__error_set(err, PGORM_EMODEL, "model %s: no primary key column (flag PGORM_PK)", m->table);
 	mi->pk_generated = mi->npk == 1 && (mi->cols[mi->pk[0]].flags & PGORM_SERVER_DEFAULT) &&
@@ -372,11 +474,61 @@ static int check_field(pgorm_rel *r, const pgorm_relationship *d, pgorm_error *e
 		                        "relationship %s.%s (to %s): the field must be %s (size %zu), not size %zu",
 		                        m->table, r->name, tname(r->target), r->scalar ? "a pointer" : "a pgorm_collection",
 		                        want, d->size);
+	size_t align = r->scalar ? _Alignof(void *) : _Alignof(pgorm_collection);
+	if (d->offset % align != 0)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s (to %s): field offset %zu is not aligned (%zu bytes)",
+		                        m->table, r->name, tname(r->target), d->offset, align);
+	return 0;
+}
+
+/* What can be checked on a relationship descriptor alone. */
+static int check_rel_desc(const pgorm__model_info *mi, const pgorm_relationship *d, pgorm_error *err)
+{
+	const char *t = tname(mi), *n = d->name;
+	if (*n == '\0')
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s: a relationship has an empty name", t);
+	if ((unsigned)d->kind > PGORM_REL_MANY_TO_MANY)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: kind %d is not a pgorm_rel_kind", t, n, (int)d->kind);
+	if ((unsigned)d->passive_deletes > PGORM_PASSIVE_ALL)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: passive_deletes %d is not a pgorm_passive", t, n,
+		                        (int)d->passive_deletes);
+	if ((unsigned)d->loader > PGORM_LOAD_NOLOAD)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: loader %d is not a pgorm_loader", t, n, (int)d->loader);
+	if (d->cascade & ~cascade_flags)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: unknown cascade bits 0x%x", t, n,
+		                        d->cascade & ~cascade_flags);
+	if (d->flags & ~rel_flags)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: unknown flag bits 0x%x", t, n, d->flags & ~rel_flags);
+	const char *empty = d->fk_column && !*d->fk_column ? "fk_column" : d->back_populates && !*d->back_populates ? "back_populates"
+	                  : d->backref && !*d->backref ? "backref" : d->order_by && !*d->order_by ? "order_by" : NULL;
+	if (empty != NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: %s is empty", t, n, empty);
+	int rc = check_ident(d->fk_column, true, err, "relationship %s.%s: fk_column", t, n);
+	if (rc != 0)
+		return rc;
+	if (d->secondary != NULL) {
+		const pgorm_secondary *sec = d->secondary;
+		if ((rc = check_ident(sec->table, false, err, "relationship %s.%s: secondary table", t, n)) != 0 ||
+		    (rc = check_ident(sec->local_column, false, err, "relationship %s.%s: secondary local_column", t, n)) != 0 ||
+		    (rc = check_ident(sec->remote_column, false, err, "relationship %s.%s: secondary remote_column", t, n)) != 0)
+			return rc;
+		if (d->kind != PGORM_REL_AUTO && d->kind != PGORM_REL_MANY_TO_MANY)
+			return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: a secondary table makes it many-to-many, "
+			                        "but kind says otherwise", t, n);
+		if (d->flags & PGORM_REL_SCALAR)
+			return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: a many-to-many relationship is a "
+			                        "collection; PGORM_REL_SCALAR cannot be used with a secondary table", t, n);
+	} else if (d->kind == PGORM_REL_MANY_TO_MANY) {
+		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: kind MANY_TO_MANY needs a secondary table", t, n);
+	}
 	return 0;
 }
 
 static int build_rel(pgorm_registry *reg, pgorm__model_info *mi, const pgorm_relationship *d, pgorm_error *err)
 {
+	int rc = check_rel_desc(mi, d, err);
+	if (rc != 0)
+		return rc;
 	if (d->target == NULL)
 		return pgorm__error_set(err, PGORM_EMODEL, "relationship %s.%s: no target model", tname(mi), d->name);
 	pgorm__model_info *t = pgorm__registry_info(reg, d->target);
@@ -399,7 +551,11 @@ static int build_rel(pgorm_registry *reg, pgorm__model_info *mi, const pgorm_rel
 	r->loader = d->loader == PGORM_LOAD_DEFAULT ? PGORM_LOAD_LAZY : d->loader;
 	r->cascade = d->cascade == 0 ? (PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_MERGE)
 	                             : (d->cascade & PGORM_CASCADE_NONE) ? 0 : d->cascade;
-	int rc = d->secondary ? resolve_secondary(r, d, err) : resolve_fk(reg, r, d, err);
+	if (r->passive == PGORM_PASSIVE_ALL && (r->cascade & (PGORM_CASCADE_DELETE | PGORM_CASCADE_DELETE_ORPHAN)))
+		return pgorm__error_set(err, PGORM_EMODEL,
+		                        "relationship %s.%s: passive_deletes ALL (never touch the children) cannot be combined "
+		                        "with a delete or delete-orphan cascade", tname(mi), d->name);
+	rc = d->secondary ? resolve_secondary(r, d, err) : resolve_fk(reg, r, d, err);
 	if (rc != 0)
 		return rc;
 	r->scalar = r->kind == PGORM_REL_MANY_TO_ONE || (d->flags & PGORM_REL_SCALAR);
@@ -700,6 +856,15 @@ int pgorm_registry_create(pgorm_registry **out, const pgorm_model *const *models
 	}
 	*out = reg;
 	return 0;
+}
+
+const pgorm_rel *pgorm_registry_rel_at(const pgorm_registry *reg, const pgorm_model *m, size_t offset)
+{
+	pgorm__model_info *mi = reg && m ? pgorm__registry_info(reg, m) : NULL;
+	for (size_t k = 0; mi != NULL && k < mi->nrels; k++)
+		if (mi->rels[k]->offset == offset && offset != PGORM_NO_FIELD)
+			return mi->rels[k];
+	return NULL;
 }
 
 const pgorm_rel *pgorm_registry_rel(const pgorm_registry *reg, const pgorm_model *m, const char *name)

@@ -67,7 +67,8 @@ struct pgorm_registry {
 
 pgorm__model_info *pgorm__registry_info(const pgorm_registry *reg, const pgorm_model *m);
 long pgorm__model_col(const pgorm__model_info *mi, const char *name);
-/* Expected C size of a column type, 0 when not a column type. */
-size_t pgorm__type_csize(pgorm_type t);
+/* Expected C size of a column type, 0 when not a column type; *align (may be NULL) gets its
+ * alignment. */
+size_t pgorm__type_csize(pgorm_type t, size_t *align);
 
 #endif

@@ -248,9 +248,15 @@ static int relink(pgorm_session *s, const pgorm_rel *o2m, void *parent, void *ch
 		if (rc != 0)
 			return rc;
 	}
-	if (parent != NULL && pgorm__st(child)->state == PGORM_STATE_TRANSIENT)
-		pgorm__st(parent)->flags |= OBJ_HOLDS_TRANSIENT; /* 2.0: not saved along a backref; reported */
 	return mark_link(s, child, m2o, parent);
+}
+
+/* After a change that linked a transient object to one in the session without pulling it in
+ * (2.0: no save-update along a backref): the flush reports it (report_skipped). */
+static void note_transient(void *holder, void *other)
+{
+	if (holder != NULL && other != NULL && in_session(holder) && pgorm__st(other)->state == PGORM_STATE_TRANSIENT)
+		pgorm__st(holder)->flags |= OBJ_HOLDS_TRANSIENT;
 }
 
 static int check_pair(pgorm_session *s, const pgorm_rel *r, void *a, void *b, const char *what)
@@ -281,10 +287,7 @@ int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bo
 		rc = add ? coll_add(s, b, r->partner, a) : coll_del(s, b, r->partner, a);
 	if (rc != 0)
 		return rc;
-	if (add && pgorm__st(b)->state == PGORM_STATE_TRANSIENT)
-		pgorm__st(a)->flags |= OBJ_HOLDS_TRANSIENT;
-	if (add && pgorm__st(a)->state == PGORM_STATE_TRANSIENT)
-		pgorm__st(b)->flags |= OBJ_HOLDS_TRANSIENT;
+
 	if (s->nm2m == s->capm2m) {
 		size_t cap = s->capm2m ? s->capm2m * 2 : 16;
 		pgorm__m2m_op *ops = pgorm__reallocarray(s->m2m_ops, cap, sizeof *ops);
@@ -352,6 +355,9 @@ int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *c
 		if ((rc = pgorm__make_pending(s, child)) == 0)
 			rc = pgorm__cascade_add(s, child);
 	}
+	note_transient(parent, child);
+	if (r->kind == PGORM_REL_MANY_TO_MANY)
+		note_transient(child, parent);
 	return rc;
 }
 
@@ -418,6 +424,7 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 			if ((rc = pgorm__make_pending(s, target)) == 0)
 				rc = pgorm__cascade_add(s, target);
 		}
+		note_transient(target, obj); /* the parent's collection holds a transient child */
 		return rc;
 	}
 	/* one-to-one from the parent side */
@@ -439,6 +446,7 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 		if ((rc = pgorm__make_pending(s, target)) == 0)
 			rc = pgorm__cascade_add(s, target);
 	}
+	note_transient(obj, target);
 	return rc;
 }
 

@@ -62,7 +62,7 @@ void *pgorm_object_new(pgorm_session *s, const pgorm_model *m)
 	/* Every column starts never assigned, reading as NULL, with the snapshot of its zero
 	 * bytes: the writes pgorm__observe sees later assign it (model.h). */
 	st->nulls = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
-	pgorm__snapshot(obj, mi);
+	pgorm__snapshot_zero(obj, mi);
 	/* A new object's collections are complete (empty), not unloaded. */
 	st->loaded = UINT32_MAX;
 	st->state = PGORM_STATE_TRANSIENT;
@@ -793,7 +793,7 @@ int pgorm_rel_replace(pgorm_session *s, const pgorm_rel *r, void *parent, void *
 	for (size_t k = 0; k < n && rc == 0; k++)
 		if (!pgorm__coll_contains(c, items[k]))
 			rc = pgorm_rel_append(s, r, parent, items[k]);
-	if (rc == 0 && c->len == n) /* the order given */
+	if (rc == 0 && n > 0 && c->len == n) /* the order given */
 		memcpy(c->items, items, n * sizeof *items);
 	return rc;
 }
@@ -925,4 +925,9 @@ bool pgorm_object_was_deleted(const void *obj)
 {
 	const pgorm_object *h = obj;
 	return h != NULL && h->priv != NULL && (h->priv->flags2 & OBJ2_WAS_DELETED);
+}
+
+void *pgorm_session_error_object(const pgorm_session *s)
+{
+	return s != NULL && s->err.code != 0 ? s->err_obj : NULL;
 }

@@ -1,8 +1,9 @@
-/* lib/sql.c — the string builder. */
+/* lib/sql.c — the string builder, and the lexer that renumbers parameters in raw SQL fragments. */
 #include "sql.h"
 #include "internal.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,4 +113,136 @@ char *pgorm__sb_take(pgorm__sb *b)
 		pgorm__free(b->data);
 	pgorm__sb_init(b);
 	return s;
+}
+
+/* ---- raw SQL fragments: PostgreSQL's lexical rules (src/backend/parser/scan.l) ---- */
+
+static bool ident_start(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80; }
+static bool ident_cont(unsigned char c) { return ident_start(c) || (c >= '0' && c <= '9') || c == '$'; }
+static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* Length of the dollar-quote delimiter at p ("$$" or "$tag$"), 0 when there is none. */
+static size_t dollar_delim(const char *p)
+{
+	if (p[0] != '$')
+		return 0;
+	size_t n = 1;
+	if (ident_start((unsigned char)p[n]) && p[n] != '$') {
+		n++;
+		while (ident_cont((unsigned char)p[n]) && p[n] != '$')
+			n++;
+	}
+	return p[n] == '$' ? n + 1 : 0;
+}
+
+/* End of a quoted token starting at p (p[0] is the opening quote q): q is doubled to escape
+ * it; with backslash (E'' strings) a backslash escapes the next character. NULL when it is not
+ * terminated. */
+static const char *quoted_end(const char *p, char q, bool backslash)
+{
+	for (p++; *p; p++) {
+		if (backslash && *p == '\\') {
+			if (*++p == '\0')
+				return NULL;
+		} else if (*p == q) {
+			if (p[1] != q)
+				return p + 1;
+			p++;
+		}
+	}
+	return NULL;
+}
+
+static int lex_fail(pgorm__sb *b, size_t len, pgorm_error *err, const char *sql, const char *at, const char *what)
+{
+	b->len = len;
+	if (b->data != NULL && !b->oom)
+		b->data[len] = '\0';
+	return pgorm__error_set(err, PGORM_EINVAL, "SQL fragment: %s at offset %zu", what, (size_t)(at - sql));
+}
+
+int pgorm__sql_renumber(pgorm__sb *b, const char *sql, size_t nparams, size_t base, pgorm_error *err)
+{
+	size_t start_len = b->len;
+	long depth = 0;
+	const char *p = sql;
+	while (*p) {
+		const char *tok = p;
+		unsigned char c = (unsigned char)*p;
+		if (c == '-' && p[1] == '-') {
+			p += strcspn(p, "\r\n");
+			pgorm__sb_addn(b, tok, (size_t)(p - tok));
+			if (*p == '\0') /* the comment must not swallow what follows the fragment */
+				pgorm__sb_addn(b, "\n", 1);
+			continue;
+		}
+		if (c == '/' && p[1] == '*') {
+			long nest = 0;
+			do {
+				if (*p == '\0')
+					return lex_fail(b, start_len, err, sql, tok, "unterminated /* comment");
+				if (p[0] == '/' && p[1] == '*') {
+					nest++;
+					p += 2;
+				} else if (p[0] == '*' && p[1] == '/') {
+					nest--;
+					p += 2;
+				} else {
+					p++;
+				}
+			} while (nest > 0);
+		} else if ((c == 'e' || c == 'E') && p[1] == '\'') {
+			if ((p = quoted_end(p + 1, '\'', true)) == NULL)
+				return lex_fail(b, start_len, err, sql, tok, "unterminated E'' string");
+		} else if (c == '\'' || c == '"') {
+			if ((p = quoted_end(p, (char)c, false)) == NULL)
+				return lex_fail(b, start_len, err, sql, tok,
+				                c == '"' ? "unterminated quoted identifier" : "unterminated string");
+		} else if (ident_start(c)) {
+			/* an identifier or keyword: '$' continues it (t.x$1 is a column, not $1); a
+			 * quote right after it starts a plain string (b'', x'', n'', U&'' need nothing
+			 * more: no backslash escapes) */
+			while (ident_cont((unsigned char)*p))
+				p++;
+		} else if (c == '$' && is_digit((unsigned char)p[1])) {
+			const char *q = p + 1;
+			size_t n = 0;
+			bool big = false;
+			for (; is_digit((unsigned char)*q); q++) {
+				if (n > (SIZE_MAX - 9) / 10)
+					big = true;
+				else
+					n = n * 10 + (size_t)(*q - '0');
+			}
+			if (ident_start((unsigned char)*q)) /* PostgreSQL 15+: "trailing junk after parameter" */
+				return lex_fail(b, start_len, err, sql, tok, "trailing junk after parameter");
+			if (big || n == 0 || n > nparams)
+				return lex_fail(b, start_len, err, sql, tok,
+				                nparams == 0 ? "parameter reference but no parameters given"
+				                             : "parameter number out of range");
+			pgorm__sb_param(b, base + n);
+			p = q;
+			continue;
+		} else if (c == '$' && dollar_delim(p) > 0) {
+			size_t dl = dollar_delim(p);
+			const char *q = p + dl;
+			for (;; q++) {
+				if (*q == '\0')
+					return lex_fail(b, start_len, err, sql, tok, "unterminated dollar-quoted string");
+				if (*q == '$' && strncmp(q, p, dl) == 0)
+					break;
+			}
+			p = q + dl;
+		} else {
+			if (c == '(')
+				depth++;
+			else if (c == ')' && --depth < 0)
+				return lex_fail(b, start_len, err, sql, tok, "unbalanced ')'");
+			p++;
+		}
+		pgorm__sb_addn(b, tok, (size_t)(p - tok));
+	}
+	if (depth != 0)
+		return lex_fail(b, start_len, err, sql, p, "unbalanced '('");
+	return 0;
 }

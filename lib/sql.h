@@ -3,6 +3,8 @@
 #ifndef PGORM_SQL_H
 #define PGORM_SQL_H
 
+#include "pgorm/error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,5 +30,17 @@ void pgorm__sb_param(pgorm__sb *b, size_t n);
 const char *pgorm__sb_str(const pgorm__sb *b);
 /* Detach the string (caller frees with pgorm__free); NULL after an allocation failure. */
 char *pgorm__sb_take(pgorm__sb *b);
+
+/* Append the raw SQL fragment sql to b with every parameter reference $n (1 <= n <= nparams)
+ * written as $(base + n). The fragment is lexed as PostgreSQL's scanner does (with
+ * standard_conforming_strings on, the default since 9.1), so only real parameters move:
+ * '…' strings ('' escapes; also b'', x'', n'', U&''), E'…' strings (backslash escapes),
+ * $$…$$ and $tag$…$tag$ strings, "quoted identifiers", '$' inside identifiers (t.x$1 is a
+ * column), -- comments (a newline is added when one ends the fragment) and nested block
+ * comments are copied as they are. Refused with PGORM_EINVAL (message in *err, b unchanged):
+ * an unterminated string, quoted identifier, dollar quote or block comment; $0, $n beyond
+ * nparams, $n followed by a letter or '_'; parentheses that do not balance (the fragment
+ * must stay inside the parentheses the caller wraps it in). */
+int pgorm__sql_renumber(pgorm__sb *b, const char *sql, size_t nparams, size_t base, pgorm_error *err);
 
 #endif

@@ -19,6 +19,7 @@ int pgorm__session_fail(pgorm_session *s, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	pgorm__error_vset(&s->err, code, fmt, ap);
 	va_end(ap);
+	s->err_obj = NULL;
 	return code;
 }
 

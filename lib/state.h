@@ -29,6 +29,7 @@ struct pgorm_session {
 	bool conn_from_pool;
 	pgorm_session_config cfg;
 	pgorm_error err;
+	void *err_obj;                /* the object a failed flush statement was writing, if known */
 	pgorm__arena arena;           /* objects and session-owned strings */
 	pgorm__imap imap;
 	void **tracked;               /* pending, persistent and deleted objects, in order */

@@ -1,6 +1,7 @@
 /* lib/stmt_cache.c — hash table + LRU list of prepared statements. */
 #include "stmt_cache.h"
 #include "internal.h"
+#include "pgorm/exec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,8 @@ static uint64_t key_hash(const char *sql, size_t n, const unsigned *oids)
 int pgorm__stmt_cache_init(pgorm__stmt_cache *c, size_t cap)
 {
 	memset(c, 0, sizeof *c);
+	if (cap > PGORM_STMT_CACHE_MAX)
+		return PGORM_EINVAL; /* the bucket count below would never reach 2 * cap */
 	c->cap = cap ? cap : 1;
 	c->nbuckets = 64;
 	while (c->nbuckets < c->cap * 2)

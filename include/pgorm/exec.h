@@ -47,7 +47,8 @@ typedef void (*pgorm_stmt_hook)(void *ctx, const char *sql, size_t nparams,
 typedef struct pgorm_conn_config {
 	const char *conninfo;       /* libpq conninfo or URI; PG* env vars apply; copied */
 	pgorm_stmt_mode stmt_mode;  /* default PGORM_STMT_NAMED */
-	size_t stmt_cache_size;     /* named mode: max prepared statements (default 256) */
+	size_t stmt_cache_size;     /* named mode: max prepared statements (default 256; at most
+	                               PGORM_STMT_CACHE_MAX, else PGORM_EINVAL) */
 	size_t max_value_size;      /* parameters above this size are rejected (default 64 MiB) */
 	pgorm_stmt_hook hook;       /* optional statement log hook */
 	void *hook_ctx;
@@ -55,6 +56,9 @@ typedef struct pgorm_conn_config {
 } pgorm_conn_config;
 
 #define PGORM_CONN_CONFIG_INIT { NULL, PGORM_STMT_NAMED, 256, (size_t)64 << 20, NULL, NULL, false }
+
+/* The largest stmt_cache_size accepted (the cache's hash table is sized from it at connect). */
+#define PGORM_STMT_CACHE_MAX 65536
 
 typedef struct pgorm_conn_stats {
 	uint64_t statements;    /* statements executed (batch members included) */
@@ -76,13 +80,16 @@ typedef enum pgorm_tx_status {
 } pgorm_tx_status;
 
 /** Open a connection. Ownership: *out belongs to the caller; free with pgorm_conn_close.
- * Errors: PGORM_EINVAL (NULL cfg/out, unparsable conninfo), PGORM_ECONN with libpq's message
- * (the password is masked, whatever form it was given in) in *err (optional), PGORM_ENOMEM.
- * *out is NULL on error. */
+ * Errors: PGORM_EINVAL (NULL cfg/out, unknown stmt_mode, stmt_cache_size above
+ * PGORM_STMT_CACHE_MAX, a conninfo libpq cannot parse: a fixed message that quotes nothing of
+ * it, since libpq's may quote part of a password), PGORM_ECONN with libpq's message (the
+ * password masked, whatever form it was given in, and by its parsed value) in *err
+ * (optional), PGORM_ENOMEM. *out is NULL on error. */
 PGORM_API int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err);
 /** Wrap an already open libpq connection; on success the pgorm_conn owns pq and will
  * PQfinish it. On error pq is left untouched and still belongs to the caller.
- * Errors: PGORM_EINVAL (NULL out/pq/cfg), PGORM_ENOMEM; message in *err (optional). */
+ * Errors: PGORM_EINVAL (NULL out/pq/cfg, cfg refused as by pgorm_conn_connect), PGORM_ENOMEM;
+ * message in *err (optional). */
 PGORM_API int pgorm_conn_adopt(pgorm_conn **out, struct pg_conn *pq, const pgorm_conn_config *cfg,
                                pgorm_error *err);
 /** Close the connection and free everything it owns. Accepts NULL. */

@@ -88,6 +88,8 @@ enum {
 	PGORM_UNIQUE = 1u << 3,
 	PGORM_VERSION = 1u << 4         /* INT4/INT8 optimistic-concurrency version counter */
 };
+/* private: every column flag; the registry refuses other bits (keep it with the list above) */
+#define PGORM__COLUMN_FLAGS (PGORM_PK | PGORM_NULLABLE | PGORM_SERVER_DEFAULT | PGORM_UNIQUE | PGORM_VERSION)
 
 typedef enum pgorm_fk_action {
 	PGORM_FK_NO_ACTION = 0,
@@ -110,7 +112,12 @@ typedef struct pgorm_column {
 	const void *reserved[2];
 } pgorm_column;
 
-/* Relationship cascades (SQLAlchemy's names). 0 means the default: SAVE_UPDATE | MERGE. */
+/* Relationship cascades (SQLAlchemy's names). 0 means the default: SAVE_UPDATE | MERGE.
+ * DELETE_ORPHAN without DELETE is accepted, as in SQLAlchemy 1.4 (which only warns): a child
+ * removed from the collection is deleted at the flush, but deleting the parent does not delete
+ * its children: their foreign key is set to NULL, as with the default cascade (add DELETE for
+ * that). PGORM_PASSIVE_ALL (never touch the children) together with DELETE or DELETE_ORPHAN is
+ * a registry error, as SQLAlchemy's ArgumentError for passive_deletes='all'. */
 enum {
 	PGORM_CASCADE_SAVE_UPDATE = 1u << 0,
 	PGORM_CASCADE_MERGE = 1u << 1,
@@ -122,6 +129,8 @@ enum {
 	/* "all" = save-update, merge, refresh-expire, expunge, delete (not delete-orphan) */
 	PGORM_CASCADE_ALL = (1u << 0) | (1u << 1) | (1u << 2) | (1u << 4) | (1u << 5)
 };
+/* private: every cascade bit; the registry refuses other bits (keep it with the list above) */
+#define PGORM__CASCADE_BITS (PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN | PGORM_CASCADE_NONE)
 
 typedef enum pgorm_rel_kind {
 	PGORM_REL_AUTO = 0,          /* inferred from which side holds the foreign key */
@@ -156,6 +165,9 @@ enum {
 	 * the DELETEs, so that rows may point at each other (two rows, or a row at itself) */
 	PGORM_REL_POST_UPDATE = 1u << 4
 };
+/* private: every relationship flag; the registry refuses other bits (keep it with the list) */
+#define PGORM__REL_FLAGS (PGORM_REL_SCALAR | PGORM_REL_VIEWONLY | PGORM_REL_SINGLE_PARENT | \
+                          PGORM_REL_INNER_JOIN | PGORM_REL_POST_UPDATE)
 
 #define PGORM_NO_FIELD ((size_t)-1)
 
@@ -222,18 +234,52 @@ struct pgorm_model {
 	.fk_column = (_fk), .back_populates = (_back_populates) }
 #define PGORM_RELATIONSHIP_END { .name = NULL }
 
+/* Relationship field lists without braces, to be completed with designated initializers for
+ * what a shape needs besides (no member is set twice):
+ *   { PGORM_O2M("lines", Order, lines, &line_model, "order_id", "order"),
+ *     .cascade = PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN, .order_by = "no",
+ *     .passive_deletes = PGORM_PASSIVE_ON, .loader = PGORM_LOAD_SELECTIN },
+ * O2M one-to-many (collection), M2O many-to-one (pointer), O2O one-to-one from the parent
+ * (pointer, flag SCALAR set: add other flags with .flags = PGORM_REL_SCALAR | …), M2M many-to-many
+ * through the association table (table, column to this model's key, column to the target's).
+ * A self-referential relationship is one of these with the model as its own target. Not set
+ * here, so free to add: cascade, passive_deletes, order_by, loader, backref (instead of
+ * back_populates NULL), and for all but O2O, flags. */
+#define PGORM__REL_FIELD(_struct, _member) \
+	.offset = offsetof(_struct, _member), .size = sizeof(((_struct *)0)->_member)
+#define PGORM_O2M(_name, _struct, _member, _target, _fk, _back_populates) \
+	.name = (_name), .target = (_target), .kind = PGORM_REL_ONE_TO_MANY, PGORM__REL_FIELD(_struct, _member), \
+	.fk_column = (_fk), .back_populates = (_back_populates)
+#define PGORM_M2O(_name, _struct, _member, _target, _fk, _back_populates) \
+	.name = (_name), .target = (_target), .kind = PGORM_REL_MANY_TO_ONE, PGORM__REL_FIELD(_struct, _member), \
+	.fk_column = (_fk), .back_populates = (_back_populates)
+#define PGORM_O2O(_name, _struct, _member, _target, _fk, _back_populates) \
+	PGORM_O2M(_name, _struct, _member, _target, _fk, _back_populates), .flags = PGORM_REL_SCALAR
+#define PGORM_M2M(_name, _struct, _member, _target, _table, _local_column, _remote_column, _back_populates) \
+	.name = (_name), .target = (_target), .kind = PGORM_REL_MANY_TO_MANY, PGORM__REL_FIELD(_struct, _member), \
+	.secondary = &(const pgorm_secondary){ (_table), (_local_column), (_remote_column) }, \
+	.back_populates = (_back_populates)
+
+/* A model: the struct's first member must be its pgorm_object (any name); the table is found
+ * through the search_path, or in _schema with PGORM_MODEL_IN. */
 #define PGORM_MODEL(_table, _struct, _columns, _relationships) { \
-	.magic = PGORM_MODEL_MAGIC, .table = (_table), .size = sizeof(_struct), \
-	.hdr_offset = offsetof(_struct, hdr), .columns = (_columns), \
-	.relationships = (_relationships) }
+	.magic = PGORM_MODEL_MAGIC, .table = (_table), .size = sizeof(_struct), .hdr_offset = 0, \
+	.columns = (_columns), .relationships = (_relationships) }
+#define PGORM_MODEL_IN(_schema, _table, _struct, _columns, _relationships) { \
+	.magic = PGORM_MODEL_MAGIC, .schema = (_schema), .table = (_table), .size = sizeof(_struct), \
+	.hdr_offset = 0, .columns = (_columns), .relationships = (_relationships) }
 
 /* ---- registry ---- */
 
 /** Build and validate a registry from n models. Every mistake is reported with the model and
  * attribute it concerns (bad magic, header not first, duplicate table/column/relationship,
- * offset outside the struct, size not matching the type, no PK, FK to an unknown table or to
- * a non-key column, back_populates/backref errors, no or ambiguous FK path, delete-orphan on
- * a many-to-one without single_parent, a collection field of the wrong size …).
+ * offset outside the struct (overflow-safe), size not matching the type, a field misaligned
+ * for its type, fields overlapping each other or the header, no PK, two VERSION columns, FK to
+ * an unknown table or to a non-key column, back_populates/backref errors, no or ambiguous FK
+ * path, delete-orphan on a many-to-one without single_parent, PASSIVE_ALL with a delete
+ * cascade, SCALAR with a secondary table, a collection field of the wrong size, unknown flag
+ * or cascade bits, enum values out of range, empty names, SQL names (schema, table, column,
+ * fk_table/fk_column, secondary) longer than 63 bytes, which PostgreSQL would truncate …).
  * Ownership: *out belongs to the caller (pgorm_registry_destroy); the models must outlive it.
  * Errors: PGORM_EINVAL, PGORM_EMODEL (message in *err), PGORM_ENOMEM. */
 PGORM_API int pgorm_registry_create(pgorm_registry **out, const pgorm_model *const *models, size_t n,
@@ -244,6 +290,12 @@ PGORM_API void pgorm_registry_destroy(pgorm_registry *reg);
  * Ownership: borrowed from reg. Thread-safe. */
 PGORM_API const pgorm_rel *pgorm_registry_rel(const pgorm_registry *reg, const pgorm_model *m,
                                               const char *name);
+/** The relationship of model m whose struct field starts at byte offset of the struct, or
+ * NULL (also for a relationship without a field). PGORM_REL_OF uses it: a misspelt member is a
+ * compile error, not a NULL found at run time. Thread-safe. */
+PGORM_API const pgorm_rel *pgorm_registry_rel_at(const pgorm_registry *reg, const pgorm_model *m, size_t offset);
+#define PGORM_REL_OF(_reg, _model, _struct, _member) \
+	pgorm_registry_rel_at((_reg), (_model), offsetof(_struct, _member))
 /** Introspection of a resolved relationship. Thread-safe. */
 PGORM_API const char *pgorm_rel_name(const pgorm_rel *r);
 PGORM_API pgorm_rel_kind pgorm_rel_kind_of(const pgorm_rel *r);

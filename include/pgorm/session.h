@@ -102,8 +102,17 @@ PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *re
                                    const pgorm_session_config *cfg, pgorm_error *err);
 /** Roll back any open transaction, give back the connection and free every object. Accepts NULL. */
 PGORM_API void pgorm_session_destroy(pgorm_session *s);
-/** The last error. Ownership: borrowed, valid until the next call on s. */
+/** The error of the most recent call on s that returned non-zero: read it right after such a
+ * call. Calls that succeed do not clear it (except commit, rollback and rollback_nested), so
+ * its code is meaningful only when the call you are checking failed.
+ * Ownership: borrowed, valid until the next call on s. */
 PGORM_API const pgorm_error *pgorm_session_error(const pgorm_session *s);
+/** After a failed flush (or commit): the object the failing statement was writing, where it
+ * can be known (a one-row statement; in a multi-row INSERT or UPDATE, the row whose key
+ * column holds the value a unique or foreign key violation quotes), else NULL. Valid while
+ * pgorm_session_error describes that failure. The flush's message then starts with
+ * "<table>.<column>: " for the attribute the server's error is about. */
+PGORM_API void *pgorm_session_error_object(const pgorm_session *s);
 /** Copy the session's statement counters into *out (nothing when s or out is NULL). */
 PGORM_API void pgorm_session_stats(const pgorm_session *s, pgorm_stats *out);
 /** The connection the session holds (acquiring one if needed), or NULL with the error set. */

@@ -1,6 +1,8 @@
 /* test/common/pgtest.c — see pgtest.h. */
 #include "pgtest.h"
+#include "object.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,101 @@ size_t pgtest_log_count(const pgtest_log *log, const char *needle)
 		if (strstr(log->sql[i], needle) != NULL)
 			k++;
 	return k;
+}
+
+const char pgtest_create_all[] = "(pgorm_registry_create_all)";
+const char pgtest_drop_all[] = "(pgorm_registry_drop_all)";
+
+void pgtest_env_setup(const pgtest_env *env, const pgorm_model *const *models, size_t n, ...)
+{
+	pgorm_error err;
+	ck_assert_msg(pgorm_registry_create(env->reg, models, n, &err) == 0, "registry: %s", err.message);
+	if (env->conn)
+		*env->conn = pgtest_connect();
+	if (env->check)
+		*env->check = pgtest_connect();
+	va_list ap;
+	va_start(ap, n);
+	for (const char *sql; (sql = va_arg(ap, const char *)) != NULL;) {
+		ck_assert_msg(env->conn != NULL, "pgtest_env_setup: statements need a connection");
+		pgorm_conn *c = *env->conn;
+		if (sql == pgtest_create_all)
+			ck_assert_msg(pgorm_registry_create_all(*env->reg, c, false) == 0, "create_all: %s",
+			              pgorm_conn_error(c)->message);
+		else if (sql == pgtest_drop_all)
+			ck_assert_msg(pgorm_registry_drop_all(*env->reg, c) == 0, "drop_all: %s",
+			              pgorm_conn_error(c)->message);
+		else
+			pgtest_exec(c, sql);
+	}
+	va_end(ap);
+}
+
+pgorm_session *pgtest_env_session(const pgtest_env *env, const pgorm_session_config *cfg, pgtest_log *log)
+{
+	pgorm_session_config c = PGORM_SESSION_CONFIG_INIT;
+	if (cfg)
+		c = *cfg;
+	if (log) {
+		c.stmt_hook = pgtest_log_hook;
+		c.stmt_hook_ctx = log;
+	}
+	pgorm_session *s = NULL;
+	pgorm_error err;
+	ck_assert_msg(pgorm_session_create(&s, *env->reg, NULL, *env->conn, &c, &err) == 0, "session: %s",
+	              err.message);
+	if (log)
+		pgtest_log_clear(log);
+	return s;
+}
+
+void pgtest_env_teardown(const pgtest_env *env)
+{
+	if (env->session) {
+		pgorm_session_destroy(*env->session);
+		*env->session = NULL;
+	}
+	if (env->check) {
+		pgorm_conn_close(*env->check);
+		*env->check = NULL;
+	}
+	if (env->conn) {
+		pgorm_conn_close(*env->conn);
+		*env->conn = NULL;
+	}
+	pgorm_registry_destroy(*env->reg);
+	*env->reg = NULL;
+	if (env->log)
+		pgtest_log_clear(env->log);
+}
+
+void *pgtest_object_new(struct pgorm__arena *a, const pgorm_registry *reg, const pgorm_model *m)
+{
+	/* pgorm__object_alloc and pgorm_object_new, without the session */
+	const pgorm__model_info *mi = pgorm__registry_info(reg, m);
+	ck_assert_msg(mi != NULL, "model %s is not in the registry", m->table);
+	char *mem = pgorm__arena_calloc(a, pgorm__object_size(mi));
+	ck_assert_ptr_nonnull(mem);
+	pgorm_object *h = (pgorm_object *)(void *)mem;
+	h->model = m;
+	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
+	h->priv->nulls = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
+	pgorm__snapshot(mem, mi);
+	h->priv->loaded = UINT32_MAX;
+	h->priv->state = PGORM_STATE_TRANSIENT;
+	return mem;
+}
+
+TCase *pgtest_tcase(Suite *su, const char *name, double timeout, void (*setup)(void), void (*teardown)(void))
+{
+	TCase *tc = tcase_create(name);
+	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
+	if (setup)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	suite_add_tcase(su, tc);
+	return tc;
 }
 
 int pgtest_run(Suite *s)

@@ -144,31 +144,19 @@ static pgorm_registry *reg;
 static pgorm_conn *conn, *check;
 static pgorm_session *s;
 static pgtest_log log_;
+static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .session = &s, .log = &log_ };
 
 static void setup(void)
 {
 	const pgorm_model *models[] = { &aparent_model, &akid_model, &oparent_model, &okid_model, &person_model,
 	                                &team_model, &member_model, &doc_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 8, &err) == 0, "%s", err.message);
-	conn = pgtest_connect();
-	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS akids, aparents, okids, oparents, persons, teams, members, docs CASCADE");
-	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
-	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = &log_;
-	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, &err), 0);
+	pgtest_env_setup(&env, models, 8,
+	                 "DROP TABLE IF EXISTS akids, aparents, okids, oparents, persons, teams, members, docs CASCADE",
+	                 PGTEST_CREATE_ALL, NULL);
+	s = pgtest_env_session(&env, NULL, &log_);
 }
 
-static void teardown(void)
-{
-	pgorm_session_destroy(s);
-	pgorm_conn_close(check);
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
-	pgtest_log_clear(&log_);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 static int64_t q(const char *sql) { return pgtest_int(check, sql); }
 
@@ -385,14 +373,10 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("api");
-	TCase *tc = tcase_create("api");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	TCase *tc = pgtest_tcase(su, "api", 60, setup, teardown);
 	tcase_add_test(tc, test_rel_replace);
 	tcase_add_test(tc, test_expiry_and_state_queries);
 	tcase_add_test(tc, test_post_update_row_cycles);
 	tcase_add_test(tc, test_versioned_delete_batched);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

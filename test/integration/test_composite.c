@@ -45,35 +45,18 @@ const pgorm_model line_model = PGORM_MODEL("order_lines", Line, line_cols, line_
 
 static pgorm_registry *reg;
 static pgorm_conn *conn;
+static const pgtest_env env = { .reg = &reg, .conn = &conn };
 static const pgorm_rel *lines, *order_rel;
 
 static void setup(void)
 {
 	const pgorm_model *models[] = { &order_model, &line_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 2, &err) == 0, "%s", err.message);
+	pgtest_env_setup(&env, models, 2, "DROP TABLE IF EXISTS order_lines, orders", PGTEST_CREATE_ALL, NULL);
 	lines = pgorm_registry_rel(reg, &order_model, "lines");
 	order_rel = pgorm_registry_rel(reg, &line_model, "order");
-	conn = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS order_lines, orders");
-	ck_assert_msg(pgorm_registry_create_all(reg, conn, false) == 0, "%s", pgorm_conn_error(conn)->message);
 }
 
-static void teardown(void)
-{
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
-}
-
-static pgorm_session *new_session(pgtest_log *log)
-{
-	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = log;
-	pgorm_session *s = NULL;
-	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, NULL), 0);
-	return s;
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 START_TEST(test_composite_fk)
 {
@@ -85,7 +68,7 @@ START_TEST(test_composite_fk)
 	pgorm_free(report);
 
 	pgtest_log log = { 0 };
-	pgorm_session *s = new_session(&log);
+	pgorm_session *s = pgtest_env_session(&env, NULL, &log);
 	const char *regions[] = { "eu", "us" };
 	for (int r = 0; r < 2; r++)
 		for (int n = 1; n <= 50; n++) {
@@ -107,7 +90,7 @@ START_TEST(test_composite_fk)
 	pgtest_log_clear(&log);
 
 	/* selectin: one statement matching both key columns with unnest of two arrays */
-	s = new_session(&log);
+	s = pgtest_env_session(&env, NULL, &log);
 	pgorm_query *q;
 	ck_assert_int_eq(pgorm_query_create(&q, s, &order_model), 0);
 	pgorm_query_order_by(q, "region", false);
@@ -145,7 +128,7 @@ START_TEST(test_composite_fk)
 	pgtest_log_clear(&log);
 
 	/* joined and lazy on the composite key; move a line, delete an order with its lines */
-	s = new_session(&log);
+	s = pgtest_env_session(&env, NULL, &log);
 	ck_assert_int_eq(pgorm_query_create(&q, s, &order_model), 0);
 	pgorm_query_filter(q, "region", "=", PGORM_TEXT("eu"));
 	pgorm_query_order_by(q, "no", false);
@@ -174,11 +157,7 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("composite");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "core", 120, setup, teardown);
 	tcase_add_test(tc, test_composite_fk);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

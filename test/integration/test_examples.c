@@ -171,6 +171,18 @@ START_TEST(test_cascade)
 }
 END_TEST
 
+START_TEST(test_service)
+{
+	check_example("service");
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM ex_service.customers") +
+	                 pgtest_int(conn, "SELECT count(*) FROM ex_service.orders") +
+	                 pgtest_int(conn, "SELECT count(*) FROM ex_service.lines") +
+	                 pgtest_int(conn, "SELECT count(*) FROM ex_service.order_tags"), 0);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM ex_service.products"), 3);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM ex_service.tags"), 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("examples");
@@ -182,6 +194,7 @@ int main(void)
 	tcase_add_test(tc, test_bidirectional);
 	tcase_add_test(tc, test_backref);
 	tcase_add_test(tc, test_cascade);
+	tcase_add_test(tc, test_service);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

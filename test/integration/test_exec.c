@@ -774,6 +774,81 @@ START_TEST(test_issue_password_truncation)
 }
 END_TEST
 
+/* Issue 12 item 9: an absurd stmt_cache_size looped forever sizing the cache; an unknown
+ * stmt_mode was accepted. Both are PGORM_EINVAL, before anything is connected. */
+START_TEST(test_issue12_conn_config_refused)
+{
+	size_t sizes[] = { SIZE_MAX, SIZE_MAX / 2 + 1, (size_t)1 << 40, PGORM_STMT_CACHE_MAX + 1 };
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+		cfg.conninfo = pgtest_dsn();
+		cfg.stmt_cache_size = sizes[i];
+		pgorm_conn *c = (pgorm_conn *)&cfg;
+		pgorm_error err;
+		ck_assert_int_eq(pgorm_conn_connect(&c, &cfg, &err), PGORM_EINVAL);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strstr(err.message, "stmt_cache_size") != NULL, "%s", err.message);
+	}
+	pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+	cfg.conninfo = pgtest_dsn();
+	cfg.stmt_mode = (pgorm_stmt_mode)7;
+	pgorm_conn *c = NULL;
+	pgorm_error err;
+	ck_assert_int_eq(pgorm_conn_connect(&c, &cfg, &err), PGORM_EINVAL);
+	ck_assert_msg(strstr(err.message, "stmt_mode 7") != NULL, "%s", err.message);
+	/* adopt checks the same, and leaves the PGconn to the caller */
+	PGconn *pq = PQconnectdb(pgtest_dsn());
+	ck_assert_int_eq(PQstatus(pq), CONNECTION_OK);
+	ck_assert_int_eq(pgorm_conn_adopt(&c, pq, &cfg, &err), PGORM_EINVAL);
+	cfg.stmt_mode = PGORM_STMT_NAMED;
+	cfg.stmt_cache_size = SIZE_MAX;
+	ck_assert_int_eq(pgorm_conn_adopt(&c, pq, &cfg, &err), PGORM_EINVAL);
+	cfg.stmt_cache_size = PGORM_STMT_CACHE_MAX; /* the limit itself is fine */
+	ck_assert_int_eq(pgorm_conn_adopt(&c, pq, &cfg, &err), 0);
+	ck_assert_int_eq(pgtest_int(c, "SELECT 3"), 3);
+	pgorm_conn_close(c);
+}
+END_TEST
+
+/* Issue 12 item 12: the server ends an idle-in-transaction session with FATAL 25P03 and closes
+ * the socket; the next statement reads that error, then EOF. It used to be reported as libpq's
+ * "server closed the connection unexpectedly" (no SQLSTATE): the server's reason is kept. */
+static void idle_in_tx_timeout(pgorm_stmt_mode mode, int how)
+{
+	pgorm_conn *c = pgtest_connect_mode(mode);
+	pgtest_exec(c, "SET idle_in_transaction_session_timeout = 200");
+	ck_assert_int_eq(pgorm_conn_begin(c), 0);
+	struct timespec ts = { 0, 600 * 1000000L };
+	nanosleep(&ts, NULL);
+	int rc;
+	if (how == 0) {
+		rc = pgorm_conn_exec(c, "SELECT $1::int", 1, (pgorm_value[]){ PGORM_INT4(1) }, NULL);
+	} else if (how == 1) {
+		rc = pgorm_conn_commit(c);
+	} else {
+		pgorm_stmt st[2] = { { "SELECT 1", 0, NULL }, { "SELECT 2", 0, NULL } };
+		rc = pgorm_conn_pipeline(c, 2, st, NULL);
+	}
+	const pgorm_error *e = pgorm_conn_error(c);
+	ck_assert_msg(rc == PGORM_ECONN, "mode %d how %d: %s: %s", (int)mode, how, pgorm_err_name(rc), e->message);
+	ck_assert_msg(strcmp(e->sqlstate, "25P03") == 0, "mode %d how %d: sqlstate \"%s\": %s", (int)mode, how,
+	              e->sqlstate, e->message);
+	ck_assert_msg(strstr(e->message, "idle-in-transaction") != NULL, "%s", e->message);
+	ck_assert_str_eq(e->severity, "FATAL");
+	ck_assert(pgorm_error_is_connection(e));
+	ck_assert(!pgorm_conn_ok(c));
+	pgorm_conn_close(c);
+}
+
+START_TEST(test_issue12_idle_in_transaction_timeout_sqlstate)
+{
+	for (int how = 0; how < 3; how++) {
+		idle_in_tx_timeout(PGORM_STMT_NAMED, how);
+		idle_in_tx_timeout(PGORM_STMT_UNNAMED, how);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec");
@@ -805,6 +880,8 @@ int main(void)
 	tcase_add_test(tc, test_password_not_in_errors);
 	tcase_add_test(tc, test_issue_password_uri_query);
 	tcase_add_test(tc, test_issue_password_truncation);
+	tcase_add_test(tc, test_issue12_conn_config_refused);
+	tcase_add_test(tc, test_issue12_idle_in_transaction_timeout_sqlstate);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

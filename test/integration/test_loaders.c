@@ -61,14 +61,13 @@ const pgorm_model toy_model = PGORM_MODEL("lt", Toy, toy_cols, NULL);
 
 static pgorm_registry *reg;
 static pgorm_conn *conn;
+static const pgtest_env env = { .reg = &reg, .conn = &conn };
 static const pgorm_rel *children, *parent_rel, *toys;
 
 static void setup(void)
 {
 	const pgorm_model *models[] = { &parent_model, &child_model, &toy_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 3, &err) == 0, "%s", err.message);
-	conn = pgtest_connect();
+	pgtest_env_setup(&env, models, 3, NULL);
 	children = pgorm_registry_rel(reg, &parent_model, "children");
 	parent_rel = pgorm_registry_rel(reg, &child_model, "parent");
 	toys = pgorm_registry_rel(reg, &child_model, "toys");
@@ -83,21 +82,13 @@ static void setup(void)
 	pgtest_exec(conn, "INSERT INTO lt (child_id, name) SELECT (g % 100) + 1, 't' || g FROM generate_series(1, 300) g");
 }
 
-static void teardown(void)
-{
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 static pgorm_session *new_session(pgtest_log *log)
 {
 	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = log;
 	cfg.nplus1_threshold = 0;
-	pgorm_session *s = NULL;
-	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, NULL), 0);
-	return s;
+	return pgtest_env_session(&env, &cfg, log);
 }
 
 /* "p1:c1,c1001,…;p2:…" — the whole graph as text, both sides checked. */
@@ -528,10 +519,7 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("loaders");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "core", 120, setup, teardown);
 	tcase_add_test(tc, test_strategies_same_graph);
 	tcase_add_test(tc, test_identity_across_queries);
 	tcase_add_test(tc, test_raise_noload_paths);
@@ -540,6 +528,5 @@ int main(void)
 	tcase_add_test(tc, test_selectin_100k_keys);
 	tcase_add_test(tc, test_query_api);
 	tcase_add_test(tc, test_sibling_loads_pipelined);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -94,21 +94,17 @@ typedef struct fixture {
 
 static void fixture_open(fixture *f, bool create)
 {
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&f->reg, models, 3, &err) == 0, "%s", err.message);
-	f->c = pgtest_connect();
-	if (create) {
-		ck_assert_int_eq(pgorm_registry_drop_all(f->reg, f->c), 0);
-		ck_assert_int_eq(pgorm_registry_create_all(f->reg, f->c, false), 0);
-	}
-	ck_assert_msg(pgorm_session_create(&f->s, f->reg, NULL, f->c, NULL, &err) == 0, "%s", err.message);
+	const pgtest_env env = { .reg = &f->reg, .conn = &f->c };
+	if (create)
+		pgtest_env_setup(&env, models, 3, PGTEST_DROP_ALL, PGTEST_CREATE_ALL, NULL);
+	else
+		pgtest_env_setup(&env, models, 3, NULL);
+	f->s = pgtest_env_session(&env, NULL, NULL);
 }
 
 static void fixture_close(fixture *f)
 {
-	pgorm_session_destroy(f->s);
-	pgorm_conn_close(f->c);
-	pgorm_registry_destroy(f->reg);
+	pgtest_env_teardown(&(const pgtest_env){ .reg = &f->reg, .conn = &f->c, .session = &f->s });
 }
 
 /* ---- the whole life of a session, every allocation failing in turn ---- */
@@ -407,13 +403,10 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("oom");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_set_timeout(tc, 600);
+	TCase *tc = pgtest_tcase(s, "core", 600, NULL, NULL);
 	tcase_add_test(tc, test_oom_session_scenario);
 	tcase_add_test(tc, test_issue_plan_oom);
 	tcase_add_test(tc, test_issue_cascade_oom);
 	tcase_add_test(tc, test_issue_query_oom);
-	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

@@ -78,8 +78,8 @@ START_TEST(test_acquire_release_reuses)
 	int pid = backend_pid(c);
 	ck_assert_int_eq(pgorm_pool_release(p, c), 0);
 	pgorm_conn *c2 = get(p);
-	ck_assert_ptr_eq(c2, c);                 /* most recently used first */
-	ck_assert_int_eq(backend_pid(c2), pid);  /* same server session */
+	ck_assert_ptr_ne(c2, c);                 /* every borrow has its own handle */
+	ck_assert_int_eq(backend_pid(c2), pid);  /* most recently used first: same server session */
 	ck_assert_int_eq(pgorm_pool_release(p, c2), 0);
 	pgorm_pool_stats st;
 	pgorm_pool_stats_get(p, &st);
@@ -262,9 +262,10 @@ START_TEST(test_leak_shows_in_stats_and_timeout_names_cause)
 	for (int i = 0; i < PGORM_POOL_WAIT_BUCKETS; i++)
 		hist += st.wait_hist[i];
 	ck_assert_uint_eq(hist, st.waits);
+	int pid_a = backend_pid(a);
 	ck_assert_int_eq(pgorm_pool_release(p, a), 0);
 	ck_assert_int_eq(pgorm_pool_try_acquire(p, &x, &err), 0);
-	ck_assert_ptr_eq(x, a);
+	ck_assert_int_eq(backend_pid(x), pid_a);
 	ck_assert_int_eq(pgorm_pool_release(p, x), 0);
 	ck_assert_int_eq(pgorm_pool_release(p, b), 0);
 	pgorm_pool_destroy(p);
@@ -811,6 +812,141 @@ START_TEST(test_issue_pool_max_size_absurd)
 }
 END_TEST
 
+/* Issue 12 item 9: a negative acquire_timeout_ms and an unknown stmt_mode were accepted
+ * although documented as PGORM_EINVAL; an absurd stmt_cache_size hung the first connect. */
+START_TEST(test_issue12_pool_config_refused)
+{
+	for (int k = 0; k < 4; k++) {
+		pgorm_pool_config cfg = base_cfg();
+		cfg.min_idle = 0;
+		const char *frag = NULL;
+		switch (k) {
+		case 0: cfg.acquire_timeout_ms = -1; frag = "acquire_timeout_ms"; break;
+		case 1: cfg.stmt_mode = (pgorm_stmt_mode)5; frag = "stmt_mode 5"; break;
+		case 2: cfg.stmt_cache_size = SIZE_MAX; frag = "stmt_cache_size"; break;
+		case 3: cfg.stmt_cache_size = PGORM_STMT_CACHE_MAX + 1; frag = "stmt_cache_size"; break;
+		}
+		pgorm_pool *p = (pgorm_pool *)&cfg;
+		pgorm_error err;
+		ck_assert_int_eq(pgorm_pool_create(&p, &cfg, &err), PGORM_EINVAL);
+		ck_assert_ptr_null(p);
+		ck_assert_msg(strstr(err.message, frag) != NULL, "%s", err.message);
+	}
+}
+END_TEST
+
+/* Issue 12 item 12: a borrowed connection ended by idle_in_transaction_session_timeout reports
+ * the server's FATAL 25P03 (not "server closed the connection unexpectedly"), is closed at
+ * release, and does not retire the other connections (it is not a failover). */
+START_TEST(test_issue12_pool_idle_in_transaction_timeout)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 2;
+	cfg.min_idle = 2;
+	cfg.init_sql = "SET idle_in_transaction_session_timeout = 200";
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *a = get(p), *b = get(p);
+	int pid_b = backend_pid(b);
+	ck_assert_int_eq(pgorm_pool_release(p, b), 0);
+	ck_assert_int_eq(pgorm_conn_begin(a), 0);
+	sleep_ms(600);
+	ck_assert_int_eq(pgorm_conn_exec(a, "SELECT 1", 0, NULL, NULL), PGORM_ECONN);
+	ck_assert_str_eq(pgorm_conn_error(a)->sqlstate, "25P03");
+	ck_assert_int_eq(pgorm_conn_rollback(a), PGORM_ECONN); /* what a session does next */
+	pgorm_pool_stats st0, st;
+	pgorm_pool_stats_get(p, &st0);
+	ck_assert_int_eq(pgorm_pool_release(p, a), 0);
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.closed[PGORM_POOL_CLOSED_BROKEN], st0.closed[PGORM_POOL_CLOSED_BROKEN] + 1);
+	ck_assert_uint_eq(st.generation, st0.generation);
+	b = get(p);
+	ck_assert_int_eq(backend_pid(b), pid_b);             /* the other connection stays */
+	ck_assert_int_eq(pgorm_pool_release(p, b), 0);
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.closed[PGORM_POOL_CLOSED_GENERATION], 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
+/* Pool ABA (issue 12 item 7): release(c); c2 = acquire() (the same connection); release(c)
+ * again must be refused as stale and change nothing — it used to return 0 and put c2's
+ * connection back in the pool while c2 was still held, so the next acquire handed it out twice. */
+START_TEST(test_issue12_pool_stale_release_aba)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_error err;
+	pgorm_conn *c = get(p);
+	int pid = backend_pid(c);
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0);
+	pgorm_conn *c2 = get(p);
+	ck_assert_int_eq(backend_pid(c2), pid);                      /* the same connection */
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);     /* stale handle */
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_uint_eq(st.idle, 0);
+	ck_assert_uint_eq(st.misuse, 1);
+	pgorm_conn *x = NULL;
+	ck_assert_int_eq(pgorm_pool_try_acquire(p, &x, &err), PGORM_ETIMEDOUT); /* never handed out twice */
+	ck_assert_ptr_null(x);
+	ck_assert_int_eq(pgtest_int(c2, "SELECT 5"), 5);            /* c2 is intact */
+	ck_assert_int_eq(pgorm_pool_release(p, c2), 0);
+	ck_assert_int_eq(pgorm_pool_release(p, c2), PGORM_EPOOL);
+
+	/* many borrows of the one connection: each gets its own handle, and every earlier one
+	 * stays refused while a later borrow holds the connection */
+	enum { ROUNDS = 40 };
+	pgorm_conn *old[ROUNDS];
+	for (int i = 0; i < ROUNDS; i++) {
+		old[i] = get(p);
+		ck_assert_int_eq(pgorm_pool_release(p, old[i]), 0);
+	}
+	pgorm_conn *now = get(p);
+	ck_assert_int_eq(backend_pid(now), pid);
+	for (int i = 0; i < ROUNDS; i++) {
+		ck_assert_ptr_ne(old[i], now);
+		ck_assert_int_eq(pgorm_pool_release(p, old[i]), PGORM_EPOOL);
+	}
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_uint_eq(st.misuse, 2 + ROUNDS);
+	ck_assert_int_eq(pgorm_pool_try_acquire(p, &x, &err), PGORM_ETIMEDOUT);
+	ck_assert_int_eq(pgtest_int(now, "SELECT 6"), 6);
+	ck_assert_int_eq(pgorm_pool_release(p, now), 0);
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 0);
+	ck_assert_uint_eq(st.idle, 1);
+	ck_assert_uint_eq(st.closed_total, 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
+/* A closed connection's handle is refused too (its memory is not reused for a new
+ * connection's handle right away). */
+START_TEST(test_pool_stale_release_after_close)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	cfg.reset = PGORM_POOL_RESET_CLOSE;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *c = get(p);
+	int pid = backend_pid(c);
+	pgtest_exec(c, "BEGIN");
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0);               /* closed by the reset policy */
+	pgorm_conn *c2 = get(p);                                      /* a new connection */
+	ck_assert_int_ne(backend_pid(c2), pid);
+	ck_assert_ptr_ne(c2, c);
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_int_eq(pgorm_pool_release(p, c2), 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -837,6 +973,10 @@ int main(void)
 	tcase_add_test(tc, test_issue_pool_conninfo_validated);
 	tcase_add_test(tc, test_issue_pool_connect_error_redacted);
 	tcase_add_test(tc, test_issue_pool_max_size_absurd);
+	tcase_add_test(tc, test_issue12_pool_stale_release_aba);
+	tcase_add_test(tc, test_issue12_pool_config_refused);
+	tcase_add_test(tc, test_issue12_pool_idle_in_transaction_timeout);
+	tcase_add_test(tc, test_pool_stale_release_after_close);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

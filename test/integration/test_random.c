@@ -91,6 +91,7 @@ static pgorm_registry *reg;
 static pgorm_conn *conn, *check;
 static pgorm_session *s;
 static pgtest_log log_;
+static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .session = &s, .log = &log_ };
 static unsigned long long seed, rng;
 static long opno;
 static char ctx[160];            /* the current operation, for failure messages */
@@ -116,15 +117,11 @@ static size_t pick(size_t n) { return (size_t)(rnd() % n); }
 static void setup(void)
 {
 	const pgorm_model *models[] = { &rp_d, &rc_d, &rp_o, &rc_o };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 4, &err) == 0, "%s", err.message);
+	pgtest_env_setup(&env, models, 4, "DROP TABLE IF EXISTS rchildren_d, rparents_d, rchildren_o, rparents_o", NULL);
 	for (int p = 0; p < NPAIR; p++) {
 		pairs[p].children = pgorm_registry_rel(reg, pairs[p].pm, "children");
 		pairs[p].parent = pgorm_registry_rel(reg, pairs[p].cm, "parent");
 	}
-	conn = pgtest_connect();
-	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS rchildren_d, rparents_d, rchildren_o, rparents_o");
 	for (int p = 0; p < NPAIR; p++) {
 		char sql[256];
 		snprintf(sql, sizeof sql, "CREATE TABLE %s (id bigserial PRIMARY KEY, name text NOT NULL)", pairs[p].ptable);
@@ -134,10 +131,8 @@ static void setup(void)
 		pgtest_exec(conn, sql);
 	}
 	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = &log_;
 	cfg.nplus1_threshold = 0;
-	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, &err), 0);
+	s = pgtest_env_session(&env, &cfg, &log_);
 	const char *env = getenv("PGORM_TEST_SEED");
 	seed = env && *env ? strtoull(env, NULL, 10) : (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 20);
 	if (seed == 0)
@@ -148,14 +143,7 @@ static void setup(void)
 	opno = 0;
 }
 
-static void teardown(void)
-{
-	pgorm_session_destroy(s);
-	pgorm_conn_close(conn);
-	pgorm_conn_close(check);
-	pgorm_registry_destroy(reg);
-	pgtest_log_clear(&log_);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 static int64_t obj_id(const sobj *x) { return x->is_parent ? ((RP *)x->o)->id : ((RC *)x->o)->id; }
 
@@ -622,12 +610,8 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("random");
-	TCase *tc = tcase_create("random");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "random", 120, setup, teardown);
 	tcase_add_test(tc, test_random_operations);
 	tcase_add_loop_test(tc, test_issue_regression_seeds, 0, (int)(sizeof regression_seeds / sizeof regression_seeds[0]));
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -55,6 +55,7 @@ static pgorm_registry *reg;
 static pgorm_conn *conn;
 static pgorm_session *s;
 static pgtest_log log_;
+static const pgtest_env env = { .reg = &reg, .conn = &conn, .session = &s, .log = &log_ };
 static const pgorm_rel *children, *parent;
 
 static void make_tables(const char *sfx, const char *fk_extra, bool fk_not_null)
@@ -74,31 +75,20 @@ static void setup(void)
 {
 	const pgorm_model *models[] = { &parent_def, &child_def, &parent_del, &child_del, &parent_orph, &child_orph,
 	                                &parent_pas, &child_pas, &parent_pall, &child_pall, &parent_nn, &child_nn };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 12, &err) == 0, "%s", err.message);
-	conn = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS children_def, parents_def, children_del, parents_del, children_orph, "
-	                  "parents_orph, children_pas, parents_pas, children_pall, parents_pall, children_nn, parents_nn");
+	pgtest_env_setup(&env, models, 12,
+	                 "DROP TABLE IF EXISTS children_def, parents_def, children_del, parents_del, children_orph, "
+	                 "parents_orph, children_pas, parents_pas, children_pall, parents_pall, children_nn, parents_nn",
+	                 NULL);
 	make_tables("def", "", false);
 	make_tables("del", "", false);
 	make_tables("orph", "", false);
 	make_tables("pas", "ON DELETE CASCADE", false);
 	make_tables("pall", "", false);
 	make_tables("nn", "", true);
-	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = &log_;
-	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, &err), 0);
-	pgtest_log_clear(&log_);
+	s = pgtest_env_session(&env, NULL, &log_);
 }
 
-static void teardown(void)
-{
-	pgorm_session_destroy(s);
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
-	pgtest_log_clear(&log_);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 static void use(const pgorm_model *pm)
 {
@@ -478,10 +468,7 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("relationships");
-	TCase *tc = tcase_create("one_to_many");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(su, "one_to_many", 120, setup, teardown);
 	tcase_add_test(tc, test_reference_scenario);
 	tcase_add_test(tc, test_remove_nulls_fk_by_default);
 	tcase_add_test(tc, test_remove_then_reparent_is_not_nulled);
@@ -497,6 +484,5 @@ int main(void)
 	tcase_add_test(tc, test_flush_plan);
 	tcase_add_test(tc, test_issue_fk_nulling_batched);
 	tcase_add_test(tc, test_issue_new_child_of_deleted_parent);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

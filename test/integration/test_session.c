@@ -87,33 +87,21 @@ static pgorm_registry *reg;
 static pgorm_conn *conn;
 static pgorm_session *sess;
 static pgtest_log log_;
+static const pgtest_env env = { .reg = &reg, .conn = &conn, .session = &sess, .log = &log_ };
 
 static void setup(void)
 {
 	const pgorm_model *models[] = { &item_model, &ver_model, &all_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 3, &err) == 0, "%s", err.message);
-	conn = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS items, versioned, alltypes");
-	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
-	pgtest_exec(conn, "DROP TABLE items, versioned");
-	pgtest_exec(conn, "CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, "
-	                  "qty integer NOT NULL, price double precision NOT NULL, note text)");
-	pgtest_exec(conn, "CREATE TABLE versioned (id integer PRIMARY KEY, body text NOT NULL, version integer NOT NULL)");
-	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = &log_;
-	ck_assert_int_eq(pgorm_session_create(&sess, reg, NULL, conn, &cfg, &err), 0);
-	pgtest_log_clear(&log_);
+	pgtest_env_setup(&env, models, 3, "DROP TABLE IF EXISTS items, versioned, alltypes", PGTEST_CREATE_ALL,
+	                 "DROP TABLE items, versioned",
+	                 "CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, "
+	                 "qty integer NOT NULL, price double precision NOT NULL, note text)",
+	                 "CREATE TABLE versioned (id integer PRIMARY KEY, body text NOT NULL, version integer NOT NULL)",
+	                 NULL);
+	sess = pgtest_env_session(&env, NULL, &log_);
 }
 
-static void teardown(void)
-{
-	pgorm_session_destroy(sess);
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
-	pgtest_log_clear(&log_);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 static Item *new_item(const char *name, int qty)
 {
@@ -540,10 +528,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("session");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = pgtest_tcase(s, "core", 120, setup, teardown);
 	tcase_add_test(tc, test_insert_get_update_delete);
 	tcase_add_test(tc, test_bulk_insert_round_trips);
 	tcase_add_test(tc, test_unique_violation_rolls_back);
@@ -557,6 +542,5 @@ int main(void)
 #ifndef NDEBUG
 	tcase_add_test(tc, test_second_thread_rejected);
 #endif
-	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

@@ -43,15 +43,15 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "quarantine_size_mb=4"; }
 
 static pgorm_registry *reg;
+static const pgtest_env env = { .reg = &reg };
 
 static void setup(void)
 {
 	const pgorm_model *models[] = { &row_model, &item_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 2, &err) == 0, "%s", err.message);
+	pgtest_env_setup(&env, models, 2, NULL);
 }
 
-static void teardown(void) { pgorm_registry_destroy(reg); }
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 typedef struct counter {
 	int64_t rows, last_id, items;
@@ -171,13 +171,9 @@ END_TEST
 int main(void)
 {
 	Suite *su = suite_create("stream");
-	TCase *tc = tcase_create("core");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 240);
+	TCase *tc = pgtest_tcase(su, "core", 240, setup, teardown);
 	tcase_add_test(tc, test_stream_million_rows_bounded);
 	tcase_add_test(tc, test_session_on_pool);
 	tcase_add_test(tc, test_session_after_pool_closed);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

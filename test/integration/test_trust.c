@@ -243,49 +243,31 @@ static pgorm_conn *conn;  /* the session's */
 static pgorm_conn *check; /* a second connection: what is committed */
 static pgorm_session *s;
 static pgtest_log log_;
+static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .session = &s, .log = &log_ };
 static const pgorm_rel *kids_rel, *parent_rel, *okids_rel, *profile_rel;
-
-static void new_session(void)
-{
-	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = &log_;
-	pgorm_error err;
-	ck_assert_msg(pgorm_session_create(&s, reg, NULL, conn, &cfg, &err) == 0, "%s", err.message);
-}
 
 static void setup(void)
 {
 	const pgorm_model *models[] = { &parent_model, &kid_model, &strict_model, &oparent_model, &okid_model,
 	                                &profile_model, &account_model, &link_model, &owner_model, &badge_model, &seat_model, &post_model, &tag_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, 13, &err) == 0, "%s", err.message);
+	pgtest_env_setup(&env, models, 13,
+	                 "DROP TABLE IF EXISTS stricts, kids, parents, okids, oparents, accounts, profiles, links, badges, "
+	                 "seats, owners, post_tags, posts, tags",
+	                 PGTEST_CREATE_ALL, "DROP TABLE stricts, kids, parents",
+	                 "CREATE TABLE parents (id bigserial PRIMARY KEY, name text NOT NULL)",
+	                 "CREATE TABLE kids (id bigserial PRIMARY KEY, parent_id bigint REFERENCES parents, "
+	                 "name text NOT NULL, qty integer NOT NULL DEFAULT 5, note text)",
+	                 "CREATE TABLE stricts (id bigserial PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parents, "
+	                 "name text NOT NULL)",
+	                 NULL);
 	okids_rel = pgorm_registry_rel(reg, &oparent_model, "kids");
 	profile_rel = pgorm_registry_rel(reg, &account_model, "profile");
 	kids_rel = pgorm_registry_rel(reg, &parent_model, "kids");
 	parent_rel = pgorm_registry_rel(reg, &kid_model, "parent");
-	conn = pgtest_connect();
-	check = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS stricts, kids, parents, okids, oparents, accounts, profiles, links, badges, seats, owners, post_tags, posts, tags");
-	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
-	pgtest_exec(conn, "DROP TABLE stricts, kids, parents");
-	pgtest_exec(conn, "CREATE TABLE parents (id bigserial PRIMARY KEY, name text NOT NULL)");
-	pgtest_exec(conn, "CREATE TABLE kids (id bigserial PRIMARY KEY, parent_id bigint REFERENCES parents, "
-	                  "name text NOT NULL, qty integer NOT NULL DEFAULT 5, note text)");
-	pgtest_exec(conn, "CREATE TABLE stricts (id bigserial PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parents, "
-	                  "name text NOT NULL)");
-	new_session();
-	pgtest_log_clear(&log_);
+	s = pgtest_env_session(&env, NULL, &log_);
 }
 
-static void teardown(void)
-{
-	pgorm_session_destroy(s);
-	pgorm_conn_close(check);
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
-	pgtest_log_clear(&log_);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 static int64_t q(const char *sql) { return pgtest_int(check, sql); }
 
@@ -882,13 +864,37 @@ START_TEST(test_issue_deep_loader_path_refused)
 }
 END_TEST
 
+/* A failed flush names the model and attribute, and the object where it can be known. */
+START_TEST(test_flush_error_names_attribute_and_object)
+{
+	Kid *a = kid("same"), *b = kid("b"), *c = kid("c");
+	pgorm_session_add(s, a);
+	commit_ok();
+	pgtest_exec(check, "CREATE UNIQUE INDEX kids_name_key ON kids (name)");
+	b->name = "other";
+	c->name = "same";
+	pgorm_session_add(s, b);
+	pgorm_session_add(s, c);
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ECONSTRAINT);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "kids.name: "));
+	ck_assert_ptr_eq(pgorm_session_error_object(s), c);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_ptr_null(pgorm_session_error_object(s));
+	/* NOT NULL on a one-row statement */
+	Kid *d = kid("d");
+	d->name = NULL;
+	pgorm_session_add(s, d);
+	ck_assert_int_eq(pgorm_session_commit(s), PGORM_ECONSTRAINT);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "kids.name: "));
+	ck_assert_ptr_eq(pgorm_session_error_object(s), d);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
-	TCase *tc = tcase_create("trust");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	TCase *tc = pgtest_tcase(su, "trust", 60, setup, teardown);
 	tcase_add_test(tc, test_issue_fk_field_write_is_inserted);
 	tcase_add_test(tc, test_issue_null_string_not_null_column);
 	tcase_add_test(tc, test_issue_unassigned_fk_not_sent_as_zero);
@@ -909,7 +915,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_stream_leaves_session_objects);
 	tcase_add_test(tc, test_issue_refresh_expire_cascade);
 	tcase_add_test(tc, test_issue_deep_loader_path_refused);
-	suite_add_tcase(su, tc);
+	tcase_add_test(tc, test_flush_error_names_attribute_and_object);
 	return su;
 }
 

@@ -504,6 +504,260 @@ START_TEST(test_relationship_misc)
 }
 END_TEST
 
+/* ---- issue 12 item 8 and issue 11 item 6: descriptors the registry used to accept ---- */
+
+/* The valid pair parent_t.kids <-> child_t.owner in writable tables: each case changes one
+ * thing and expects PGORM_EMODEL with the fragments given. */
+typedef struct mut {
+	pgorm_column pcols[8], ccols[8];
+	pgorm_relationship prels[4], crels[4];
+	pgorm_secondary sec;
+	pgorm_model parent, child;
+} mut;
+
+static void mut_init(mut *x)
+{
+	memset(x, 0, sizeof *x);
+	memcpy(x->pcols, ok_parent_cols, sizeof ok_parent_cols);
+	memcpy(x->ccols, ok_child_cols, sizeof ok_child_cols);
+	memcpy(x->prels, ok_parent_rels, sizeof ok_parent_rels);
+	memcpy(x->crels, ok_child_rels, sizeof ok_child_rels);
+	x->parent = ok_parent;
+	x->child = ok_child;
+	x->parent.columns = x->pcols;
+	x->parent.relationships = x->prels;
+	x->child.columns = x->ccols;
+	x->child.relationships = x->crels;
+	x->prels[0].target = &x->child;
+	x->crels[0].target = &x->parent;
+	x->sec = (pgorm_secondary){ "link_t", "parent_id", "child_id" };
+}
+
+#define MUT_ERR(x, ...) expect_err((const pgorm_model *const[]){ &(x)->parent, &(x)->child }, 2, __VA_ARGS__, NULL)
+
+static void mut_ok(mut *x)
+{
+	pgorm_registry_destroy(expect_ok((const pgorm_model *const[]){ &x->parent, &x->child }, 2));
+}
+
+/* parent_t.kids as a one-directional many-to-many through link_t */
+static void mut_m2m(mut *x)
+{
+	x->prels[0].back_populates = NULL;
+	x->prels[0].kind = PGORM_REL_AUTO;
+	x->prels[0].secondary = &x->sec;
+	x->crels[0] = (pgorm_relationship)PGORM_RELATIONSHIP_END;
+}
+
+START_TEST(test_issue12_scalar_many_to_many)
+{
+	mut x;
+	mut_init(&x);
+	mut_m2m(&x);
+	mut_ok(&x); /* as a collection it is fine */
+	x.prels[0].flags = PGORM_REL_SCALAR;
+	x.prels[0].offset = offsetof(A, one);
+	x.prels[0].size = sizeof(void *);
+	MUT_ERR(&x, "parent_t.kids", "PGORM_REL_SCALAR", "secondary");
+	mut_init(&x);
+	mut_m2m(&x);
+	x.prels[0].kind = PGORM_REL_ONE_TO_MANY;
+	MUT_ERR(&x, "parent_t.kids", "secondary table makes it many-to-many");
+	mut_init(&x);
+	x.prels[0].kind = PGORM_REL_MANY_TO_MANY;
+	MUT_ERR(&x, "parent_t.kids", "needs a secondary table");
+}
+END_TEST
+
+START_TEST(test_issue12_overlapping_fields)
+{
+	mut x;
+	mut_init(&x);
+	/* a column over another column (the PK) */
+	x.pcols[2] = (pgorm_column){ .name = "id_hi", .type = PGORM_TYPE_INT4, .offset = offsetof(A, id) + 4, .size = 4 };
+	MUT_ERR(&x, "model parent_t", "column id_hi", "overlaps column id");
+	/* a column under a relationship field */
+	mut_init(&x);
+	x.pcols[2] = (pgorm_column){ .name = "k", .type = PGORM_TYPE_INT8, .offset = offsetof(A, kids) + 8, .size = 8 };
+	MUT_ERR(&x, "model parent_t", "relationship kids", "overlaps column k");
+	/* two relationship fields on the same bytes */
+	mut_init(&x);
+	x.prels[1] = x.prels[0];
+	x.prels[1].name = "kids_again";
+	x.prels[1].back_populates = NULL;
+	MUT_ERR(&x, "model parent_t", "relationship kids_again", "overlaps relationship kids");
+	/* a column over the object header */
+	mut_init(&x);
+	x.pcols[2] = (pgorm_column){ .name = "h", .type = PGORM_TYPE_INT8, .offset = 8, .size = 8 };
+	MUT_ERR(&x, "parent_t", "column h", "header");
+}
+END_TEST
+
+START_TEST(test_issue12_empty_names)
+{
+	mut x;
+	mut_init(&x);
+	x.pcols[1].name = "";
+	MUT_ERR(&x, "parent_t", "column #1", "empty name");
+	mut_init(&x);
+	x.prels[0].name = "";
+	MUT_ERR(&x, "parent_t", "empty name");
+	mut_init(&x);
+	x.prels[0].back_populates = "";
+	MUT_ERR(&x, "parent_t.kids", "back_populates is empty");
+	mut_init(&x);
+	x.prels[0].fk_column = "";
+	MUT_ERR(&x, "parent_t.kids", "fk_column is empty");
+	mut_init(&x);
+	x.ccols[1].fk_table = "";
+	MUT_ERR(&x, "child_t", "column a_id", "fk_table is empty");
+	mut_init(&x);
+	x.parent.schema = "";
+	MUT_ERR(&x, "parent_t", "schema name is empty");
+	mut_init(&x);
+	mut_m2m(&x);
+	x.sec.remote_column = "";
+	MUT_ERR(&x, "parent_t.kids", "secondary remote_column is empty");
+}
+END_TEST
+
+typedef struct V {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t v1;
+	int64_t v2;
+	char pad[16];
+} V;
+
+START_TEST(test_issue12_two_version_columns)
+{
+	pgorm_column cols[] = { ID_COL(V), PGORM_COLUMN(INT8, "v1", PGORM_VERSION, V, v1),
+	                        PGORM_COLUMN(INT8, "v2", PGORM_VERSION, V, v2), PGORM_COLUMN_END };
+	pgorm_model m = PGORM_MODEL("v_t", V, cols, NULL);
+	expect_err((const pgorm_model *const[]){ &m }, 1, "model v_t", "column v2", "second version column", "v1", NULL);
+	cols[2].flags = 0;
+	pgorm_registry_destroy(expect_ok((const pgorm_model *const[]){ &m }, 1));
+}
+END_TEST
+
+START_TEST(test_issue12_unknown_bits_and_enums)
+{
+	mut x;
+	mut_init(&x);
+	x.pcols[1].flags = 1u << 10;
+	MUT_ERR(&x, "parent_t", "column name", "unknown flag bits 0x400");
+	mut_init(&x);
+	x.ccols[1].on_delete = (pgorm_fk_action)42;
+	MUT_ERR(&x, "child_t", "column a_id", "on_delete 42");
+	mut_init(&x);
+	x.ccols[1].on_update = (pgorm_fk_action)-1;
+	MUT_ERR(&x, "child_t", "column a_id", "not a pgorm_fk_action");
+	mut_init(&x);
+	x.prels[0].loader = (pgorm_loader)99;
+	MUT_ERR(&x, "parent_t.kids", "loader 99");
+	mut_init(&x);
+	x.prels[0].kind = (pgorm_rel_kind)7;
+	MUT_ERR(&x, "parent_t.kids", "kind 7");
+	mut_init(&x);
+	x.prels[0].passive_deletes = (pgorm_passive)3;
+	MUT_ERR(&x, "parent_t.kids", "passive_deletes 3");
+	mut_init(&x);
+	x.prels[0].cascade = PGORM_CASCADE_DELETE | (1u << 12);
+	MUT_ERR(&x, "parent_t.kids", "unknown cascade bits 0x1000");
+	mut_init(&x);
+	x.crels[0].flags = 1u << 9;
+	MUT_ERR(&x, "child_t.owner", "unknown flag bits 0x200");
+	mut_init(&x);
+	x.ccols[0].type = (pgorm_type)1000;
+	MUT_ERR(&x, "child_t", "column id", "unsupported column type 1000");
+}
+END_TEST
+
+START_TEST(test_issue12_wrapping_and_misaligned)
+{
+	mut x;
+	mut_init(&x);
+	x.pcols[1].offset = SIZE_MAX - 3; /* offset + size wraps */
+	MUT_ERR(&x, "parent_t", "column name", "outside the struct");
+	mut_init(&x);
+	x.prels[0].offset = SIZE_MAX - 8;
+	MUT_ERR(&x, "parent_t.kids", "outside the struct");
+	mut_init(&x);
+	x.parent.size = SIZE_MAX; /* the object allocation size would wrap */
+	MUT_ERR(&x, "parent_t", "struct size", "not plausible");
+	mut_init(&x);
+	x.ccols[1].offset = offsetof(B, a_id) + 1;
+	x.ccols[2].offset = offsetof(B, label) + 8; /* keep clear of a_id's bytes: only alignment is wrong */
+	x.ccols[2].type = PGORM_TYPE_INT8;
+	x.ccols[2].size = 8;
+	MUT_ERR(&x, "child_t", "column a_id", "not aligned for int8");
+	mut_init(&x);
+	x.prels[0].offset = offsetof(A, kids) + 1;
+	MUT_ERR(&x, "parent_t.kids", "not aligned");
+}
+END_TEST
+
+static char long_name[3][80];
+
+START_TEST(test_issue12_names_beyond_namedatalen)
+{
+	/* two tables whose names are equal in their first 63 bytes: PostgreSQL would see one */
+	memset(long_name[0], 'p', 70);
+	memset(long_name[1], 'p', 70);
+	long_name[0][69] = '1';
+	long_name[1][69] = '2';
+	mut x, y;
+	mut_init(&x);
+	mut_init(&y);
+	x.parent.table = long_name[0];
+	y.parent.table = long_name[1];
+	expect_err((const pgorm_model *const[]){ &x.parent, &y.parent }, 2, long_name[0], "longer than 63 bytes", NULL);
+	/* 63 bytes is the limit itself */
+	memset(long_name[2], 'q', 63);
+	mut_init(&x);
+	x.parent.table = long_name[2];
+	x.ccols[1].fk_table = long_name[2];
+	mut_ok(&x);
+	x.ccols[1].name = long_name[0];
+	MUT_ERR(&x, "child_t", "longer than 63 bytes");
+	mut_init(&x);
+	x.ccols[1].fk_table = long_name[0];
+	MUT_ERR(&x, "child_t", "column a_id: fk_table", "longer than 63 bytes");
+	mut_init(&x);
+	mut_m2m(&x);
+	x.sec.table = long_name[0];
+	MUT_ERR(&x, "parent_t.kids", "secondary table", "longer than 63 bytes");
+}
+END_TEST
+
+/* Issue 11 item 6: passive_deletes ALL never touches the children, so it cannot be combined
+ * with a cascade that deletes them (SQLAlchemy raises ArgumentError for the same). delete-orphan
+ * without delete is accepted (SQLAlchemy only warns): see model.h. */
+START_TEST(test_issue11_passive_all_with_delete_cascades)
+{
+	unsigned bad[] = { PGORM_CASCADE_DELETE, PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_DELETE_ORPHAN, PGORM_CASCADE_ALL,
+	                   PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		mut x;
+		mut_init(&x);
+		x.prels[0].passive_deletes = PGORM_PASSIVE_ALL;
+		x.prels[0].cascade = bad[i];
+		MUT_ERR(&x, "relationship parent_t.kids", "passive_deletes ALL", "delete-orphan");
+	}
+	mut x;
+	mut_init(&x);
+	x.prels[0].passive_deletes = PGORM_PASSIVE_ALL;
+	x.prels[0].cascade = PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_MERGE;
+	mut_ok(&x);
+	x.prels[0].passive_deletes = PGORM_PASSIVE_ON;
+	x.prels[0].cascade = PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN;
+	mut_ok(&x);
+	x.prels[0].passive_deletes = PGORM_PASSIVE_OFF;
+	x.prels[0].cascade = PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_DELETE_ORPHAN; /* accepted, as in SQLAlchemy */
+	mut_ok(&x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("registry");
@@ -531,6 +785,14 @@ int main(void)
 	tcase_add_test(tc, test_bad_magic);
 	tcase_add_test(tc, test_header_not_first);
 	tcase_add_test(tc, test_relationship_misc);
+	tcase_add_test(tc, test_issue12_scalar_many_to_many);
+	tcase_add_test(tc, test_issue12_overlapping_fields);
+	tcase_add_test(tc, test_issue12_empty_names);
+	tcase_add_test(tc, test_issue12_two_version_columns);
+	tcase_add_test(tc, test_issue12_unknown_bits_and_enums);
+	tcase_add_test(tc, test_issue12_wrapping_and_misaligned);
+	tcase_add_test(tc, test_issue12_names_beyond_namedatalen);
+	tcase_add_test(tc, test_issue11_passive_all_with_delete_cascades);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

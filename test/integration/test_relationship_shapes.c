@@ -1,4 +1,4 @@
-/* Integration tests, relationships part 2 (issue 6): one-to-one, backrefs without a struct
+/* Integration tests, relationship shapes (issue 6): one-to-one, backrefs without a struct
  * field, a self-referential tree, many-to-many through a secondary table, and relationships
  * together with version columns, expunge, merge, refresh and savepoints. Every test asserts
  * on the database rows and on the statements issued (pgtest_log), not only return codes. */
@@ -200,6 +200,7 @@ static pgorm_conn *conn;   /* the session's connection */
 static pgorm_conn *check;  /* a second connection: sees only committed rows */
 static pgorm_session *s;
 static pgtest_log log_;
+static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .session = &s, .log = &log_ };
 
 static const char *const ddl[] = {
 	"DROP TABLE IF EXISTS passports_def, persons_def, passports_orph, persons_orph, pets, owners, books, shelves, "
@@ -224,45 +225,24 @@ static const char *const ddl[] = {
 	"course_id bigint NOT NULL REFERENCES courses(id), PRIMARY KEY (student_id, course_id))",
 };
 
-static void new_session(void)
-{
-	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
-	cfg.stmt_hook = pgtest_log_hook;
-	cfg.stmt_hook_ctx = &log_;
-	pgorm_error err;
-	ck_assert_int_eq(pgorm_session_create(&s, reg, NULL, conn, &cfg, &err), 0);
-}
-
 static void setup(void)
 {
 	const pgorm_model *models[] = { &person_def, &passport_def, &person_orph, &passport_orph, &owner_model,
 	                                &pet_model, &shelf_model, &book_model, &node_model, &vnode_model,
 	                                &student_model, &course_model };
-	pgorm_error err;
-	ck_assert_msg(pgorm_registry_create(&reg, models, sizeof models / sizeof *models, &err) == 0, "%s", err.message);
-	conn = pgtest_connect();
-	check = pgtest_connect();
+	pgtest_env_setup(&env, models, sizeof models / sizeof *models, NULL);
 	for (size_t i = 0; i < sizeof ddl / sizeof *ddl; i++)
 		pgtest_exec(conn, ddl[i]);
-	new_session();
-	pgtest_log_clear(&log_);
+	s = pgtest_env_session(&env, NULL, &log_);
 }
 
-static void teardown(void)
-{
-	pgorm_session_destroy(s);
-	pgorm_conn_close(conn);
-	pgorm_conn_close(check);
-	pgorm_registry_destroy(reg);
-	pgtest_log_clear(&log_);
-}
+static void teardown(void) { pgtest_env_teardown(&env); }
 
 /* A fresh session on the same connection: nothing loaded, nothing in the identity map. */
 static void renew_session(void)
 {
 	pgorm_session_destroy(s);
-	new_session();
-	pgtest_log_clear(&log_);
+	s = pgtest_env_session(&env, NULL, &log_);
 }
 
 /* An integer from the committed state of the database (the second connection). */
@@ -1459,11 +1439,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *su = suite_create("relationships2");
-	TCase *tc = tcase_create("relationships2");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	Suite *su = suite_create("relationship_shapes");
+	TCase *tc = pgtest_tcase(su, "relationship_shapes", 60, setup, teardown);
 	tcase_add_test(tc, test_one_to_one_replace_nulls_old);
 	tcase_add_test(tc, test_one_to_one_replace_delete_orphan);
 	tcase_add_test(tc, test_issue_one_to_one_replace_unloaded);
@@ -1495,6 +1472,5 @@ int main(void)
 	tcase_add_test(tc, test_issue_rollback_discards_column_changes);
 	tcase_add_test(tc, test_issue_deleted_object_leaves_queued_add);
 	tcase_add_test(tc, test_issue_set_null_without_parent_is_no_orphan);
-	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
