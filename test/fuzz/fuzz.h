@@ -2,11 +2,7 @@
  *
  * A target reads its choices from the fuzzer's bytes with the fz_* readers (zeros once the
  * input is used up), calls pgorm, and checks what came back with FZ_CHECK, which prints the
- * broken property and aborts: libFuzzer then saves the input as a crash-* file.
- *
- * Checks that wait for fixes of issue 12 made in another branch are switched by the
- * FZ_PENDING_* macros below (1 = the fix has not landed yet, the check is skipped). Set one to
- * 0 when its fix is merged, run test/fuzz/run-fuzz, and keep it at 0. */
+ * broken property and aborts: libFuzzer then saves the input as a crash-* file. */
 #ifndef PGORM_FUZZ_H
 #define PGORM_FUZZ_H
 
@@ -16,10 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FZ_PENDING_ITEM6 1   /* raw-fragment $n renumbering: PostgreSQL's lexer */
-#define FZ_PENDING_ITEM8 1   /* registry validation gaps */
-#define FZ_PENDING_ITEM10 1  /* passwords of malformed conninfo strings */
 
 #define FZ_CHECK(cond, ...)                                                            \
 	do {                                                                           \

@@ -11,7 +11,7 @@
  *    itself, and libpq-style messages quoting each parsed option (as "invalid X value", host
  *    and port errors do);
  *  - for a conninfo libpq cannot parse, connect and pool creation fail with EINVAL and a
- *    message (nothing is connected), and (FZ_PENDING_ITEM10) the message shows no run of
+ *    message (nothing is connected), and the message shows no run of
  *    letters and digits written after "password=" (up to what looks like the next keyword)
  *    that the message for the same conninfo with those letters and digits replaced does not
  *    show as well: e.g. "password=correct horse" must not give 'missing "=" after "horse"'.
@@ -136,8 +136,6 @@ static void malformed(const char *ci)
 	rc = pgorm_pool_create(&p, &pc, &e2);
 	FZ_CHECK(rc == PGORM_EINVAL && p == NULL, "pool with a malformed conninfo: %d", rc);
 	FZ_CHECK(e2.code == rc && strstr(e2.message, "invalid conninfo") != NULL, "message: %s", e2.message);
-	if (FZ_PENDING_ITEM10)
-		return;
 	size_t len = 0;
 	const char *region = password_region(ci, &len);
 	if (region == NULL)
@@ -195,15 +193,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pw = o->val;
 	if (pw != NULL && strchr(pw, '*') != NULL)
 		pw = NULL;
-	if (FZ_PENDING_ITEM10 && pw != NULL) {
-		/* pgorm__redact_password keeps 16 secrets, raw ones first: with more "password"
-		 * keywords than that, the parsed password is dropped and shows (found by this target) */
-		size_t k = 0;
-		for (const char *q = strstr(ci, "password"); q != NULL; q = strstr(q + 1, "password"))
-			k++;
-		if (k >= 8)
-			pw = NULL;
-	}
 	if (pw != NULL) {
 		size_t mlen = strlen(msg), at = mlen ? (opt >> 4) % (mlen + 1) : 0;
 		size_t plen = strlen(pw);

@@ -19,9 +19,7 @@
  *  - a fragment without E-strings, dollar quotes or comments, with balanced parentheses, that
  *    uses only valid parameters is accepted.
  * Fragments PostgreSQL itself rejects (unterminated quote or comment, "1a" or "$1a" junk, a
- * lone '$') may be refused or passed on: either is fine. Until FZ_PENDING_ITEM6 is cleared,
- * fragments with what the old renumbering got wrong (backslashes, dollar quotes, comments, '$'
- * in identifiers) are only checked for crashes. */
+ * lone '$', a number right before a '$') may be refused or passed on: either is fine. */
 #include "fuzz.h"
 
 #include "../../lib/query.c"
@@ -37,7 +35,6 @@ typedef struct ref {
 	pgorm__sb out;        /* the expected renumbered fragment */
 	enum verdict v;
 	bool fancy;           /* E-string, dollar quote or comment: a lexer may refuse these */
-	bool item6;           /* something the renumbering before issue 12 item 6 got wrong */
 	bool eol_comment;     /* ends inside a -- comment: a newline must end it */
 	long depth;           /* parentheses open outside quotes and comments */
 	bool escapes;         /* a ")" closes more than the fragment opened: it would leave the
@@ -55,13 +52,13 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 	while (*p) {
 		const unsigned char *t = p;
 		if (p[0] == '-' && p[1] == '-') {
-			r->fancy = r->item6 = true;
+			r->fancy = true;
 			while (*p && *p != '\n' && *p != '\r') /* scan.l: non_newline is [^\n\r] */
 				p++;
 			if (*p == '\0') /* the comment would swallow the ")" the query puts after it */
 				r->eol_comment = true;
 		} else if (p[0] == '/' && p[1] == '*') {
-			r->fancy = r->item6 = true;
+			r->fancy = true;
 			int depth = 0;
 			do {
 				if (p[0] == '/' && p[1] == '*') { depth++; p += 2; }
@@ -80,7 +77,6 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 			for (;;) {
 				if (*p == '\0') { r->v = V_DONT_CARE; break; }
 				if (*p == '\\' && esc) {
-					r->item6 = true;
 					p += p[1] ? 2 : 1;
 					continue;
 				}
@@ -113,10 +109,8 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 					m = m * 10 + (unsigned)(*d - '0');
 				d++;
 			}
-			if (ident_cont(*d)) { /* "$1a": junk for PostgreSQL 16, "$1" "a" before */
+			if (ident_cont(*d)) /* "$1a": junk for PostgreSQL 15+, "$1" "a" before */
 				r->v = V_DONT_CARE;
-				r->item6 = true;
-			}
 			if (big || m == 0 || m > nparams) {
 				if (r->v == V_OK)
 					r->v = V_REFUSE;
@@ -126,7 +120,6 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 			p = d;
 			continue;
 		} else if (*p == '$') {
-			r->item6 = true;
 			const unsigned char *e = p + 1;
 			while (dolq_cont(*e) && !(isdigit(*e) && e == p + 1))
 				e++;
@@ -151,11 +144,8 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 				p++;
 			}
 		} else if (ident_start(*p)) {
-			while (ident_cont(*p)) {
-				if (*p == '$')
-					r->item6 = true;
+			while (ident_cont(*p))
 				p++;
-			}
 		} else if (isdigit(*p) || (*p == '.' && isdigit(p[1]))) {
 			while (isdigit(*p))
 				p++;
@@ -165,8 +155,9 @@ static void lex(ref *r, const char *s, size_t nparams, size_t base)
 			if ((*p == 'e' || *p == 'E') && (isdigit(p[1]) || ((p[1] == '+' || p[1] == '-') && isdigit(p[2]))))
 				for (p += 2; isdigit(*p); p++)
 					;
-			if (ident_start(*p) || *p == '.')
-				r->v = V_DONT_CARE; /* "1a", "1.2.3": trailing junk */
+			if (ident_start(*p) || *p == '.' || *p == '$')
+				r->v = V_DONT_CARE; /* "1a", "1.2.3": trailing junk; "43e12$3": a literal then a
+				                       parameter is a syntax error whichever way it is lexed */
 		} else {
 			if (*p == '(')
 				r->depth++;
@@ -236,7 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pgorm__sb_init(&r.out);
 	lex(&r, frag, nparams, nfilters);
 	const char *want = pgorm__sb_str(&r.out);
-	bool check = !(FZ_PENDING_ITEM6 && r.item6) && want != NULL;
+	bool check = want != NULL;
 	bool balanced = r.depth == 0 && !r.escapes;
 
 	if (rc != 0) {
@@ -246,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(r.v != V_OK || r.fancy || !balanced, "plain fragment refused: \"%s\": %s", frag, q->err.message);
 	} else if (check) {
 		FZ_CHECK(r.v != V_REFUSE, "fragment with an out-of-range parameter accepted: \"%s\"", frag);
-		FZ_CHECK(FZ_PENDING_ITEM6 || !r.escapes, "fragment that closes the query's parenthesis accepted: \"%s\"", frag);
+		FZ_CHECK(!r.escapes, "fragment that closes the query's parenthesis accepted: \"%s\"", frag);
 		const char *w = pgorm__sb_str(&q->where);
 		FZ_CHECK(w != NULL && q->nparams == nfilters + nparams, "parameters: %zu", q->nparams);
 		size_t wl = strlen(w);

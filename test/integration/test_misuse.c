@@ -21,9 +21,8 @@
  *  - PQfinish on the libpq connection pgorm_conn_pq hands out;
  *  - pgorm_value payload pointers that do not point at the announced length.
  *
- * Cases whose fix is in another branch of issue 12 are in tcases named test_issue_item<N>; the
- * MISUSE_PENDING_* switches below keep them out of the run until that fix is merged (set the
- * switch to 0 then). */
+ * test_issue_item<N> are the cases of issue 12 item N (fixed in h-lower and the lead's branch);
+ * the other test_issue_* are bugs this corpus and test/fuzz found, fixed with them. */
 #include "pgtest.h"
 
 #include <libpq-fe.h>
@@ -33,12 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MISUSE_PENDING_ITEM5 1   /* IN / where with array data NULL and length > 0 */
-#define MISUSE_PENDING_ITEM6 1   /* $n renumbering inside E'', $$, comments, t.x$1 */
-#define MISUSE_PENDING_ITEM7 1   /* pool ABA: release of a stale handle */
-#define MISUSE_PENDING_ITEM8 1   /* registry validation gaps */
-#define MISUSE_PENDING_ITEM9 1   /* config validation */
-#define MISUSE_PENDING_ITEM12 0  /* a second session on a connection another session is using */
 
 /* ---- models: parent_m (kids) <-> child_m (owner) ---- */
 
@@ -122,6 +115,7 @@ static pgorm_conn *conn;
 static pgorm_pool *pool;
 static pgorm_session *s1, *s2;
 static pgorm_error err;
+static const pgtest_env env = { .reg = &reg, .conn = &conn, .session = &s1 };
 
 static pgorm_pool *new_pool(size_t max_size)
 {
@@ -138,10 +132,7 @@ static pgorm_pool *new_pool(size_t max_size)
 static void setup(void)
 {
 	const pgorm_model *models[] = { &parent_model, &child_model };
-	ck_assert_msg(pgorm_registry_create(&reg, models, 2, &err) == 0, "%s", err.message);
-	conn = pgtest_connect();
-	pgtest_exec(conn, "DROP TABLE IF EXISTS misuse_child, misuse_parent");
-	ck_assert_int_eq(pgorm_registry_create_all(reg, conn, false), 0);
+	pgtest_env_setup(&env, models, 2, "DROP TABLE IF EXISTS misuse_child, misuse_parent", PGTEST_CREATE_ALL, NULL);
 	pool = new_pool(3);
 	ck_assert_int_eq(pgorm_session_create(&s1, reg, pool, NULL, NULL, &err), 0);
 	ck_assert_int_eq(pgorm_session_create(&s2, reg, pool, NULL, NULL, &err), 0);
@@ -150,11 +141,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	pgorm_session_destroy(s1);
 	pgorm_session_destroy(s2);
+	pgtest_env_teardown(&env); /* s1, conn, reg */
 	pgorm_pool_destroy(pool);
-	pgorm_conn_close(conn);
-	pgorm_registry_destroy(reg);
 }
 
 static uint64_t statements(pgorm_conn *c)
@@ -1161,7 +1150,7 @@ START_TEST(test_query_run)
 }
 END_TEST
 
-/* ---- cases waiting for the fixes of issue 12 items in another branch (MISUSE_PENDING_*) ---- */
+/* ---- issue 12 items fixed in other branches ---- */
 
 /* item 5: an array value whose data pointer is NULL with a length > 0 */
 START_TEST(test_issue_item5_null_array_data)
@@ -1565,10 +1554,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("misuse");
-	TCase *tc = tcase_create("corpus");
-	tcase_add_unchecked_fixture(tc, pgtest_schema_setup, pgtest_schema_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	TCase *tc = pgtest_tcase(s, "corpus", 60, setup, teardown);
 	tcase_add_test(tc, test_error_and_types);
 	tcase_add_test(tc, test_conn_lifecycle);
 	tcase_add_test(tc, test_conn_exec_arguments);
@@ -1596,25 +1582,11 @@ int main(void)
 	tcase_add_test(tc, test_issue_option_empty_path);
 	tcase_add_test(tc, test_issue_rel_is_loaded_wrong_model);
 	tcase_add_test(tc, test_issue_stream_batch_too_large);
-	suite_add_tcase(s, tc);
-	/* cases enabled once their fix is merged (see MISUSE_PENDING_* at the top) */
-	const struct { bool pending; const char *name; const TTest *test; } later[] = {
-		{ MISUSE_PENDING_ITEM5, "test_issue_item5", test_issue_item5_null_array_data },
-		{ MISUSE_PENDING_ITEM6, "test_issue_item6", test_issue_item6_renumbering },
-		{ MISUSE_PENDING_ITEM7, "test_issue_item7", test_issue_item7_pool_aba },
-		{ MISUSE_PENDING_ITEM8, "test_issue_item8", test_issue_item8_registry },
-		{ MISUSE_PENDING_ITEM9, "test_issue_item9", test_issue_item9_config },
-		{ MISUSE_PENDING_ITEM12, "test_issue_item12", test_issue_item12_two_sessions_one_connection },
-	};
-	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
-		if (later[i].pending && getenv("MISUSE_RUN_PENDING") == NULL)
-			continue;
-		TCase *t = tcase_create(later[i].name);
-		tcase_add_unchecked_fixture(t, pgtest_schema_setup, pgtest_schema_teardown);
-		tcase_add_checked_fixture(t, setup, teardown);
-		tcase_set_timeout(t, 60);
-		tcase_add_test(t, later[i].test);
-		suite_add_tcase(s, t);
-	}
+	tcase_add_test(tc, test_issue_item5_null_array_data);
+	tcase_add_test(tc, test_issue_item6_renumbering);
+	tcase_add_test(tc, test_issue_item7_pool_aba);
+	tcase_add_test(tc, test_issue_item8_registry);
+	tcase_add_test(tc, test_issue_item9_config);
+	tcase_add_test(tc, test_issue_item12_two_sessions_one_connection);
 	return pgtest_run(s);
 }
