@@ -250,7 +250,7 @@ START_TEST(test_issue_pgtmp_tcp_port)
 {
 	pgorm_conn *c = connect_dsn(tcp_dsn);
 	ck_assert_str_eq(pgtest_text(c, "SELECT inet_server_addr()::text"), "127.0.0.1/32");
-	ck_assert_str_eq(pgtest_text(c, "SHOW listen_addresses"), "127.0.0.1");
+	ck_assert_str_eq(pgtest_text(c, "SHOW listen_addresses"), "127.0.0.1,::1");
 	ck_assert_int_eq(pgtest_int(c, "SELECT inet_server_port()"), cluster.port);
 	pgorm_conn_close(c);
 }
