@@ -40,7 +40,9 @@ bool pgorm_error_is_connection(const pgorm_error *e)
 		return false;
 	if (e->code == PGORM_ECONN || e->code == PGORM_ECOMMIT_UNKNOWN)
 		return true;
-	return strncmp(e->sqlstate, "08", 2) == 0 || strcmp(e->sqlstate, "57P01") == 0 ||
+	/* 08P01 (protocol violation) with a live connection is the statement's error */
+	return (strncmp(e->sqlstate, "08", 2) == 0 && strcmp(e->sqlstate, "08P01") != 0) ||
+	       strcmp(e->sqlstate, "57P01") == 0 ||
 	       strcmp(e->sqlstate, "57P02") == 0 || strcmp(e->sqlstate, "57P03") == 0 ||
 	       strcmp(e->sqlstate, "25006") == 0;
 }

@@ -27,6 +27,9 @@ static int code_for_sqlstate(const char *st)
 		return PGORM_ECONSTRAINT;
 	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
 		return PGORM_ESERIALIZATION;
+	if (strcmp(st, "08P01") == 0) /* e.g. a Bind with too few parameters: the session goes on (a
+	                                 FATAL one closes the connection: ECONN by PQstatus) */
+		return PGORM_ESERVER;
 	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0)
 		return PGORM_ECONN;
 	return PGORM_ESERVER;
@@ -376,9 +379,10 @@ void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *
 
 int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
 {
+	if (out != NULL)
+		*out = NULL;
 	if (out == NULL || cfg == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
-	*out = NULL;
 	int crc = pgorm__conn_config_check(cfg, err);
 	if (crc != 0)
 		return crc;

@@ -293,6 +293,8 @@ int pgorm_query_option(pgorm_query *q, const char *path, pgorm_loader loader)
 		return PGORM_EINVAL;
 	if (path == NULL || (unsigned)loader > PGORM_LOAD_NOLOAD)
 		return qfail(q, PGORM_EINVAL, "pgorm_query_option: bad path or loader");
+	if (*path == '\0' || path[strlen(path) - 1] == '.')
+		return qfail(q, PGORM_EINVAL, "pgorm_query_option: bad path \"%s\"", path);
 	if (strcmp(path, "*") == 0) {
 		q->wildcard = loader;
 		return 0;
@@ -736,8 +738,10 @@ static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
 
 int pgorm_query_all(pgorm_query *q, pgorm_list *out)
 {
-	if (q == NULL || out == NULL)
+	if (q == NULL)
 		return PGORM_EINVAL;
+	if (out == NULL)
+		return pgorm__session_fail(q->s, PGORM_EINVAL, "pgorm_query_all: out is NULL");
 	out->items = NULL;
 	out->len = 0;
 	return run(q, out, -1);
@@ -745,8 +749,10 @@ int pgorm_query_all(pgorm_query *q, pgorm_list *out)
 
 int pgorm_query_first(pgorm_query *q, void **out)
 {
-	if (q == NULL || out == NULL)
+	if (q == NULL)
 		return PGORM_EINVAL;
+	if (out == NULL)
+		return pgorm__session_fail(q->s, PGORM_EINVAL, "pgorm_query_first: out is NULL");
 	*out = NULL;
 	pgorm_list l = { 0 };
 	int rc = run(q, &l, 1);
@@ -757,8 +763,10 @@ int pgorm_query_first(pgorm_query *q, void **out)
 
 int pgorm_query_one(pgorm_query *q, void **out)
 {
-	if (q == NULL || out == NULL)
+	if (q == NULL)
 		return PGORM_EINVAL;
+	if (out == NULL)
+		return pgorm__session_fail(q->s, PGORM_EINVAL, "pgorm_query_one: out is NULL");
 	*out = NULL;
 	pgorm_list l = { 0 };
 	int rc = run(q, &l, q->limit >= 0 && q->limit < 2 ? q->limit : 2);
@@ -774,8 +782,10 @@ int pgorm_query_one(pgorm_query *q, void **out)
 
 int pgorm_query_count(pgorm_query *q, int64_t *out)
 {
-	if (q == NULL || out == NULL)
+	if (q == NULL)
 		return PGORM_EINVAL;
+	if (out == NULL)
+		return pgorm__session_fail(q->s, PGORM_EINVAL, "pgorm_query_count: out is NULL");
 	*out = 0;
 	int qrc = qcheck(q);
 	if (qrc != 0)
@@ -931,6 +941,8 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 	pgorm_session *s = q->s;
 	if (cb == NULL || batch == 0)
 		return qfail(q, PGORM_EINVAL, "pgorm_query_stream: needs a callback and a batch size");
+	if (batch > INT32_MAX) /* FETCH takes a 32-bit count */
+		return qfail(q, PGORM_EINVAL, "pgorm_query_stream: batch %zu is above %d", batch, INT32_MAX);
 	int rc = qcheck(q);
 	if (rc != 0)
 		return rc;

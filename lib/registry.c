@@ -649,6 +649,10 @@ static int pair_rels(pgorm__model_info *mi, size_t ndeclared, pgorm_error *err)
 			r->partner = p;
 			p->partner = r;
 		} else if (d->backref) {
+			if (r->partner != NULL) /* named by a back_populates: two partners */
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "relationship %s.%s: has a backref \"%s\" but %s.%s back_populates it",
+				                        tname(mi), r->name, d->backref, tname(r->partner->owner), r->partner->name);
 			if (find_rel(r->target, d->backref) != NULL || pgorm__model_col(r->target, d->backref) >= 0)
 				return pgorm__error_set(err, PGORM_EMODEL,
 				                        "relationship %s.%s: backref \"%s\" collides with the existing attribute %s.%s",

@@ -99,7 +99,7 @@ static bool is_loaded(const void *obj, const pgorm_rel *r)
 
 bool pgorm_rel_is_loaded(const pgorm_rel *r, const void *obj)
 {
-	return r && obj && pgorm__st(obj) && is_loaded(obj, r);
+	return r && obj && pgorm__st(obj) && ((const pgorm_object *)obj)->model == r->owner->model && is_loaded(obj, r);
 }
 
 /* Queue a change on an unloaded collection, to merge when it loads. */
@@ -377,7 +377,8 @@ int pgorm_rel_remove(pgorm_session *s, const pgorm_rel *r, void *parent, void *c
 		                           r->owner->model->table, r->name);
 	const pgorm_rel *m2o = r->partner;
 	void *cur = pgorm__link_get(child, m2o);
-	if (cur != NULL && cur != parent)
+	bool member = r->scalar ? scalar_get(parent, r) == child : pgorm__coll_contains(pgorm__coll(parent, r), child);
+	if ((cur != NULL && cur != parent) || (cur == NULL && !member && is_loaded(parent, r)))
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_remove: the %s object is not in this %s.%s",
 		                           r->target->model->table, r->owner->model->table, r->name);
 	if (r->scalar) {

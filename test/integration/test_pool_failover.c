@@ -3,7 +3,9 @@
  * executables running in parallel are not disturbed. The schema-per-executable fixture is not
  * needed here: nobody else uses this cluster. PgBouncer (Debian 1.18) is started on a free
  * loopback port in transaction mode, as the postgres user when run as root.
- * Every wait is bounded; timing assertions have seconds of slack. */
+ * Every wait is bounded; timing assertions have seconds of slack. Assertions are about behaviour
+ * (which requests failed, which server backends served them, recovery, no hang), not about
+ * counters whose value depends on timing. */
 #include "pgcluster.h"
 #include "pgtest.h"
 
@@ -13,6 +15,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +65,7 @@ static pgorm_pool *make_pool(const pgorm_pool_config *cfg)
 typedef struct req {
 	double t0, t1;
 	int rc;
+	int pid;                    /* the server backend that answered (0 on error) */
 } req;
 
 typedef struct load {
@@ -71,7 +75,7 @@ typedef struct load {
 	size_t n;
 	char msg[MAXMSG][300];      /* the first failures' messages */
 	size_t nmsg;
-	volatile int stop;
+	atomic_int stop;            /* set by load_join, read by the workers */
 	bool use_tx;
 	int per_thread;             /* > 0: fixed count instead of until stop */
 } load;
@@ -79,7 +83,7 @@ typedef struct load {
 static void *load_worker(void *arg)
 {
 	load *l = arg;
-	for (int i = 0; !l->stop && (l->per_thread == 0 || i < l->per_thread); i++) {
+	for (int i = 0; !atomic_load(&l->stop) && (l->per_thread == 0 || i < l->per_thread); i++) {
 		req r = { .t0 = pgtest_now_ms() };
 		char msg[300] = "";
 		pgorm_conn *c = NULL;
@@ -93,10 +97,12 @@ static void *load_worker(void *arg)
 			if (l->use_tx)
 				r.rc = pgorm_conn_begin(c);
 			if (r.rc == 0)
-				r.rc = pgorm_conn_exec(c, "SELECT $1::int8 + 1, $2::text", 2, v, &res);
-			int64_t got = -1;
-			if (r.rc == 0 && (pgorm_result_int64(res, 0, 0, &got) != 0 || got != i + 1))
+				r.rc = pgorm_conn_exec(c, "SELECT $1::int8 + 1, $2::text, pg_backend_pid()", 2, v, &res);
+			int64_t got = -1, pid = 0;
+			if (r.rc == 0 && (pgorm_result_int64(res, 0, 0, &got) != 0 || got != i + 1 ||
+			                  pgorm_result_int64(res, 0, 2, &pid) != 0))
 				r.rc = PGORM_ETYPE;
+			r.pid = r.rc == 0 ? (int)pid : 0;
 			pgorm_result_free(res);
 			if (r.rc == 0 && l->use_tx) {
 				r.rc = pgorm_conn_exec(c, "SELECT length($2::text) + $1::int8", 2, v, NULL);
@@ -133,7 +139,7 @@ static void load_start(load *l, pthread_t *t)
 
 static void load_join(load *l, pthread_t *t)
 {
-	l->stop = 1;
+	atomic_store(&l->stop, 1);
 	for (int i = 0; i < NWORKERS; i++)
 		pthread_join(t[i], NULL);
 }
@@ -171,7 +177,9 @@ START_TEST(test_restart_fast)
 	double back = pgtest_now_ms(); /* pg_ctl -w: the server accepts connections again */
 	pgtest_sleep_ms(1500);
 	load_join(&l, t);
-	for (int i = 0; i < 10; i++) { /* requests after the restart on the idle pool: no error */
+	/* requests after the restart on the idle pool: no error, so its two dead connections were
+	 * found dead at acquire and never handed out */
+	for (int i = 0; i < 10; i++) {
 		pgorm_conn *c = NULL;
 		pgorm_error err;
 		ck_assert_int_eq(pgorm_pool_acquire(idle, &c, &err), 0);
@@ -179,15 +187,31 @@ START_TEST(test_restart_fast)
 		              pgorm_conn_error(c)->message);
 		ck_assert_int_eq(pgorm_pool_release(idle, c), 0);
 	}
-	pgorm_pool_stats_get(idle, &ist);
-	ck_assert_uint_eq(ist.closed[PGORM_POOL_CLOSED_DEAD_IDLE], 2); /* found dead, not handed out */
 	pgorm_pool_destroy(idle);
 
+	/* the backends that served requests before the restart (a handful: one per connection) */
+	int old_pids[64];
+	size_t nold = 0;
+	for (size_t i = 0; i < l.n; i++) {
+		const req *r = &l.reqs[i];
+		bool known = false;
+		for (size_t k = 0; k < nold && !known; k++)
+			known = old_pids[k] == r->pid;
+		if (r->rc == 0 && r->t1 < down && !known && nold < 64)
+			old_pids[nold++] = r->pid;
+	}
 	size_t after = 0, errors = 0, errors_after = 0;
+	double recovered_ms = -1;
 	for (size_t i = 0; i < l.n; i++) {
 		const req *r = &l.reqs[i];
 		if (r->t0 >= back)
 			after++;
+		if (r->rc == 0 && r->t1 >= back && (recovered_ms < 0 || r->t1 - back < recovered_ms))
+			recovered_ms = r->t1 - back;
+		if (r->rc == 0 && r->t0 >= back) /* never a connection from before the restart */
+			for (size_t k = 0; k < nold; k++)
+				ck_assert_msg(r->pid != old_pids[k], "backend %d from before the restart served a request after it",
+				              r->pid);
 		if (r->rc != 0) {
 			errors++;
 			if (r->t0 >= back)
@@ -198,9 +222,9 @@ START_TEST(test_restart_fast)
 	}
 	pgorm_pool_stats st;
 	pgorm_pool_stats_get(p, &st);
-	fprintf(stderr, "restart: %zu requests, %zu after the server was back, %zu errors; "
-	        "closed broken %llu dead_idle %llu generation %llu; connect failures %llu\n",
-	        l.n, after, errors, (unsigned long long)st.closed[PGORM_POOL_CLOSED_BROKEN],
+	fprintf(stderr, "restart: %zu requests, %zu after the server was back, %zu errors, first success "
+	        "%.0f ms after it was back; closed broken %llu dead_idle %llu generation %llu; connect failures %llu\n",
+	        l.n, after, errors, recovered_ms, (unsigned long long)st.closed[PGORM_POOL_CLOSED_BROKEN],
 	        (unsigned long long)st.closed[PGORM_POOL_CLOSED_DEAD_IDLE],
 	        (unsigned long long)st.closed[PGORM_POOL_CLOSED_GENERATION],
 	        (unsigned long long)st.connect_failures);
@@ -210,9 +234,9 @@ START_TEST(test_restart_fast)
 	ck_assert_uint_gt(after, 0);
 	ck_assert_uint_eq(errors_after, 0);
 	ck_assert_uint_le(errors, NWORKERS); /* at most one per request in flight */
-	/* every connection from before the restart was dropped, none handed out twice */
-	ck_assert_uint_ge(st.closed[PGORM_POOL_CLOSED_BROKEN] + st.closed[PGORM_POOL_CLOSED_DEAD_IDLE] +
-	                  st.closed[PGORM_POOL_CLOSED_GENERATION], 3);
+	ck_assert_uint_gt(nold, 0);
+	ck_assert_msg(recovered_ms >= 0 && recovered_ms < 5000, "first success %.0f ms after the server was back",
+	              recovered_ms);
 	ck_assert_uint_eq(st.in_use, 0);
 	pgorm_pool_destroy(p);
 	free(l.reqs);
