@@ -21,17 +21,6 @@ static double now_us(void)
 
 /* ---- errors ---- */
 
-static int code_for_sqlstate(const char *st)
-{
-	if (strncmp(st, "23", 2) == 0)
-		return PGORM_ECONSTRAINT;
-	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
-		return PGORM_ESERIALIZATION;
-	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0)
-		return PGORM_ECONN;
-	return PGORM_ESERVER;
-}
-
 /* libpq messages end in a newline; keep the first line only. */
 static void copy_line(char *dst, size_t n, const char *src)
 {
@@ -57,7 +46,7 @@ int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const 
 		pgorm__strlcpy(e->constraint, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), sizeof e->constraint);
 		pgorm__strlcpy(e->table, PQresultErrorField(res, PG_DIAG_TABLE_NAME), sizeof e->table);
 		pgorm__strlcpy(e->column, PQresultErrorField(res, PG_DIAG_COLUMN_NAME), sizeof e->column);
-		e->code = code_for_sqlstate(e->sqlstate);
+		e->code = pgorm__sqlstate_code(e->sqlstate);
 	} else {
 		const char *m = res ? PQresultErrorMessage(res) : "";
 		if (m == NULL || *m == '\0')
@@ -1034,26 +1023,3 @@ static int savepoint_cmd(pgorm_conn *c, const char *verb, const char *name)
 int pgorm_conn_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "SAVEPOINT ", name); }
 int pgorm_conn_release_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "RELEASE SAVEPOINT ", name); }
 int pgorm_conn_rollback_to(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT ", name); }
-
-long pgorm_quote_ident(char *buf, size_t n, const char *name)
-{
-	if (buf == NULL || name == NULL || *name == '\0')
-		return -1;
-	size_t k = 0;
-	if (k + 1 >= n)
-		return -1;
-	buf[k++] = '"';
-	for (const char *p = name; *p; p++) {
-		size_t need = *p == '"' ? 2 : 1;
-		if (k + need + 1 >= n)
-			return -1;
-		if (*p == '"')
-			buf[k++] = '"';
-		buf[k++] = *p;
-	}
-	if (k + 2 > n)
-		return -1;
-	buf[k++] = '"';
-	buf[k] = '\0';
-	return (long)k;
-}

@@ -853,8 +853,7 @@ enum { KEEP = -1, ROLLBACK = -2 };
 
 static bool failover_state(const char *st)
 {
-	return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
-	       strcmp(st, "57P03") == 0 || strcmp(st, "25006") == 0;
+	return (pgorm__sqlstate_flags(st) & PGORM__SQLSTATE_FAILOVER) != 0;
 }
 
 /* What to do with a connection being released (mutex held, the caller owns c). */
