@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -363,32 +364,110 @@ void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *
 	PQfreemem(perr);
 }
 
-int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
+/* The connect timeout in effect for pq, in ms (libpq's rule: at least 2 s; -1 for none). */
+static long connect_timeout_ms(PGconn *pq)
 {
-	if (out == NULL || cfg == NULL)
-		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
+	long ms = -1;
+	PQconninfoOption *opts = PQconninfo(pq);
+	const char *v = opt_val(opts, "connect_timeout");
+	if (v != NULL && *v != '\0') {
+		long sec = strtol(v, NULL, 10);
+		if (sec > 0)
+			ms = (sec < 2 ? 2 : sec) * 1000;
+	}
+	PQconninfoFree(opts);
+	return ms;
+}
+
+/* PQconnectdb, with the error verbosity raised first: a connect error then carries the
+ * server's SQLSTATE ("FATAL:  3D000: database … does not exist"), which PQconnectdb's message
+ * does not (nor does any PGresult). The connect timeout bounds the whole attempt. */
+static PGconn *connect_verbose(const char *conninfo, const char *connect_timeout, bool *timed_out)
+{
+	*timed_out = false;
+	/* the conninfo's own connect_timeout, when it has one, wins (it comes after) */
+	const char *const kw[] = { "connect_timeout", "dbname", NULL };
+	const char *const val[] = { connect_timeout, conninfo, NULL };
+	int skip = connect_timeout == NULL;
+	PGconn *pq = PQconnectStartParams(kw + skip, val + skip, 1);
+	if (pq == NULL || PQstatus(pq) == CONNECTION_BAD)
+		return pq;
+	PQsetErrorVerbosity(pq, PQERRORS_VERBOSE);
+	long tmo = connect_timeout_ms(pq);
+	double deadline = now_us() + (double)tmo * 1e3;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd pfd = { .fd = PQsocket(pq), .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+		int wait = tmo < 0 ? -1 : (int)((deadline - now_us()) / 1e3);
+		int r = tmo >= 0 && wait <= 0 ? 0 : poll(&pfd, 1, wait);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			PQfinish(pq); /* as libpq's own "timeout expired" */
+			*timed_out = true;
+			return NULL;
+		}
+		st = PQconnectPoll(pq);
+	}
+	PQsetErrorVerbosity(pq, PQERRORS_DEFAULT);
+	return pq;
+}
+
+/* Take the SQLSTATE out of a verbose connect error ("…failed: FATAL:  3D000: database …")
+ * into sqlstate (6 bytes), leaving the message as the default verbosity writes it. */
+static void take_sqlstate(char *msg, char *sqlstate)
+{
+	for (char *p = strstr(msg, ":  "); p != NULL; p = strstr(p + 1, ":  ")) {
+		char *q = p + 3;
+		size_t n = strspn(q, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		if (n == 5 && q[5] == ':' && q[6] == ' ') {
+			memcpy(sqlstate, q, 5);
+			sqlstate[5] = '\0';
+			memmove(q, q + 7, strlen(q + 7) + 1);
+			return;
+		}
+	}
+}
+
+int pgorm__conn_open(pgorm_conn **out, const pgorm_conn_config *cfg, const char *connect_timeout, pgorm_error *err)
+{
 	*out = NULL;
-	int crc = pgorm__conn_config_check(cfg, err);
-	if (crc != 0)
-		return crc;
-	const char *ci = cfg->conninfo ? cfg->conninfo : "";
-	int rc = pgorm__conninfo_check(ci, err);
+	int rc = pgorm__conn_config_check(cfg, err);
 	if (rc != 0)
 		return rc;
-	PGconn *pq = PQconnectdb(ci);
+	const char *ci = cfg->conninfo ? cfg->conninfo : "";
+	if ((rc = pgorm__conninfo_check(ci, err)) != 0)
+		return rc;
+	bool timed_out;
+	PGconn *pq = connect_verbose(ci, connect_timeout, &timed_out);
+	if (pq == NULL && timed_out)
+		return pgorm__error_set(err, PGORM_ECONN, "connect failed: timeout expired");
 	if (pq == NULL)
-		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdb");
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectStartParams");
 	if (PQstatus(pq) != CONNECTION_OK) {
-		pgorm__error_set(err, PGORM_ECONN, "connect: %s", "");
-		if (err != NULL) {
-			pgorm__redact_password(err->message, sizeof err->message, PQerrorMessage(pq), ci, true);
-		}
+		pgorm_error tmp;
+		if (err == NULL)
+			err = &tmp;
+		/* keep libpq's first line; URI errors quote the conninfo, password included */
+		char msg[sizeof err->message];
+		pgorm__redact_password(msg, sizeof msg, PQerrorMessage(pq), ci, true);
+		char st[6] = "";
+		take_sqlstate(msg, st);
+		pgorm__error_set(err, PGORM_ECONN, "connect failed: %s", msg);
+		memcpy(err->sqlstate, st, sizeof st);
 		PQfinish(pq);
 		return PGORM_ECONN;
 	}
 	if ((rc = pgorm_conn_adopt(out, pq, cfg, err)) != 0)
 		PQfinish(pq);
 	return rc;
+}
+
+int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
+{
+	if (out == NULL || cfg == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
+	return pgorm__conn_open(out, cfg, NULL, err);
 }
 
 void pgorm_conn_close(pgorm_conn *c)

@@ -333,23 +333,13 @@ static int open_conn(pgorm_pool *p, pgorm__pool_slot **out, pgorm_error *err, bo
 {
 	*out = NULL;
 	*init_failed = false;
-	const char *const kw[] = { "connect_timeout", "dbname", NULL };
-	const char *const val[] = { p->connect_timeout, p->conninfo, NULL };
-	PGconn *pq = PQconnectdbParams(kw, val, 1);
-	if (pq == NULL)
-		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdbParams");
-	if (PQstatus(pq) != CONNECTION_OK) {
-		/* keep libpq's first line; URI errors quote the conninfo, password included */
-		char msg[200];
-		pgorm__redact_password(msg, sizeof msg, PQerrorMessage(pq), p->conninfo, true);
-		PQfinish(pq);
-		return pgorm__error_set(err, PGORM_ECONN, "connect failed: %s", msg);
-	}
-	pgorm__pool_slot *s = pgorm__calloc(1, sizeof *s);
 	pgorm_conn *c = NULL;
-	if (s == NULL || pgorm_conn_adopt(&c, pq, &p->conn_cfg, err) != 0) {
-		pgorm__free(s);
-		PQfinish(pq);
+	int rc = pgorm__conn_open(&c, &p->conn_cfg, p->connect_timeout, err);
+	if (rc != 0)
+		return rc;
+	pgorm__pool_slot *s = pgorm__calloc(1, sizeof *s);
+	if (s == NULL) {
+		pgorm_conn_close(c);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory opening a pooled connection");
 	}
 	if (p->init_sql != NULL && pgorm__conn_simple(c, p->init_sql) != 0) {
