@@ -847,43 +847,46 @@ typedef struct slot {
 	pgorm__stmt_entry *entry;   /* named mode: the statement's cache entry */
 } slot;
 
-static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, slot *slots, size_t *ns)
+/* Send statement i of the batch; its parameters are the batch's [first, first + nparams). */
+static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, size_t first, slot *slots, size_t *ns)
 {
-	if (c->cfg.stmt_mode == PGORM_STMT_UNNAMED) {
-		if (!PQsendQueryParams(c->pq, st->sql, (int)c->params.n, c->params.oids, c->params.values,
-		                       c->params.lengths, c->params.formats, 1))
+	const pgorm__params *pp = &c->params;
+	int np = (int)st->nparams;
+	const unsigned *oids = pp->oids + first;
+	const char *const *values = pp->values + first;
+	const int *lengths = pp->lengths + first, *formats = pp->formats + first;
+	pgorm__stmt_entry *e = NULL;
+	bool hit = false;
+	if (c->cfg.stmt_mode == PGORM_STMT_NAMED) {
+		e = pgorm__stmt_cache_find(&c->cache, st->sql, st->nparams, oids);
+		/* an entry first prepared by this batch is not a "hit" for recovery purposes */
+		hit = e != NULL && e->pin != c->epoch;
+		if (e != NULL) {
+			c->stats.cache_hits++;
+		} else {
+			c->stats.cache_misses++;
+			cache_make_room(c, c->epoch); /* victims are DEALLOCATEd before the next statement */
+			/* out of memory for the cache entry: it runs unnamed rather than fail half-way
+			 * through a batch (that would leave the connection unusable) */
+			e = pgorm__stmt_cache_insert(&c->cache, st->sql, st->nparams, oids);
+			if (e != NULL) {
+				e->pin = c->epoch;
+				slots[(*ns)++] = (slot){ SLOT_PREPARE, false, i, e };
+				if (!PQsendPrepare(c->pq, e->name, st->sql, np, oids))
+					return fail(c, NULL, st->sql);
+				c->stats.prepares++;
+			}
+		}
+	}
+	if (e == NULL) {
+		if (!PQsendQueryParams(c->pq, st->sql, np, oids, values, lengths, formats, 1))
 			return fail(c, NULL, st->sql);
 		slots[(*ns)++] = (slot){ SLOT_STMT, false, i, NULL };
 		return pipeline_flush(c);
 	}
-	pgorm__stmt_entry *e = pgorm__stmt_cache_find(&c->cache, st->sql, c->params.n, c->params.oids);
-	/* an entry first prepared by this batch is not a "hit" for recovery purposes */
-	bool hit = e != NULL && e->pin != c->epoch;
-	if (e != NULL) {
-		c->stats.cache_hits++;
-	} else {
-		c->stats.cache_misses++;
-		cache_make_room(c, c->epoch); /* victims are DEALLOCATEd before the next statement */
-		e = pgorm__stmt_cache_insert(&c->cache, st->sql, c->params.n, c->params.oids);
-		if (e == NULL) {
-			/* out of memory for the cache entry: run it unnamed rather than fail half-way
-			 * through a batch (that would leave the connection unusable) */
-			if (!PQsendQueryParams(c->pq, st->sql, (int)c->params.n, c->params.oids, c->params.values,
-			                       c->params.lengths, c->params.formats, 1))
-				return fail(c, NULL, st->sql);
-			slots[(*ns)++] = (slot){ SLOT_STMT, false, i, NULL };
-			return pipeline_flush(c);
-		}
-		e->pin = c->epoch;
-		slots[(*ns)++] = (slot){ SLOT_PREPARE, false, i, e };
-		if (!PQsendPrepare(c->pq, e->name, st->sql, (int)c->params.n, c->params.oids))
-			return fail(c, NULL, st->sql);
-		c->stats.prepares++;
-	}
 	e->pin = c->epoch;
 	slots[(*ns)++] = (slot){ SLOT_STMT, hit, i, e };
-	if (!PQsendQueryPrepared(c->pq, e->name, (int)c->params.n, c->params.values, c->params.lengths,
-	                         c->params.formats, 1))
+	if (!PQsendQueryPrepared(c->pq, e->name, np, values, lengths, formats, 1))
 		return fail(c, NULL, st->sql);
 	return pipeline_flush(c);
 }
@@ -985,10 +988,8 @@ static int pipeline_once(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm
 		PQexitPipelineMode(c->pq);
 		return rc;
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params, c->cfg.max_value_size, &c->err);
-		if (rc == 0)
-			rc = send_one(c, &stmts[i], i, slots, &ns);
+	for (size_t i = 0, first = 0; i < n && rc == 0; first += stmts[i].nparams, i++) {
+		rc = send_one(c, &stmts[i], i, first, slots, &ns);
 		c->stats.statements++;
 	}
 	if (rc == 0 && (!PQpipelineSync(c->pq) || pipeline_flush(c) != 0))
@@ -1037,17 +1038,20 @@ int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_
 			results[i] = NULL;
 	if (n > 0 && stmts == NULL)
 		return pgorm__error_set(&c->err, PGORM_EINVAL, "pgorm_conn_pipeline: stmts is NULL");
-	/* Check every statement before anything is sent: a batch is all or nothing. */
+	/* Check and encode every statement before anything is sent: a batch is all or nothing.
+	 * The parameters are encoded once, all of them, and sent from there (also on a retry). */
+	pgorm__params_reset(&c->params);
 	for (size_t i = 0; i < n; i++) {
 		int rc = stmts[i].sql == NULL
 		             ? pgorm__error_set(&c->err, PGORM_EINVAL, "statement %zu: sql is NULL", i)
-		             : pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params,
+		             : pgorm__params_append(&c->params, stmts[i].nparams, stmts[i].params,
 		                                    c->cfg.max_value_size, &c->err);
 		if (rc != 0) {
 			c->err.stmt_index = (long)i;
 			return rc;
 		}
 	}
+	pgorm__params_resolve(&c->params);
 	int rc = pgorm__conn_check(c);
 	if (rc != 0 || n == 0)
 		return rc;
