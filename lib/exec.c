@@ -958,13 +958,20 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 	for (; k < ns; k++)
 		if (slots[k].kind == SLOT_PREPARE)
 			slots[k].entry->doom = PGORM__STMT_DROP;
-	/* the sync */
+	/* the sync: until its ReadyForQuery arrived, the batch's outcome is not known (outside
+	 * a transaction block its implicit COMMIT happens there, and an error of that commit, a
+	 * deferred constraint say, travels in what was lost) */
 	PGresult *res;
-	while ((res = PQgetResult(c->pq)) != NULL) {
-		bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+	bool synced = false;
+	while (!synced && (res = PQgetResult(c->pq)) != NULL) {
+		synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 		PQclear(res);
-		if (sync)
-			break;
+	}
+	if (!synced) {
+		if (rc == 0)
+			rc = fail(c, NULL, NULL); /* PGORM_ECONN: libpq's "server closed …", or the
+			                            * server's last words (57P01 …) */
+		c->broken = true;             /* still in pipeline mode, busy: unusable */
 	}
 	return rc;
 }
