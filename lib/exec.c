@@ -705,6 +705,18 @@ static void cache_make_room(pgorm_conn *c, uint64_t epoch)
 	}
 }
 
+/* A PREPARE of a cached statement failed with 42P05 "prepared statement … already exists":
+ * behind a transaction-mode pooler (PgBouncer) server connections are shared, so another
+ * client's statement of the same name is there. Say what to do in the message and the hint. */
+static void advise_on_name_clash(pgorm_conn *c)
+{
+	if (strcmp(c->err.sqlstate, "42P05") != 0)
+		return;
+	pgorm__strlcpy(c->err.hint, PGORM__NAME_CLASH_ADVICE, sizeof c->err.hint);
+	size_t len = strlen(c->err.message);
+	snprintf(c->err.message + len, sizeof c->err.message - len, " (%s)", PGORM__NAME_CLASH_ADVICE);
+}
+
 /* Prepare sql under a new cache entry (blocking, one round trip). */
 static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
 {
@@ -721,6 +733,7 @@ static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
 	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
 	PQclear(res);
 	if (rc != 0) {
+		advise_on_name_clash(c);
 		pgorm__stmt_cache_remove(&c->cache, e);
 		return rc;
 	}
@@ -928,6 +941,8 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 		int src = 0;
 		if (!ok && status != PGRES_PIPELINE_ABORTED && rc == 0) {
 			rc = src = fail(c, res, st->sql);
+			if (slots[k].kind == SLOT_PREPARE)
+				advise_on_name_clash(c);
 			c->err.stmt_index = (long)slots[k].index;
 			*failed = (long)k;
 		} else if (!ok) {

@@ -71,6 +71,10 @@ void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *
  * adopt. On failure PGORM_ECONN, "connect failed: " and libpq's first line with passwords
  * redacted, and the server's SQLSTATE when it sent one (28P01, 3D000, 57P03 …). */
 int pgorm__conn_open(pgorm_conn **out, const pgorm_conn_config *cfg, const char *connect_timeout, pgorm_error *err);
+/* Added to a 42P05 "prepared statement … already exists" of a cached statement's PREPARE. */
+#define PGORM__NAME_CLASH_ADVICE \
+	"behind PgBouncer in transaction mode use PGORM_STMT_UNNAMED, or PgBouncer >= 1.21 with " \
+	"max_prepared_statements"
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);
 
