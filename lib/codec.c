@@ -314,44 +314,65 @@ static int encode_one(const pgorm_value *v, size_t i, pgorm__buf *b, int *fmt, s
 	return buf_put(b, tmp, len) < 0 ? PGORM_ENOMEM : 0;
 }
 
-int pgorm__params_encode(pgorm__params *p, size_t n, const pgorm_value *v, size_t max_value,
+void pgorm__params_reset(pgorm__params *p)
+{
+	p->n = 0;
+	p->buf.len = 0;
+}
+
+int pgorm__params_append(pgorm__params *p, size_t n, const pgorm_value *v, size_t max_value,
                          pgorm_error *err)
 {
-	if (n > 65535)
+	if (n > PGORM__MAX_PARAMS)
 		return pgorm__error_set(err, PGORM_EINVAL, "%zu parameters: PostgreSQL accepts at most 65535", n);
 	if (n > 0 && v == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "%zu parameters announced but params is NULL", n);
-	if (params_grow(p, n) != 0)
+	size_t base = p->n;
+	if (n > SIZE_MAX - base || params_grow(p, base + n) != 0)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory encoding parameters");
-	p->n = n;
-	p->buf.len = 0;
 	/* Keep data non-NULL: libpq reads a NULL value pointer as SQL NULL, so an empty string
 	 * encoded into a never-grown buffer would otherwise turn into NULL. */
 	if (pgorm__buf_reserve(&p->buf, 1) != 0)
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory encoding parameters");
 	for (size_t i = 0; i < n; i++) {
-		p->oids[i] = pgorm_type_oid(v[i].type);
-		if (p->oids[i] == 0 || v[i].type == PGORM_TYPE_INVALID)
+		size_t k = base + i;
+		p->oids[k] = pgorm_type_oid(v[i].type);
+		if (p->oids[k] == 0 || v[i].type == PGORM_TYPE_INVALID)
 			return pgorm__error_set(err, PGORM_ETYPE, "parameter $%zu: unknown type %d", i + 1, (int)v[i].type);
 		if (v[i].is_null) {
-			p->offsets[i] = SIZE_MAX;
-			p->lengths[i] = 0;
-			p->formats[i] = 1;
+			p->offsets[k] = SIZE_MAX;
+			p->lengths[k] = 0;
+			p->formats[k] = 1;
 			continue;
 		}
 		size_t start = p->buf.len;
-		int rc = encode_one(&v[i], i, &p->buf, &p->formats[i], max_value, err);
+		int rc = encode_one(&v[i], i, &p->buf, &p->formats[k], max_value, err);
 		if (rc != 0)
 			return rc == PGORM_ENOMEM ? pgorm__error_set(err, rc, "out of memory encoding parameters") : rc;
 		if (p->buf.len - start > (size_t)INT32_MAX)
 			return pgorm__error_set(err, PGORM_ETOOBIG, "parameter $%zu is larger than 2 GiB", i + 1);
-		p->offsets[i] = start;
-		p->lengths[i] = (int)(p->buf.len - start);
+		p->offsets[k] = start;
+		p->lengths[k] = (int)(p->buf.len - start);
 	}
-	/* The buffer may have moved while growing: resolve pointers last. */
-	for (size_t i = 0; i < n; i++)
-		p->values[i] = p->offsets[i] == SIZE_MAX ? NULL : p->buf.data + p->offsets[i];
+	p->n = base + n;
 	return 0;
+}
+
+void pgorm__params_resolve(pgorm__params *p)
+{
+	/* The buffer may have moved while growing: pointers are made last. */
+	for (size_t i = 0; i < p->n; i++)
+		p->values[i] = p->offsets[i] == SIZE_MAX ? NULL : p->buf.data + p->offsets[i];
+}
+
+int pgorm__params_encode(pgorm__params *p, size_t n, const pgorm_value *v, size_t max_value,
+                         pgorm_error *err)
+{
+	pgorm__params_reset(p);
+	int rc = pgorm__params_append(p, n, v, max_value, err);
+	if (rc == 0)
+		pgorm__params_resolve(p);
+	return rc;
 }
 
 bool pgorm__type_accepts(pgorm_type want, unsigned oid)

@@ -44,6 +44,14 @@ typedef struct pgorm__params {
  * Errors: PGORM_EINVAL, PGORM_ETYPE, PGORM_ETOOBIG, PGORM_EENCODING, PGORM_ENOMEM. */
 int pgorm__params_encode(pgorm__params *p, size_t n, const pgorm_value *v, size_t max_value,
                          pgorm_error *err);
+/* A batch's parameters encoded once, one statement after the other in the same storage:
+ * reset, append each statement's (they take indexes [p->n, p->n + n)), then resolve the value
+ * pointers (the buffer may move while appending). Errors as pgorm__params_encode; a failed
+ * append leaves p->n as it was. */
+void pgorm__params_reset(pgorm__params *p);
+int pgorm__params_append(pgorm__params *p, size_t n, const pgorm_value *v, size_t max_value,
+                         pgorm_error *err);
+void pgorm__params_resolve(pgorm__params *p);
 void pgorm__params_free(pgorm__params *p);
 /* The checks every parameter passes before it is encoded: a NULL data pointer with a length
  * (text/bytea/numeric/json, int8[] and text[] items), a NULL text[] element. i is its index

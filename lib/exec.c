@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,20 +21,6 @@ static double now_us(void)
 }
 
 /* ---- errors ---- */
-
-static int code_for_sqlstate(const char *st)
-{
-	if (strncmp(st, "23", 2) == 0)
-		return PGORM_ECONSTRAINT;
-	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
-		return PGORM_ESERIALIZATION;
-	if (strcmp(st, "08P01") == 0) /* e.g. a Bind with too few parameters: the session goes on (a
-	                                 FATAL one closes the connection: ECONN by PQstatus) */
-		return PGORM_ESERVER;
-	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0)
-		return PGORM_ECONN;
-	return PGORM_ESERVER;
-}
 
 /* libpq messages end in a newline; keep the first line only. */
 static void copy_line(char *dst, size_t n, const char *src)
@@ -60,7 +47,7 @@ int pgorm__error_from_pq(pgorm_error *e, PGconn *pq, const PGresult *res, const 
 		pgorm__strlcpy(e->constraint, PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), sizeof e->constraint);
 		pgorm__strlcpy(e->table, PQresultErrorField(res, PG_DIAG_TABLE_NAME), sizeof e->table);
 		pgorm__strlcpy(e->column, PQresultErrorField(res, PG_DIAG_COLUMN_NAME), sizeof e->column);
-		e->code = code_for_sqlstate(e->sqlstate);
+		e->code = pgorm__sqlstate_code(e->sqlstate);
 	} else {
 		const char *m = res ? PQresultErrorMessage(res) : "";
 		if (m == NULL || *m == '\0')
@@ -377,33 +364,112 @@ void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *
 	PQfreemem(perr);
 }
 
-int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
+/* The connect timeout in effect for pq, in ms (libpq's rule: at least 2 s; -1 for none). */
+static long connect_timeout_ms(PGconn *pq)
 {
-	if (out != NULL)
-		*out = NULL;
-	if (out == NULL || cfg == NULL)
-		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
-	int crc = pgorm__conn_config_check(cfg, err);
-	if (crc != 0)
-		return crc;
-	const char *ci = cfg->conninfo ? cfg->conninfo : "";
-	int rc = pgorm__conninfo_check(ci, err);
+	long ms = -1;
+	PQconninfoOption *opts = PQconninfo(pq);
+	const char *v = opt_val(opts, "connect_timeout");
+	if (v != NULL && *v != '\0') {
+		long sec = strtol(v, NULL, 10);
+		if (sec > 0)
+			ms = (sec < 2 ? 2 : sec) * 1000;
+	}
+	PQconninfoFree(opts);
+	return ms;
+}
+
+/* PQconnectdb, with the error verbosity raised first: a connect error then carries the
+ * server's SQLSTATE ("FATAL:  3D000: database … does not exist"), which PQconnectdb's message
+ * does not (nor does any PGresult). The connect timeout bounds the whole attempt. */
+static PGconn *connect_verbose(const char *conninfo, const char *connect_timeout, bool *timed_out)
+{
+	*timed_out = false;
+	/* the conninfo's own connect_timeout, when it has one, wins (it comes after) */
+	const char *const kw[] = { "connect_timeout", "dbname", NULL };
+	const char *const val[] = { connect_timeout, conninfo, NULL };
+	int skip = connect_timeout == NULL;
+	PGconn *pq = PQconnectStartParams(kw + skip, val + skip, 1);
+	if (pq == NULL || PQstatus(pq) == CONNECTION_BAD)
+		return pq;
+	PQsetErrorVerbosity(pq, PQERRORS_VERBOSE);
+	long tmo = connect_timeout_ms(pq);
+	double deadline = now_us() + (double)tmo * 1e3;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd pfd = { .fd = PQsocket(pq), .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+		int wait = tmo < 0 ? -1 : (int)((deadline - now_us()) / 1e3);
+		int r = tmo >= 0 && wait <= 0 ? 0 : poll(&pfd, 1, wait);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			PQfinish(pq); /* as libpq's own "timeout expired" */
+			*timed_out = true;
+			return NULL;
+		}
+		st = PQconnectPoll(pq);
+	}
+	PQsetErrorVerbosity(pq, PQERRORS_DEFAULT);
+	return pq;
+}
+
+/* Take the SQLSTATE out of a verbose connect error ("…failed: FATAL:  3D000: database …")
+ * into sqlstate (6 bytes), leaving the message as the default verbosity writes it. */
+static void take_sqlstate(char *msg, char *sqlstate)
+{
+	for (char *p = strstr(msg, ":  "); p != NULL; p = strstr(p + 1, ":  ")) {
+		char *q = p + 3;
+		size_t n = strspn(q, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		if (n == 5 && q[5] == ':' && q[6] == ' ') {
+			memcpy(sqlstate, q, 5);
+			sqlstate[5] = '\0';
+			memmove(q, q + 7, strlen(q + 7) + 1);
+			return;
+		}
+	}
+}
+
+int pgorm__conn_open(pgorm_conn **out, const pgorm_conn_config *cfg, const char *connect_timeout, pgorm_error *err)
+{
+	*out = NULL;
+	int rc = pgorm__conn_config_check(cfg, err);
 	if (rc != 0)
 		return rc;
-	PGconn *pq = PQconnectdb(ci);
+	const char *ci = cfg->conninfo ? cfg->conninfo : "";
+	if ((rc = pgorm__conninfo_check(ci, err)) != 0)
+		return rc;
+	bool timed_out;
+	PGconn *pq = connect_verbose(ci, connect_timeout, &timed_out);
+	if (pq == NULL && timed_out)
+		return pgorm__error_set(err, PGORM_ECONN, "connect failed: timeout expired");
 	if (pq == NULL)
-		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdb");
+		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectStartParams");
 	if (PQstatus(pq) != CONNECTION_OK) {
-		pgorm__error_set(err, PGORM_ECONN, "connect: %s", "");
-		if (err != NULL) {
-			pgorm__redact_password(err->message, sizeof err->message, PQerrorMessage(pq), ci, true);
-		}
+		pgorm_error tmp;
+		if (err == NULL)
+			err = &tmp;
+		/* keep libpq's first line; URI errors quote the conninfo, password included */
+		char msg[sizeof err->message];
+		pgorm__redact_password(msg, sizeof msg, PQerrorMessage(pq), ci, true);
+		char st[6] = "";
+		take_sqlstate(msg, st);
+		pgorm__error_set(err, PGORM_ECONN, "connect failed: %s", msg);
+		memcpy(err->sqlstate, st, sizeof st);
 		PQfinish(pq);
 		return PGORM_ECONN;
 	}
 	if ((rc = pgorm_conn_adopt(out, pq, cfg, err)) != 0)
 		PQfinish(pq);
 	return rc;
+}
+
+int pgorm_conn_connect(pgorm_conn **out, const pgorm_conn_config *cfg, pgorm_error *err)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || cfg == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_conn_connect: NULL argument");
+	return pgorm__conn_open(out, cfg, NULL, err);
 }
 
 void pgorm_conn_close(pgorm_conn *c)
@@ -641,6 +707,18 @@ static void cache_make_room(pgorm_conn *c, uint64_t epoch)
 	}
 }
 
+/* A PREPARE of a cached statement failed with 42P05 "prepared statement … already exists":
+ * behind a transaction-mode pooler (PgBouncer) server connections are shared, so another
+ * client's statement of the same name is there. Say what to do in the message and the hint. */
+static void advise_on_name_clash(pgorm_conn *c)
+{
+	if (strcmp(c->err.sqlstate, "42P05") != 0)
+		return;
+	pgorm__strlcpy(c->err.hint, PGORM__NAME_CLASH_ADVICE, sizeof c->err.hint);
+	size_t len = strlen(c->err.message);
+	snprintf(c->err.message + len, sizeof c->err.message - len, " (%s)", PGORM__NAME_CLASH_ADVICE);
+}
+
 /* Prepare sql under a new cache entry (blocking, one round trip). */
 static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
 {
@@ -657,6 +735,7 @@ static int prepare(pgorm_conn *c, const char *sql, pgorm__stmt_entry **out)
 	rc = (res != NULL && result_ok(res)) ? 0 : fail(c, res, sql);
 	PQclear(res);
 	if (rc != 0) {
+		advise_on_name_clash(c);
 		pgorm__stmt_cache_remove(&c->cache, e);
 		return rc;
 	}
@@ -783,43 +862,46 @@ typedef struct slot {
 	pgorm__stmt_entry *entry;   /* named mode: the statement's cache entry */
 } slot;
 
-static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, slot *slots, size_t *ns)
+/* Send statement i of the batch; its parameters are the batch's [first, first + nparams). */
+static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, size_t first, slot *slots, size_t *ns)
 {
-	if (c->cfg.stmt_mode == PGORM_STMT_UNNAMED) {
-		if (!PQsendQueryParams(c->pq, st->sql, (int)c->params.n, c->params.oids, c->params.values,
-		                       c->params.lengths, c->params.formats, 1))
+	const pgorm__params *pp = &c->params;
+	int np = (int)st->nparams;
+	const unsigned *oids = pp->oids + first;
+	const char *const *values = pp->values + first;
+	const int *lengths = pp->lengths + first, *formats = pp->formats + first;
+	pgorm__stmt_entry *e = NULL;
+	bool hit = false;
+	if (c->cfg.stmt_mode == PGORM_STMT_NAMED) {
+		e = pgorm__stmt_cache_find(&c->cache, st->sql, st->nparams, oids);
+		/* an entry first prepared by this batch is not a "hit" for recovery purposes */
+		hit = e != NULL && e->pin != c->epoch;
+		if (e != NULL) {
+			c->stats.cache_hits++;
+		} else {
+			c->stats.cache_misses++;
+			cache_make_room(c, c->epoch); /* victims are DEALLOCATEd before the next statement */
+			/* out of memory for the cache entry: it runs unnamed rather than fail half-way
+			 * through a batch (that would leave the connection unusable) */
+			e = pgorm__stmt_cache_insert(&c->cache, st->sql, st->nparams, oids);
+			if (e != NULL) {
+				e->pin = c->epoch;
+				slots[(*ns)++] = (slot){ SLOT_PREPARE, false, i, e };
+				if (!PQsendPrepare(c->pq, e->name, st->sql, np, oids))
+					return fail(c, NULL, st->sql);
+				c->stats.prepares++;
+			}
+		}
+	}
+	if (e == NULL) {
+		if (!PQsendQueryParams(c->pq, st->sql, np, oids, values, lengths, formats, 1))
 			return fail(c, NULL, st->sql);
 		slots[(*ns)++] = (slot){ SLOT_STMT, false, i, NULL };
 		return pipeline_flush(c);
 	}
-	pgorm__stmt_entry *e = pgorm__stmt_cache_find(&c->cache, st->sql, c->params.n, c->params.oids);
-	/* an entry first prepared by this batch is not a "hit" for recovery purposes */
-	bool hit = e != NULL && e->pin != c->epoch;
-	if (e != NULL) {
-		c->stats.cache_hits++;
-	} else {
-		c->stats.cache_misses++;
-		cache_make_room(c, c->epoch); /* victims are DEALLOCATEd before the next statement */
-		e = pgorm__stmt_cache_insert(&c->cache, st->sql, c->params.n, c->params.oids);
-		if (e == NULL) {
-			/* out of memory for the cache entry: run it unnamed rather than fail half-way
-			 * through a batch (that would leave the connection unusable) */
-			if (!PQsendQueryParams(c->pq, st->sql, (int)c->params.n, c->params.oids, c->params.values,
-			                       c->params.lengths, c->params.formats, 1))
-				return fail(c, NULL, st->sql);
-			slots[(*ns)++] = (slot){ SLOT_STMT, false, i, NULL };
-			return pipeline_flush(c);
-		}
-		e->pin = c->epoch;
-		slots[(*ns)++] = (slot){ SLOT_PREPARE, false, i, e };
-		if (!PQsendPrepare(c->pq, e->name, st->sql, (int)c->params.n, c->params.oids))
-			return fail(c, NULL, st->sql);
-		c->stats.prepares++;
-	}
 	e->pin = c->epoch;
 	slots[(*ns)++] = (slot){ SLOT_STMT, hit, i, e };
-	if (!PQsendQueryPrepared(c->pq, e->name, (int)c->params.n, c->params.values, c->params.lengths,
-	                         c->params.formats, 1))
+	if (!PQsendQueryPrepared(c->pq, e->name, np, values, lengths, formats, 1))
 		return fail(c, NULL, st->sql);
 	return pipeline_flush(c);
 }
@@ -861,6 +943,8 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 		int src = 0;
 		if (!ok && status != PGRES_PIPELINE_ABORTED && rc == 0) {
 			rc = src = fail(c, res, st->sql);
+			if (slots[k].kind == SLOT_PREPARE)
+				advise_on_name_clash(c);
 			c->err.stmt_index = (long)slots[k].index;
 			*failed = (long)k;
 		} else if (!ok) {
@@ -891,13 +975,20 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 	for (; k < ns; k++)
 		if (slots[k].kind == SLOT_PREPARE)
 			slots[k].entry->doom = PGORM__STMT_DROP;
-	/* the sync */
+	/* the sync: until its ReadyForQuery arrived, the batch's outcome is not known (outside
+	 * a transaction block its implicit COMMIT happens there, and an error of that commit, a
+	 * deferred constraint say, travels in what was lost) */
 	PGresult *res;
-	while ((res = PQgetResult(c->pq)) != NULL) {
-		bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+	bool synced = false;
+	while (!synced && (res = PQgetResult(c->pq)) != NULL) {
+		synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 		PQclear(res);
-		if (sync)
-			break;
+	}
+	if (!synced) {
+		if (rc == 0)
+			rc = fail(c, NULL, NULL); /* PGORM_ECONN: libpq's "server closed …", or the
+			                            * server's last words (57P01 …) */
+		c->broken = true;             /* still in pipeline mode, busy: unusable */
 	}
 	return rc;
 }
@@ -921,10 +1012,8 @@ static int pipeline_once(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm
 		PQexitPipelineMode(c->pq);
 		return rc;
 	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params, c->cfg.max_value_size, &c->err);
-		if (rc == 0)
-			rc = send_one(c, &stmts[i], i, slots, &ns);
+	for (size_t i = 0, first = 0; i < n && rc == 0; first += stmts[i].nparams, i++) {
+		rc = send_one(c, &stmts[i], i, first, slots, &ns);
 		c->stats.statements++;
 	}
 	if (rc == 0 && (!PQpipelineSync(c->pq) || pipeline_flush(c) != 0))
@@ -973,17 +1062,20 @@ int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_
 			results[i] = NULL;
 	if (n > 0 && stmts == NULL)
 		return pgorm__error_set(&c->err, PGORM_EINVAL, "pgorm_conn_pipeline: stmts is NULL");
-	/* Check every statement before anything is sent: a batch is all or nothing. */
+	/* Check and encode every statement before anything is sent: a batch is all or nothing.
+	 * The parameters are encoded once, all of them, and sent from there (also on a retry). */
+	pgorm__params_reset(&c->params);
 	for (size_t i = 0; i < n; i++) {
 		int rc = stmts[i].sql == NULL
 		             ? pgorm__error_set(&c->err, PGORM_EINVAL, "statement %zu: sql is NULL", i)
-		             : pgorm__params_encode(&c->params, stmts[i].nparams, stmts[i].params,
+		             : pgorm__params_append(&c->params, stmts[i].nparams, stmts[i].params,
 		                                    c->cfg.max_value_size, &c->err);
 		if (rc != 0) {
 			c->err.stmt_index = (long)i;
 			return rc;
 		}
 	}
+	pgorm__params_resolve(&c->params);
 	int rc = pgorm__conn_check(c);
 	if (rc != 0 || n == 0)
 		return rc;
@@ -1038,26 +1130,3 @@ static int savepoint_cmd(pgorm_conn *c, const char *verb, const char *name)
 int pgorm_conn_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "SAVEPOINT ", name); }
 int pgorm_conn_release_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "RELEASE SAVEPOINT ", name); }
 int pgorm_conn_rollback_to(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT ", name); }
-
-long pgorm_quote_ident(char *buf, size_t n, const char *name)
-{
-	if (buf == NULL || name == NULL || *name == '\0')
-		return -1;
-	size_t k = 0;
-	if (k + 1 >= n)
-		return -1;
-	buf[k++] = '"';
-	for (const char *p = name; *p; p++) {
-		size_t need = *p == '"' ? 2 : 1;
-		if (k + need + 1 >= n)
-			return -1;
-		if (*p == '"')
-			buf[k++] = '"';
-		buf[k++] = *p;
-	}
-	if (k + 2 > n)
-		return -1;
-	buf[k++] = '"';
-	buf[k] = '\0';
-	return (long)k;
-}

@@ -66,6 +66,15 @@ int pgorm__conninfo_check(const char *conninfo, pgorm_error *err);
  * parsed, or holds more candidates than fit, dst gets PGORM__CONNINFO_WITHHELD instead.
  * Never allocates with pgorm's allocator (libpq's PQconninfoParse does). */
 void pgorm__redact_password(char *dst, size_t cap, const char *src, const char *conninfo, bool first_line);
+/* The one connect (pgorm_conn_connect and the pool's maintenance thread): check cfg, open
+ * cfg->conninfo (connect_timeout: seconds as text, the default when the conninfo has none),
+ * adopt. On failure PGORM_ECONN, "connect failed: " and libpq's first line with passwords
+ * redacted, and the server's SQLSTATE when it sent one (28P01, 3D000, 57P03 …). */
+int pgorm__conn_open(pgorm_conn **out, const pgorm_conn_config *cfg, const char *connect_timeout, pgorm_error *err);
+/* Added to a 42P05 "prepared statement … already exists" of a cached statement's PREPARE. */
+#define PGORM__NAME_CLASH_ADVICE \
+	"behind PgBouncer in transaction mode use PGORM_STMT_UNNAMED, or PgBouncer >= 1.21 with " \
+	"max_prepared_statements"
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);
 

@@ -117,7 +117,7 @@ static bool is_orphan_rel(const pgorm_rel *m2o)
 /* Process one relationship of the deleted parents at this level. */
 static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents, pgorm__objlist *next, bool dry, plan *pl)
 {
-	bool del = (r->cascade & (PGORM_CASCADE_DELETE | PGORM_CASCADE_DELETE_ORPHAN)) != 0;
+	bool del = (r->cascade & PGORM_CASCADE_DELETE) != 0; /* delete-orphan alone: children are nulled (model.h) */
 	if (r->flags & PGORM_REL_VIEWONLY)
 		return 0;
 	if (!del && r->passive == PGORM_PASSIVE_ALL)

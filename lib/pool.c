@@ -333,23 +333,13 @@ static int open_conn(pgorm_pool *p, pgorm__pool_slot **out, pgorm_error *err, bo
 {
 	*out = NULL;
 	*init_failed = false;
-	const char *const kw[] = { "connect_timeout", "dbname", NULL };
-	const char *const val[] = { p->connect_timeout, p->conninfo, NULL };
-	PGconn *pq = PQconnectdbParams(kw, val, 1);
-	if (pq == NULL)
-		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory in PQconnectdbParams");
-	if (PQstatus(pq) != CONNECTION_OK) {
-		/* keep libpq's first line; URI errors quote the conninfo, password included */
-		char msg[200];
-		pgorm__redact_password(msg, sizeof msg, PQerrorMessage(pq), p->conninfo, true);
-		PQfinish(pq);
-		return pgorm__error_set(err, PGORM_ECONN, "connect failed: %s", msg);
-	}
-	pgorm__pool_slot *s = pgorm__calloc(1, sizeof *s);
 	pgorm_conn *c = NULL;
-	if (s == NULL || pgorm_conn_adopt(&c, pq, &p->conn_cfg, err) != 0) {
-		pgorm__free(s);
-		PQfinish(pq);
+	int rc = pgorm__conn_open(&c, &p->conn_cfg, p->connect_timeout, err);
+	if (rc != 0)
+		return rc;
+	pgorm__pool_slot *s = pgorm__calloc(1, sizeof *s);
+	if (s == NULL) {
+		pgorm_conn_close(c);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory opening a pooled connection");
 	}
 	if (p->init_sql != NULL && pgorm__conn_simple(c, p->init_sql) != 0) {
@@ -417,6 +407,29 @@ static void free_list(pgorm_pool *p, pgorm__pool_slot *list)
 	}
 }
 
+/* A connect error that will not go away by retrying: the server refused who we are (class 28:
+ * authentication) or what we asked for (3D000: no such database), or the host name does not
+ * resolve. A server that is starting (57P03), refusing connections or whose socket is missing
+ * (stopped, restarting) is worth waiting for. The pool still retries with backoff either way,
+ * so it recovers once the cause is fixed. */
+static bool connect_error_is_permanent(const pgorm_error *e)
+{
+	return e->code == PGORM_ECONN && ((pgorm__sqlstate_flags(e->sqlstate) & PGORM__SQLSTATE_PERMANENT) != 0 ||
+	                                  strstr(e->message, "could not translate host name") != NULL);
+}
+
+/* Wake every waiting acquirer with the last connect error (mutex held). */
+static void fail_waiters(pgorm_pool *p)
+{
+	while (p->wq_head != NULL) {
+		pgorm__pool_waiter *w = p->wq_head;
+		waiter_unlink(p, w);
+		w->rc = PGORM_ECONN;
+		w->done = true;
+		pthread_cond_signal(&w->cond);
+	}
+}
+
 static void *maint_main(void *arg)
 {
 	pgorm_pool *p = arg;
@@ -433,8 +446,9 @@ static void *maint_main(void *arg)
 			int rc = open_conn(p, &s, &e, &init_failed);
 			pthread_mutex_lock(&p->mu);
 			p->opening--;
+			pthread_cond_broadcast(&p->ready_cond);
 			if (rc == 0) {
-				p->down = false;
+				p->down = p->fatal = false;
 				p->backoff_ms = 0;
 				if (p->closing) {
 					p->st.closed[PGORM_POOL_CLOSED_POOL_CLOSE]++;
@@ -453,6 +467,9 @@ static void *maint_main(void *arg)
 				}
 				p->last_err = e;
 				p->down = true;
+				p->fatal = connect_error_is_permanent(&e);
+				if (p->fatal)
+					fail_waiters(p);
 				long b = p->backoff_ms == 0 ? p->cfg.backoff_min_ms : p->backoff_ms * 2;
 				if (b > p->cfg.backoff_max_ms)
 					b = p->cfg.backoff_max_ms;
@@ -596,6 +613,7 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 		return pgorm__error_set(err, PGORM_ESERVER, "pool: pthread_mutex_init failed");
 	}
 	if (cond_init_mono(&p->maint_cond) != 0 || cond_init_mono(&p->close_cond) != 0 ||
+	    cond_init_mono(&p->ready_cond) != 0 ||
 	    pthread_create(&p->maint, NULL, maint_main, p) != 0) {
 		pthread_mutex_destroy(&p->mu);
 		pool_free(p);
@@ -669,6 +687,7 @@ void pgorm_pool_destroy(pgorm_pool *p)
 			slot_free(p, p->ht[i]);
 	pthread_cond_destroy(&p->maint_cond);
 	pthread_cond_destroy(&p->close_cond);
+	pthread_cond_destroy(&p->ready_cond);
 	pthread_mutex_destroy(&p->mu);
 	pool_free(p);
 }
@@ -693,12 +712,21 @@ static bool idle_socket_ok(pgorm_conn *c)
 	return r == 0;
 }
 
+/* PGORM_ECONN with the last connect error: its SQLSTATE, its (redacted) message after what. */
+static int fill_connect_error(pgorm_pool *p, pgorm_error *err, const char *what)
+{
+	pgorm__error_set(err, PGORM_ECONN, "pool: %s: %s", what, p->last_err.message);
+	if (err != NULL)
+		memcpy(err->sqlstate, p->last_err.sqlstate, sizeof err->sqlstate);
+	return PGORM_ECONN;
+}
+
 static void fill_timeout_error(pgorm_pool *p, pgorm_error *err, long timeout_ms, int *rc)
 {
 	if (p->down) {
-		*rc = PGORM_ECONN;
-		pgorm__error_set(err, PGORM_ECONN, "pool: no connection within %ld ms, cannot connect: %s",
-		                 timeout_ms, p->last_err.message);
+		char what[64];
+		snprintf(what, sizeof what, "no connection within %ld ms, cannot connect", timeout_ms);
+		*rc = fill_connect_error(p, err, what);
 		return;
 	}
 	*rc = PGORM_ETIMEDOUT;
@@ -748,6 +776,8 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 		*out = w.slot;
 		return 0;
 	}
+	if (w.rc == PGORM_ECONN)
+		return fill_connect_error(p, err, "cannot connect");
 	p->st.timeouts++;
 	if (w.rc != 0)
 		return pgorm__error_set(err, w.rc, "pool is closed");
@@ -791,6 +821,12 @@ int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms,
 			else
 				pgorm__error_set(err, rc, "pool: no idle connection (%zu of max %zu in use)",
 				                 p->in_use, p->cfg.max_size);
+			pthread_mutex_unlock(&p->mu);
+			return rc;
+		} else if (p->fatal && p->opening == 0 && mono_ms() < p->next_attempt_ms) {
+			/* the last connect failed for good and the next is not due: fail fast (once it
+			 * is due, wait for it: the cause may be fixed by now) */
+			int rc = fill_connect_error(p, err, "cannot connect");
 			pthread_mutex_unlock(&p->mu);
 			return rc;
 		} else {
@@ -847,14 +883,55 @@ int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
 	return pgorm_pool_acquire_timeout(p, out, 0, err);
 }
 
+int pgorm_pool_wait_ready(pgorm_pool *p, long timeout_ms, pgorm_error *err)
+{
+	if (p == NULL)
+		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_wait_ready: NULL pool");
+	if (forked(p))
+		return pgorm__error_set(err, PGORM_EFORK, "pool used in a forked child process");
+	int64_t deadline = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	struct timespec ts;
+	to_timespec(deadline, &ts);
+	int rc = 0;
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_signal(&p->maint_cond);
+	while (p->size < p->cfg.min_idle) {
+		if (p->closing) {
+			rc = pgorm__error_set(err, PGORM_ECLOSED, "pool is closed");
+			break;
+		}
+		if (p->fatal) {
+			rc = fill_connect_error(p, err, "cannot connect");
+			break;
+		}
+		bool expired = timeout_ms == 0;
+		if (!expired && timeout_ms < 0)
+			pthread_cond_wait(&p->ready_cond, &p->mu);
+		else if (!expired)
+			expired = pthread_cond_timedwait(&p->ready_cond, &p->mu, &ts) == ETIMEDOUT;
+		if (expired && p->size < p->cfg.min_idle) {
+			if (p->down) {
+				char what[64];
+				snprintf(what, sizeof what, "not ready within %ld ms, cannot connect", timeout_ms);
+				rc = fill_connect_error(p, err, what);
+			} else {
+				rc = pgorm__error_set(err, PGORM_ETIMEDOUT, "pool: %zu of min_idle %zu connections "
+				                      "open after %ld ms", p->size, p->cfg.min_idle, timeout_ms);
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
 /* ---- release ---- */
 
 enum { KEEP = -1, ROLLBACK = -2 };
 
 static bool failover_state(const char *st)
 {
-	return strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
-	       strcmp(st, "57P03") == 0 || strcmp(st, "25006") == 0;
+	return (pgorm__sqlstate_flags(st) & PGORM__SQLSTATE_FAILOVER) != 0;
 }
 
 /* What to do with a connection being released (mutex held, the caller owns c). */

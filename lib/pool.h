@@ -40,6 +40,7 @@ struct pgorm_pool {
 	pthread_mutex_t mu;                 /* guards everything below except cfg and fork_gen */
 	pthread_cond_t maint_cond;          /* wakes the maintenance thread */
 	pthread_cond_t close_cond;          /* in_use dropped (pgorm_pool_close waits on it) */
+	pthread_cond_t ready_cond;          /* a connect attempt ended (pgorm_pool_wait_ready) */
 	pthread_t maint;
 	bool maint_started;
 
@@ -68,6 +69,7 @@ struct pgorm_pool {
 	bool closing, stop;
 
 	bool down;                          /* last connect failed */
+	bool fatal;                         /* ... with an error retrying will not cure */
 	pgorm_error last_err;
 	long backoff_ms;
 	int64_t next_attempt_ms;            /* precise clock */

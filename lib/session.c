@@ -534,6 +534,8 @@ int pgorm_session_commit(pgorm_session *s)
 static void back_to_transient(pgorm_session *s, void *o, pgorm__model_info *mi)
 {
 	pgorm__objstate *st = pgorm__st(o);
+	if (st->flags & OBJ_IN_MAP) /* first: the map finds it by the key about to be reset */
+		pgorm__imap_del(&s->imap, mi, o);
 	pgorm__observe(o, mi);
 	if (st->flags & OBJ_NEW_IN_TX) /* its INSERT is undone: every value it holds is written again */
 		st->dirty |= ~st->nulls & (mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX);
@@ -547,8 +549,6 @@ static void back_to_transient(pgorm_session *s, void *o, pgorm__model_info *mi)
 			pgorm__unassign_col(o, mi, r->fk_cols[c]);
 		st->link_dirty |= 1u << k;
 	}
-	if (st->flags & OBJ_IN_MAP)
-		pgorm__imap_del(&s->imap, mi, o);
 	st->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
 	st->state = PGORM_STATE_TRANSIENT;
 	st->loaded = UINT32_MAX;

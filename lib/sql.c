@@ -1,6 +1,7 @@
-/* lib/sql.c — the string builder, and the lexer that renumbers parameters in raw SQL fragments. */
+/* lib/sql.c — identifier quoting, the string builder, and the lexer that renumbers parameters in raw SQL fragments. */
 #include "sql.h"
 #include "internal.h"
+#include "pgorm/exec.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -86,6 +87,30 @@ void pgorm__sb_ident(pgorm__sb *b, const char *name)
 		p = q;
 	}
 	pgorm__sb_addn(b, "\"", 1);
+}
+
+/* The public, fixed-buffer form of pgorm__sb_ident (declared in pgorm/exec.h). */
+long pgorm_quote_ident(char *buf, size_t n, const char *name)
+{
+	if (buf == NULL || name == NULL || *name == '\0')
+		return -1;
+	size_t k = 0;
+	if (k + 1 >= n)
+		return -1;
+	buf[k++] = '"';
+	for (const char *p = name; *p; p++) {
+		size_t need = *p == '"' ? 2 : 1;
+		if (k + need + 1 >= n)
+			return -1;
+		if (*p == '"')
+			buf[k++] = '"';
+		buf[k++] = *p;
+	}
+	if (k + 2 > n)
+		return -1;
+	buf[k++] = '"';
+	buf[k] = '\0';
+	return (long)k;
 }
 
 void pgorm__sb_qualified(pgorm__sb *b, const char *schema, const char *name)

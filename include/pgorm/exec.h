@@ -30,7 +30,9 @@ typedef struct pgorm_result pgorm_result;
  *   NOT SUPPORTED behind PgBouncer (or any pooler) in transaction or statement pooling mode:
  *   a statement prepared on one server connection is missing on the next, so executions fail
  *   with 26000 ("prepared statement ... does not exist", inside transactions) or 42P05
- *   ("already exists", when two clients prepare the same name). Use UNNAMED there.
+ *   ("already exists", when two clients prepare the same name; its message and hint say
+ *   what to do). Use UNNAMED there, or PgBouncer >= 1.21 with max_prepared_statements > 0
+ *   (it tracks protocol-level prepared statements per client).
  * UNNAMED: every statement is sent with PQexecParams / PQsendQueryParams (parse, bind, execute
  *   and sync together), nothing outlives a statement: safe behind PgBouncer 1.18 transaction
  *   mode. Costs a parse per execution. */

@@ -154,6 +154,12 @@ PGORM_API int pgorm_pool_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *e
 /** As pgorm_pool_acquire with an explicit timeout (0 = do not wait; < 0 = wait forever). */
 PGORM_API int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms,
                                          pgorm_error *err);
+/** Wait until min_idle connections are open (at start-up; returns at once when min_idle is
+ * 0). timeout_ms < 0 waits forever. A connect error that retrying will not cure (no such host,
+ * authentication failed 28xxx, no such database 3D000) returns at once; acquirers get it at
+ * once too, with the server's SQLSTATE, while the pool keeps retrying with backoff.
+ * Errors: PGORM_ECONN (the last connect error), PGORM_ETIMEDOUT, PGORM_ECLOSED. Thread-safe. */
+PGORM_API int pgorm_pool_wait_ready(pgorm_pool *p, long timeout_ms, pgorm_error *err);
 /** Never blocks: an idle connection or PGORM_ETIMEDOUT (a connect is started in the background
  * when the pool may grow). Errors: as pgorm_pool_acquire. Thread-safe. */
 PGORM_API int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err);

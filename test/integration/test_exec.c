@@ -1,6 +1,7 @@
 /* Integration tests for the exec layer against a real server: statement cache, recovery from
  * 26000 / 0A000, pipelines, cancel / terminate, bad input, error hygiene. */
 #include "pgtest.h"
+#include "internal.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -849,6 +850,29 @@ START_TEST(test_issue12_idle_in_transaction_timeout_sqlstate)
 }
 END_TEST
 
+/* A connect error the server sends carries its SQLSTATE (libpq's own PQconnectdb message does
+ * not), and the message reads as libpq's default one. */
+START_TEST(test_connect_error_sqlstate)
+{
+	char dsn[1024];
+	snprintf(dsn, sizeof dsn, "%s dbname=pgorm_no_such_db", pgtest_dsn());
+	pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
+	cfg.conninfo = dsn;
+	pgorm_conn *c = NULL;
+	pgorm_error err;
+	ck_assert_int_eq(pgorm_conn_connect(&c, &cfg, &err), PGORM_ECONN);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err.sqlstate, "3D000");
+	ck_assert_msg(strncmp(err.message, "connect failed: ", 16) == 0, "%s", err.message);
+	ck_assert_msg(strstr(err.message, "FATAL:  database \"pgorm_no_such_db\" does not exist") != NULL, "%s", err.message);
+	ck_assert_msg(strstr(err.message, "3D000") == NULL && strstr(err.message, "LOCATION") == NULL, "%s", err.message);
+	snprintf(dsn, sizeof dsn, "%s user=pgorm_no_such_role", pgtest_dsn());
+	ck_assert_int_eq(pgorm_conn_connect(&c, &cfg, &err), PGORM_ECONN);
+	ck_assert_str_eq(err.sqlstate, "28000");
+	ck_assert_uint_eq(pgorm__sqlstate_flags(err.sqlstate), PGORM__SQLSTATE_PERMANENT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec");
@@ -882,6 +906,7 @@ int main(void)
 	tcase_add_test(tc, test_issue_password_truncation);
 	tcase_add_test(tc, test_issue12_conn_config_refused);
 	tcase_add_test(tc, test_issue12_idle_in_transaction_timeout_sqlstate);
+	tcase_add_test(tc, test_connect_error_sqlstate);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

@@ -23,6 +23,32 @@ static const pgorm_column row_cols[] = {
 	PGORM_COLUMN_END };
 static const pgorm_model row_model = PGORM_MODEL("lw", Row, row_cols, NULL);
 
+/* Issue 11 item 6: a one-to-many with delete-orphan but without delete (accepted, as in
+ * SQLAlchemy, which only warns). */
+typedef struct OP {
+	pgorm_object hdr;
+	int64_t id;
+	pgorm_collection kids;
+} OP;
+typedef struct OC {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t p_id;
+} OC;
+extern const pgorm_model op_model, oc_model;
+static const pgorm_column op_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK, OP, id), PGORM_COLUMN_END };
+static const pgorm_relationship op_rels[] = {
+	PGORM_ONE_TO_MANY("kids", OP, kids, &oc_model, "p_id", NULL,
+	                  PGORM_CASCADE_SAVE_UPDATE | PGORM_CASCADE_DELETE_ORPHAN),
+	PGORM_RELATIONSHIP_END };
+const pgorm_model op_model = PGORM_MODEL("lw_op", OP, op_cols, op_rels);
+static const pgorm_column oc_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK, OC, id),
+	PGORM_COLUMN_FK(INT8, "p_id", PGORM_NULLABLE, OC, p_id, "lw_op", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN_END };
+const pgorm_model oc_model = PGORM_MODEL("lw_oc", OC, oc_cols, NULL);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn;
 
@@ -279,6 +305,49 @@ START_TEST(test_issue12_no_password_fragment_in_pool_errors)
 }
 END_TEST
 
+/* delete-orphan without delete, as SQLAlchemy 1.4 does it (checked with the same schema):
+ * deleting the parent nulls its children's key (they are not orphans of a removal, and there
+ * is no delete cascade); removing a child from the collection deletes it. */
+START_TEST(test_issue11_delete_orphan_without_delete)
+{
+	const pgorm_model *models[] = { &op_model, &oc_model };
+	pgorm_registry *oreg = NULL;
+	pgorm_error err;
+	ck_assert_msg(pgorm_registry_create(&oreg, models, 2, &err) == 0, "%s", err.message);
+	const pgorm_rel *kids = pgorm_registry_rel(oreg, &op_model, "kids");
+	pgtest_exec(conn, "DROP TABLE IF EXISTS lw_oc, lw_op");
+	pgtest_exec(conn, "CREATE TABLE lw_op (id bigint PRIMARY KEY)");
+	pgtest_exec(conn, "CREATE TABLE lw_oc (id bigint PRIMARY KEY, p_id bigint REFERENCES lw_op(id))");
+	pgorm_session *s = NULL;
+	ck_assert_int_eq(pgorm_session_create(&s, oreg, NULL, conn, NULL, NULL), 0);
+	for (int64_t i = 1; i <= 2; i++) {
+		OP *p = pgorm_object_new(s, &op_model);
+		p->id = i;
+		ck_assert_int_eq(pgorm_session_add(s, p), 0);
+		for (int64_t k = 1; k <= 2; k++) {
+			OC *c = pgorm_object_new(s, &oc_model);
+			c->id = 2 * i + k - 2;
+			ck_assert_int_eq(pgorm_rel_append(s, kids, p, c), 0);
+		}
+	}
+	ck_assert_int_eq(pgorm_session_commit(s), 0);
+	void *p1, *p2;
+	ck_assert_int_eq(pgorm_session_get(s, &op_model, (pgorm_value[]){ PGORM_INT8(1) }, &p1), 0);
+	ck_assert_int_eq(pgorm_session_delete(s, p1), 0);
+	ck_assert_int_eq(pgorm_session_get(s, &op_model, (pgorm_value[]){ PGORM_INT8(2) }, &p2), 0);
+	pgorm_collection *k2 = pgorm_rel_collection(s, kids, p2);
+	ck_assert_int_eq(pgorm_rel_load(s, kids, p2, NULL), 0);
+	ck_assert_uint_eq(k2->len, 2);
+	void *first = k2->items[0];
+	ck_assert_int_eq(pgorm_rel_remove(s, kids, p2, first), 0);
+	ck_assert_msg(pgorm_session_commit(s) == 0, "%s", pgorm_session_error(s)->message);
+	pgorm_session_destroy(s);
+	ck_assert_str_eq(pgtest_text(conn, "SELECT string_agg(id || ':' || coalesce(p_id::text, 'NULL'), ' ' ORDER BY id) "
+	                                   "FROM lw_oc"), "1:NULL 2:NULL 4:2");
+	pgorm_registry_destroy(oreg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("issue12_lower");
@@ -290,6 +359,7 @@ int main(void)
 	tcase_add_test(tc, test_issue12_where_renumbering_lexes_like_postgres);
 	tcase_add_test(tc, test_issue12_no_password_fragment_in_connect_errors);
 	tcase_add_test(tc, test_issue12_no_password_fragment_in_pool_errors);
+	tcase_add_test(tc, test_issue11_delete_orphan_without_delete);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }

@@ -271,6 +271,12 @@ START_TEST(test_named_fails_as_documented)
 	int rc = pgorm_conn_exec(b, "SELECT $1::int8 + 1", 1, &p, NULL);
 	ck_assert_int_eq(rc, PGORM_ESERVER);
 	ck_assert_str_eq(pgorm_conn_error(b)->sqlstate, "42P05");
+	/* issue 14: the error says what to do */
+	ck_assert_msg(strstr(pgorm_conn_error(b)->message, "already exists (behind PgBouncer in transaction mode "
+	                                                   "use PGORM_STMT_UNNAMED, or PgBouncer >= 1.21 with "
+	                                                   "max_prepared_statements)") != NULL,
+	              "%s", pgorm_conn_error(b)->message);
+	ck_assert_msg(strstr(pgorm_conn_error(b)->hint, "PGORM_STMT_UNNAMED") != NULL, "%s", pgorm_conn_error(b)->hint);
 	ck_assert(pgorm_conn_ok(b));
 	/* holder pins S in a transaction; a's transaction runs on another server connection where
 	 * its statement does not exist: 26000, the transaction is aborted, nothing crashes */

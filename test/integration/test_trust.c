@@ -193,7 +193,7 @@ static const pgorm_relationship owner_rels[] = {
 	{ .name = "badge", .target = &badge_model, .kind = PGORM_REL_ONE_TO_MANY, .offset = offsetof(Owner, badge),
 	  .size = sizeof(Badge *), .fk_column = "owner_id", .flags = PGORM_REL_SCALAR },
 	{ .name = "seat", .target = &seat_model, .kind = PGORM_REL_ONE_TO_MANY, .offset = offsetof(Owner, seat),
-	  .size = sizeof(Badge *), .fk_column = "owner_id", .flags = PGORM_REL_SCALAR,
+	  .size = sizeof(Badge *), .fk_column = "owner_id", .flags = PGORM_REL_SCALAR, .backref = "owner",
 	  .cascade = PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN },
 	PGORM_RELATIONSHIP_END
 };
@@ -891,6 +891,31 @@ START_TEST(test_flush_error_names_attribute_and_object)
 }
 END_TEST
 
+/* A child flushed, rolled back and added again stays in the identity map under its new key:
+ * before, rollback reset its key before taking it out of the map, which then held a stale
+ * slot and missed it; a later load made a second object for its row, and a one-to-one under
+ * delete-orphan deleted that row as an orphan (found by test_differential, seed 7). */
+START_TEST(test_issue_o2o_same_parent_again_not_orphaned)
+{
+	const pgorm_rel *seat = pgorm_registry_rel(reg, &owner_model, "seat");
+	const pgorm_rel *owner_of = pgorm_registry_rel(reg, &seat_model, "owner");
+	Badge *c = pgorm_object_new(s, &seat_model);
+	c->label = "c";
+	pgorm_session_add(s, c);
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	Owner *o = pgorm_object_new(s, &owner_model);
+	o->name = "o";
+	pgorm_session_add(s, o);
+	ck_assert_int_eq(pgorm_rel_set(s, seat, o, c), 0);
+	commit_ok();
+	int rc = pgorm_rel_set(s, owner_of, c, o);
+	ck_assert_msg(rc == 0, "%s", pgorm_session_error(s)->message);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM seats s JOIN owners o ON o.id = s.owner_id"), 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *su = suite_create("trust");
@@ -916,6 +941,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_refresh_expire_cascade);
 	tcase_add_test(tc, test_issue_deep_loader_path_refused);
 	tcase_add_test(tc, test_flush_error_names_attribute_and_object);
+	tcase_add_test(tc, test_issue_o2o_same_parent_again_not_orphaned);
 	return su;
 }
 

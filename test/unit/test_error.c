@@ -44,6 +44,34 @@ START_TEST(test_connection_class)
 }
 END_TEST
 
+/* The one SQLSTATE table: codes and flags as exec, the error helpers and the pool use them. */
+START_TEST(test_sqlstate_table)
+{
+	ck_assert_int_eq(pgorm__sqlstate_code("23505"), PGORM_ECONSTRAINT);
+	ck_assert_int_eq(pgorm__sqlstate_code("40001"), PGORM_ESERIALIZATION);
+	ck_assert_int_eq(pgorm__sqlstate_code("40P01"), PGORM_ESERIALIZATION);
+	ck_assert_int_eq(pgorm__sqlstate_code("08006"), PGORM_ECONN);
+	ck_assert_int_eq(pgorm__sqlstate_code("57P01"), PGORM_ECONN);
+	ck_assert_int_eq(pgorm__sqlstate_code("57P05"), PGORM_ECONN);
+	ck_assert_int_eq(pgorm__sqlstate_code("25006"), PGORM_ESERVER);
+	ck_assert_int_eq(pgorm__sqlstate_code("3D000"), PGORM_ESERVER);
+	ck_assert_int_eq(pgorm__sqlstate_code("42601"), PGORM_ESERVER);
+	ck_assert_int_eq(pgorm__sqlstate_code(""), PGORM_ESERVER);
+	ck_assert_int_eq(pgorm__sqlstate_code(NULL), PGORM_ESERVER);
+	ck_assert_int_eq(pgorm__sqlstate_code("08"), PGORM_ESERVER); /* not a whole SQLSTATE */
+	const char *failover[] = { "08000", "08006", "57P01", "57P02", "57P03", "25006" };
+	for (size_t i = 0; i < PGORM__ARRAY_LEN(failover); i++)
+		ck_assert_msg(pgorm__sqlstate_flags(failover[i]) == PGORM__SQLSTATE_FAILOVER, "%s", failover[i]);
+	const char *permanent[] = { "28P01", "28000", "3D000" };
+	for (size_t i = 0; i < PGORM__ARRAY_LEN(permanent); i++)
+		ck_assert_msg(pgorm__sqlstate_flags(permanent[i]) == PGORM__SQLSTATE_PERMANENT, "%s", permanent[i]);
+	const char *plain[] = { "57P04", "57P05", "25P03", "23505", "40001", "3D001", "42P05" };
+	for (size_t i = 0; i < PGORM__ARRAY_LEN(plain); i++)
+		ck_assert_msg(pgorm__sqlstate_flags(plain[i]) == 0, "%s", plain[i]);
+	ck_assert_uint_eq(pgorm__sqlstate_flags(NULL), 0);
+}
+END_TEST
+
 START_TEST(test_quote_ident)
 {
 	char b[16];
@@ -62,6 +90,7 @@ int main(void)
 	tcase_add_test(tc, test_names_and_messages);
 	tcase_add_test(tc, test_error_set_truncates);
 	tcase_add_test(tc, test_connection_class);
+	tcase_add_test(tc, test_sqlstate_table);
 	tcase_add_test(tc, test_quote_ident);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
