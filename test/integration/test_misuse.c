@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* ---- models: parent_m (kids) <-> child_m (owner) ---- */
 
 typedef struct Parent {
