@@ -33,11 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MISUSE_PENDING_ITEM5 1   /* IN / where with array data NULL and length > 0 */
-#define MISUSE_PENDING_ITEM6 1   /* $n renumbering inside E'', $$, comments, t.x$1 */
-#define MISUSE_PENDING_ITEM7 1   /* pool ABA: release of a stale handle */
-#define MISUSE_PENDING_ITEM8 1   /* registry validation gaps */
-#define MISUSE_PENDING_ITEM9 1   /* config validation */
+#define MISUSE_PENDING_ITEM5 0   /* IN / where with array data NULL and length > 0 */
+#define MISUSE_PENDING_ITEM6 0   /* $n renumbering inside E'', $$, comments, t.x$1 */
+#define MISUSE_PENDING_ITEM7 0   /* pool ABA: release of a stale handle */
+#define MISUSE_PENDING_ITEM8 0   /* registry validation gaps */
+#define MISUSE_PENDING_ITEM9 0   /* config validation */
 #define MISUSE_PENDING_ITEM12 0  /* a second session on a connection another session is using */
 
 /* ---- models: parent_m (kids) <-> child_m (owner) ---- */
