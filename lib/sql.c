@@ -223,6 +223,22 @@ int pgorm__sql_renumber(pgorm__sb *b, const char *sql, size_t nparams, size_t ba
 			if ((p = quoted_end(p, (char)c, false)) == NULL)
 				return lex_fail(b, start_len, err, sql, tok,
 				                c == '"' ? "unterminated quoted identifier" : "unterminated string");
+		} else if (is_digit(c) || (c == '.' && is_digit((unsigned char)p[1]))) {
+			/* a numeric literal as scan.l reads it: digits [. digits] [e [+-] digits]. An
+			 * exponent belongs to the number, so "6E5$1" is a number and $1, not an
+			 * identifier "E5$1"; letters right after a number are refused, as PostgreSQL 15
+			 * does ("trailing junk after numeric literal") */
+			while (is_digit((unsigned char)*p))
+				p++;
+			if (*p == '.' && p[1] != '.')
+				for (p++; is_digit((unsigned char)*p); p++)
+					;
+			if ((*p == 'e' || *p == 'E') &&
+			    (is_digit((unsigned char)p[1]) || ((p[1] == '+' || p[1] == '-') && is_digit((unsigned char)p[2]))))
+				for (p += 2; is_digit((unsigned char)*p); p++)
+					;
+			if (ident_start((unsigned char)*p))
+				return lex_fail(b, start_len, err, sql, tok, "trailing junk after numeric literal");
 		} else if (ident_start(c)) {
 			/* an identifier or keyword: '$' continues it (t.x$1 is a column, not $1); a
 			 * quote right after it starts a plain string (b'', x'', n'', U&'' need nothing

@@ -111,14 +111,16 @@
 #define DIFF_PYTHON "/usr/bin/python3"
 #endif
 
-/* Known issue-11 bugs the test steps around until they are fixed: 1 = avoid, 0 = let the
- * generator produce the pattern (PGORM_DIFF_NO_AVOID=1 turns every switch off at run time, to
+/* Known bugs the test steps around until they are fixed: 1 = avoid, 0 = let the generator
+ * produce the pattern (0: checked with the fixes of stop 10, seeds 1-4 agree; 1: still
+ * diverging with the final code of stop 10 — ITEM1 only in combination with the others, ITEM5
+ * and EXPIRED_LINKS / ROLLBACK_FK / ROLLBACK_SNAPSHOT alone — to be shrunk and classified) (PGORM_DIFF_NO_AVOID=1 turns every switch off at run time, to
  * see which bugs are fixed). Each is described in the header and in FINDINGS.md. */
 #ifndef AVOID_ISSUE11_ITEM1
 #define AVOID_ISSUE11_ITEM1 1   /* NULL and never-assigned values */
 #endif
 #ifndef AVOID_ISSUE11_ITEM4
-#define AVOID_ISSUE11_ITEM4 1   /* delete-orphan on a many-to-one does nothing */
+#define AVOID_ISSUE11_ITEM4 0   /* delete-orphan on a many-to-one does nothing */
 #endif
 #ifndef AVOID_ISSUE11_ITEM5
 #define AVOID_ISSUE11_ITEM5 1   /* one-to-one replace with a UNIQUE foreign key: 23505 */
@@ -134,25 +136,25 @@
 #define AVOID_NEW_ROLLBACK_SNAPSHOT 1 /* after a rollback, writing the rolled-back value back is lost */
 #endif
 #ifndef AVOID_NEW_M2O_DELETE_CASCADE
-#define AVOID_NEW_M2O_DELETE_CASCADE 1 /* delete cascade along a many-to-one is not applied */
+#define AVOID_NEW_M2O_DELETE_CASCADE 0 /* delete cascade along a many-to-one is not applied */
 #endif
 #ifndef AVOID_ISSUE11_ITEM3
-#define AVOID_ISSUE11_ITEM3 1   /* PGORM_REL_SINGLE_PARENT is not enforced */
+#define AVOID_ISSUE11_ITEM3 0   /* PGORM_REL_SINGLE_PARENT is not enforced */
 #endif
 #ifndef AVOID_NEW_STALE_QUEUE
-#define AVOID_NEW_STALE_QUEUE 1 /* changes queued on an unloaded collection outlive the flush */
+#define AVOID_NEW_STALE_QUEUE 0 /* changes queued on an unloaded collection outlive the flush */
 #endif
 #ifndef AVOID_NEW_LINK_DELETED
-#define AVOID_NEW_LINK_DELETED 1 /* linking a deleted (flushed) object is accepted silently */
+#define AVOID_NEW_LINK_DELETED 0 /* linking a deleted (flushed) object is accepted silently */
 #endif
 #ifndef AVOID_NEW_GHOST_ROWS
-#define AVOID_NEW_GHOST_ROWS 1 /* UPDATE/DELETE of a row that is gone is a silent no-op */
+#define AVOID_NEW_GHOST_ROWS 0 /* UPDATE/DELETE of a row that is gone is a silent no-op */
 #endif
 #ifndef AVOID_NEW_RELOAD_OVERWRITES
-#define AVOID_NEW_RELOAD_OVERWRITES 1 /* a many-to-one load re-reads the row over unflushed writes */
+#define AVOID_NEW_RELOAD_OVERWRITES 0 /* a many-to-one load re-reads the row over unflushed writes */
 #endif
 #ifndef AVOID_ISSUE11_ITEM2
-#define AVOID_ISSUE11_ITEM2 1   /* a pending child removed under delete-orphan stays; re-added, it is dropped */
+#define AVOID_ISSUE11_ITEM2 0   /* a pending child removed under delete-orphan stays; re-added, it is dropped */
 #endif
 
 static bool avoiding(int on)

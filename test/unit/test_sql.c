@@ -336,6 +336,25 @@ START_TEST(test_issue12_offset_in_message)
 }
 END_TEST
 
+
+/* A number's exponent is part of the number: "$388" after "643E58" is a parameter, not the
+ * end of an identifier "E58$388" (found by fuzz_renumber: an out-of-range $388 was accepted). */
+START_TEST(test_issue_number_exponent_then_param)
+{
+	OK("x = 643E58$1", 1, "x = 643E58$3");
+	OK("x = 1.5e-3 + $1", 1, "x = 1.5e-3 + $3");
+	OK("x = .5 + $1", 1, "x = .5 + $3");
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	pgorm_error err;
+	ck_assert_int_eq(pgorm__sql_renumber(&b, "x = 643E58$388", 1, 0, &err), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.message, "out of range"));
+	ck_assert_int_eq(pgorm__sql_renumber(&b, "x = 12abc", 0, 0, &err), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.message, "trailing junk"));
+	pgorm__sb_free(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sql");
@@ -355,6 +374,7 @@ int main(void)
 	tcase_add_test(lx, test_issue12_comments);
 	tcase_add_test(lx, test_issue12_refusals);
 	tcase_add_test(lx, test_issue12_offset_in_message);
+	tcase_add_test(lx, test_issue_number_exponent_then_param);
 	suite_add_tcase(s, lx);
 	return pgtest_run(s);
 }
