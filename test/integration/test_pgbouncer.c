@@ -7,6 +7,11 @@
  * PGORM_STMT_UNNAMED runs the exec workload from several connections; PGORM_STMT_NAMED fails
  * there as documented in exec.h (statements prepared on one server connection are missing on
  * another, and names collide across clients): an error, never a crash.
+ *
+ * With PGORM_TEST_PGBOUNCER_DSN set (docker/compose.yml's `pgbouncer` service), the tests run
+ * through that PgBouncer instead of a private one: it must pool transactions in front of the
+ * server of PGORM_TEST_DSN. Its connections have no connect_query, so every table is named with
+ * this executable's schema.
  */
 #include "pgtest.h"
 
@@ -26,6 +31,8 @@
 
 static char bouncer_dir[64];
 static char bouncer_dsn[256];
+static bool bouncer_external;   /* PGORM_TEST_PGBOUNCER_DSN: nothing to start or stop */
+static char bw[160];            /* the test table, schema-qualified */
 
 static int free_port(void)
 {
@@ -59,9 +66,34 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* Bounded wait until bouncer_dsn accepts connections. */
+static void bouncer_wait(void)
+{
+	for (int i = 0; i < 500; i++) {
+		PGconn *pq = PQconnectdb(bouncer_dsn);
+		bool ok = PQstatus(pq) == CONNECTION_OK;
+		PQfinish(pq);
+		if (ok)
+			return;
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	}
+	die("pgbouncer does not accept connections");
+}
+
 static void bouncer_start(void)
 {
 	pgtest_schema_setup();
+	snprintf(bw, sizeof bw, "\"%s\".bw", pgtest_schema());
+	const char *ext = getenv("PGORM_TEST_PGBOUNCER_DSN");
+	if (ext != NULL && *ext != '\0') {
+		if (strlen(ext) >= sizeof bouncer_dsn)
+			die("PGORM_TEST_PGBOUNCER_DSN is too long");
+		snprintf(bouncer_dsn, sizeof bouncer_dsn, "%s", ext);
+		bouncer_external = true;
+		fprintf(stderr, "pgbouncer test: through PGORM_TEST_PGBOUNCER_DSN\n");
+		bouncer_wait();
+		return;
+	}
 	const char *dsn = getenv("PGORM_TEST_DSN");
 	if (dsn == NULL || *dsn == '\0')
 		die("PGORM_TEST_DSN is not set: this test needs a real PostgreSQL");
@@ -111,20 +143,15 @@ static void bouncer_start(void)
 	if (system(cmd) != 0)
 		die("pgbouncer did not start (is the 'pgbouncer' package installed?)");
 	snprintf(bouncer_dsn, sizeof bouncer_dsn, "host=127.0.0.1 port=%d dbname=pgormdb user=%s", port, user);
-	/* bounded wait until it accepts connections */
-	for (int i = 0; i < 500; i++) {
-		PGconn *pq = PQconnectdb(bouncer_dsn);
-		bool ok = PQstatus(pq) == CONNECTION_OK;
-		PQfinish(pq);
-		if (ok)
-			return;
-		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
-	}
-	die("pgbouncer does not accept connections");
+	bouncer_wait();
 }
 
 static void bouncer_stop(void)
 {
+	if (bouncer_external) {
+		pgtest_schema_teardown();
+		return;
+	}
 	char path[128];
 	snprintf(path, sizeof path, "%s/pgbouncer.pid", bouncer_dir);
 	FILE *f = fopen(path, "r");
@@ -159,7 +186,7 @@ static pgorm_conn *bconnect(pgorm_stmt_mode mode)
 
 static int64_t count(pgorm_conn *c, const char *table, int64_t owner)
 {
-	char sql[128];
+	char sql[256];
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE owner = $1", table);
 	pgorm_value p = PGORM_INT8(owner);
 	pgorm_result *r = NULL;
@@ -177,8 +204,15 @@ START_TEST(test_unnamed_workload)
 	pgorm_conn *c[K];
 	for (int k = 0; k < K; k++)
 		c[k] = bconnect(PGORM_STMT_UNNAMED);
-	pgtest_exec(c[0], "CREATE TABLE bw (id bigserial PRIMARY KEY, owner int8 NOT NULL, name text, "
-	                  "data bytea, at timestamptz, tags text[], UNIQUE (owner, name))");
+	char sql[512];
+	snprintf(sql, sizeof sql, "CREATE TABLE %s (id bigserial PRIMARY KEY, owner int8 NOT NULL, name text, "
+	                          "data bytea, at timestamptz, tags text[], UNIQUE (owner, name))", bw);
+	pgtest_exec(c[0], sql);
+	char ins_ret[256], ins[256], any[256];
+	snprintf(ins_ret, sizeof ins_ret, "INSERT INTO %s (owner, name, data, at, tags) VALUES ($1, $2, $3, $4, $5) "
+	                                  "RETURNING id, name, tags", bw);
+	snprintf(ins, sizeof ins, "INSERT INTO %s (owner, name) VALUES ($1, $2)", bw);
+	snprintf(any, sizeof any, "SELECT count(*) FROM %s WHERE owner = ANY($1)", bw);
 	for (int round = 0; round < 5; round++) {
 		for (int k = 0; k < K; k++) {
 			/* parameterized insert + select back, codecs included */
@@ -188,9 +222,7 @@ START_TEST(test_unnamed_workload)
 			pgorm_value p[] = { PGORM_INT8(k), PGORM_TEXT(name), PGORM_BYTEA("\0\1\2", 3),
 			                    PGORM_TIMESTAMPTZ(round * 1000000LL), PGORM_TEXT_ARRAY(tags, 2) };
 			pgorm_result *r = NULL;
-			ck_assert_msg(pgorm_conn_exec(c[k], "INSERT INTO bw (owner, name, data, at, tags) "
-			                              "VALUES ($1, $2, $3, $4, $5) RETURNING id, name, tags",
-			                              5, p, &r) == 0, "%s", pgorm_conn_error(c[k])->message);
+			ck_assert_msg(pgorm_conn_exec(c[k], ins_ret, 5, p, &r) == 0, "%s", pgorm_conn_error(c[k])->message);
 			ck_assert_str_eq(pgorm_result_text(r, 0, 1), name);
 			pgorm_value t;
 			ck_assert_int_eq(pgorm_result_get(r, 0, 2, PGORM_TYPE_TEXT_ARRAY, &t, NULL), 0);
@@ -202,20 +234,20 @@ START_TEST(test_unnamed_workload)
 		ck_assert_int_eq(pgorm_conn_begin(c[0]), 0);
 		pgorm_value o = PGORM_INT8(0), nm = PGORM_TEXT("rolled-back");
 		pgorm_value pv[] = { o, nm };
-		ck_assert_int_eq(pgorm_conn_exec(c[0], "INSERT INTO bw (owner, name) VALUES ($1, $2)", 2, pv, NULL), 0);
+		ck_assert_int_eq(pgorm_conn_exec(c[0], ins, 2, pv, NULL), 0);
 		ck_assert_int_eq(pgorm_conn_savepoint(c[0], "s1"), 0);
-		ck_assert_int_eq(count(c[1], "bw", 1), round + 1);
-		ck_assert_int_eq(pgorm_conn_exec(c[0], "INSERT INTO bw (owner, name) VALUES ($1, $2)", 2, pv, NULL),
+		ck_assert_int_eq(count(c[1], bw, 1), round + 1);
+		ck_assert_int_eq(pgorm_conn_exec(c[0], ins, 2, pv, NULL),
 		                 PGORM_ECONSTRAINT);
 		ck_assert_int_eq(pgorm_conn_rollback_to(c[0], "s1"), 0);
 		ck_assert_int_eq(pgorm_conn_rollback(c[0]), 0);
-		ck_assert_int_eq(count(c[2], "bw", 0), round + 1);
+		ck_assert_int_eq(count(c[2], bw, 0), round + 1);
 	}
 	/* = ANY($1) with an int8[] parameter */
 	static const int64_t owners[] = { 0, 2 };
 	pgorm_value a = PGORM_INT8_ARRAY(owners, 2);
 	pgorm_result *r = NULL;
-	ck_assert_int_eq(pgorm_conn_exec(c[1], "SELECT count(*) FROM bw WHERE owner = ANY($1)", 1, &a, &r), 0);
+	ck_assert_int_eq(pgorm_conn_exec(c[1], any, 1, &a, &r), 0);
 	int64_t n;
 	ck_assert_int_eq(pgorm_result_int64(r, 0, 0, &n), 0);
 	ck_assert_int_eq(n, 10);
@@ -230,17 +262,17 @@ START_TEST(test_unnamed_workload)
 			snprintf(names[i], sizeof names[i], "b%d", i);
 			v[2 * i] = PGORM_INT8(100 + k);
 			v[2 * i + 1] = PGORM_TEXT(names[i]);
-			st[i] = (pgorm_stmt){ "INSERT INTO bw (owner, name) VALUES ($1, $2)", 2, &v[2 * i] };
+			st[i] = (pgorm_stmt){ ins, 2, &v[2 * i] };
 		}
 		ck_assert_msg(pgorm_conn_pipeline(c[k], BATCH, st, NULL) == 0, "%s", pgorm_conn_error(c[k])->message);
-		ck_assert_int_eq(count(c[(k + 1) % K], "bw", 100 + k), BATCH);
+		ck_assert_int_eq(count(c[(k + 1) % K], bw, 100 + k), BATCH);
 	}
 	for (int i = 0; i < 10; i++)
 		v[2 * i] = PGORM_INT8(200);
 	v[2 * 7 + 1] = PGORM_TEXT("b3"); /* duplicate of statement 3 */
 	ck_assert_int_eq(pgorm_conn_pipeline(c[1], 10, st, NULL), PGORM_ECONSTRAINT);
 	ck_assert_int_eq(pgorm_conn_error(c[1])->stmt_index, 7);
-	ck_assert_int_eq(count(c[2], "bw", 200), 0);
+	ck_assert_int_eq(count(c[2], bw, 200), 0);
 	free(v);
 	free(st);
 	free(names);
