@@ -12,5 +12,7 @@
 #include "pgorm/model.h"
 #include "pgorm/session.h"
 #include "pgorm/query.h"
+#include "pgorm/migrate.h"
+#include "pgorm/testing.h"
 
 #endif

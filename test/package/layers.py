@@ -13,6 +13,7 @@ import sys
 
 # Top first. Each entry is one layer: the modules on it.
 LAYERS = [
+    ["testing"],                    # test support for users' tests: schema per test, joined sessions
     ["session"],                    # session API: orchestration only
     ["query"],                      # query building, autoflush, streaming
     ["flush"],                      # cascades, plan, statements
@@ -21,6 +22,7 @@ LAYERS = [
     ["state"],                      # session state: connection, transaction, errors, one pipeline helper
     ["identity_map"],               # (model, key) -> object
     ["object"],                     # fields, links, snapshots, NULL/assigned bits, key arrays
+    ["migrate"],                    # migration SQL: create_all in a scratch schema, catalogs compared
     ["ddl", "registry"],            # models: DDL and schema check; validated registry
     ["pool"],                       # thread-safe pool of exec connections
     ["exec", "result", "stmt_cache"],  # one libpq connection
