@@ -380,8 +380,7 @@ static void default_notes(script *s, const pgorm_registry *reg, const mcat *want
 	}
 }
 
-static int build_script(script *s, const mcat *want, const mcat *have, const char *schema, bool schema_exists,
-                        pgorm_error *err)
+static int build_script(script *s, const mcat *want, const mcat *have, pgorm_error *err)
 {
 	pgorm__sb *b = &s->b;
 	bool *ready = pgorm__calloc(want->ntables + 1, sizeof *ready);
@@ -538,8 +537,6 @@ static int build_script(script *s, const mcat *want, const mcat *have, const cha
 		}
 	pgorm__free(ready);
 	pgorm__free(fk_done);
-	(void)schema;
-	(void)schema_exists;
 	return 0;
 }
 
@@ -625,7 +622,7 @@ int pgorm_registry_diff_sql(const pgorm_registry *reg, pgorm_conn *c, const char
 	if (rc == 0)
 		rc = read_catalog(c, schema, &have);
 	if (rc == 0)
-		rc = build_script(&s, &want, &have, schema, schema_exists, &c->err);
+		rc = build_script(&s, &want, &have, &c->err);
 	if (rc == 0)
 		default_notes(&s, reg, &want, &have);
 	if (rc == 0 && s.changes > 0 && (*sql = wrap(&s, schema, schema_exists)) == NULL)

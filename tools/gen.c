@@ -493,6 +493,15 @@ static void decide(gschema *s)
 				t->skip = true;
 			}
 	}
+	/* an association table between a skipped table and another is left out with it */
+	for (int i = 0; i < s->n; i++) {
+		gtable *t = &s->t[i];
+		if (t->assoc && (s->t[t->fks[0].target].skip || s->t[t->fks[1].target].skip)) {
+			note(s, "%s: association table of a table left out", t->name);
+			t->assoc = false;
+			t->skip = true;
+		}
+	}
 	drop_dangling(s);
 	/* member names: columns first, in column order */
 	for (int i = 0; i < s->n; i++) {
@@ -812,6 +821,29 @@ static int write_file(const char *path, void (*fn)(FILE *, const gschema *, cons
 	return rc;
 }
 
+static void schema_free(gschema *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		gtable *t = &s->t[i];
+		for (int c = 0; c < t->ncols; c++) {
+			free(t->cols[c].name);
+			free(t->cols[c].sqltype);
+		}
+		for (int m = 0; m < t->nmembers; m++)
+			free(t->members[m]); /* column members and relationship names point here */
+		free(t->members);
+		free(t->cols);
+		free(t->fks);
+		free(t->name);
+		free(t->ident);
+		free(t->sname);
+	}
+	free(s->t);
+	for (int i = 0; i < s->nnotes; i++)
+		free(s->notes[i]);
+	free(s->notes);
+}
+
 pgorm_conn *gen_connect(const char *conninfo)
 {
 	pgorm_conn_config cfg = PGORM_CONN_CONFIG_INIT;
@@ -834,12 +866,15 @@ int gen_run(const gen_options *o)
 	gschema s = { .o = o };
 	int rc = read_schema(c, &s);
 	pgorm_conn_close(c);
-	if (rc != 0)
+	if (rc != 0) {
+		schema_free(&s);
 		return 2;
+	}
 	decide(&s);
 	if (s.problems > 0 && !o->skip_unmapped) {
 		fprintf(stderr, "pgorm-gen: %d problem%s above: nothing written (--skip-unmapped leaves those parts out)\n",
 		        s.problems, s.problems == 1 ? "" : "s");
+		schema_free(&s);
 		return 1;
 	}
 	const char *base = strrchr(o->out, '/') ? strrchr(o->out, '/') + 1 : o->out;
@@ -867,5 +902,6 @@ int gen_run(const gen_options *o)
 	free(hname);
 	free(guard);
 	free(bident);
+	schema_free(&s);
 	return rc == 0 ? 0 : 2;
 }
