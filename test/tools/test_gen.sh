@@ -41,6 +41,10 @@ grep -q 'PGORM_M2O("parent", Categories, parent, &categories_model' "$work/shop.
 "$cc" "${ccflags[@]}" -o "$work/gen_check" "$src/test/tools/gen_check.c" "$work/shop.o" "${ldflags[@]}"
 "$work/gen_check" "$dsn" "${s}_a" check
 "$work/gen_check" "$dsn" "${s}_a" crud
+# --qualify: the models name the schema (PGORM_MODEL_IN)
+"$gen" --qualify -o "$work/qual" "$dsn" "${s}_a" 2>/dev/null
+grep -q "PGORM_MODEL_IN(\"${s}_a\", \"orders\", Orders" "$work/qual.c" || fail "--qualify: no PGORM_MODEL_IN"
+"$cc" "${ccflags[@]}" -c "$work/qual.c" -o "$work/qual.o"
 
 echo "== 2. unmappable types"
 sql "${s}_e" -c "CREATE TABLE points (id int8 PRIMARY KEY, at point NOT NULL, name text); CREATE TABLE nokey (x int4)"
