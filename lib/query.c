@@ -316,15 +316,16 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 		pgorm__sb_addf(&q->where, op[0] == 'I' ? " = ANY($%zu)" : " <> ALL($%zu)", q->nparams + 1);
 		return qbuilt(q, add_param(q, value));
 	}
-	bool like = k >= 7 && k <= 13;
+	bool autoescape = strcmp(op, "STARTSWITH") == 0 || strcmp(op, "ENDSWITH") == 0 || strcmp(op, "CONTAINS") == 0;
+	bool like = autoescape || strstr(op, "LIKE") != NULL;
 	if (like && (col->type != PGORM_TYPE_TEXT || value.type != PGORM_TYPE_TEXT))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s (%s) needs a text column and a text value, got %s",
 		             op, tbl, col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
 	if (!like && !value_fits(col->type, value.type))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", tbl, col->name,
 		             pgorm_type_name(col->type), pgorm_type_name(value.type));
-	if (k >= 11 && k <= 13) { /* SQLAlchemy's startswith/endswith/contains with autoescape */
-		int rc = like_pattern(q, &value, k == 11 ? "" : "%", k == 12 ? "" : "%");
+	if (autoescape) { /* SQLAlchemy's startswith/endswith/contains with autoescape */
+		int rc = like_pattern(q, &value, op[0] == 'S' ? "" : "%", op[0] == 'E' ? "" : "%");
 		if (rc != 0)
 			return rc;
 		op = "LIKE";
@@ -1762,6 +1763,12 @@ int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const 
 	 * the rows it returns may overwrite identity-map objects without losing unflushed writes */
 	if ((rc = pgorm__flush(s, false, NULL)) != 0)
 		return rc;
+	for (size_t i = 0; i < n; i++) /* a save-update cascade may have pulled one in and inserted it */
+		if (pgorm__st(objs[i])->state != PGORM_STATE_TRANSIENT)
+			return pgorm__session_fail(s, PGORM_EINVAL,
+			                           "pgorm_session_upsert: object %zu (%s) was added by a cascade of the flush "
+			                           "(it is linked to an object of the session): it is not upserted",
+			                           i, mi->model->table);
 	size_t ncols = 0;
 	for (uint64_t m = mask; m; m &= m - 1)
 		ncols++;

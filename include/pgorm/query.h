@@ -196,7 +196,8 @@ typedef struct pgorm_upsert {
  * version column starts at 1 and DO UPDATE bumps it. Unit of work: the session is flushed
  * first (whatever autoflush says); the returned rows then go through the identity map,
  * overwriting the objects already there for those keys (populate-existing), else becoming
- * new PERSISTENT objects. The objects passed in only carry values and stay TRANSIENT. *out
+ * new PERSISTENT objects. The objects passed in only carry column values (their relationship
+ * links are not followed: set the foreign key columns) and stay TRANSIENT. *out
  * (may be NULL) lists the objects written, in the order the server returns them: rows skipped
  * by DO NOTHING are not in it. Two objects with the same conflict key in one statement are a
  * server error (a row cannot be affected twice). On a server error the transaction is

@@ -802,6 +802,25 @@ START_TEST(test_bad_input)
 	ck_assert_uint_eq(log_.n, before); /* nothing was ever sent */
 	OK(pgorm_session_upsert(s, &how, one, 0, NULL)); /* nothing to do */
 	ck_assert_uint_eq(log_.n, before);
+	/* an object linked to one in the session is the flush's (save-update cascade), not upserted */
+	void *shop = NULL;
+	pgorm_value pk = PGORM_INT8(1);
+	OK(pgorm_session_get(s, &shop_model, &pk, &shop));
+	Item *it = pgorm_object_new(s, &item_model);
+	it->name = "linked";
+	it->price = "1";
+	PGORM_SET(it, qty, 1);
+	PGORM_SET(it, weight, 1.0);
+	OK(pgorm_rel_append(s, pgorm_registry_rel(reg, &shop_model, "items"), shop, it));
+	const char *byid[] = { "id" };
+	pgorm_upsert ih = PGORM_UPSERT_INIT;
+	ih.conflict_columns = byid;
+	ih.nconflict = 1;
+	void *its[] = { it };
+	ck_assert_int_eq(pgorm_session_upsert(s, &ih, its, 1, NULL), PGORM_EINVAL);
+	ck_assert_msg(strstr(pgorm_session_error(s)->message, "transient") || strstr(pgorm_session_error(s)->message, "cascade"),
+	              "%s", pgorm_session_error(s)->message);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "ON CONFLICT"), 0);
 }
 END_TEST
 
