@@ -17,10 +17,22 @@
 #define MAX_LOAD_DEPTH 8   /* relationship levels in one loader path ("a.b.c": 3) */
 #define MAX_PATH 256       /* bytes of a loader path */
 
+#define MAX_GROUPS 16     /* nesting of or/and/not/any/has groups */
+
 typedef struct loader_opt {
 	char *path;
 	pgorm_loader loader;
 } loader_opt;
+
+/* A filter group being built: its model (columns resolve against it), its alias (0: "t",
+ * k: "r<k>"), its kind and how many terms it has so far. */
+enum { G_TOP, G_AND, G_OR, G_NOT, G_EXISTS };
+typedef struct frame {
+	pgorm__model_info *mi;
+	unsigned alias;
+	int kind;
+	size_t nterms;
+} frame;
 
 struct pgorm_query {
 	pgorm_session *s;
@@ -37,7 +49,20 @@ struct pgorm_query {
 	size_t nopts;
 	pgorm_loader wildcard;
 	bool populate;
+	frame fr[MAX_GROUPS + 1];    /* fr[0]: the query's model, alias t */
+	size_t depth;                /* open groups */
+	unsigned naliases;           /* EXISTS subquery aliases r1, r2, … used so far */
+	bool keyset;                 /* pgorm_query_keyset set the ORDER BY */
+	pgorm__sb sets;              /* bulk UPDATE: "a" = $1, "b" = t."b" * $2 */
+	pgorm__sb aggsel;            /* aggregate query: the aggregates of the select list */
+	pgorm__sb group;             /* GROUP BY list */
+	pgorm__sb having;            /* " AND …" HAVING conditions */
 };
+
+static bool sb_oom(const pgorm_query *q)
+{
+	return q->where.oom || q->order.oom || q->sets.oom || q->aggsel.oom || q->group.oom || q->having.oom;
+}
 
 static int qfail(pgorm_query *q, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int qfail(pgorm_query *q, int code, const char *fmt, ...)
@@ -56,8 +81,11 @@ static int qfail(pgorm_query *q, int code, const char *fmt, ...)
  * ORDER BY builders (a NULL string must never reach "%s"), goes to the session's error. */
 static int qcheck(pgorm_query *q)
 {
-	if (q->where.oom || q->order.oom)
+	if (sb_oom(q))
 		qfail(q, PGORM_ENOMEM, "out of memory building the %s query", q->mi->model->table);
+	if (q->depth > 0)
+		qfail(q, PGORM_EINVAL, "%s query: %zu filter group(s) not closed by pgorm_query_end", q->mi->model->table,
+		      q->depth);
 	if (q->err.code != 0) {
 		q->s->err = q->err;
 		return q->err.code;
@@ -68,7 +96,7 @@ static int qcheck(pgorm_query *q)
 /* After a building call: its out-of-memory is reported at once (and again by qcheck). */
 static int qbuilt(pgorm_query *q, int rc)
 {
-	if (rc == 0 && (q->where.oom || q->order.oom))
+	if (rc == 0 && sb_oom(q))
 		return qfail(q, PGORM_ENOMEM, "out of memory building the %s query", q->mi->model->table);
 	return rc;
 }
@@ -92,6 +120,11 @@ int pgorm_query_create(pgorm_query **out, pgorm_session *s, const pgorm_model *m
 	pgorm__arena_init(&q->arena);
 	pgorm__sb_init(&q->where);
 	pgorm__sb_init(&q->order);
+	pgorm__sb_init(&q->sets);
+	pgorm__sb_init(&q->aggsel);
+	pgorm__sb_init(&q->group);
+	pgorm__sb_init(&q->having);
+	q->fr[0] = (frame){ mi, 0, G_TOP, 0 };
 	*out = q;
 	return 0;
 }
@@ -102,6 +135,10 @@ void pgorm_query_destroy(pgorm_query *q)
 		return;
 	pgorm__sb_free(&q->where);
 	pgorm__sb_free(&q->order);
+	pgorm__sb_free(&q->sets);
+	pgorm__sb_free(&q->aggsel);
+	pgorm__sb_free(&q->group);
+	pgorm__sb_free(&q->having);
 	pgorm__free(q->params);
 	pgorm__arena_free_all(&q->arena);
 	pgorm__free(q);
@@ -160,6 +197,10 @@ static int add_param(pgorm_query *q, pgorm_value v)
 }
 
 static bool is_int(pgorm_type t) { return t == PGORM_TYPE_INT2 || t == PGORM_TYPE_INT4 || t == PGORM_TYPE_INT8; }
+static bool is_num(pgorm_type t)
+{
+	return is_int(t) || t == PGORM_TYPE_FLOAT4 || t == PGORM_TYPE_FLOAT8 || t == PGORM_TYPE_NUMERIC;
+}
 
 static bool value_fits(pgorm_type col, pgorm_type v)
 {
@@ -169,53 +210,240 @@ static bool value_fits(pgorm_type col, pgorm_type v)
 	       (col == PGORM_TYPE_JSON && v == PGORM_TYPE_TEXT) || (col == PGORM_TYPE_NUMERIC && v == PGORM_TYPE_TEXT);
 }
 
-static long find_col(pgorm_query *q, const char *column, const char *what)
+static frame *top(pgorm_query *q) { return &q->fr[q->depth]; }
+
+/* A column of frame f in SQL: t."c", or r<k>."c" inside an EXISTS subquery. */
+static void colref(pgorm__sb *b, const frame *f, const char *name)
+{
+	if (f->alias)
+		pgorm__sb_addf(b, "r%u.", f->alias);
+	else
+		pgorm__sb_add(b, "t.");
+	pgorm__sb_ident(b, name);
+}
+
+/* A new term of the innermost open group: its connective first. */
+static void term(pgorm_query *q)
+{
+	frame *f = top(q);
+	if (f->kind == G_TOP)
+		pgorm__sb_add(&q->where, " AND ");
+	else if (f->nterms > 0)
+		pgorm__sb_add(&q->where, f->kind == G_OR ? " OR " : " AND ");
+	f->nterms++;
+}
+
+static long find_col_in(pgorm_query *q, const pgorm__model_info *mi, const char *column, const char *what)
 {
 	if (column == NULL) {
 		qfail(q, PGORM_EINVAL, "%s: column is NULL", what);
 		return -1;
 	}
-	long c = pgorm__model_col(q->mi, column);
+	long c = pgorm__model_col(mi, column);
 	if (c < 0)
-		qfail(q, PGORM_EINVAL, "%s: %s has no column \"%s\"", what, q->mi->model->table, column);
+		qfail(q, PGORM_EINVAL, "%s: %s has no column \"%s\"", what, mi->model->table, column);
 	return c;
+}
+
+static long find_col(pgorm_query *q, const char *column, const char *what)
+{
+	return find_col_in(q, q->mi, column, what);
+}
+
+/* A text value turned into a LIKE pattern: pre + escaped text + post, copied into the
+ * query's arena. */
+static int like_pattern(pgorm_query *q, pgorm_value *v, const char *pre, const char *post)
+{
+	size_t len = v->u.str.len;
+	char *p = len > (SIZE_MAX - 4) / 2 ? NULL : pgorm__arena_alloc(&q->arena, 2 * len + 4);
+	if (p == NULL)
+		return qfail(q, PGORM_ENOMEM, "out of memory");
+	size_t k = strlen(pre);
+	memcpy(p, pre, k);
+	k += pgorm__like_escape(p + k, v->u.str.ptr ? v->u.str.ptr : "", len);
+	memcpy(p + k, post, strlen(post) + 1);
+	v->u.str.ptr = p;
+	v->u.str.len = k + strlen(post);
+	return 0;
 }
 
 int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm_value value)
 {
 	if (q == NULL)
 		return PGORM_EINVAL;
-	long c = find_col(q, column, "pgorm_query_filter");
+	frame *f = top(q);
+	long c = find_col_in(q, f->mi, column, "pgorm_query_filter");
 	if (c < 0)
 		return q->err.code;
-	static const char *const ops[] = { "=", "<>", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "IS NULL", "IS NOT NULL" };
+	static const char *const ops[] = { "=", "<>", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "NOT LIKE",
+		                           "NOT ILIKE", "STARTSWITH", "ENDSWITH", "CONTAINS", "IN", "NOT IN",
+		                           "IS NULL", "IS NOT NULL" };
 	size_t k = 0;
 	while (k < PGORM__ARRAY_LEN(ops) && (op == NULL || strcmp(op, ops[k]) != 0))
 		k++;
 	if (k == PGORM__ARRAY_LEN(ops))
 		return qfail(q, PGORM_EINVAL, "pgorm_query_filter: unknown operator \"%s\"", op ? op : "(NULL)");
-	const pgorm_column *col = &q->mi->cols[c];
-	pgorm__sb_add(&q->where, " AND t.");
-	pgorm__sb_ident(&q->where, col->name);
+	const pgorm_column *col = &f->mi->cols[c];
+	const char *tbl = f->mi->model->table;
+	if (strcmp(op, "!=") == 0)
+		op = "<>";
+	if (value.is_null && strncmp(op, "IS ", 3) != 0 && value.type != PGORM_TYPE_INVALID &&
+	    value.type < PGORM_TYPE__COUNT) {
+		/* SQLAlchemy's column == None / != None */
+		if (strcmp(op, "=") == 0)
+			op = "IS NULL";
+		else if (strcmp(op, "<>") == 0)
+			op = "IS NOT NULL";
+		else
+			return qfail(q, PGORM_EINVAL, "pgorm_query_filter: %s.%s %s NULL is never true (use IS NULL)", tbl,
+			             col->name, op);
+	}
 	if (strncmp(op, "IS ", 3) == 0) {
+		term(q);
+		colref(&q->where, f, col->name);
 		pgorm__sb_addf(&q->where, " %s", op);
 		return qbuilt(q, 0);
 	}
-	if (strcmp(op, "IN") == 0) {
+	if (strcmp(op, "IN") == 0 || strcmp(op, "NOT IN") == 0) {
 		bool ok = (is_int(col->type) && value.type == PGORM_TYPE_INT8_ARRAY) ||
 		          (col->type == PGORM_TYPE_TEXT && value.type == PGORM_TYPE_TEXT_ARRAY);
 		if (!ok)
-			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: IN on %s.%s (%s) needs an %s array, got %s",
-			             q->mi->model->table, col->name, pgorm_type_name(col->type),
-			             is_int(col->type) ? "int8[]" : "text[]", pgorm_type_name(value.type));
-		pgorm__sb_addf(&q->where, " = ANY($%zu)", q->nparams + 1);
+			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s (%s) needs an %s array, got %s", op, tbl,
+			             col->name, pgorm_type_name(col->type), is_int(col->type) ? "int8[]" : "text[]",
+			             pgorm_type_name(value.type));
+		term(q);
+		colref(&q->where, f, col->name);
+		pgorm__sb_addf(&q->where, op[0] == 'I' ? " = ANY($%zu)" : " <> ALL($%zu)", q->nparams + 1);
 		return qbuilt(q, add_param(q, value));
 	}
-	if (!value_fits(col->type, value.type))
-		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", q->mi->model->table,
-		             col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
-	pgorm__sb_addf(&q->where, " %s $%zu", strcmp(op, "!=") == 0 ? "<>" : op, q->nparams + 1);
+	bool autoescape = strcmp(op, "STARTSWITH") == 0 || strcmp(op, "ENDSWITH") == 0 || strcmp(op, "CONTAINS") == 0;
+	bool like = autoescape || strstr(op, "LIKE") != NULL;
+	if (like && (col->type != PGORM_TYPE_TEXT || value.type != PGORM_TYPE_TEXT))
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s (%s) needs a text column and a text value, got %s",
+		             op, tbl, col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
+	if (!like && !value_fits(col->type, value.type))
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", tbl, col->name,
+		             pgorm_type_name(col->type), pgorm_type_name(value.type));
+	if (autoescape) { /* SQLAlchemy's startswith/endswith/contains with autoescape */
+		int rc = like_pattern(q, &value, op[0] == 'S' ? "" : "%", op[0] == 'E' ? "" : "%");
+		if (rc != 0)
+			return rc;
+		op = "LIKE";
+	}
+	term(q);
+	colref(&q->where, f, col->name);
+	pgorm__sb_addf(&q->where, " %s $%zu", op, q->nparams + 1);
 	return qbuilt(q, add_param(q, value));
+}
+
+int pgorm_query_between(pgorm_query *q, const char *column, pgorm_value lo, pgorm_value hi)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	frame *f = top(q);
+	long c = find_col_in(q, f->mi, column, "pgorm_query_between");
+	if (c < 0)
+		return q->err.code;
+	const pgorm_column *col = &f->mi->cols[c];
+	const pgorm_value *v[2] = { &lo, &hi };
+	for (int i = 0; i < 2; i++) {
+		if (v[i]->is_null)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_between: %s.%s: NULL bound", f->mi->model->table, col->name);
+		if (!value_fits(col->type, v[i]->type))
+			return qfail(q, PGORM_ETYPE, "pgorm_query_between: %s.%s is %s, the %s bound is %s", f->mi->model->table,
+			             col->name, pgorm_type_name(col->type), i ? "upper" : "lower", pgorm_type_name(v[i]->type));
+	}
+	term(q);
+	colref(&q->where, f, col->name);
+	pgorm__sb_addf(&q->where, " BETWEEN $%zu AND $%zu", q->nparams + 1, q->nparams + 2);
+	int rc = add_param(q, lo);
+	return qbuilt(q, rc != 0 ? rc : add_param(q, hi));
+}
+
+/* ---- filter groups: or / and / not, any / has ---- */
+
+static int group_begin(pgorm_query *q, int kind, const char *what)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (q->depth == MAX_GROUPS)
+		return qfail(q, PGORM_EINVAL, "%s: more than %d nested groups", what, MAX_GROUPS);
+	frame *f = top(q);
+	term(q);
+	pgorm__sb_add(&q->where, kind == G_NOT ? "NOT (" : "(");
+	q->fr[++q->depth] = (frame){ f->mi, f->alias, kind, 0 };
+	return qbuilt(q, 0);
+}
+
+int pgorm_query_or(pgorm_query *q) { return group_begin(q, G_OR, "pgorm_query_or"); }
+int pgorm_query_and(pgorm_query *q) { return group_begin(q, G_AND, "pgorm_query_and"); }
+int pgorm_query_not(pgorm_query *q) { return group_begin(q, G_NOT, "pgorm_query_not"); }
+
+/* EXISTS (SELECT 1 FROM target r<k> WHERE <the relationship's join>: later filters go to the
+ * target until pgorm_query_end. */
+static int exists_begin(pgorm_query *q, const char *name, bool any)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	const char *what = any ? "pgorm_query_any" : "pgorm_query_has";
+	frame *f = top(q);
+	const char *tbl = f->mi->model->table;
+	if (name == NULL)
+		return qfail(q, PGORM_EINVAL, "%s: relationship name is NULL", what);
+	const pgorm_rel *r = pgorm_registry_rel(q->s->reg, f->mi->model, name);
+	if (r == NULL)
+		return qfail(q, PGORM_EINVAL, "%s: %s has no relationship \"%s\"%s", what, tbl, name,
+		             pgorm__model_col(f->mi, name) >= 0 ? " (it is a column)" : "");
+	if (any && r->scalar)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_any: %s.%s is a to-one relationship: use pgorm_query_has", tbl, name);
+	if (!any && !r->scalar)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_has: %s.%s is a collection: use pgorm_query_any", tbl, name);
+	if (q->depth == MAX_GROUPS)
+		return qfail(q, PGORM_EINVAL, "%s: more than %d nested groups", what, MAX_GROUPS);
+	unsigned a = ++q->naliases;
+	pgorm__model_info *tm = r->target;
+	pgorm__sb *b = &q->where;
+	term(q);
+	if (r->kind == PGORM_REL_MANY_TO_MANY) {
+		pgorm__sb_add(b, "EXISTS (SELECT 1 FROM ");
+		pgorm__sb_qualified(b, r->sec_schema, r->sec_table);
+		pgorm__sb_addf(b, " s%u JOIN %s r%u ON r%u.", a, tm->qtable, a, a);
+		pgorm__sb_ident(b, tm->cols[tm->pk[0]].name);
+		pgorm__sb_addf(b, " = s%u.", a);
+		pgorm__sb_ident(b, r->sec_remote);
+		pgorm__sb_addf(b, " WHERE s%u.", a);
+		pgorm__sb_ident(b, r->sec_local);
+		pgorm__sb_add(b, " = ");
+		colref(b, f, f->mi->cols[f->mi->pk[0]].name);
+	} else {
+		bool o2m = r->kind == PGORM_REL_ONE_TO_MANY; /* the target holds the foreign key */
+		pgorm__sb_addf(b, "EXISTS (SELECT 1 FROM %s r%u WHERE ", tm->qtable, a);
+		for (size_t k = 0; k < r->nfk; k++) {
+			pgorm__sb_addf(b, "%sr%u.", k ? " AND " : "", a);
+			pgorm__sb_ident(b, tm->cols[o2m ? r->fk_cols[k] : r->ref_cols[k]].name);
+			pgorm__sb_add(b, " = ");
+			colref(b, f, f->mi->cols[o2m ? r->ref_cols[k] : r->fk_cols[k]].name);
+		}
+	}
+	q->fr[++q->depth] = (frame){ tm, a, G_EXISTS, 1 };
+	return qbuilt(q, 0);
+}
+
+int pgorm_query_any(pgorm_query *q, const char *rel) { return exists_begin(q, rel, true); }
+int pgorm_query_has(pgorm_query *q, const char *rel) { return exists_begin(q, rel, false); }
+
+int pgorm_query_end(pgorm_query *q)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (q->depth == 0)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_end: no open group");
+	frame *f = top(q);
+	if (f->kind != G_EXISTS && f->nterms == 0) /* or_() of nothing is false, and_() true */
+		pgorm__sb_add(&q->where, f->kind == G_OR ? "false" : "true");
+	pgorm__sb_add(&q->where, ")");
+	q->depth--;
+	return qbuilt(q, 0);
 }
 
 int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params)
@@ -225,15 +453,59 @@ int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgo
 	if (sql == NULL || (nparams > 0 && params == NULL))
 		return qfail(q, PGORM_EINVAL, "pgorm_query_where: NULL argument");
 	size_t base = q->nparams;
-	pgorm__sb_add(&q->where, " AND (");
+	pgorm__sb frag;
+	pgorm__sb_init(&frag);
 	pgorm_error e;
-	int rc = pgorm__sql_renumber(&q->where, sql, nparams, base, &e);
-	if (rc != 0)
+	int rc = pgorm__sql_renumber(&frag, sql, nparams, base, &e);
+	if (rc != 0) {
+		pgorm__sb_free(&frag);
 		return qfail(q, rc, "pgorm_query_where: %s", e.message);
+	}
+	term(q);
+	pgorm__sb_add(&q->where, "(");
+	pgorm__sb_add(&q->where, pgorm__sb_str(&frag) ? pgorm__sb_str(&frag) : "");
 	pgorm__sb_add(&q->where, ")");
+	if (frag.oom)
+		q->where.oom = true;
+	pgorm__sb_free(&frag);
 	for (size_t i = 0; i < nparams; i++)
 		if ((rc = add_param(q, params[i])) != 0)
 			return rc;
+	return qbuilt(q, 0);
+}
+
+/* ORDER BY "rel.column" through a many-to-one: a scalar subquery on the target's key (at
+ * most one row; a NULL foreign key sorts as NULL, like a LEFT OUTER JOIN would). */
+static int order_related(pgorm_query *q, const char *path, const char *dot, bool desc)
+{
+	char name[64]; /* SQL names are at most 63 bytes (registry) */
+	size_t len = (size_t)(dot - path);
+	if (len == 0 || len >= sizeof name)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_order_by: bad path \"%s\"", path);
+	memcpy(name, path, len);
+	name[len] = '\0';
+	const pgorm_rel *r = pgorm_registry_rel(q->s->reg, q->mi->model, name);
+	if (r == NULL)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_order_by: \"%s\": %s has neither that column nor a relationship \"%s\"",
+		             path, q->mi->model->table, name);
+	if (r->kind != PGORM_REL_MANY_TO_ONE)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_order_by: \"%s\": %s.%s is not many-to-one (one row per %s needed)",
+		             path, q->mi->model->table, name, q->mi->model->table);
+	pgorm__model_info *tm = r->target;
+	long c = find_col_in(q, tm, dot + 1, "pgorm_query_order_by");
+	if (c < 0)
+		return q->err.code;
+	pgorm__sb *b = &q->order;
+	pgorm__sb_add(b, b->len ? ", (SELECT o." : "(SELECT o.");
+	pgorm__sb_ident(b, tm->cols[c].name);
+	pgorm__sb_addf(b, " FROM %s o WHERE ", tm->qtable);
+	for (size_t k = 0; k < r->nfk; k++) {
+		pgorm__sb_add(b, k ? " AND o." : "o.");
+		pgorm__sb_ident(b, tm->cols[r->ref_cols[k]].name);
+		pgorm__sb_add(b, " = t.");
+		pgorm__sb_ident(b, q->mi->cols[r->fk_cols[k]].name);
+	}
+	pgorm__sb_add(b, desc ? ") DESC" : ")");
 	return qbuilt(q, 0);
 }
 
@@ -241,6 +513,11 @@ int pgorm_query_order_by(pgorm_query *q, const char *column, bool desc)
 {
 	if (q == NULL)
 		return PGORM_EINVAL;
+	if (q->keyset)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_order_by: pgorm_query_keyset already set the order");
+	const char *dot = column ? strchr(column, '.') : NULL;
+	if (dot != NULL && pgorm__model_col(q->mi, column) < 0)
+		return order_related(q, column, dot, desc);
 	long c = find_col(q, column, "pgorm_query_order_by");
 	if (c < 0)
 		return q->err.code;
@@ -249,6 +526,244 @@ int pgorm_query_order_by(pgorm_query *q, const char *column, bool desc)
 	if (desc)
 		pgorm__sb_add(&q->order, " DESC");
 	return qbuilt(q, 0);
+}
+
+/* ---- keyset pagination ---- */
+
+int pgorm_query_keyset(pgorm_query *q, size_t n, const char *const *columns, const pgorm_value *after, bool desc,
+                       int64_t limit)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	const char *tbl = q->mi->model->table;
+	if (n == 0 || columns == NULL)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_keyset: no key columns");
+	if (n > PGORM__MAX_PK)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_keyset: more than %d key columns", PGORM__MAX_PK);
+	if (limit < 0)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_keyset: negative limit");
+	if (q->keyset || q->order.len)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_keyset: the %s query already has an ORDER BY", tbl);
+	if (q->depth > 0)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_keyset: inside a filter group");
+	long cols[PGORM__MAX_PK];
+	for (size_t i = 0; i < n; i++) {
+		if ((cols[i] = find_col(q, columns[i], "pgorm_query_keyset")) < 0)
+			return q->err.code;
+		const pgorm_column *col = &q->mi->cols[cols[i]];
+		if (col->flags & PGORM_NULLABLE)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_keyset: %s.%s is nullable: rows with a NULL key would be on no page",
+			             tbl, col->name);
+		if (after != NULL && after[i].is_null)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_keyset: NULL value for %s.%s", tbl, col->name);
+		if (after != NULL && !value_fits(col->type, after[i].type))
+			return qfail(q, PGORM_ETYPE, "pgorm_query_keyset: %s.%s is %s, the value is %s", tbl, col->name,
+			             pgorm_type_name(col->type), pgorm_type_name(after[i].type));
+	}
+	if (after != NULL) { /* a row comparison: (a, b) > ($1, $2) */
+		term(q);
+		pgorm__sb_add(&q->where, "(");
+		for (size_t i = 0; i < n; i++) {
+			pgorm__sb_add(&q->where, i ? ", t." : "t.");
+			pgorm__sb_ident(&q->where, q->mi->cols[cols[i]].name);
+		}
+		pgorm__sb_add(&q->where, desc ? ") < (" : ") > (");
+		for (size_t i = 0; i < n; i++)
+			pgorm__sb_addf(&q->where, "%s$%zu", i ? ", " : "", q->nparams + 1 + i);
+		pgorm__sb_add(&q->where, ")");
+		for (size_t i = 0; i < n; i++) {
+			int rc = add_param(q, after[i]);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		pgorm__sb_add(&q->order, i ? ", t." : "t.");
+		pgorm__sb_ident(&q->order, q->mi->cols[cols[i]].name);
+		if (desc)
+			pgorm__sb_add(&q->order, " DESC");
+	}
+	q->limit = limit;
+	q->keyset = true;
+	return qbuilt(q, 0);
+}
+
+/* ---- aggregates ---- */
+
+static const char *const agg_names[] = { "count", "sum", "min", "max", "avg" };
+
+/* fn(t.column), or count(*) for a NULL column, into b, once the column suits fn. */
+static int agg_expr(pgorm_query *q, pgorm__sb *b, pgorm_agg fn, const char *column, const char *what, long *colp)
+{
+	if ((unsigned)fn >= PGORM__ARRAY_LEN(agg_names))
+		return qfail(q, PGORM_EINVAL, "%s: unknown aggregate %d", what, (int)fn);
+	*colp = -1;
+	if (column == NULL) {
+		if (fn != PGORM_AGG_COUNT)
+			return qfail(q, PGORM_EINVAL, "%s: %s needs a column", what, agg_names[fn]);
+		pgorm__sb_add(b, "count(*)");
+		return 0;
+	}
+	long c = find_col(q, column, what);
+	if (c < 0)
+		return q->err.code;
+	pgorm_type t = q->mi->cols[c].type;
+	bool ok = fn == PGORM_AGG_COUNT;
+	if (fn == PGORM_AGG_SUM || fn == PGORM_AGG_AVG)
+		ok = is_num(t);
+	else if (fn == PGORM_AGG_MIN || fn == PGORM_AGG_MAX) /* types with an ordering PostgreSQL aggregates */
+		ok = is_num(t) || t == PGORM_TYPE_TEXT || t == PGORM_TYPE_DATE || t == PGORM_TYPE_TIMESTAMP ||
+		     t == PGORM_TYPE_TIMESTAMPTZ;
+	if (!ok)
+		return qfail(q, PGORM_ETYPE, "%s: %s(%s.%s): the column is %s", what, agg_names[fn], q->mi->model->table,
+		             q->mi->cols[c].name, pgorm_type_name(t));
+	pgorm__sb_addf(b, "%s(t.", agg_names[fn]);
+	pgorm__sb_ident(b, q->mi->cols[c].name);
+	pgorm__sb_add(b, ")");
+	*colp = c;
+	return 0;
+}
+
+int pgorm_query_agg(pgorm_query *q, pgorm_agg fn, const char *column)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	pgorm__sb *b = &q->aggsel;
+	size_t len = b->len;
+	long c;
+	pgorm__sb_add(b, ", ");
+	int rc = agg_expr(q, b, fn, column, "pgorm_query_agg", &c);
+	if (rc != 0) {
+		b->len = len;
+		if (b->data)
+			b->data[len] = '\0';
+		return rc;
+	}
+	char label[80];
+	snprintf(label, sizeof label, "%s%s%s", agg_names[fn], c >= 0 ? "_" : "", c >= 0 ? q->mi->cols[c].name : "");
+	pgorm__sb_add(b, " AS ");
+	pgorm__sb_ident(b, label);
+	return qbuilt(q, 0);
+}
+
+int pgorm_query_group_by(pgorm_query *q, const char *column)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	long c = find_col(q, column, "pgorm_query_group_by");
+	if (c < 0)
+		return q->err.code;
+	pgorm__sb_add(&q->group, q->group.len ? ", t." : "t.");
+	pgorm__sb_ident(&q->group, q->mi->cols[c].name);
+	return qbuilt(q, 0);
+}
+
+int pgorm_query_having(pgorm_query *q, pgorm_agg fn, const char *column, const char *op, pgorm_value value)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	static const char *const ops[] = { "=", "<>", "!=", "<", "<=", ">", ">=" };
+	size_t k = 0;
+	while (k < PGORM__ARRAY_LEN(ops) && (op == NULL || strcmp(op, ops[k]) != 0))
+		k++;
+	if (k == PGORM__ARRAY_LEN(ops))
+		return qfail(q, PGORM_EINVAL, "pgorm_query_having: unknown operator \"%s\"", op ? op : "(NULL)");
+	if (value.is_null)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_having: %s NULL is never true", op);
+	pgorm__sb e;
+	pgorm__sb_init(&e);
+	long c;
+	int rc = agg_expr(q, &e, fn, column, "pgorm_query_having", &c);
+	if (rc == 0) {
+		bool ok = fn == PGORM_AGG_COUNT ? is_int(value.type)
+		          : (fn == PGORM_AGG_SUM || fn == PGORM_AGG_AVG) ? is_num(value.type)
+		                                                          : value_fits(q->mi->cols[c].type, value.type);
+		if (!ok)
+			rc = qfail(q, PGORM_ETYPE, "pgorm_query_having: %s(%s%s%s) compared with a %s value", agg_names[fn],
+			           c >= 0 ? q->mi->model->table : "*", c >= 0 ? "." : "", c >= 0 ? q->mi->cols[c].name : "",
+			           pgorm_type_name(value.type));
+	}
+	if (rc == 0) {
+		pgorm__sb_addf(&q->having, " AND %s %s $%zu", pgorm__sb_str(&e) ? pgorm__sb_str(&e) : "",
+		               strcmp(op, "!=") == 0 ? "<>" : op, q->nparams + 1);
+		if (e.oom)
+			q->having.oom = true;
+		rc = add_param(q, value);
+	}
+	pgorm__sb_free(&e);
+	return qbuilt(q, rc);
+}
+
+int pgorm_query_order_by_agg(pgorm_query *q, pgorm_agg fn, const char *column, bool desc)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (q->keyset)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_order_by_agg: pgorm_query_keyset already set the order");
+	pgorm__sb e;
+	pgorm__sb_init(&e);
+	long c;
+	int rc = agg_expr(q, &e, fn, column, "pgorm_query_order_by_agg", &c);
+	if (rc == 0) {
+		pgorm__sb_addf(&q->order, "%s%s%s", q->order.len ? ", " : "", pgorm__sb_str(&e) ? pgorm__sb_str(&e) : "",
+		               desc ? " DESC" : "");
+		if (e.oom)
+			q->order.oom = true;
+	}
+	pgorm__sb_free(&e);
+	return qbuilt(q, rc);
+}
+
+/* What a query holds besides filters decides how it may run: aggregates only through
+ * pgorm_query_aggregate, a SET list only through pgorm_query_update_set. */
+enum { RUN_ROWS, RUN_AGG, RUN_UPDATE };
+static int run_check(pgorm_query *q, int how, const char *what)
+{
+	bool agg = q->aggsel.len || q->group.len || q->having.len;
+	if (agg && how != RUN_AGG)
+		qfail(q, PGORM_EINVAL, "%s: the %s query has aggregates, GROUP BY or HAVING: run it with pgorm_query_aggregate",
+		      what, q->mi->model->table);
+	if (how == RUN_AGG && !agg)
+		qfail(q, PGORM_EINVAL, "%s: no aggregate nor GROUP BY (pgorm_query_agg, pgorm_query_group_by)", what);
+	if (q->sets.len && how != RUN_UPDATE)
+		qfail(q, PGORM_EINVAL, "%s: the %s query has a SET list: run it with pgorm_query_update_set", what,
+		      q->mi->model->table);
+	if (how == RUN_UPDATE && !q->sets.len)
+		qfail(q, PGORM_EINVAL, "%s: nothing to SET (pgorm_query_set, pgorm_query_set_expr)", what);
+	return qcheck(q);
+}
+
+int pgorm_query_aggregate(pgorm_query *q, pgorm_result **out)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (out == NULL)
+		return pgorm__session_fail(q->s, PGORM_EINVAL, "pgorm_query_aggregate: out is NULL");
+	*out = NULL;
+	int rc = run_check(q, RUN_AGG, "pgorm_query_aggregate");
+	if (rc != 0)
+		return rc;
+	if (q->s->cfg.autoflush && (rc = pgorm__flush(q->s, false, NULL)) != 0)
+		return rc;
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	const char *aggs = pgorm__sb_str(&q->aggsel);
+	pgorm__sb_addf(&b, "SELECT %s%s FROM %s t WHERE true%s", pgorm__sb_str(&q->group),
+	               q->group.len ? aggs : aggs + (q->aggsel.len ? 2 : 0), q->mi->qtable, pgorm__sb_str(&q->where));
+	if (q->group.len)
+		pgorm__sb_addf(&b, " GROUP BY %s", pgorm__sb_str(&q->group));
+	if (q->having.len)
+		pgorm__sb_addf(&b, " HAVING true%s", pgorm__sb_str(&q->having));
+	if (q->order.len)
+		pgorm__sb_addf(&b, " ORDER BY %s", pgorm__sb_str(&q->order));
+	if (q->limit >= 0)
+		pgorm__sb_addf(&b, " LIMIT %lld", (long long)q->limit);
+	if (q->offset >= 0)
+		pgorm__sb_addf(&b, " OFFSET %lld", (long long)q->offset);
+	rc = pgorm__sb_str(&b) ? pgorm__session_exec(q->s, pgorm__sb_str(&b), q->nparams, q->params, out)
+	                       : pgorm__session_fail(q->s, PGORM_ENOMEM, "out of memory");
+	pgorm__sb_free(&b);
+	return rc;
 }
 
 int pgorm_query_limit(pgorm_query *q, int64_t limit)
@@ -692,7 +1207,7 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
 {
 	pgorm_session *s = q->s;
-	int qrc = qcheck(q);
+	int qrc = run_check(q, RUN_ROWS, "pgorm_query_all");
 	if (qrc != 0)
 		return qrc;
 	if (s->cfg.autoflush) {
@@ -787,7 +1302,7 @@ int pgorm_query_count(pgorm_query *q, int64_t *out)
 	if (out == NULL)
 		return pgorm__session_fail(q->s, PGORM_EINVAL, "pgorm_query_count: out is NULL");
 	*out = 0;
-	int qrc = qcheck(q);
+	int qrc = run_check(q, RUN_ROWS, "pgorm_query_count");
 	if (qrc != 0)
 		return qrc;
 	if (q->s->cfg.autoflush) {
@@ -810,22 +1325,73 @@ int pgorm_query_count(pgorm_query *q, int64_t *out)
 
 /* ---- bulk statements ---- */
 
-static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, uint64_t *affected)
+/* column = $n (expr NULL) or column = t.column <op> $n, appended to the SET list. */
+static int set_add(pgorm_query *q, const char *column, const char *op, pgorm_value value, const char *what)
+{
+	pgorm__model_info *mi = q->mi;
+	long c = find_col(q, column, what);
+	if (c < 0)
+		return q->err.code;
+	const pgorm_column *col = &mi->cols[c];
+	const char *tbl = mi->model->table;
+	if (op == NULL) {
+		if (!value.is_null && !value_fits(col->type, value.type))
+			return qfail(q, PGORM_ETYPE, "%s: %s.%s is %s, the value is %s", what, tbl, col->name,
+			             pgorm_type_name(col->type), pgorm_type_name(value.type));
+		if (value.is_null && !(col->flags & PGORM_NULLABLE))
+			return qfail(q, PGORM_EINVAL, "%s: %s.%s is NOT NULL", what, tbl, col->name);
+	} else {
+		static const char *const ops[] = { "+", "-", "*", "/", "||" };
+		size_t k = 0;
+		while (k < PGORM__ARRAY_LEN(ops) && strcmp(op, ops[k]) != 0)
+			k++;
+		if (k == PGORM__ARRAY_LEN(ops))
+			return qfail(q, PGORM_EINVAL, "%s: unknown operator \"%s\"", what, op);
+		if (value.is_null)
+			return qfail(q, PGORM_EINVAL, "%s: %s.%s %s NULL is NULL", what, tbl, col->name, op);
+		bool ok = k == 4 ? col->type == PGORM_TYPE_TEXT && value.type == PGORM_TYPE_TEXT
+		                 : is_num(col->type) && is_num(value.type);
+		if (!ok)
+			return qfail(q, PGORM_ETYPE, "%s: %s.%s (%s) %s a %s value", what, tbl, col->name,
+			             pgorm_type_name(col->type), op, pgorm_type_name(value.type));
+	}
+	pgorm__sb *b = &q->sets;
+	if (b->len)
+		pgorm__sb_add(b, ", ");
+	pgorm__sb_ident(b, col->name);
+	if (op != NULL) {
+		pgorm__sb_add(b, " = t.");
+		pgorm__sb_ident(b, col->name);
+		pgorm__sb_addf(b, " %s $%zu", op, q->nparams + 1);
+	} else {
+		pgorm__sb_addf(b, " = $%zu", q->nparams + 1);
+	}
+	return qbuilt(q, add_param(q, value));
+}
+
+int pgorm_query_set(pgorm_query *q, const char *column, pgorm_value value)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	return set_add(q, column, NULL, value, "pgorm_query_set");
+}
+
+int pgorm_query_set_expr(pgorm_query *q, const char *column, const char *op, pgorm_value value)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	if (op == NULL)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_set_expr: operator is NULL");
+	return set_add(q, column, op, value, "pgorm_query_set_expr");
+}
+
+static int bulk(pgorm_query *q, bool update, uint64_t *affected, const char *what)
 {
 	pgorm_session *s = q->s;
 	pgorm__model_info *mi = q->mi;
 	if (affected)
 		*affected = 0;
-	long c = -1;
-	if (column != NULL) {
-		c = find_col(q, column, "pgorm_query_update");
-		if (c >= 0 && !value->is_null && !value_fits(mi->cols[c].type, value->type))
-			qfail(q, PGORM_ETYPE, "pgorm_query_update: %s.%s is %s, the value is %s", mi->model->table, column,
-			      pgorm_type_name(mi->cols[c].type), pgorm_type_name(value->type));
-		if (c >= 0 && value->is_null && !(mi->cols[c].flags & PGORM_NULLABLE))
-			qfail(q, PGORM_EINVAL, "pgorm_query_update: %s.%s is NOT NULL", mi->model->table, column);
-	}
-	int rc = qcheck(q);
+	int rc = run_check(q, update ? RUN_UPDATE : RUN_ROWS, what);
 	if (rc != 0)
 		return rc;
 	rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
@@ -833,17 +1399,10 @@ static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, ui
 		return rc;
 	pgorm__sb b;
 	pgorm__sb_init(&b);
-	if (column != NULL) {
-		pgorm__sb_addf(&b, "UPDATE %s t SET ", mi->qtable);
-		pgorm__sb_ident(&b, mi->cols[c].name);
-		pgorm__sb_addf(&b, " = $%zu", q->nparams + 1);
-		if ((rc = add_param(q, *value)) != 0) {
-			pgorm__sb_free(&b);
-			return rc;
-		}
-	} else {
+	if (update)
+		pgorm__sb_addf(&b, "UPDATE %s t SET %s", mi->qtable, pgorm__sb_str(&q->sets));
+	else
 		pgorm__sb_addf(&b, "DELETE FROM %s t", mi->qtable);
-	}
 	pgorm__sb_addf(&b, " WHERE true%s RETURNING ", pgorm__sb_str(&q->where));
 	for (size_t k = 0; k < mi->npk; k++) {
 		if (k)
@@ -855,20 +1414,19 @@ static int bulk(pgorm_query *q, const char *column, const pgorm_value *value, ui
 	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), q->nparams, q->params, &res)
 	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	pgorm__sb_free(&b);
-	if (column != NULL)
-		q->nparams--; /* the SET value is not a filter */
 	if (rc != 0)
 		return rc;
 	size_t n = pgorm_result_rows(res);
 	if (affected)
 		*affected = n;
-	/* keep the identity map in step: deleted rows detach, updated rows expire */
+	/* keep the identity map in step: deleted rows detach, updated rows expire (their new
+	 * values, computed by the server, load on next access) */
 	for (size_t row = 0; row < n; row++) {
 		void *probe = pgorm__probe_from_key_row(s, mi, res, row);
 		void *o = pgorm__imap_find(&s->imap, mi, probe);
 		if (o == NULL)
 			continue;
-		if (column == NULL) {
+		if (!update) {
 			pgorm__imap_del(&s->imap, mi, o);
 			pgorm__st(o)->state = PGORM_STATE_DETACHED;
 		} else {
@@ -883,16 +1441,36 @@ int pgorm_query_delete(pgorm_query *q, uint64_t *affected)
 {
 	if (q == NULL)
 		return PGORM_EINVAL;
-	return bulk(q, NULL, NULL, affected);
+	return bulk(q, false, affected, "pgorm_query_delete");
+}
+
+int pgorm_query_update_set(pgorm_query *q, uint64_t *affected)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	return bulk(q, true, affected, "pgorm_query_update_set");
 }
 
 int pgorm_query_update(pgorm_query *q, const char *column, pgorm_value value, uint64_t *affected)
 {
 	if (q == NULL)
 		return PGORM_EINVAL;
+	if (affected)
+		*affected = 0;
 	if (column == NULL)
 		return qfail(q, PGORM_EINVAL, "pgorm_query_update: column is NULL");
-	return bulk(q, column, &value, affected);
+	size_t np = q->nparams, len = q->sets.len;
+	int rc = set_add(q, column, NULL, value, "pgorm_query_update");
+	if (rc == 0)
+		rc = bulk(q, true, affected, "pgorm_query_update");
+	/* the SET value is not a filter: the query can run again */
+	q->nparams = np;
+	if (!q->sets.oom) {
+		q->sets.len = len;
+		if (q->sets.data)
+			q->sets.data[len] = '\0';
+	}
+	return rc;
 }
 
 /* ---- streaming ---- */
@@ -943,7 +1521,7 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 		return qfail(q, PGORM_EINVAL, "pgorm_query_stream: needs a callback and a batch size");
 	if (batch > INT32_MAX) /* FETCH takes a 32-bit count */
 		return qfail(q, PGORM_EINVAL, "pgorm_query_stream: batch %zu is above %d", batch, INT32_MAX);
-	int rc = qcheck(q);
+	int rc = run_check(q, RUN_ROWS, "pgorm_query_stream");
 	if (rc != 0)
 		return rc;
 	rc = s->cfg.autoflush ? pgorm__flush(s, false, NULL) : 0;
@@ -1024,5 +1602,237 @@ int pgorm_session_query_sql(pgorm_session *s, const pgorm_model *m, const char *
 		}
 	}
 	pgorm__free(objs);
+	return rc;
+}
+
+/* ---- upsert: INSERT … ON CONFLICT ---- */
+
+enum { UPSERT_BATCH_ROWS = 1000 };
+
+/* Column indexes of names into mask; EINVAL naming the unknown one. */
+static int upsert_cols(pgorm_session *s, const pgorm__model_info *mi, const char *const *names, size_t n,
+                       const char *what, uint64_t *mask)
+{
+	*mask = 0;
+	if (n > 0 && names == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: %s is NULL with a count of %zu", what, n);
+	for (size_t i = 0; i < n; i++) {
+		long c = names[i] ? pgorm__model_col(mi, names[i]) : -1;
+		if (c < 0)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: %s: %s has no column \"%s\"", what,
+			                           mi->model->table, names[i] ? names[i] : "(NULL)");
+		*mask |= 1ULL << c;
+	}
+	return 0;
+}
+
+/* One INSERT … VALUES (…), … ON CONFLICT … RETURNING statement for objs[0..n): the columns
+ * of mask, DEFAULT where an object never assigned one; a version column starts at 1. */
+static void upsert_sql(pgorm__sb *b, const pgorm__model_info *mi, const pgorm_upsert *how, uint64_t mask,
+                       uint64_t conflict, uint64_t upd, void *const *objs, size_t n, pgorm_value *vals, size_t *nvals)
+{
+	pgorm__sb_addf(b, "INSERT INTO %s AS t (", mi->qtable);
+	for (size_t i = 0, k = 0; i < mi->ncols; i++)
+		if ((mask >> i) & 1) {
+			if (k++)
+				pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, mi->cols[i].name);
+		}
+	pgorm__sb_add(b, ") VALUES ");
+	size_t p = 0;
+	for (size_t r = 0; r < n; r++) {
+		uint64_t dirty = pgorm__dirty_cols(objs[r], mi);
+		pgorm__sb_add(b, r ? ", (" : "(");
+		for (size_t i = 0, k = 0; i < mi->ncols; i++) {
+			if (!((mask >> i) & 1))
+				continue;
+			if (k++)
+				pgorm__sb_add(b, ", ");
+			if ((long)i == mi->version_col && !((dirty >> i) & 1)) {
+				memset(&vals[p], 0, sizeof vals[p]);
+				vals[p].type = mi->cols[i].type;
+				if (vals[p].type == PGORM_TYPE_INT4)
+					vals[p].u.i32 = 1;
+				else
+					vals[p].u.i64 = 1;
+			} else if ((dirty >> i) & 1) {
+				pgorm__get_col(objs[r], &mi->cols[i], i, &vals[p]);
+			} else {
+				pgorm__sb_add(b, "DEFAULT");
+				continue;
+			}
+			pgorm__sb_param(b, ++p);
+		}
+		pgorm__sb_add(b, ")");
+	}
+	pgorm__sb_add(b, " ON CONFLICT");
+	if (how->constraint != NULL) {
+		pgorm__sb_add(b, " ON CONSTRAINT ");
+		pgorm__sb_ident(b, how->constraint);
+	} else if (conflict) {
+		pgorm__sb_add(b, " (");
+		for (size_t i = 0, k = 0; i < mi->ncols; i++)
+			if ((conflict >> i) & 1) {
+				if (k++)
+					pgorm__sb_add(b, ", ");
+				pgorm__sb_ident(b, mi->cols[i].name);
+			}
+		pgorm__sb_add(b, ")");
+	}
+	if (how->do_nothing) {
+		pgorm__sb_add(b, " DO NOTHING");
+	} else {
+		pgorm__sb_add(b, " DO UPDATE SET ");
+		size_t k = 0;
+		for (size_t i = 0; i < mi->ncols; i++)
+			if ((upd >> i) & 1) {
+				if (k++)
+					pgorm__sb_add(b, ", ");
+				pgorm__sb_ident(b, mi->cols[i].name);
+				pgorm__sb_add(b, " = EXCLUDED.");
+				pgorm__sb_ident(b, mi->cols[i].name);
+			}
+		if (mi->version_col >= 0) { /* the row changed: its version moves on */
+			const char *v = mi->cols[mi->version_col].name;
+			if (k)
+				pgorm__sb_add(b, ", ");
+			pgorm__sb_ident(b, v);
+			pgorm__sb_add(b, " = t.");
+			pgorm__sb_ident(b, v);
+			pgorm__sb_add(b, " + 1");
+		}
+	}
+	pgorm__sb_addf(b, " RETURNING %s", mi->select_list);
+	*nvals = p;
+}
+
+int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const *objs, size_t n, pgorm_list *out)
+{
+	if (s == NULL)
+		return PGORM_EINVAL;
+	if (out != NULL) {
+		out->items = NULL;
+		out->len = 0;
+	}
+	if (how == NULL || (objs == NULL && n > 0))
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: NULL argument");
+	int rc = pgorm__session_thread_check(s, "pgorm_session_upsert");
+	if (rc != 0 || n == 0)
+		return rc;
+	/* the objects: transient ones of one model, carrying the values (they stay transient) */
+	pgorm__model_info *mi = NULL;
+	uint64_t mask = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = pgorm__session_check_obj(s, objs[i], "pgorm_session_upsert")) != 0)
+			return rc;
+		pgorm__model_info *oi = pgorm__session_info(s, objs[i]);
+		if (mi != NULL && oi != mi)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: objects of %s and %s in one call",
+			                           mi->model->table, oi->model->table);
+		mi = oi;
+		if (pgorm__st(objs[i])->state != PGORM_STATE_TRANSIENT)
+			return pgorm__session_fail(s, PGORM_EINVAL,
+			                           "pgorm_session_upsert: object %zu (%s) is not transient: objects in the session are "
+			                           "written by the flush", i, mi->model->table);
+		mask |= pgorm__dirty_cols(objs[i], mi);
+	}
+	if (mask == 0)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: no %s column assigned", mi->model->table);
+	if (mi->version_col >= 0)
+		mask |= 1ULL << mi->version_col;
+	uint64_t conflict = 0, upd = 0, pk = 0;
+	for (size_t k = 0; k < mi->npk; k++)
+		pk |= 1ULL << mi->pk[k];
+	if ((rc = upsert_cols(s, mi, how->conflict_columns, how->nconflict, "conflict_columns", &conflict)) != 0 ||
+	    (rc = upsert_cols(s, mi, how->update_columns, how->nupdate, "update_columns", &upd)) != 0)
+		return rc;
+	if (how->constraint != NULL && how->nconflict > 0)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: conflict columns and a constraint: name one");
+	if (!how->do_nothing && how->constraint == NULL && conflict == 0)
+		return pgorm__session_fail(s, PGORM_EINVAL,
+		                           "pgorm_session_upsert: DO UPDATE needs conflict columns or a constraint");
+	if (how->nupdate == 0) /* every inserted column outside the conflict target and the key */
+		upd = mask & ~conflict & ~pk;
+	if (mi->version_col >= 0)
+		upd &= ~(1ULL << mi->version_col);
+	if (!how->do_nothing && upd == 0 && mi->version_col < 0)
+		return pgorm__session_fail(s, PGORM_EINVAL,
+		                           "pgorm_session_upsert: nothing to update on %s: name update_columns or use do_nothing",
+		                           mi->model->table);
+	/* flush first, whatever autoflush says: the statement then sees every pending change, and
+	 * the rows it returns may overwrite identity-map objects without losing unflushed writes */
+	if ((rc = pgorm__flush(s, false, NULL)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) /* a save-update cascade may have pulled one in and inserted it */
+		if (pgorm__st(objs[i])->state != PGORM_STATE_TRANSIENT)
+			return pgorm__session_fail(s, PGORM_EINVAL,
+			                           "pgorm_session_upsert: object %zu (%s) was added by a cascade of the flush "
+			                           "(it is linked to an object of the session): it is not upserted",
+			                           i, mi->model->table);
+	size_t ncols = 0;
+	for (uint64_t m = mask; m; m &= m - 1)
+		ncols++;
+	size_t per = PGORM__MAX_PARAMS / ncols;
+	if (per > UPSERT_BATCH_ROWS)
+		per = UPSERT_BATCH_ROWS;
+	if (how->batch > 0 && how->batch < per)
+		per = how->batch;
+	size_t nb = (n + per - 1) / per;
+	pgorm_stmt *stmts = pgorm__calloc(nb, sizeof *stmts);
+	pgorm__sb *sqls = pgorm__calloc(nb, sizeof *sqls);
+	pgorm_value *vals = pgorm__calloc(n * ncols, sizeof *vals);
+	pgorm_result **res = pgorm__calloc(nb, sizeof *res);
+	void **all = NULL;
+	size_t nall = 0;
+	if (stmts == NULL || sqls == NULL || vals == NULL || res == NULL)
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	for (size_t bi = 0; rc == 0 && bi < nb; bi++) {
+		size_t first = bi * per, cnt = n - first < per ? n - first : per;
+		size_t nv = 0;
+		pgorm__sb_init(&sqls[bi]);
+		upsert_sql(&sqls[bi], mi, how, mask, conflict, upd, objs + first, cnt, vals + first * ncols, &nv);
+		if (pgorm__sb_str(&sqls[bi]) == NULL)
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		stmts[bi] = (pgorm_stmt){ pgorm__sb_str(&sqls[bi]), nv, vals + first * ncols };
+	}
+	if (rc == 0) /* every batch in one round trip */
+		rc = nb == 1 ? pgorm__session_exec(s, stmts[0].sql, stmts[0].nparams, stmts[0].params, &res[0])
+		             : pgorm__session_pipeline(s, nb, stmts, res);
+	/* the returned rows into the identity map, overwriting (the session was just flushed) */
+	for (size_t bi = 0; rc == 0 && bi < nb; bi++) {
+		void **objs_b = NULL;
+		size_t nr = 0;
+		rc = pgorm__load_rows(s, mi, res[bi], 0, true, &objs_b, &nr);
+		if (rc == 0 && nr > 0) {
+			void **grown = pgorm__reallocarray(all, nall + nr, sizeof *all);
+			if (grown == NULL) {
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			} else {
+				all = grown;
+				memcpy(all + nall, objs_b, nr * sizeof *all);
+				nall += nr;
+			}
+		}
+		pgorm__free(objs_b);
+	}
+	if (rc == 0 && out != NULL) {
+		out->items = pgorm__arena_alloc(&s->arena, (nall ? nall : 1) * sizeof(void *));
+		if (out->items == NULL) {
+			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		} else {
+			if (nall)
+				memcpy(out->items, all, nall * sizeof(void *));
+			out->len = nall;
+		}
+	}
+	for (size_t bi = 0; bi < nb && res != NULL; bi++)
+		pgorm_result_free(res[bi]);
+	for (size_t bi = 0; bi < nb && sqls != NULL; bi++)
+		pgorm__sb_free(&sqls[bi]);
+	pgorm__free(all);
+	pgorm__free(res);
+	pgorm__free(vals);
+	pgorm__free(sqls);
+	pgorm__free(stmts);
 	return rc;
 }

@@ -2,6 +2,7 @@
 #include "sql.h"
 #include "internal.h"
 #include "pgorm/exec.h"
+#include "pgorm/query.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -109,6 +110,35 @@ long pgorm_quote_ident(char *buf, size_t n, const char *name)
 	if (k + 2 > n)
 		return -1;
 	buf[k++] = '"';
+	buf[k] = '\0';
+	return (long)k;
+}
+
+size_t pgorm__like_escape(char *dst, const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+			dst[k++] = '\\';
+		dst[k++] = s[i];
+	}
+	return k;
+}
+
+/* The public, fixed-buffer form (declared in pgorm/query.h). */
+long pgorm_like_escape(char *buf, size_t n, const char *s)
+{
+	if (buf == NULL || s == NULL)
+		return -1;
+	size_t len = strlen(s);
+	if (n == 0 || len > (n - 1) / 2) { /* the worst case must fit: every byte escaped, and the NUL */
+		size_t need = 0;
+		for (const char *p = s; *p; p++)
+			need += (*p == '%' || *p == '_' || *p == '\\') ? 2 : 1;
+		if (need + 1 > n)
+			return -1;
+	}
+	size_t k = pgorm__like_escape(buf, s, len);
 	buf[k] = '\0';
 	return (long)k;
 }

@@ -26,6 +26,10 @@ void pgorm__sb_ident(pgorm__sb *b, const char *name);
 void pgorm__sb_qualified(pgorm__sb *b, const char *schema, const char *name);
 /* $n */
 void pgorm__sb_param(pgorm__sb *b, size_t n);
+/* Copy s[0..n) into dst with the LIKE wildcards '%' and '_' and the escape character '\\'
+ * each preceded by '\\' (PostgreSQL's default LIKE escape); dst needs 2n bytes. Returns the
+ * bytes written (no NUL is added). */
+size_t pgorm__like_escape(char *dst, const char *s, size_t n);
 /* The string, or NULL after an allocation failure. Stays owned by b. */
 const char *pgorm__sb_str(const pgorm__sb *b);
 /* Detach the string (caller frees with pgorm__free); NULL after an allocation failure. */

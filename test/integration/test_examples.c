@@ -183,6 +183,15 @@ START_TEST(test_service)
 }
 END_TEST
 
+START_TEST(test_queries)
+{
+	check_example("queries");
+	ck_assert_str_eq(pgtest_text(conn, "SELECT string_agg(sku || ':' || price || ':' || stock, ',' ORDER BY sku) "
+	                                   "FROM ex_queries.products"),
+	                 "B-1:0.12:500,N-1:0.05:800,S-1:0.0880:200,W-1:0.0220:900");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("examples");
@@ -195,6 +204,7 @@ int main(void)
 	tcase_add_test(tc, test_backref);
 	tcase_add_test(tc, test_cascade);
 	tcase_add_test(tc, test_service);
+	tcase_add_test(tc, test_queries);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }
