@@ -151,7 +151,9 @@ static int add_param(pgorm_query *q, pgorm_value v)
 			v.u.strs.items = a;
 			break;
 		}
-		default:
+		default: /* the types of issue 15 */
+			if (pgorm__value_copy(&q->arena, &v) != 0)
+				return qfail(q, PGORM_ENOMEM, "out of memory");
 			break;
 		}
 	}
@@ -165,8 +167,33 @@ static bool value_fits(pgorm_type col, pgorm_type v)
 {
 	if (col == v || (is_int(col) && is_int(v)))
 		return true;
+	if (col == PGORM_TYPE_CENUM && v == PGORM_TYPE_ENUM)
+		return true;
+	if (pgorm__is_text_type(col) && pgorm__is_text_type(v))
+		return true;
 	return (col == PGORM_TYPE_TEXT && (v == PGORM_TYPE_JSON)) || (col == PGORM_TYPE_JSONB && v == PGORM_TYPE_TEXT) ||
 	       (col == PGORM_TYPE_JSON && v == PGORM_TYPE_TEXT) || (col == PGORM_TYPE_NUMERIC && v == PGORM_TYPE_TEXT);
+}
+
+/* A label for an enum column (ENUM, TEXT or a C enum value): sent untyped as ENUM, so that
+ * the server takes it as the column's enum type. -1 for another type of value. */
+static int enum_value(const pgorm_column *col, pgorm_value *v)
+{
+	if (col->type != PGORM_TYPE_ENUM && col->type != PGORM_TYPE_CENUM)
+		return 0;
+	if (v->type == PGORM_TYPE_TEXT || v->type == PGORM_TYPE_ENUM) {
+		v->type = PGORM_TYPE_ENUM;
+		bool known = col->labels == NULL || v->is_null; /* labels given: the label must be one */
+		for (size_t k = 0; !known && col->labels[k]; k++)
+			known = strlen(col->labels[k]) == v->u.str.len && memcmp(col->labels[k], v->u.str.ptr, v->u.str.len) == 0;
+		if (!known)
+			return -1;
+	} else if (v->type == PGORM_TYPE_CENUM && v->u.cenum.labels == NULL)
+		v->u.cenum.labels = col->labels; /* PGORM_CENUM-style value without its table */
+	else if (v->type != PGORM_TYPE_CENUM)
+		return -1;
+	v->flags = 0;
+	return 0;
 }
 
 static long find_col(pgorm_query *q, const char *column, const char *what)
@@ -211,10 +238,48 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 		pgorm__sb_addf(&q->where, " = ANY($%zu)", q->nparams + 1);
 		return qbuilt(q, add_param(q, value));
 	}
+	if (enum_value(col, &value) != 0)
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s: the value (%s) is not one of its labels",
+		             q->mi->model->table, col->name, col->sql_type, pgorm_type_name(value.type));
 	if (!value_fits(col->type, value.type))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", q->mi->model->table,
 		             col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
 	pgorm__sb_addf(&q->where, " %s $%zu", strcmp(op, "!=") == 0 ? "<>" : op, q->nparams + 1);
+	return qbuilt(q, add_param(q, value));
+}
+
+int pgorm_query_filter_array(pgorm_query *q, const char *column, const char *op, pgorm_value value)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	long c = find_col(q, column, "pgorm_query_filter_array");
+	if (c < 0)
+		return q->err.code;
+	const pgorm_column *col = &q->mi->cols[c];
+	const pgorm__array_info *ai = pgorm__array_info_of(col->type);
+	bool any = op != NULL && strcmp(op, "= ANY") == 0;
+	if (op == NULL || (!any && strcmp(op, "@>") != 0 && strcmp(op, "&&") != 0))
+		return qfail(q, PGORM_EINVAL, "pgorm_query_filter_array: unknown operator \"%s\" (= ANY, @>, &&)",
+		             op ? op : "(NULL)");
+	if (ai == NULL)
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter_array: %s.%s is %s, not an array", q->mi->model->table,
+		             col->name, pgorm_type_name(col->type));
+	bool ok = any ? value.type == ai->elem || (pgorm__is_int_type(ai->elem) && pgorm__is_int_type(value.type))
+	              : value.type == col->type;
+	if (!ok || value.is_null)
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter_array: %s %s on %s.%s (%s) needs a non-NULL %s, got %s",
+		             column, op, q->mi->model->table, col->name, pgorm_type_name(col->type),
+		             any ? pgorm_type_name(ai->elem) : pgorm_type_name(col->type), pgorm_type_name(value.type));
+	pgorm__sb_add(&q->where, " AND ");
+	if (any)
+		pgorm__sb_addf(&q->where, "$%zu = ANY(t.", q->nparams + 1);
+	else
+		pgorm__sb_add(&q->where, "t.");
+	pgorm__sb_ident(&q->where, col->name);
+	if (any)
+		pgorm__sb_add(&q->where, ")");
+	else
+		pgorm__sb_addf(&q->where, " %s $%zu", op, q->nparams + 1);
 	return qbuilt(q, add_param(q, value));
 }
 

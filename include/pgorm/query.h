@@ -36,6 +36,11 @@ PGORM_API const pgorm_error *pgorm_query_error(const pgorm_query *q);
  * int8[] or text[] array), "IS NULL", "IS NOT NULL" (value ignored). The value's type must
  * suit the column (integers widen). Errors: PGORM_EINVAL (unknown column/op), PGORM_ETYPE. */
 PGORM_API int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm_value value);
+/** AND an array-column condition: op "@>" (the column holds every element of value), "&&"
+ * (it shares one with value) — value an array of the column's type (PGORM_ARRAY) — or "= ANY"
+ * (value, one element of the column's element type, is in it). Errors: PGORM_EINVAL (unknown
+ * column/op), PGORM_ETYPE (not an array column, wrong value type), before any SQL. */
+PGORM_API int pgorm_query_filter_array(pgorm_query *q, const char *column, const char *op, pgorm_value value);
 /** AND a raw SQL condition (the table is aliased t) with its own parameters $1..$n, which are
  * renumbered; values never go into the text. */
 PGORM_API int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params);

@@ -102,10 +102,40 @@ START_TEST(test_decode_malformed)
 	/* text[] header claiming 2^31 elements in 20 bytes: rejected before allocating */
 	char arr[20] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 25, (char)0x80, 0, 0, 0, 0, 0, 0, 1 };
 	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_TEXT_ARRAY, 1009, arr, sizeof arr, &v, &a, &err), PGORM_ETYPE);
-	/* int8[] with a NULL element: a clear message */
+	/* int8[] with a NULL element: decoded with its nulls flag (issue 15) */
 	char i8[] = { 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 1, (char)0xff, (char)0xff, (char)0xff, (char)0xff };
-	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8_ARRAY, 1016, i8, sizeof i8, &v, &a, &err), PGORM_ETYPE);
-	ck_assert_ptr_nonnull(strstr(err.message, "NULL"));
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8_ARRAY, 1016, i8, sizeof i8, &v, &a, &err), 0);
+	ck_assert_uint_eq(v.u.i64s.n, 1);
+	ck_assert_ptr_nonnull(v.u.i64s.nulls);
+	ck_assert(v.u.i64s.nulls[0]);
+	/* an int4[] announced as int8[]: the element type is checked */
+	char i4[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8_ARRAY, 1016, i4, sizeof i4, &v, &a, &err), PGORM_ETYPE);
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT4_ARRAY, 1007, i4, sizeof i4, &v, &a, &err), 0);
+	ck_assert_int_eq(((const int32_t *)v.u.arr.items)[0], 7);
+	/* an int4[] element of the wrong length */
+	char i4bad[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 23, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 7 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT4_ARRAY, 1007, i4bad, sizeof i4bad, &v, &a, &err), PGORM_ETYPE);
+	/* interval, timetz, inet: wrong lengths and families */
+	char iv[15] = { 0 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INTERVAL, 1186, iv, sizeof iv, &v, &a, &err), PGORM_ETYPE);
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_TIMETZ, 1266, iv, 11, &v, &a, &err), PGORM_ETYPE);
+	char in4[] = { 2, 33, 0, 4, 10, 0, 0, 1 };     /* /33 on IPv4 */
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INET, 869, in4, sizeof in4, &v, &a, &err), PGORM_ETYPE);
+	char in7[] = { 7, 8, 0, 4, 10, 0, 0, 1 };      /* unknown family */
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INET, 869, in7, sizeof in7, &v, &a, &err), PGORM_ETYPE);
+	char in6s[] = { 3, 64, 0, 4, 10, 0, 0, 1 };    /* IPv6 with 4 bytes */
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INET, 869, in6s, sizeof in6s, &v, &a, &err), PGORM_ETYPE);
+	char in4ok[] = { 2, 24, 1, 4, 10, 1, 2, 0 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INET, 650, in4ok, sizeof in4ok, &v, &a, &err), 0);
+	ck_assert_int_eq(v.u.inet.family, 4);
+	ck_assert_int_eq(v.u.inet.bits, 24);
+	/* an enum column only reads user-created types (OID >= 16384), a custom one only types
+	 * pgorm has no codec for */
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_ENUM, 25, "a", 1, &v, &a, &err), PGORM_ETYPE);
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_ENUM, 16500, "a", 1, &v, &a, &err), 0);
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_CUSTOM, 23, "abcd", 4, &v, &a, &err), PGORM_ETYPE);
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_CUSTOM, 600, "abcd", 4, &v, &a, &err), 0);
 	/* a truncated int8[] element */
 	char trunc[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 8, 1, 2 };
 	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT8_ARRAY, 1016, trunc, sizeof trunc, &v, &a, &err), PGORM_ETYPE);
