@@ -238,9 +238,14 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 		pgorm__sb_addf(&q->where, " = ANY($%zu)", q->nparams + 1);
 		return qbuilt(q, add_param(q, value));
 	}
-	if (enum_value(col, &value) != 0)
-		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s: the value (%s) is not one of its labels",
-		             q->mi->model->table, col->name, col->sql_type, pgorm_type_name(value.type));
+	if (enum_value(col, &value) != 0) {
+		if (value.type == PGORM_TYPE_ENUM)
+			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s: \"%.*s\" is not one of its labels",
+			             q->mi->model->table, col->name, col->sql_type, (int)(value.u.str.len > 63 ? 63 : value.u.str.len),
+			             value.u.str.ptr ? value.u.str.ptr : "");
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s, the value is %s", q->mi->model->table,
+		             col->name, col->sql_type, pgorm_type_name(value.type));
+	}
 	if (!value_fits(col->type, value.type))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", q->mi->model->table,
 		             col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
