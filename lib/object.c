@@ -70,9 +70,10 @@ uint64_t pgorm__col_word(const void *obj, const pgorm_column *c)
 {
 	const char *f = (const char *)obj + c->offset;
 	uint64_t w = 0;
-	if (pgorm__array_info_of(c->type) != NULL)
-		return array_word((const pgorm_array *)(const void *)f, c->type);
 	switch (c->type) {
+	case PGORM_TYPE_BOOL_ARRAY: case PGORM_TYPE_INT2_ARRAY: case PGORM_TYPE_INT4_ARRAY: case PGORM_TYPE_INT8_ARRAY:
+	case PGORM_TYPE_FLOAT8_ARRAY: case PGORM_TYPE_TEXT_ARRAY: case PGORM_TYPE_UUID_ARRAY:
+		return array_word((const pgorm_array *)(const void *)f, c->type);
 	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
 	case PGORM_TYPE_ENUM: case PGORM_TYPE_VARCHAR: case PGORM_TYPE_CHAR: {
 		const char *s;

@@ -159,8 +159,8 @@ static inline pgorm_value pgorm__value_text(const char *s)
 #define PGORM_TIMESTAMPTZ(_us) ((pgorm_value){ .type = PGORM_TYPE_TIMESTAMPTZ, .u.i64 = (_us) })
 #define PGORM_JSON(_s) ((pgorm_value){ .type = PGORM_TYPE_JSON, .u.str = { (_s), strlen(_s) } })
 #define PGORM_JSONB(_s) ((pgorm_value){ .type = PGORM_TYPE_JSONB, .u.str = { (_s), strlen(_s) } })
-#define PGORM_INT8_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_INT8_ARRAY, .u.i64s = { (_p), (_n) } })
-#define PGORM_TEXT_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_TEXT_ARRAY, .u.strs = { (_p), (_n) } })
+#define PGORM_INT8_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_INT8_ARRAY, .u.i64s = { (_p), (_n), NULL } })
+#define PGORM_TEXT_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_TEXT_ARRAY, .u.strs = { (_p), (_n), NULL } })
 /* Arrays with NULL elements (_nulls: NULL or one flag per item, true = NULL); _T is one of
  * BOOL INT2 INT4 INT8 FLOAT8 TEXT UUID: PGORM_ARRAY(INT4, items, nulls, n). */
 #define PGORM_ARRAY(_T, _p, _nulls, _n) ((pgorm_value){ .type = PGORM_TYPE_##_T##_ARRAY, \

@@ -841,10 +841,10 @@ START_TEST(test_registry_validation)
 	expect_model_error((pgorm_column[]){ PGORM_COLUMN(INT4_ARRAY, "a", PGORM_PK, Bad, a), PGORM_COLUMN_END },
 	                   NULL, "cannot be a primary key");
 	expect_model_error((pgorm_column[]){ ID, PGORM_COLUMN_END },
-	                   (pgorm_index[]){ { .name = "i", .columns = (const char *const[]){ "nope", NULL } }, { NULL } },
+	                   (pgorm_index[]){ { .name = "i", .columns = (const char *const[]){ "nope", NULL } }, { .name = NULL } },
 	                   "index i: unknown column nope");
 	expect_model_error((pgorm_column[]){ ID, PGORM_COLUMN_END },
-	                   (pgorm_index[]){ { .name = "i", .columns = (const char *const[]){ NULL } }, { NULL } },
+	                   (pgorm_index[]){ { .name = "i", .columns = (const char *const[]){ NULL } }, { .name = NULL } },
 	                   "index i: no columns");
 #undef ID
 }

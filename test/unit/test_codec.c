@@ -143,6 +143,64 @@ START_TEST(test_decode_malformed)
 }
 END_TEST
 
+/* Issue 15: a borrowed jsonb goes to libpq as the caller's pointer, in text format; the
+ * buffer moving while later parameters grow it does not touch it. */
+START_TEST(test_jsonb_borrowed_not_copied)
+{
+	pgorm__params p = { 0 };
+	pgorm_error err;
+	static const char doc[] = "{\"a\": 1}";
+	char big[600];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	pgorm_value v[] = { PGORM_JSONB_BORROWED(doc), PGORM_TEXT(big), PGORM_JSONB(doc), PGORM_ENUM("e") };
+	ck_assert_int_eq(pgorm__params_encode(&p, 4, v, 1 << 20, &err), 0);
+	ck_assert_ptr_eq(p.values[0], doc);
+	ck_assert_int_eq(p.formats[0], 0);
+	ck_assert_uint_eq(p.oids[0], 3802);
+	ck_assert_int_eq(p.lengths[1], (int)sizeof big - 1);
+	ck_assert_int_eq(p.values[2][0], 1);            /* the copied form: jsonb version byte */
+	ck_assert_int_eq(p.formats[2], 1);
+	ck_assert_uint_eq(p.oids[3], 0);                /* an enum goes untyped */
+	/* a batch appends after it: still the caller's pointer */
+	ck_assert_int_eq(pgorm__params_append(&p, 1, v, 1 << 20, &err), 0);
+	pgorm__params_resolve(&p);
+	ck_assert_ptr_eq(p.values[4], doc);
+	pgorm__params_free(&p);
+}
+END_TEST
+
+/* Issue 15: arrays with NULL elements: the header's has-null flag and -1 lengths. */
+START_TEST(test_encode_array_nulls)
+{
+	pgorm__params p = { 0 };
+	pgorm_error err;
+	static const int16_t items[] = { 7, 0, -1 };
+	static const bool nulls[] = { false, true, false };
+	pgorm_value v[] = { PGORM_ARRAY(INT2, items, nulls, 3) };
+	ck_assert_int_eq(pgorm__params_encode(&p, 1, v, 1024, &err), 0);
+	const char *d = p.values[0];
+	ck_assert_uint_eq(p.oids[0], 1005);
+	ck_assert_int_eq(p.lengths[0], 20 + 6 + 4 + 6);
+	ck_assert_uint_eq(pgorm__be32(d + 4), 1);       /* has NULLs */
+	ck_assert_uint_eq(pgorm__be32(d + 8), 21);      /* int2 */
+	ck_assert_uint_eq(pgorm__be32(d + 26), 0xffffffffu);
+	pgorm__arena a;
+	pgorm__arena_init(&a);
+	pgorm_value back;
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INT2_ARRAY, 1005, d, (size_t)p.lengths[0], &back, &a, &err), 0);
+	ck_assert(back.u.arr.n == 3 && back.u.arr.nulls[1] && !back.u.arr.nulls[2]);
+	ck_assert_int_eq(((const int16_t *)back.u.arr.items)[2], -1);
+	pgorm__arena_free_all(&a);
+	/* the empty array: no dimension */
+	pgorm_value e[] = { PGORM_ARRAY(UUID, NULL, NULL, 0) };
+	ck_assert_int_eq(pgorm__params_encode(&p, 1, e, 1024, &err), 0);
+	ck_assert_int_eq(p.lengths[0], 12);
+	ck_assert_uint_eq(pgorm__be32(p.values[0]), 0);
+	pgorm__params_free(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("codec");
@@ -154,6 +212,8 @@ int main(void)
 	tcase_add_test(tc, test_decode_type_mismatch);
 	tcase_add_test(tc, test_empty_value_not_null);
 	tcase_add_test(tc, test_decode_malformed);
+	tcase_add_test(tc, test_jsonb_borrowed_not_copied);
+	tcase_add_test(tc, test_encode_array_nulls);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
