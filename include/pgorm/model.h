@@ -45,7 +45,10 @@
  * timestamptz now(), timestamp LOCALTIMESTAMP, date CURRENT_DATE, uuid gen_random_uuid(), a
  * version column 1, other types none. Every FK column gets an index unless it leads the PK or is
  * UNIQUE; many-to-many association tables get a (local, remote) primary key and ON DELETE
- * CASCADE foreign keys.
+ * CASCADE foreign keys. Types take their modifiers (varchar(n), char(n), numeric(p,s)); enum
+ * types are created first; a model's checks and uniques become table constraints and its
+ * indexes CREATE [UNIQUE] INDEX … [WHERE …] (partial). pgorm_registry_check compares all of
+ * these with the database.
  *
  * Thread safety: descriptors and a created registry are immutable and can be shared by any
  * number of threads.
@@ -379,7 +382,9 @@ PGORM_API int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c
  * Errors: PGORM_EINVAL (NULL), PGORM_ENOMEM, as pgorm_conn_exec; details in pgorm_conn_error(c). */
 PGORM_API int pgorm_registry_drop_all(const pgorm_registry *reg, pgorm_conn *c);
 /** Compare the models with pg_catalog; every difference is one line in *report (missing
- * table/column, type or nullability mismatch, missing FK). Returns the number of
+ * table/column, type or nullability mismatch (with varchar/char/numeric modifiers, enum type
+ * and labels, custom type name), missing FK, missing CHECK or UNIQUE constraint, missing or
+ * different index). Returns the number of
  * differences (>= 0) or an error. Ownership: *report is malloc-style memory from pgorm,
  * free with pgorm_free; NULL when there is no difference.
  * Errors: PGORM_EINVAL (NULL argument), PGORM_ENOMEM, as pgorm_conn_exec; details in

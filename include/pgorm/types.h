@@ -35,7 +35,8 @@ typedef enum pgorm_type {
 	/* Issue 15. Column C types in pgorm/model.h. */
 	PGORM_TYPE_ENUM,        /* a label of the column's enum type (sent untyped: the server
 	                           resolves it to the enum), u.str */
-	PGORM_TYPE_CENUM,       /* a C enum (int) and its label table: u.cenum */
+	PGORM_TYPE_CENUM,       /* a C enum (int) and its label table: u.cenum (decoded from a
+	                           result: the label, as type ENUM) */
 	PGORM_TYPE_BOOL_ARRAY,  /* arrays: one-dimensional, u.arr (NULL elements with nulls) */
 	PGORM_TYPE_INT2_ARRAY,
 	PGORM_TYPE_INT4_ARRAY,
@@ -81,7 +82,8 @@ typedef struct pgorm_inet {
  * pgorm's (pgorm_registry_check compares the type name). */
 typedef struct pgorm_custom_type {
 	const char *name;        /* SQL type, as format_type() shows it ("point", "geometry") */
-	size_t size, align;      /* sizeof / _Alignof the C type */
+	size_t size, align;      /* sizeof / _Alignof the C type; dirty detection compares
+	                            its bytes (keep padding zeroed, or use a type without) */
 	/* Write the binary send form of *value into out (cap bytes); return its length (write
 	 * only when it fits: called again with a larger buffer), or (size_t)-1 when the value
 	 * cannot be encoded (the call fails with PGORM_EINVAL before anything is sent). */

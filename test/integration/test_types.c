@@ -66,6 +66,65 @@ static const pgorm_custom_type point_type = {
 	.name = "point", .size = sizeof(Point), .align = _Alignof(Point), .send = point_send, .recv = point_recv
 };
 
+/* ---- a composite type (CREATE TYPE money_amount AS (currency text, cents int8)): record_send
+ * is the column count, then per column its type OID, length and bytes; the text is allocated
+ * through recv's alloc, so it lives as long as the object ---- */
+
+typedef struct Amount { char *currency; int64_t cents; } Amount;
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static size_t amount_send(const void *value, unsigned char *out, size_t cap)
+{
+	const Amount *a = value;
+	if (a->currency == NULL)
+		return (size_t)-1;
+	size_t cl = strlen(a->currency), need = 4 + 8 + cl + 8 + 8;
+	if (need > cap)
+		return need;
+	put32(out, 2);
+	put32(out + 4, 25);
+	put32(out + 8, (uint32_t)cl);
+	memcpy(out + 12, a->currency, cl);
+	unsigned char *p = out + 12 + cl;
+	put32(p, 20);
+	put32(p + 4, 8);
+	put32(p + 8, (uint32_t)((uint64_t)a->cents >> 32));
+	put32(p + 12, (uint32_t)a->cents);
+	return need;
+}
+
+static int amount_recv(const unsigned char *d, size_t len, void *value, void *(*alloc)(void *, size_t), void *ctx)
+{
+	Amount *a = value;
+	if (len < 12 || get32(d) != 2 || get32(d + 4) != 25)
+		return -1;
+	uint32_t cl = get32(d + 8);
+	if (cl > len - 12 || len - 12 - cl != 16 || get32(d + 12 + cl) != 20 || get32(d + 16 + cl) != 8)
+		return -1;
+	char *cur = alloc(ctx, cl + 1);
+	if (cur == NULL)
+		return -1;
+	memcpy(cur, d + 12, cl);
+	cur[cl] = '\0';
+	a->currency = cur;
+	a->cents = (int64_t)((uint64_t)get32(d + 20 + cl) << 32 | get32(d + 24 + cl));
+	return 0;
+}
+
+static const pgorm_custom_type amount_type = {
+	.name = "money_amount", .size = sizeof(Amount), .align = _Alignof(Amount), .send = amount_send,
+	.recv = amount_recv
+};
+
 /* ---- models ---- */
 
 enum order_status { ST_NEW, ST_PAID, ST_SHIPPED };
@@ -93,6 +152,7 @@ typedef struct Order {
 	char *price;             /* numeric(10,2) */
 	char *doc;               /* jsonb */
 	Point pos;               /* point (custom) */
+	Amount amount;           /* money_amount (custom, composite) */
 } Order;
 
 extern const pgorm_model order_model, region_model;
@@ -118,6 +178,7 @@ static const pgorm_column order_cols[] = {
 	PGORM_COLUMN_NUMERIC("price", PGORM_NULLABLE, Order, price, 10, 2),
 	PGORM_COLUMN(JSONB, "doc", PGORM_NULLABLE, Order, doc),
 	PGORM_COLUMN_CUSTOM("pos", PGORM_NULLABLE, Order, pos, &point_type),
+	PGORM_COLUMN_CUSTOM("amount", PGORM_NULLABLE, Order, amount, &amount_type),
 	PGORM_COLUMN_END
 };
 static const pgorm_index order_uniques[] = {
@@ -160,7 +221,8 @@ static const pgtest_env env = { .reg = &reg, .conn = &conn, .session = &s, .log 
 static void setup(void)
 {
 	const pgorm_model *m[] = { &order_model, &region_model };
-	pgtest_env_setup(&env, m, 2, CLEAN, "CREATE SCHEMA types_geo", "SET TimeZone = 'UTC'",
+	pgtest_env_setup(&env, m, 2, CLEAN, "DROP TYPE IF EXISTS money_amount", "CREATE SCHEMA types_geo",
+	                 "CREATE TYPE money_amount AS (currency text, cents int8)", "SET TimeZone = 'UTC'",
 	                 "SET extra_float_digits = 1", PGTEST_CREATE_ALL, NULL);
 	s = pgtest_env_session(&env, NULL, &log_);
 }
@@ -171,6 +233,7 @@ static void teardown(void)
 	pgorm_conn *c = pgtest_connect();
 	pgtest_exec(c, "DROP TABLE IF EXISTS orders");
 	pgtest_exec(c, "DROP TYPE IF EXISTS order_status");
+	pgtest_exec(c, "DROP TYPE IF EXISTS money_amount");
 	pgtest_exec(c, "DROP SCHEMA IF EXISTS types_geo CASCADE");
 	pgorm_conn_close(c);
 }
@@ -456,6 +519,7 @@ START_TEST(test_scalars)
 	a->price = pgorm_strdup(s, "12345678.91");
 	a->doc = pgorm_strdup(s, "{\"b\": [1, 2], \"a\": null}");
 	a->pos = (Point){ -1.5, 1e300 };
+	a->amount = (Amount){ pgorm_strdup(s, "EUR"), -12345 };
 	Order *b = new_order("new");
 	static const pgorm_interval zero_iv;
 	PGORM_SET(b, wait, zero_iv);
@@ -478,6 +542,7 @@ START_TEST(test_scalars)
 	ck_assert_str_eq(db_text("price", ida), "12345678.91");
 	ck_assert_str_eq(db_text("doc", ida), "{\"a\": null, \"b\": [1, 2]}");
 	ck_assert_str_eq(db_text("pos", ida), "(-1.5,1e+300)");
+	ck_assert_str_eq(db_text("amount", ida), "(EUR,-12345)");
 	ck_assert_str_eq(db_text("wait", idb), "00:00:00");
 	ck_assert_str_eq(db_text("opens", idb), "00:00:00");
 	ck_assert_str_eq(db_text("addr", idb), "192.168.1.7/24");
@@ -497,6 +562,7 @@ START_TEST(test_scalars)
 	ck_assert_str_eq(g->price, "12345678.91");
 	ck_assert_str_eq(g->doc, "{\"a\": null, \"b\": [1, 2]}");
 	ck_assert(g->pos.x == -1.5 && g->pos.y == 1e300);
+	ck_assert(strcmp(g->amount.currency, "EUR") == 0 && g->amount.cents == -12345);
 	int64_t cents;
 	ck_assert_int_eq(pgorm_numeric_to_int64(g->price, 2, &cents), 0);
 	ck_assert(cents == INT64_C(1234567891));
@@ -508,8 +574,10 @@ START_TEST(test_scalars)
 	pgtest_log_clear(&log_);
 	g->wait.days = 10;
 	g->pos.x = 2;
+	g->amount.currency = pgorm_strdup(s, "USD"); /* a new pointer: seen */
 	commit_ok();
 	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 1);
+	ck_assert_str_eq(db_text("amount", ida), "(USD,-12345)");
 	ck_assert_str_eq(db_text("wait", ida), "1 year 2 mons 10 days 01:02:03.000001");
 	ck_assert_str_eq(db_text("pos", ida), "(2,1e+300)");
 
@@ -740,7 +808,7 @@ START_TEST(test_ddl_and_check)
 	                                   "FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attnum > 0"),
 	                 "bigint, order_status, order_status, text[], integer[], boolean[], bigint[], smallint[], "
 	                 "double precision[], uuid[], interval, time without time zone, time with time zone, inet, cidr, "
-	                 "character varying(8), character(3), numeric(10,2), jsonb, point");
+	                 "character varying(8), character(3), numeric(10,2), jsonb, point, money_amount");
 	ck_assert_str_eq(pgtest_text(conn, "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
 	                                   "WHERE conname = 'orders_price_positive'"),
 	                 "CHECK ((price > (0)::numeric))");
