@@ -59,7 +59,8 @@ static void ex_print_value(const pgorm_value *v)
 	case PGORM_TYPE_INT2: printf("%d", v->u.i16); break;
 	case PGORM_TYPE_INT4: printf("%" PRId32, v->u.i32); break;
 	case PGORM_TYPE_INT8: printf("%" PRId64, v->u.i64); break;
-	case PGORM_TYPE_TEXT: printf("'%.*s'", (int)v->u.str.len, v->u.str.ptr); break;
+	case PGORM_TYPE_TEXT: case PGORM_TYPE_ENUM: printf("'%.*s'", (int)v->u.str.len, v->u.str.ptr); break;
+	case PGORM_TYPE_CENUM: printf("'%s'", v->u.cenum.labels[v->u.cenum.value]); break;
 	case PGORM_TYPE_INT8_ARRAY:
 		putchar('{');
 		for (size_t i = 0; i < v->u.i64s.n; i++)
@@ -69,7 +70,16 @@ static void ex_print_value(const pgorm_value *v)
 	case PGORM_TYPE_TEXT_ARRAY:
 		putchar('{');
 		for (size_t i = 0; i < v->u.strs.n; i++)
-			printf("%s%s", i ? "," : "", v->u.strs.items[i]);
+			printf("%s%s", i ? "," : "", v->u.strs.items[i] ? v->u.strs.items[i] : "NULL");
+		putchar('}');
+		break;
+	case PGORM_TYPE_INT4_ARRAY:
+		putchar('{');
+		for (size_t i = 0; i < v->u.arr.n; i++)
+			if (v->u.arr.nulls && v->u.arr.nulls[i])
+				printf("%sNULL", i ? "," : "");
+			else
+				printf("%s%" PRId32, i ? "," : "", ((const int32_t *)v->u.arr.items)[i]);
 		putchar('}');
 		break;
 	default: printf("<%s>", pgorm_type_name(v->type)); break;

@@ -16,8 +16,33 @@ enum {
 	PGORM_OID_DATE = 1082, PGORM_OID_TIMESTAMP = 1114, PGORM_OID_TIMESTAMPTZ = 1184,
 	PGORM_OID_NUMERIC = 1700, PGORM_OID_UUID = 2950, PGORM_OID_JSONB = 3802,
 	PGORM_OID_INT8_ARRAY = 1016, PGORM_OID_TEXT_ARRAY = 1009, PGORM_OID_NAME = 19,
-	PGORM_OID_OID = 26, PGORM_OID_CHAR = 18
+	PGORM_OID_OID = 26, PGORM_OID_CHAR = 18,
+	PGORM_OID_BOOL_ARRAY = 1000, PGORM_OID_INT2_ARRAY = 1005, PGORM_OID_INT4_ARRAY = 1007,
+	PGORM_OID_FLOAT8_ARRAY = 1022, PGORM_OID_UUID_ARRAY = 2951, PGORM_OID_VARCHAR_ARRAY = 1015,
+	PGORM_OID_BPCHAR_ARRAY = 1014, PGORM_OID_INTERVAL = 1186, PGORM_OID_TIME = 1083,
+	PGORM_OID_TIMETZ = 1266, PGORM_OID_INET = 869, PGORM_OID_CIDR = 650,
+	PGORM_OID_FIRST_NORMAL = 16384  /* FirstNormalObjectId: types created by users/extensions */
 };
+
+/* Array types: the element's type, its server OID and the C size of one item. */
+typedef struct pgorm__array_info {
+	pgorm_type elem;
+	unsigned elem_oid;
+	size_t elem_size;
+} pgorm__array_info;
+/* NULL when t is not an array type. */
+const pgorm__array_info *pgorm__array_info_of(pgorm_type t);
+/* The items, count and NULL flags of an array value (whatever union member its type uses). */
+void pgorm__array_parts(const pgorm_value *v, const void **items, size_t *n, const bool **nulls);
+/* text, varchar(n), char(n): strings that compare and key as text. */
+static inline bool pgorm__is_text_type(pgorm_type t)
+{
+	return t == PGORM_TYPE_TEXT || t == PGORM_TYPE_VARCHAR || t == PGORM_TYPE_CHAR;
+}
+/* Set an array value's items, count and NULL flags (v->type chosen). */
+void pgorm__array_set(pgorm_value *v, const void *items, size_t n, const bool *nulls);
+/* Element k of an array's items as a scalar value of type elem (a NULL char * reads as NULL). */
+void pgorm__array_elem(pgorm_type elem, const void *items, size_t k, pgorm_value *out);
 
 /* A growable byte buffer for encoded parameters. */
 typedef struct pgorm__buf {
@@ -59,7 +84,12 @@ void pgorm__params_free(pgorm__params *p);
  * which copies values before anything is encoded. */
 int pgorm__value_check(const pgorm_value *v, size_t i, pgorm_error *err);
 
+/* Make v own its data: strings, arrays (items, flags, text elements) and custom values are
+ * copied into a. Errors: PGORM_ENOMEM. */
+int pgorm__value_copy(pgorm__arena *a, pgorm_value *v);
+
 /* Decode a binary value of server type oid as t. Arrays and numerics are allocated in arena.
+ * ENUM/CENUM give the label (u.str), CUSTOM the raw bytes (u.custom, type NULL).
  * Errors: PGORM_ETYPE (incompatible oid or malformed data), PGORM_ENOMEM. */
 int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *data, size_t len,
                         pgorm_value *out, pgorm__arena *arena, pgorm_error *err);

@@ -170,26 +170,42 @@ static int dlist_build(const pgorm_registry *reg, dlist *l, pgorm_error *err)
 	return 0;
 }
 
-static const char *sql_type(pgorm_type t)
+/* The column's SQL type: the type table's (pgorm_type_sql) with varchar(n) / char(n) /
+ * numeric(p,s) modifiers, an enum's type in the table's schema, or the custom type's name.
+ * false when the type has none. */
+static bool add_col_type(pgorm__sb *b, const dtable *t, const pgorm_column *col)
 {
-	switch (t) {
-	case PGORM_TYPE_BOOL: return "boolean";
-	case PGORM_TYPE_INT2: return "smallint";
-	case PGORM_TYPE_INT4: return "integer";
-	case PGORM_TYPE_INT8: return "bigint";
-	case PGORM_TYPE_FLOAT4: return "real";
-	case PGORM_TYPE_FLOAT8: return "double precision";
-	case PGORM_TYPE_TEXT: return "text";
-	case PGORM_TYPE_BYTEA: return "bytea";
-	case PGORM_TYPE_NUMERIC: return "numeric";
-	case PGORM_TYPE_DATE: return "date";
-	case PGORM_TYPE_TIMESTAMP: return "timestamp";
-	case PGORM_TYPE_TIMESTAMPTZ: return "timestamptz";
-	case PGORM_TYPE_UUID: return "uuid";
-	case PGORM_TYPE_JSON: return "json";
-	case PGORM_TYPE_JSONB: return "jsonb";
-	default: return NULL;
+	if (col->type == PGORM_TYPE_ENUM || col->type == PGORM_TYPE_CENUM) {
+		pgorm__sb_qualified(b, t->schema, col->sql_type);
+		return true;
 	}
+	if (col->type == PGORM_TYPE_CUSTOM) {
+		pgorm__sb_add(b, col->custom->name); /* a type name written by the developer ("geometry(Point,4326)") */
+		return true;
+	}
+	const char *sql = pgorm_type_sql(col->type);
+	if (sql == NULL)
+		return false;
+	pgorm__sb_add(b, sql);
+	if ((col->type == PGORM_TYPE_VARCHAR || col->type == PGORM_TYPE_CHAR) && col->length > 0)
+		pgorm__sb_addf(b, "(%u)", col->length);
+	else if (col->type == PGORM_TYPE_NUMERIC && col->length > 0)
+		pgorm__sb_addf(b, "(%u,%u)", col->length, col->scale);
+	return true;
+}
+
+/* What format_type() shows for the column's type and modifiers (the check compares it). */
+static void expected_format(pgorm__sb *b, const pgorm_column *col)
+{
+	switch (col->type) {
+	case PGORM_TYPE_VARCHAR: pgorm__sb_add(b, "character varying"); break;
+	case PGORM_TYPE_CHAR: pgorm__sb_add(b, "character"); break;
+	default: pgorm__sb_add(b, "numeric"); break;
+	}
+	if (col->type == PGORM_TYPE_NUMERIC)
+		pgorm__sb_addf(b, "(%u,%u)", col->length, col->scale);
+	else
+		pgorm__sb_addf(b, "(%u)", col->length ? col->length : 1);
 }
 
 static bool is_int(pgorm_type t)
@@ -261,7 +277,8 @@ static int validate_table(pgorm_conn *c, const dtable *t)
 {
 	for (size_t i = 0; i < t->ncols; i++) {
 		const pgorm_column *col = &t->cols[i];
-		if (sql_type(col->type) == NULL)
+		if (pgorm_type_sql(col->type) == NULL && col->type != PGORM_TYPE_ENUM && col->type != PGORM_TYPE_CENUM &&
+		    col->type != PGORM_TYPE_CUSTOM)
 			return pgorm__error_set(&c->err, PGORM_EMODEL, "model %s, column %s: no SQL type for %s",
 			                        t->name, col->name, pgorm_type_name(col->type));
 		if (col->fk_table && (action_sql(col->on_delete) == NULL || action_sql(col->on_update) == NULL))
@@ -297,6 +314,17 @@ static void add_fk(pgorm__sb *b, const dlist *l, const dtable *t, size_t i)
 		pgorm__sb_addf(b, " ON UPDATE %s", action_sql(col->on_update));
 }
 
+/* "(a, b)" */
+static void add_name_list(pgorm__sb *b, const char *const *names)
+{
+	pgorm__sb_add(b, "(");
+	for (size_t k = 0; names[k]; k++) {
+		pgorm__sb_add(b, k ? ", " : "");
+		pgorm__sb_ident(b, names[k]);
+	}
+	pgorm__sb_add(b, ")");
+}
+
 /* CREATE TABLE for t; FKs to tables not yet available (avail[] false) are left out. */
 static void build_create(pgorm__sb *b, const dlist *l, size_t ti, const bool *avail, bool if_not_exists)
 {
@@ -311,8 +339,10 @@ static void build_create(pgorm__sb *b, const dlist *l, size_t ti, const bool *av
 		if (is_serial(col))
 			pgorm__sb_add(b, col->type == PGORM_TYPE_INT2 ? " smallserial"
 			                 : col->type == PGORM_TYPE_INT4 ? " serial" : " bigserial");
-		else
-			pgorm__sb_addf(b, " %s", sql_type(col->type));
+		else {
+			pgorm__sb_add(b, " ");
+			add_col_type(b, t, col);
+		}
 		if (!(col->flags & PGORM_NULLABLE))
 			pgorm__sb_add(b, " NOT NULL");
 		const char *def = default_expr(col);
@@ -337,7 +367,31 @@ static void build_create(pgorm__sb *b, const dlist *l, size_t ti, const bool *av
 		pgorm__sb_add(b, ", ");
 		add_fk(b, l, t, i);
 	}
+	for (const pgorm_index *u = t->mi ? t->mi->model->uniques : NULL; u && u->name; u++) {
+		pgorm__sb_add(b, ", CONSTRAINT ");
+		pgorm__sb_ident(b, u->name);
+		pgorm__sb_add(b, " UNIQUE ");
+		add_name_list(b, u->columns);
+	}
+	for (const pgorm_check *k = t->mi ? t->mi->model->checks : NULL; k && k->name; k++) {
+		pgorm__sb_add(b, ", CONSTRAINT ");
+		pgorm__sb_ident(b, k->name);
+		pgorm__sb_addf(b, " CHECK (%s)", k->expr); /* SQL written by the developer, as a view's */
+	}
 	pgorm__sb_add(b, ")");
+}
+
+/* CREATE [UNIQUE] INDEX IF NOT EXISTS name ON table (columns) [WHERE predicate] */
+static void build_extra_index(pgorm__sb *b, const dtable *t, const pgorm_index *x)
+{
+	pgorm__sb_add(b, x->unique ? "CREATE UNIQUE INDEX IF NOT EXISTS " : "CREATE INDEX IF NOT EXISTS ");
+	pgorm__sb_ident(b, x->name);
+	pgorm__sb_add(b, " ON ");
+	pgorm__sb_add(b, t->qtable);
+	pgorm__sb_add(b, " ");
+	add_name_list(b, x->columns);
+	if (x->where)
+		pgorm__sb_addf(b, " WHERE %s", x->where);
 }
 
 /* The column needs its own index: not the leading PK column, not a single UNIQUE column. */
@@ -441,6 +495,59 @@ static int fetch_oids(pgorm_conn *c, const dlist *l, int64_t *oids)
 	return 0;
 }
 
+/* CREATE TYPE … AS ENUM for the enum columns of t whose type does not exist yet. The labels
+ * are quoted by the server (quote_literal over a text[] parameter), never spliced here. */
+static int create_enums(pgorm_conn *c, const dtable *t, pgorm__sb *b)
+{
+	for (size_t i = 0; i < t->ncols; i++) {
+		const pgorm_column *col = &t->cols[i];
+		if (col->type != PGORM_TYPE_ENUM && col->type != PGORM_TYPE_CENUM)
+			continue;
+		size_t n = 0;
+		while (col->labels && col->labels[n])
+			n++;
+		pgorm__sb_reset(b);
+		pgorm__sb_qualified(b, t->schema, col->sql_type);
+		const char *qname = pgorm__sb_str(b);
+		if (qname == NULL)
+			return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory building DDL");
+		pgorm_value p[2] = { PGORM_TEXT(qname), PGORM_TEXT_ARRAY(col->labels, n) };
+		pgorm_result *r = NULL;
+		int rc = pgorm_conn_exec(c,
+		                         "SELECT to_regtype($1) IS NULL, format('CREATE TYPE %s AS ENUM (%s)', $1, "
+		                         "(SELECT string_agg(quote_literal(u.x), ', ' ORDER BY u.n) "
+		                         "FROM unnest($2::text[]) WITH ORDINALITY AS u(x, n)))",
+		                         2, p, &r);
+		if (rc != 0)
+			return rc;
+		bool missing = false;
+		pgorm_value v;
+		if (pgorm_result_get(r, 0, 0, PGORM_TYPE_BOOL, &v, NULL) == 0)
+			missing = v.u.b;
+		char *sql = NULL;
+		if (missing && n > 0) {
+			const char *txt = pgorm_result_text(r, 0, 1);
+			sql = txt ? pgorm__strdup(txt) : NULL;
+			if (sql == NULL)
+				rc = pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory building DDL");
+		}
+		pgorm_result_free(r);
+		if (rc != 0)
+			return rc;
+		if (missing && n == 0)
+			return pgorm__error_set(&c->err, PGORM_EMODEL,
+			                        "model %s, column %s: the enum type %s does not exist and the column gives no "
+			                        "labels to create it", t->name, col->name, col->sql_type);
+		if (sql != NULL) {
+			rc = pgorm__conn_simple(c, sql);
+			pgorm__free(sql);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c, bool if_not_exists)
 {
 	if (c == NULL)
@@ -466,6 +573,9 @@ int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c, bool if_
 		avail[i] = oids[i] != 0;
 	bool sp = false;
 	if (rc == 0 && (rc = tx_open(c, &sp)) == 0) {
+		for (size_t i = 0; i < l.nmodels && rc == 0; i++)
+			if (!avail[i])
+				rc = create_enums(c, &l.t[i], &b);
 		for (size_t i = 0; i < l.n && rc == 0; i++) {
 			if (avail[i])
 				continue; /* exists already (if_not_exists) */
@@ -478,6 +588,11 @@ int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c, bool if_
 					continue;
 				pgorm__sb_reset(&b);
 				build_index(&b, &l.t[i], k);
+				rc = run(c, &b);
+			}
+			for (const pgorm_index *x = l.t[i].mi ? l.t[i].mi->model->indexes : NULL; x && x->name && rc == 0; x++) {
+				pgorm__sb_reset(&b);
+				build_extra_index(&b, &l.t[i], x);
 				rc = run(c, &b);
 			}
 		}
@@ -541,6 +656,9 @@ int pgorm_registry_drop_all(const pgorm_registry *reg, pgorm_conn *c)
 
 typedef struct dbcol {
 	const char *name, *type;       /* borrowed from the result */
+	const char *typname;           /* pg_type.typname */
+	bool is_enum;
+	pgorm_value labels;            /* enum labels (text[]), NULL when not an enum */
 	int64_t oid;
 	bool notnull, hasdef, serial, unique, pk;
 } dbcol;
@@ -560,8 +678,10 @@ static const char *const COLS_SQL =
 	"EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique "
 	"AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL), "
 	"EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary "
-	"AND a.attnum = ANY (i.indkey)) "
-	"FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+	"AND a.attnum = ANY (i.indkey)), "
+	"ty.typname::text, ty.typtype = 'e', "
+	"(SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid) "
+	"FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
 	"ORDER BY a.attnum";
 
 static const char *const FKS_SQL =
@@ -618,6 +738,83 @@ static const pgorm_rel *nulling_rel(const pgorm_registry *reg, const pgorm__mode
 	return NULL;
 }
 
+static bool db_type_matches(const pgorm_column *col, const dbcol *d)
+{
+	switch (col->type) {
+	case PGORM_TYPE_ENUM: case PGORM_TYPE_CENUM:
+		return d->is_enum && d->typname && strcmp(d->typname, col->sql_type) == 0;
+	case PGORM_TYPE_CUSTOM:
+		return strcmp(col->custom->name, d->type) == 0 || (d->typname && strcmp(col->custom->name, d->typname) == 0);
+	case PGORM_TYPE_VARCHAR: return d->oid == PGORM_OID_VARCHAR;
+	case PGORM_TYPE_CHAR: return d->oid == PGORM_OID_BPCHAR;
+	default:
+		return pgorm__type_from_oid((unsigned)d->oid) == col->type && d->oid != PGORM_OID_OID &&
+		       d->oid != PGORM_OID_NAME;
+	}
+}
+
+static size_t names_len(const char *const *names)
+{
+	size_t n = 0;
+	while (names[n])
+		n++;
+	return n;
+}
+
+/* "a, b" of a label list, or of a text[] value. */
+static void add_labels(pgorm__sb *b, const char *const *labels, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pgorm__sb_addf(b, "%s%s", i ? ", " : "", labels[i] ? labels[i] : "NULL");
+}
+
+static void check_type(checker *k, const dtable *t, const pgorm_column *col, const dbcol *d)
+{
+	if (!db_type_matches(col, d)) {
+		line(k, t, col->name);
+		pgorm__sb_add(&k->out, "type mismatch: model ");
+		if (col->type == PGORM_TYPE_ENUM || col->type == PGORM_TYPE_CENUM)
+			pgorm__sb_addf(&k->out, "enum %s", col->sql_type);
+		else if (col->type == PGORM_TYPE_CUSTOM)
+			pgorm__sb_add(&k->out, col->custom->name);
+		else
+			pgorm__sb_add(&k->out, pgorm_type_name(col->type));
+		pgorm__sb_addf(&k->out, ", database %s", d->type);
+		end_line(k);
+		return;
+	}
+	/* modifiers the model states: varchar(n), char(n), numeric(p,s) */
+	if (col->length > 0 && (col->type == PGORM_TYPE_VARCHAR || col->type == PGORM_TYPE_CHAR ||
+	                        col->type == PGORM_TYPE_NUMERIC)) {
+		pgorm__sb want;
+		pgorm__sb_init(&want);
+		expected_format(&want, col);
+		const char *w = pgorm__sb_str(&want);
+		if (w != NULL && strcmp(w, d->type) != 0) {
+			line(k, t, col->name);
+			pgorm__sb_addf(&k->out, "type mismatch: model %s, database %s", w, d->type);
+			end_line(k);
+		}
+		pgorm__sb_free(&want);
+	}
+	/* enum labels: the model's must all exist; a C enum must also know every database label */
+	if ((col->type == PGORM_TYPE_ENUM || col->type == PGORM_TYPE_CENUM) && col->labels != NULL && !d->labels.is_null) {
+		size_t n = names_len(col->labels);
+		bool same = n == d->labels.u.strs.n;
+		for (size_t i = 0; same && i < n; i++)
+			same = strcmp(col->labels[i], d->labels.u.strs.items[i]) == 0;
+		if (!same) {
+			line(k, t, col->name);
+			pgorm__sb_addf(&k->out, "enum %s labels differ: model (", col->sql_type);
+			add_labels(&k->out, col->labels, n);
+			pgorm__sb_add(&k->out, "), database (");
+			add_labels(&k->out, d->labels.u.strs.items, d->labels.u.strs.n);
+			pgorm__sb_add(&k->out, ")");
+			end_line(k);
+		}
+	}
+}
+
 static void check_columns(checker *k, const dtable *t, const dbcol *db, size_t ndb)
 {
 	for (size_t i = 0; i < t->ncols; i++) {
@@ -629,11 +826,7 @@ static void check_columns(checker *k, const dtable *t, const dbcol *db, size_t n
 			end_line(k);
 			continue;
 		}
-		if (pgorm__type_from_oid((unsigned)d->oid) != col->type || d->oid == PGORM_OID_OID || d->oid == PGORM_OID_NAME) {
-			line(k, t, col->name);
-			pgorm__sb_addf(&k->out, "type mismatch: model %s, database %s", pgorm_type_name(col->type), d->type);
-			end_line(k);
-		}
+		check_type(k, t, col, d);
 		bool nullable = col->flags & PGORM_NULLABLE;
 		if (!nullable && !d->notnull) {
 			line(k, t, col->name);
@@ -792,6 +985,108 @@ static int check_fks(checker *k, pgorm_conn *c, const dtable *t, int64_t oid)
 	return 0;
 }
 
+static const char *const EXTRAS_SQL =
+	/* kind 'c' check, 'u' unique constraint, 'i' index: name, columns, unique, predicate, definition */
+	"SELECT k.contype::text, k.conname::text, "
+	"(SELECT array_agg(a.attname::text ORDER BY u.n) FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, n) "
+	"JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum), true, NULL::text, "
+	"pg_get_constraintdef(k.oid) "
+	"FROM pg_constraint k WHERE k.conrelid = to_regclass($1) AND k.contype IN ('c', 'u') "
+	"UNION ALL "
+	"SELECT 'i', c.relname::text, "
+	"(SELECT array_agg(a.attname::text ORDER BY u.n) FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, n) "
+	"JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.attnum), i.indisunique, "
+	"pg_get_expr(i.indpred, i.indrelid), pg_get_indexdef(i.indexrelid) "
+	"FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass($1)";
+
+static bool same_names(const char *const *model, const pgorm_value *db)
+{
+	size_t n = 0;
+	while (model[n])
+		n++;
+	if (db->is_null || db->u.strs.n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (db->u.strs.items[i] == NULL || strcmp(model[i], db->u.strs.items[i]) != 0)
+			return false;
+	return true;
+}
+
+/* The model's CHECK constraints (by name), composite UNIQUE constraints (by columns) and extra
+ * indexes (by name: columns, uniqueness, partial or not). */
+static int check_extras(checker *k, pgorm_conn *c, const dtable *t)
+{
+	const pgorm_model *m = t->mi->model;
+	if (!m->checks && !m->uniques && !m->indexes)
+		return 0;
+	pgorm_value p = PGORM_TEXT(t->qtable);
+	pgorm_result *r = NULL;
+	int rc = pgorm_conn_exec(c, EXTRAS_SQL, 1, &p, &r);
+	if (rc != 0)
+		return rc;
+	size_t n = pgorm_result_rows(r);
+	for (const pgorm_check *x = m->checks; x && x->name; x++) {
+		bool found = false;
+		for (size_t i = 0; i < n && !found; i++) {
+			const char *kind = pgorm_result_text(r, i, 0), *name = pgorm_result_text(r, i, 1);
+			found = kind && name && kind[0] == 'c' && strcmp(name, x->name) == 0;
+		}
+		if (!found) {
+			line(k, t, NULL);
+			pgorm__sb_addf(&k->out, "missing CHECK constraint %s (%s)", x->name, x->expr);
+			end_line(k);
+		}
+	}
+	for (const pgorm_index *x = m->uniques; x && x->name; x++) {
+		bool found = false;
+		for (size_t i = 0; i < n && !found; i++) {
+			const char *kind = pgorm_result_text(r, i, 0);
+			pgorm_value cols;
+			found = kind && kind[0] == 'u' && pgorm_result_get(r, i, 2, PGORM_TYPE_TEXT_ARRAY, &cols, NULL) == 0 &&
+			        same_names(x->columns, &cols);
+		}
+		if (!found) {
+			line(k, t, NULL);
+			pgorm__sb_addf(&k->out, "missing UNIQUE constraint %s (", x->name);
+			add_labels(&k->out, x->columns, names_len(x->columns));
+			pgorm__sb_add(&k->out, ")");
+			end_line(k);
+		}
+	}
+	for (const pgorm_index *x = m->indexes; x && x->name; x++) {
+		long row = -1;
+		for (size_t i = 0; i < n && row < 0; i++) {
+			const char *kind = pgorm_result_text(r, i, 0), *name = pgorm_result_text(r, i, 1);
+			if (kind && name && kind[0] == 'i' && strcmp(name, x->name) == 0)
+				row = (long)i;
+		}
+		if (row < 0) {
+			line(k, t, NULL);
+			pgorm__sb_addf(&k->out, "missing index %s", x->name);
+			end_line(k);
+			continue;
+		}
+		pgorm_value cols;
+		bool uniq = false;
+		get_bool(r, (size_t)row, 3, &uniq);
+		const char *pred = pgorm_result_text(r, (size_t)row, 4), *def = pgorm_result_text(r, (size_t)row, 5);
+		bool cols_ok = pgorm_result_get(r, (size_t)row, 2, PGORM_TYPE_TEXT_ARRAY, &cols, NULL) == 0 &&
+		               same_names(x->columns, &cols);
+		if (!cols_ok || uniq != x->unique || (pred != NULL) != (x->where != NULL)) {
+			line(k, t, NULL);
+			pgorm__sb_addf(&k->out, "index %s differs: model %s(", x->name, x->unique ? "UNIQUE " : "");
+			add_labels(&k->out, x->columns, names_len(x->columns));
+			pgorm__sb_add(&k->out, ")");
+			if (x->where)
+				pgorm__sb_addf(&k->out, " WHERE %s", x->where);
+			pgorm__sb_addf(&k->out, ", database %s", def ? def : "?");
+			end_line(k);
+		}
+	}
+	pgorm_result_free(r);
+	return 0;
+}
+
 static int check_table(checker *k, pgorm_conn *c, const dtable *t, int64_t oid)
 {
 	if (oid == 0) {
@@ -823,6 +1118,9 @@ static int check_table(checker *k, pgorm_conn *c, const dtable *t, int64_t oid)
 		if (rc == 0) rc = get_bool(r, i, 5, &db[i].serial);
 		if (rc == 0) rc = get_bool(r, i, 6, &db[i].unique);
 		if (rc == 0) rc = get_bool(r, i, 7, &db[i].pk);
+		db[i].typname = pgorm_result_text(r, i, 8);
+		if (rc == 0) rc = get_bool(r, i, 9, &db[i].is_enum);
+		if (rc == 0) rc = pgorm_result_get(r, i, 10, PGORM_TYPE_TEXT_ARRAY, &db[i].labels, NULL);
 	}
 	if (rc != 0)
 		rc = pgorm__error_set(&c->err, rc, "schema check: unexpected catalog result");
@@ -832,6 +1130,8 @@ static int check_table(checker *k, pgorm_conn *c, const dtable *t, int64_t oid)
 	pgorm_result_free(r);
 	if (rc == 0)
 		rc = check_fks(k, c, t, oid);
+	if (rc == 0 && t->mi)
+		rc = check_extras(k, c, t);
 	return rc;
 }
 

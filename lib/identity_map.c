@@ -29,7 +29,8 @@ bool pgorm__pk_equal(const pgorm__model_info *mi, const void *a, const void *b)
 		const pgorm_column *c = &mi->cols[mi->pk[i]];
 		const char *fa = (const char *)a + c->offset, *fb = (const char *)b + c->offset;
 		switch (c->type) {
-		case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB: {
+		case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
+		case PGORM_TYPE_VARCHAR: case PGORM_TYPE_CHAR: {
 			const char *sa, *sb;
 			memcpy(&sa, fa, sizeof sa);
 			memcpy(&sb, fb, sizeof sb);

@@ -115,13 +115,12 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 
 /* Decode one non-NULL value through the codec (the types without a fast path below). */
 static int decode_generic(pgorm_session *s, const pgorm_column *c, void *obj, const PGresult *res, int col,
-                          const char *d, size_t len, pgorm__arena *scratch, uint64_t *word)
+                          const char *d, size_t len, pgorm__arena *scratch, uint64_t *word, pgorm_error *e)
 {
 	pgorm_value v;
-	pgorm_error e;
-	int rc = pgorm__codec_decode(c->type, PQftype(res, col), d, len, &v, scratch, &e);
+	int rc = pgorm__codec_decode(c->type, PQftype(res, col), d, len, &v, scratch, e);
 	if (rc == 0)
-		rc = pgorm__set_col(&s->arena, obj, c, 0, &v);
+		rc = pgorm__set_col_err(&s->arena, obj, c, &v, e);
 	if (rc == 0)
 		*word = pgorm__col_word(obj, c);
 	return rc;
@@ -208,10 +207,13 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 			break;
 		}
 		default:
-			rc = decode_generic(s, c, obj, res, col, d, len, &r->arena, word);
+		{
+			pgorm_error e;
+			rc = decode_generic(s, c, obj, res, col, d, len, &r->arena, word, &e);
 			if (rc != 0)
-				return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu", mi->model->table,
-				                           c->name, row);
+				return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu: %s", mi->model->table,
+				                           c->name, row, e.message);
+		}
 		}
 		continue;
 	malformed:

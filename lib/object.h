@@ -117,6 +117,9 @@ uint64_t pgorm__dirty_cols(void *obj, const pgorm__model_info *mi);
 /* Set a column of obj from a value (integers widen or narrow). Strings and bytes are copied
  * into arena, or borrowed when arena is NULL. Errors: PGORM_ETYPE, PGORM_ENOMEM. */
 int pgorm__set_col(pgorm__arena *arena, void *obj, const pgorm_column *c, size_t idx, const pgorm_value *v);
+/* pgorm__set_col with a message in *e on failure (an enum label the C table does not have, a
+ * custom recv that refused the bytes, a type mismatch). */
+int pgorm__set_col_err(pgorm__arena *arena, void *obj, const pgorm_column *c, const pgorm_value *v, pgorm_error *e);
 /* The value of column idx of obj as a bind parameter (borrowing the struct's memory); NULL
  * when its NULL bit is set or a pointer field is NULL. */
 void pgorm__get_col(const void *obj, const pgorm_column *c, size_t idx, pgorm_value *v);

@@ -188,7 +188,9 @@ static int add_param(pgorm_query *q, pgorm_value v)
 			v.u.strs.items = a;
 			break;
 		}
-		default:
+		default: /* the types of issue 15 */
+			if (pgorm__value_copy(&q->arena, &v) != 0)
+				return qfail(q, PGORM_ENOMEM, "out of memory");
 			break;
 		}
 	}
@@ -205,6 +207,10 @@ static bool is_num(pgorm_type t)
 static bool value_fits(pgorm_type col, pgorm_type v)
 {
 	if (col == v || (is_int(col) && is_int(v)))
+		return true;
+	if (col == PGORM_TYPE_CENUM && v == PGORM_TYPE_ENUM)
+		return true;
+	if (pgorm__is_text_type(col) && pgorm__is_text_type(v))
 		return true;
 	return (col == PGORM_TYPE_TEXT && (v == PGORM_TYPE_JSON)) || (col == PGORM_TYPE_JSONB && v == PGORM_TYPE_TEXT) ||
 	       (col == PGORM_TYPE_JSON && v == PGORM_TYPE_TEXT) || (col == PGORM_TYPE_NUMERIC && v == PGORM_TYPE_TEXT);
@@ -231,6 +237,27 @@ static void term(pgorm_query *q)
 	else if (f->nterms > 0)
 		pgorm__sb_add(&q->where, f->kind == G_OR ? " OR " : " AND ");
 	f->nterms++;
+}
+
+/* A label for an enum column (ENUM, TEXT or a C enum value): sent untyped as ENUM, so that
+ * the server takes it as the column's enum type. -1 for another type of value. */
+static int enum_value(const pgorm_column *col, pgorm_value *v)
+{
+	if (col->type != PGORM_TYPE_ENUM && col->type != PGORM_TYPE_CENUM)
+		return 0;
+	if (v->type == PGORM_TYPE_TEXT || v->type == PGORM_TYPE_ENUM) {
+		v->type = PGORM_TYPE_ENUM;
+		bool known = col->labels == NULL || v->is_null; /* labels given: the label must be one */
+		for (size_t k = 0; !known && col->labels[k]; k++)
+			known = strlen(col->labels[k]) == v->u.str.len && memcmp(col->labels[k], v->u.str.ptr, v->u.str.len) == 0;
+		if (!known)
+			return -1;
+	} else if (v->type == PGORM_TYPE_CENUM && v->u.cenum.labels == NULL)
+		v->u.cenum.labels = col->labels; /* PGORM_CENUM-style value without its table */
+	else if (v->type != PGORM_TYPE_CENUM)
+		return -1;
+	v->flags = 0;
+	return 0;
 }
 
 static long find_col_in(pgorm_query *q, const pgorm__model_info *mi, const char *column, const char *what)
@@ -306,7 +333,7 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 	}
 	if (strcmp(op, "IN") == 0 || strcmp(op, "NOT IN") == 0) {
 		bool ok = (is_int(col->type) && value.type == PGORM_TYPE_INT8_ARRAY) ||
-		          (col->type == PGORM_TYPE_TEXT && value.type == PGORM_TYPE_TEXT_ARRAY);
+		          (pgorm__is_text_type(col->type) && value.type == PGORM_TYPE_TEXT_ARRAY);
 		if (!ok)
 			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s (%s) needs an %s array, got %s", op, tbl,
 			             col->name, pgorm_type_name(col->type), is_int(col->type) ? "int8[]" : "text[]",
@@ -318,9 +345,17 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 	}
 	bool autoescape = strcmp(op, "STARTSWITH") == 0 || strcmp(op, "ENDSWITH") == 0 || strcmp(op, "CONTAINS") == 0;
 	bool like = autoescape || strstr(op, "LIKE") != NULL;
-	if (like && (col->type != PGORM_TYPE_TEXT || value.type != PGORM_TYPE_TEXT))
+	if (like && (!pgorm__is_text_type(col->type) || !pgorm__is_text_type(value.type)))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s (%s) needs a text column and a text value, got %s",
 		             op, tbl, col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
+	if (enum_value(col, &value) != 0) {
+		if (value.type == PGORM_TYPE_ENUM)
+			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s: \"%.*s\" is not one of its labels",
+			             tbl, col->name, col->sql_type, (int)(value.u.str.len > 63 ? 63 : value.u.str.len),
+			             value.u.str.ptr ? value.u.str.ptr : "");
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s, the value is %s", tbl,
+		             col->name, col->sql_type, pgorm_type_name(value.type));
+	}
 	if (!like && !value_fits(col->type, value.type))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", tbl, col->name,
 		             pgorm_type_name(col->type), pgorm_type_name(value.type));
@@ -444,6 +479,41 @@ int pgorm_query_end(pgorm_query *q)
 	pgorm__sb_add(&q->where, ")");
 	q->depth--;
 	return qbuilt(q, 0);
+}
+
+int pgorm_query_filter_array(pgorm_query *q, const char *column, const char *op, pgorm_value value)
+{
+	if (q == NULL)
+		return PGORM_EINVAL;
+	frame *f = top(q);
+	long c = find_col_in(q, f->mi, column, "pgorm_query_filter_array");
+	if (c < 0)
+		return q->err.code;
+	const pgorm_column *col = &f->mi->cols[c];
+	const char *tbl = f->mi->model->table;
+	const pgorm__array_info *ai = pgorm__array_info_of(col->type);
+	bool any = op != NULL && strcmp(op, "= ANY") == 0;
+	if (op == NULL || (!any && strcmp(op, "@>") != 0 && strcmp(op, "&&") != 0))
+		return qfail(q, PGORM_EINVAL, "pgorm_query_filter_array: unknown operator \"%s\" (= ANY, @>, &&)",
+		             op ? op : "(NULL)");
+	if (ai == NULL)
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter_array: %s.%s is %s, not an array", tbl,
+		             col->name, pgorm_type_name(col->type));
+	bool ok = any ? value.type == ai->elem || (pgorm__is_int_type(ai->elem) && pgorm__is_int_type(value.type))
+	              : value.type == col->type;
+	if (!ok || value.is_null)
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter_array: %s %s on %s.%s (%s) needs a non-NULL %s, got %s",
+		             column, op, tbl, col->name, pgorm_type_name(col->type),
+		             any ? pgorm_type_name(ai->elem) : pgorm_type_name(col->type), pgorm_type_name(value.type));
+	term(q);
+	if (any)
+		pgorm__sb_addf(&q->where, "$%zu = ANY(", q->nparams + 1);
+	colref(&q->where, f, col->name);
+	if (any)
+		pgorm__sb_add(&q->where, ")");
+	else
+		pgorm__sb_addf(&q->where, " %s $%zu", op, q->nparams + 1);
+	return qbuilt(q, add_param(q, value));
 }
 
 int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params)

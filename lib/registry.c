@@ -3,6 +3,7 @@
  * the topological order of tables. Every mistake becomes PGORM_EMODEL with a message that
  * names the model and the attribute. */
 #include "registry.h"
+#include "codec.h"
 #include "internal.h"
 #include "sql.h"
 
@@ -25,9 +26,18 @@ size_t pgorm__type_csize(pgorm_type t, size_t *align)
 	case PGORM_TYPE_FLOAT4: return CTYPE(float);
 	case PGORM_TYPE_FLOAT8: return CTYPE(double);
 	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
+	case PGORM_TYPE_ENUM: case PGORM_TYPE_VARCHAR: case PGORM_TYPE_CHAR:
 		return CTYPE(char *);
 	case PGORM_TYPE_BYTEA: return CTYPE(pgorm_bytes);
 	case PGORM_TYPE_UUID: return CTYPE(pgorm_uuid);
+	case PGORM_TYPE_CENUM: return CTYPE(int);
+	case PGORM_TYPE_BOOL_ARRAY: case PGORM_TYPE_INT2_ARRAY: case PGORM_TYPE_INT4_ARRAY: case PGORM_TYPE_INT8_ARRAY:
+	case PGORM_TYPE_FLOAT8_ARRAY: case PGORM_TYPE_TEXT_ARRAY: case PGORM_TYPE_UUID_ARRAY:
+		return CTYPE(pgorm_array);
+	case PGORM_TYPE_INTERVAL: return CTYPE(pgorm_interval);
+	case PGORM_TYPE_TIME: return CTYPE(int64_t);
+	case PGORM_TYPE_TIMETZ: return CTYPE(pgorm_timetz);
+	case PGORM_TYPE_INET: case PGORM_TYPE_CIDR: return CTYPE(pgorm_inet);
 	default: *align = 1; return 0;
 	}
 }
@@ -41,8 +51,7 @@ static bool is_int_type(pgorm_type t)
 
 static bool fk_types_match(pgorm_type a, pgorm_type b)
 {
-	return a == b || (is_int_type(a) && is_int_type(b)) ||
-	       (a == PGORM_TYPE_TEXT && b == PGORM_TYPE_TEXT);
+	return a == b || (is_int_type(a) && is_int_type(b)) || (pgorm__is_text_type(a) && pgorm__is_text_type(b));
 }
 
 pgorm__model_info *pgorm__registry_info(const pgorm_registry *reg, const pgorm_model *m)
@@ -130,6 +139,122 @@ static int check_overlaps(const pgorm_model *m, size_t ncols, pgorm_error *err)
 
 /* ---- models and columns ---- */
 
+/* Key columns are compared, hashed and sent as key arrays by value: the types that can be. */
+static bool key_type(pgorm_type t)
+{
+	return is_int_type(t) || pgorm__is_text_type(t) || t == PGORM_TYPE_UUID || t == PGORM_TYPE_BOOL ||
+	       t == PGORM_TYPE_DATE || t == PGORM_TYPE_TIMESTAMP || t == PGORM_TYPE_TIMESTAMPTZ ||
+	       t == PGORM_TYPE_FLOAT8 || t == PGORM_TYPE_FLOAT4 || t == PGORM_TYPE_NUMERIC || t == PGORM_TYPE_BYTEA ||
+	       t == PGORM_TYPE_JSON || t == PGORM_TYPE_JSONB;
+}
+
+/* What the types of issue 15 need from the descriptor (sql_type, labels, custom, length). */
+static int check_column_type(const pgorm_model *m, const pgorm_column *c, pgorm_error *err)
+{
+	int rc;
+	pgorm_type t = c->type;
+	if ((unsigned)t >= PGORM_TYPE__COUNT || t == PGORM_TYPE_INVALID)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: unsupported column type %d", m->table,
+		                        c->name, (int)t);
+	if ((c->flags & PGORM_PK) && !key_type(t))
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: a %s column cannot be a primary key",
+		                        m->table, c->name, pgorm_type_name(t));
+	if (t == PGORM_TYPE_ENUM || t == PGORM_TYPE_CENUM) {
+		if ((rc = check_ident(c->sql_type, false, err, "model %s, column %s: sql_type (the enum type)", m->table,
+		                      c->name)) != 0)
+			return rc;
+		if (t == PGORM_TYPE_CENUM && (c->labels == NULL || c->labels[0] == NULL))
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: a C enum needs its labels", m->table,
+			                        c->name);
+		for (size_t k = 0; c->labels && c->labels[k]; k++) {
+			if ((rc = check_ident(c->labels[k], false, err, "model %s, column %s: label #%zu", m->table, c->name,
+			                      k)) != 0)
+				return rc;
+			for (size_t j = 0; j < k; j++)
+				if (strcmp(c->labels[j], c->labels[k]) == 0)
+					return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: label %s is listed twice",
+					                        m->table, c->name, c->labels[k]);
+		}
+	} else if (c->sql_type != NULL || c->labels != NULL) {
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: sql_type/labels are for ENUM and CENUM columns",
+		                        m->table, c->name);
+	}
+	if (t == PGORM_TYPE_CUSTOM) {
+		const pgorm_custom_type *ct = c->custom;
+		if (ct == NULL || ct->send == NULL || ct->recv == NULL || ct->size == 0 || ct->align == 0 ||
+		    (ct->align & (ct->align - 1)) != 0)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "model %s, column %s: a CUSTOM column needs a pgorm_custom_type with send, recv, "
+			                        "size and a power-of-two align", m->table, c->name);
+		if (ct->name == NULL || *ct->name == '\0')
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: the custom type has no name", m->table,
+			                        c->name);
+	} else if (c->custom != NULL) {
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: custom is for CUSTOM columns", m->table,
+		                        c->name);
+	}
+	if (t == PGORM_TYPE_VARCHAR || t == PGORM_TYPE_CHAR) {
+		if (c->length > 10485760 || c->scale != 0)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: length %u (1..10485760), scale %u (none)",
+			                        m->table, c->name, c->length, c->scale);
+	} else if (t == PGORM_TYPE_NUMERIC) {
+		if (c->length > 1000 || c->scale > c->length)
+			return pgorm__error_set(err, PGORM_EMODEL,
+			                        "model %s, column %s: numeric(%u,%u): precision 1..1000 and scale <= precision",
+			                        m->table, c->name, c->length, c->scale);
+	} else if (c->length != 0 || c->scale != 0) {
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: length/scale are for VARCHAR, CHAR and NUMERIC",
+		                        m->table, c->name);
+	}
+	return 0;
+}
+
+/* A list of names (NULL-terminated) naming columns of m. */
+static int check_colnames(const pgorm_model *m, const char *what, const char *name, const char *const *cols,
+                          pgorm_error *err)
+{
+	if (cols == NULL || cols[0] == NULL)
+		return pgorm__error_set(err, PGORM_EMODEL, "model %s, %s %s: no columns", m->table, what, name);
+	for (size_t k = 0; cols[k]; k++) {
+		bool found = false;
+		for (const pgorm_column *c = m->columns; c->name && !found; c++)
+			found = strcmp(c->name, cols[k]) == 0;
+		if (!found)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, %s %s: unknown column %s", m->table, what, name,
+			                        cols[k]);
+		if (k >= PGORM__MAX_COLS)
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, %s %s: too many columns", m->table, what, name);
+	}
+	return 0;
+}
+
+/* uniques, indexes and checks of a model: names, columns, expressions. */
+static int check_extras(const pgorm_model *m, pgorm_error *err)
+{
+	int rc;
+	for (int list = 0; list < 2; list++) {
+		const char *what = list ? "index" : "unique constraint";
+		for (const pgorm_index *x = list ? m->indexes : m->uniques; x && x->name; x++) {
+			if ((rc = check_ident(x->name, false, err, "model %s, %s %s: name", m->table, what, x->name)) != 0 ||
+			    (rc = check_colnames(m, what, x->name, x->columns, err)) != 0)
+				return rc;
+			if (!list && (x->where || x->unique))
+				return pgorm__error_set(err, PGORM_EMODEL,
+				                        "model %s, unique constraint %s: where/unique are for indexes (a partial "
+				                        "unique index goes in indexes)", m->table, x->name);
+			if (x->where && *x->where == '\0')
+				return pgorm__error_set(err, PGORM_EMODEL, "model %s, index %s: empty where", m->table, x->name);
+		}
+	}
+	for (const pgorm_check *k = m->checks; k && k->name; k++) {
+		if ((rc = check_ident(k->name, false, err, "model %s, check %s: name", m->table, k->name)) != 0)
+			return rc;
+		if (k->expr == NULL || *k->expr == '\0')
+			return pgorm__error_set(err, PGORM_EMODEL, "model %s, check %s: no expression", m->table, k->name);
+	}
+	return 0;
+}
+
 static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 {
 	pgorm__model_info *mi = &reg->models[idx];
@@ -186,8 +311,12 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 			return pgorm__error_set(err, PGORM_EMODEL,
 			                        "model %s, column %s: on_delete %d / on_update %d: not a pgorm_fk_action",
 			                        m->table, c->name, (int)c->on_delete, (int)c->on_update);
+		if ((rc = check_column_type(m, c, err)) != 0)
+			return rc;
 		size_t align;
-		size_t want = pgorm__type_csize(c->type, &align);
+		size_t want = c->type == PGORM_TYPE_CUSTOM ? c->custom->size : pgorm__type_csize(c->type, &align);
+		if (c->type == PGORM_TYPE_CUSTOM)
+			align = c->custom->align;
 		if (want == 0)
 			return pgorm__error_set(err, PGORM_EMODEL, "model %s, column %s: unsupported column type %d",
 			                        m->table, c->name, (int)c->type);
@@ -228,7 +357,7 @@ static int check_model(pgorm_registry *reg, size_t idx, pgorm_error *err)
 		}
 	}
 	mi->ncols = n;
-	if ((rc = check_overlaps(m, n, err)) != 0)
+	if ((rc = check_overlaps(m, n, err)) != 0 || (rc = check_extras(m, err)) != 0)
 		return rc;
 	if (mi->npk == 0)
 		return pgorm__error_set(err, PGORM_EMODEL, "model %s: no primary key column (flag PGORM_PK)", m->table);

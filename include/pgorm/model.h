@@ -8,7 +8,17 @@
  * C types per column type: BOOL bool, INT2 int16_t, INT4 int32_t, INT8 int64_t, FLOAT4 float,
  * FLOAT8 double, TEXT/NUMERIC/JSON/JSONB char * (NUL-terminated), BYTEA pgorm_bytes, DATE
  * int32_t (days since 2000-01-01), TIMESTAMP/TIMESTAMPTZ int64_t (µs since 2000-01-01),
- * UUID pgorm_uuid.
+ * UUID pgorm_uuid; ENUM char * (a label), CENUM int (index into the column's labels),
+ * arrays (BOOL/INT2/INT4/INT8/FLOAT8/TEXT/UUID_ARRAY) pgorm_array, INTERVAL pgorm_interval,
+ * TIME int64_t (µs since midnight), TIMETZ pgorm_timetz, INET/CIDR pgorm_inet, VARCHAR/CHAR
+ * char *, CUSTOM the C type of its pgorm_custom_type (size and alignment given there).
+ *
+ * Enums: an ENUM or CENUM column names the server's enum type in sql_type; its values are
+ * sent untyped, so the server resolves them to that type (no `enum = text` error), and read
+ * back as labels. A CENUM maps the label to its index in labels (NULL-terminated, in the
+ * type's order); a label the table does not have is an error (PGORM_ETYPE), never a default,
+ * and so is an int outside the table on the way out. create_all creates the enum type
+ * (CREATE TYPE … AS ENUM (labels), when it does not exist) before the tables.
  *
  * Values, NULL and never-assigned columns — one rule, SQLAlchemy's, for new and loaded objects:
  * pgorm sees a write when a field's bytes differ from what it last saw there (the flush,
@@ -35,7 +45,10 @@
  * timestamptz now(), timestamp LOCALTIMESTAMP, date CURRENT_DATE, uuid gen_random_uuid(), a
  * version column 1, other types none. Every FK column gets an index unless it leads the PK or is
  * UNIQUE; many-to-many association tables get a (local, remote) primary key and ON DELETE
- * CASCADE foreign keys.
+ * CASCADE foreign keys. Types take their modifiers (varchar(n), char(n), numeric(p,s)); enum
+ * types are created first; a model's checks and uniques become table constraints and its
+ * indexes CREATE [UNIQUE] INDEX … [WHERE …] (partial). pgorm_registry_check compares all of
+ * these with the database.
  *
  * Thread safety: descriptors and a created registry are immutable and can be shared by any
  * number of threads.
@@ -79,6 +92,19 @@ typedef struct pgorm_uuid {
 	uint8_t bytes[16];
 } pgorm_uuid;
 
+/* An array column's value: len items of the element's C type (bool, int16_t, int32_t,
+ * int64_t, double, char *, pgorm_uuid) and, when some are NULL, one flag per item (true =
+ * NULL); nulls NULL means none is. A NULL items with len 0 is the empty array; SQL NULL is the
+ * column's null bit (pgorm_object_set_null). Loaded arrays live in the session's memory;
+ * assign a new array (items and nulls in memory that outlives the flush) to change it. */
+typedef struct pgorm_array {
+	void *items;
+	size_t len;
+	bool *nulls;
+} pgorm_array;
+
+/* pgorm_custom_type (a user-registered codec): pgorm/types.h */
+
 /* Column flags. */
 enum {
 	PGORM_NOT_NULL = 0,
@@ -110,7 +136,31 @@ typedef struct pgorm_column {
 	pgorm_fk_action on_delete;
 	pgorm_fk_action on_update;
 	const void *reserved[2];
+	/* types of issue 15 (after reserved: initializers of the fields above are unchanged) */
+	const char *sql_type;        /* ENUM/CENUM: the enum type (created in the model's schema) */
+	const char *const *labels;   /* CENUM: labels, NULL-terminated, in the type's order; ENUM:
+	                                optional, only for CREATE TYPE (create_all) */
+	const pgorm_custom_type *custom; /* CUSTOM: the codec */
+	unsigned length;             /* VARCHAR/CHAR: n of varchar(n)/char(n) (0: none / 1);
+	                                NUMERIC: precision (0: unconstrained numeric) */
+	unsigned scale;              /* NUMERIC: scale (<= precision) */
 } pgorm_column;
+
+/* A model's extra index (CREATE [UNIQUE] INDEX name ON table (columns) [WHERE where]) or, in
+ * the uniques list, a UNIQUE (columns) table constraint named name. Lists end with a NULL name. */
+typedef struct pgorm_index {
+	const char *name;
+	const char *const *columns;  /* NULL-terminated; at least one */
+	bool unique;                 /* indexes: a unique index */
+	const char *where;           /* indexes: the predicate of a partial index (SQL written by
+	                                the developer, never a user value), or NULL */
+} pgorm_index;
+
+/* A CHECK constraint: CONSTRAINT name CHECK (expr). */
+typedef struct pgorm_check {
+	const char *name;
+	const char *expr;            /* SQL, written by the developer */
+} pgorm_check;
 
 /* Relationship cascades (SQLAlchemy's names). 0 means the default: SAVE_UPDATE | MERGE.
  * DELETE_ORPHAN without DELETE is accepted, as in SQLAlchemy 1.4 (which only warns): a child
@@ -207,6 +257,9 @@ struct pgorm_model {
 	const pgorm_column *columns;              /* terminated by PGORM_COLUMN_END */
 	const pgorm_relationship *relationships;  /* terminated by PGORM_RELATIONSHIP_END, or NULL */
 	const void *reserved[4];
+	const pgorm_index *uniques;               /* composite UNIQUE constraints, or NULL */
+	const pgorm_index *indexes;               /* extra indexes (unique, partial), or NULL */
+	const pgorm_check *checks;                /* CHECK constraints, or NULL */
 };
 
 /* ---- descriptor macros (fixed arity: pedantic-safe) ---- */
@@ -219,6 +272,22 @@ struct pgorm_model {
 	.offset = offsetof(_struct, _member), .size = sizeof(((_struct *)0)->_member), \
 	.fk_table = (_fk_table), .fk_column = (_fk_column), .on_delete = (_on_delete) }
 #define PGORM_COLUMN_END { .name = NULL }
+/* Without braces, to be completed with designated initializers:
+ *   { PGORM_COL(NUMERIC, "price", PGORM_NOT_NULL, Item, price), .length = 10, .scale = 2 } */
+#define PGORM_COL(_TYPE, _name, _flags, _struct, _member) \
+	.name = (_name), .type = PGORM_TYPE_##_TYPE, .flags = (_flags), \
+	.offset = offsetof(_struct, _member), .size = sizeof(((_struct *)0)->_member)
+/* ENUM (char * label) / CENUM (int) of the enum type _enum_type with labels _labels. */
+#define PGORM_COLUMN_ENUM(_name, _flags, _struct, _member, _enum_type, _labels) { \
+	PGORM_COL(ENUM, _name, _flags, _struct, _member), .sql_type = (_enum_type), .labels = (_labels) }
+#define PGORM_COLUMN_CENUM(_name, _flags, _struct, _member, _enum_type, _labels) { \
+	PGORM_COL(CENUM, _name, _flags, _struct, _member), .sql_type = (_enum_type), .labels = (_labels) }
+#define PGORM_COLUMN_VARCHAR(_name, _flags, _struct, _member, _n) { \
+	PGORM_COL(VARCHAR, _name, _flags, _struct, _member), .length = (_n) }
+#define PGORM_COLUMN_NUMERIC(_name, _flags, _struct, _member, _precision, _scale) { \
+	PGORM_COL(NUMERIC, _name, _flags, _struct, _member), .length = (_precision), .scale = (_scale) }
+#define PGORM_COLUMN_CUSTOM(_name, _flags, _struct, _member, _custom) { \
+	PGORM_COL(CUSTOM, _name, _flags, _struct, _member), .custom = (_custom) }
 
 #define PGORM_ONE_TO_MANY(_name, _struct, _member, _target, _fk, _back_populates, _cascade) { \
 	.name = (_name), .target = (_target), .kind = PGORM_REL_ONE_TO_MANY, \
@@ -313,7 +382,9 @@ PGORM_API int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c
  * Errors: PGORM_EINVAL (NULL), PGORM_ENOMEM, as pgorm_conn_exec; details in pgorm_conn_error(c). */
 PGORM_API int pgorm_registry_drop_all(const pgorm_registry *reg, pgorm_conn *c);
 /** Compare the models with pg_catalog; every difference is one line in *report (missing
- * table/column, type or nullability mismatch, missing FK). Returns the number of
+ * table/column, type or nullability mismatch (with varchar/char/numeric modifiers, enum type
+ * and labels, custom type name), missing FK, missing CHECK or UNIQUE constraint, missing or
+ * different index). Returns the number of
  * differences (>= 0) or an error. Ownership: *report is malloc-style memory from pgorm,
  * free with pgorm_free; NULL when there is no difference.
  * Errors: PGORM_EINVAL (NULL argument), PGORM_ENOMEM, as pgorm_conn_exec; details in

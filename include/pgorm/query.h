@@ -64,6 +64,11 @@ PGORM_API int pgorm_query_any(pgorm_query *q, const char *rel);
 PGORM_API int pgorm_query_has(pgorm_query *q, const char *rel);
 /** Close the innermost group. Errors: PGORM_EINVAL (no group open). */
 PGORM_API int pgorm_query_end(pgorm_query *q);
+/** AND an array-column condition: op "@>" (the column holds every element of value), "&&"
+ * (it shares one with value) — value an array of the column's type (PGORM_ARRAY) — or "= ANY"
+ * (value, one element of the column's element type, is in it). Errors: PGORM_EINVAL (unknown
+ * column/op), PGORM_ETYPE (not an array column, wrong value type), before any SQL. */
+PGORM_API int pgorm_query_filter_array(pgorm_query *q, const char *column, const char *op, pgorm_value value);
 /** A raw SQL condition (the query's table is aliased t) with its own parameters $1..$n, which
  * are renumbered; values never go into the text. Joined like pgorm_query_filter. */
 PGORM_API int pgorm_query_where(pgorm_query *q, const char *sql, size_t nparams, const pgorm_value *params);

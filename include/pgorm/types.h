@@ -31,13 +31,82 @@ typedef enum pgorm_type {
 	PGORM_TYPE_JSON,        /* text */
 	PGORM_TYPE_JSONB,       /* text */
 	PGORM_TYPE_INT8_ARRAY,  /* one-dimensional, no NULL elements */
-	PGORM_TYPE_TEXT_ARRAY,  /* one-dimensional, no NULL elements */
+	PGORM_TYPE_TEXT_ARRAY,  /* one-dimensional; NULL elements with u.strs.nulls */
+	/* Issue 15. Column C types in pgorm/model.h. */
+	PGORM_TYPE_ENUM,        /* a label of the column's enum type (sent untyped: the server
+	                           resolves it to the enum), u.str */
+	PGORM_TYPE_CENUM,       /* a C enum (int) and its label table: u.cenum (decoded from a
+	                           result: the label, as type ENUM) */
+	PGORM_TYPE_BOOL_ARRAY,  /* arrays: one-dimensional, u.arr (NULL elements with nulls) */
+	PGORM_TYPE_INT2_ARRAY,
+	PGORM_TYPE_INT4_ARRAY,
+	PGORM_TYPE_FLOAT8_ARRAY,
+	PGORM_TYPE_UUID_ARRAY,
+	PGORM_TYPE_INTERVAL,    /* u.interval */
+	PGORM_TYPE_TIME,        /* microseconds since midnight, u.i64 */
+	PGORM_TYPE_TIMETZ,      /* u.timetz */
+	PGORM_TYPE_INET,        /* u.inet */
+	PGORM_TYPE_CIDR,        /* u.inet */
+	PGORM_TYPE_VARCHAR,     /* text; the column's length is its DDL's varchar(n) */
+	PGORM_TYPE_CHAR,        /* text; char(n), blank-padded by the server */
+	PGORM_TYPE_CUSTOM,      /* a user-registered type: u.custom (pgorm/model.h) */
 	PGORM_TYPE__COUNT
 } pgorm_type;
+
+/* interval: PostgreSQL keeps the three parts apart ('1 mon' is not '30 days'). */
+typedef struct pgorm_interval {
+	int64_t usecs;             /* microseconds */
+	int32_t days;
+	int32_t months;
+} pgorm_interval;
+
+/* time with time zone: the time of day and its UTC offset in seconds EAST of Greenwich
+ * (+02:00 is 7200; the server stores the opposite sign). */
+typedef struct pgorm_timetz {
+	int64_t usecs;             /* microseconds since midnight, 0 .. 86400000000 */
+	int32_t utc_offset;        /* seconds, -57599 .. 57599 */
+} pgorm_timetz;
+
+/* inet / cidr: an IPv4 (family 4, 4 bytes of addr) or IPv6 (family 6, 16 bytes) address and
+ * its netmask length (0..32 / 0..128; 32 / 128 for a host). */
+typedef struct pgorm_inet {
+	uint8_t family;            /* 4 or 6 */
+	uint8_t bits;
+	uint8_t addr[16];
+} pgorm_inet;
+
+/* A user-registered binary codec for a type pgorm does not know (an extension's, a
+ * composite, a domain over one): the column's C field is `size` bytes of the user's type.
+ * Parameters are sent untyped in the binary format, so the server reads them with the
+ * column's own receive function; results are accepted from any type that is not one of
+ * pgorm's (pgorm_registry_check compares the type name). */
+typedef struct pgorm_custom_type {
+	const char *name;        /* SQL type, as format_type() shows it ("point", "geometry") */
+	size_t size, align;      /* sizeof / _Alignof the C type; dirty detection compares
+	                            its bytes (keep padding zeroed, or use a type without) */
+	/* Write the binary send form of *value into out (cap bytes); return its length (write
+	 * only when it fits: called again with a larger buffer), or (size_t)-1 when the value
+	 * cannot be encoded (the call fails with PGORM_EINVAL before anything is sent). */
+	size_t (*send)(const void *value, unsigned char *out, size_t cap);
+	/* Read the binary form (len bytes) into *value; alloc(ctx, n) returns memory that lives
+	 * as long as the object (NULL on out of memory). 0, or nonzero for malformed bytes. */
+	int (*recv)(const unsigned char *data, size_t len, void *value, void *(*alloc)(void *ctx, size_t n),
+	            void *ctx);
+	const void *reserved[4];
+} pgorm_custom_type;
+
+/* Flags of a pgorm_value. */
+enum {
+	/* JSON/JSONB/TEXT from a NUL-terminated string that is handed to libpq as it is (text
+	 * format, not copied into the parameter buffer): it must stay unchanged until the call
+	 * returns. PGORM_JSONB_BORROWED builds one. */
+	PGORM_VALUE_BORROWED = 1u << 0
+};
 
 typedef struct pgorm_value {
 	pgorm_type type;
 	bool is_null;
+	uint8_t flags;             /* PGORM_VALUE_* (0 by default) */
 	union {
 		bool b;
 		int16_t i16;
@@ -48,8 +117,19 @@ typedef struct pgorm_value {
 		int32_t date;
 		struct { const char *ptr; size_t len; } str;   /* TEXT, BYTEA, NUMERIC, JSON(B) */
 		uint8_t uuid[16];
-		struct { const int64_t *items; size_t n; } i64s;
-		struct { const char *const *items; size_t n; } strs;
+		struct { const int64_t *items; size_t n; const bool *nulls; } i64s;  /* INT8_ARRAY */
+		struct { const char *const *items; size_t n; const bool *nulls; } strs; /* TEXT_ARRAY */
+		/* the other arrays: items of the element's C type (bool, int16_t, int32_t, double,
+		 * pgorm_uuid); nulls NULL (no NULL element) or n flags, true = NULL (its item is
+		 * not read) */
+		struct { const void *items; size_t n; const bool *nulls; } arr;
+		struct { const char *const *labels; int value; } cenum; /* labels NULL-terminated */
+		pgorm_interval interval;
+		pgorm_timetz timetz;
+		pgorm_inet inet;
+		/* CUSTOM: for a parameter, type and a pointer to the C value (len unused); decoded
+		 * from a result, type NULL and the raw binary bytes (ptr, len) */
+		struct { const struct pgorm_custom_type *type; const void *ptr; size_t len; } custom;
 	} u;
 } pgorm_value;
 
@@ -81,13 +161,50 @@ static inline pgorm_value pgorm__value_text(const char *s)
 #define PGORM_TIMESTAMPTZ(_us) ((pgorm_value){ .type = PGORM_TYPE_TIMESTAMPTZ, .u.i64 = (_us) })
 #define PGORM_JSON(_s) ((pgorm_value){ .type = PGORM_TYPE_JSON, .u.str = { (_s), strlen(_s) } })
 #define PGORM_JSONB(_s) ((pgorm_value){ .type = PGORM_TYPE_JSONB, .u.str = { (_s), strlen(_s) } })
-#define PGORM_INT8_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_INT8_ARRAY, .u.i64s = { (_p), (_n) } })
-#define PGORM_TEXT_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_TEXT_ARRAY, .u.strs = { (_p), (_n) } })
+#define PGORM_INT8_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_INT8_ARRAY, .u.i64s = { (_p), (_n), NULL } })
+#define PGORM_TEXT_ARRAY(_p, _n) ((pgorm_value){ .type = PGORM_TYPE_TEXT_ARRAY, .u.strs = { (_p), (_n), NULL } })
+/* Arrays with NULL elements (_nulls: NULL or one flag per item, true = NULL); _T is one of
+ * BOOL INT2 INT4 INT8 FLOAT8 TEXT UUID: PGORM_ARRAY(INT4, items, nulls, n). */
+#define PGORM_ARRAY(_T, _p, _nulls, _n) ((pgorm_value){ .type = PGORM_TYPE_##_T##_ARRAY, \
+	.u.arr = { (const void *)(_p), (_n), (_nulls) } })
+#define PGORM_ENUM(_label) ((pgorm_value){ .type = PGORM_TYPE_ENUM, .u.str = { (_label), strlen(_label) } })
+#define PGORM_INTERVAL(_months, _days, _usecs) ((pgorm_value){ .type = PGORM_TYPE_INTERVAL, \
+	.u.interval = { (_usecs), (_days), (_months) } })
+#define PGORM_TIME(_us) ((pgorm_value){ .type = PGORM_TYPE_TIME, .u.i64 = (_us) })
+#define PGORM_TIMETZ(_us, _utc_offset) ((pgorm_value){ .type = PGORM_TYPE_TIMETZ, .u.timetz = { (_us), (_utc_offset) } })
+#define PGORM_INET(_inet) ((pgorm_value){ .type = PGORM_TYPE_INET, .u.inet = (_inet) })
+#define PGORM_CIDR(_inet) ((pgorm_value){ .type = PGORM_TYPE_CIDR, .u.inet = (_inet) })
+#define PGORM_VARCHAR(_s) ((pgorm_value){ .type = PGORM_TYPE_VARCHAR, .u.str = { (_s), strlen(_s) } })
+#define PGORM_CHAR(_s) ((pgorm_value){ .type = PGORM_TYPE_CHAR, .u.str = { (_s), strlen(_s) } })
+/* An already-built JSON document (NUL-terminated), passed to libpq without a copy. */
+#define PGORM_JSONB_BORROWED(_s) ((pgorm_value){ .type = PGORM_TYPE_JSONB, .flags = PGORM_VALUE_BORROWED, \
+	.u.str = { (_s), strlen(_s) } })
+#define PGORM_CUSTOM(_type, _ptr) ((pgorm_value){ .type = PGORM_TYPE_CUSTOM, .u.custom = { (_type), (_ptr), 0 } })
 
 /** SQL name of a type ("int8", "text", ...); "invalid" for unknown values. Thread-safe. */
 PGORM_API const char *pgorm_type_name(pgorm_type t);
-/** PostgreSQL type OID of a type; 0 for unknown values. Thread-safe. */
+/** PostgreSQL type OID of a type; 0 for unknown values, and for ENUM, CENUM and CUSTOM,
+ * whose OID depends on the database (their parameters are sent untyped). Thread-safe. */
 PGORM_API unsigned pgorm_type_oid(pgorm_type t);
+/** The SQL type a column of type t is created with ("bigint", "interval", "integer[]",
+ * "character varying" …; ENUM, CENUM and CUSTOM take their name from the column), or NULL
+ * for INVALID and unknown values. Data for tools (pgorm-gen) and the DDL. Thread-safe. */
+PGORM_API const char *pgorm_type_sql(pgorm_type t);
+
+/* numeric helpers: the column stays a decimal string (exact); these convert. */
+/** Write v / 10^scale as a decimal into buf (cap bytes; 24 + scale bytes always suffice),
+ * e.g. (12345, 2) -> "123.45". Errors: PGORM_EINVAL (scale outside 0..1000, buf too small). */
+PGORM_API int pgorm_numeric_from_int64(char *buf, size_t cap, int64_t v, int scale);
+/** Parse the decimal s as an integer scaled by 10^scale ("123.45", 2 -> 12345; "1.005", 2
+ * is refused rather than rounded). Errors: PGORM_EINVAL (not a finite decimal, digits past
+ * scale that are not 0), PGORM_ERANGE (out of int64). */
+PGORM_API int pgorm_numeric_to_int64(const char *s, int scale, int64_t *out);
+/** The shortest decimal that reads back as v (%.17g-style, never an exponent the server
+ * would refuse); NaN -> "NaN", infinities -> "Infinity"/"-Infinity". cap >= 32 always
+ * suffices. Errors: PGORM_EINVAL (buf too small). */
+PGORM_API int pgorm_numeric_from_double(char *buf, size_t cap, double v);
+/** strtod of a numeric's text ("NaN", "Infinity" accepted). Errors: PGORM_EINVAL. */
+PGORM_API int pgorm_numeric_to_double(const char *s, double *out);
 
 PGORM_END_DECLS
 

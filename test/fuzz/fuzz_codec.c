@@ -22,38 +22,113 @@ static const unsigned oids[] = {
 	PGORM_OID_NAME, PGORM_OID_BYTEA, PGORM_OID_NUMERIC, PGORM_OID_DATE, PGORM_OID_TIMESTAMP,
 	PGORM_OID_TIMESTAMPTZ, PGORM_OID_UUID, PGORM_OID_JSON, PGORM_OID_JSONB,
 	PGORM_OID_INT8_ARRAY, PGORM_OID_TEXT_ARRAY, PGORM_OID_CHAR, 0,
+	/* issue 15 */
+	PGORM_OID_BOOL_ARRAY, PGORM_OID_INT2_ARRAY, PGORM_OID_INT4_ARRAY, PGORM_OID_FLOAT8_ARRAY,
+	PGORM_OID_UUID_ARRAY, PGORM_OID_VARCHAR_ARRAY, PGORM_OID_INTERVAL, PGORM_OID_TIME, PGORM_OID_TIMETZ,
+	PGORM_OID_INET, PGORM_OID_CIDR, PGORM_OID_FIRST_NORMAL + 77, 600 /* point: custom */,
 };
 #define NOIDS (sizeof oids / sizeof oids[0])
+
+/* Arrays: the same items (text by content) and NULL flags. */
+static bool same_array(const pgorm_value *a, const pgorm_value *b)
+{
+	const pgorm__array_info *ai = pgorm__array_info_of(a->type);
+	const void *ia, *ib;
+	size_t na, nb;
+	const bool *fa, *fb;
+	pgorm__array_parts(a, &ia, &na, &fa);
+	pgorm__array_parts(b, &ib, &nb, &fb);
+	if (na != nb)
+		return false;
+	for (size_t k = 0; k < na; k++) {
+		bool nulla = fa && fa[k], nullb = fb && fb[k];
+		if (nulla != nullb)
+			return false;
+		if (nulla)
+			continue;
+		pgorm_value ea, eb;
+		pgorm__array_elem(ai->elem, ia, k, &ea);
+		pgorm__array_elem(ai->elem, ib, k, &eb);
+		if (ai->elem == PGORM_TYPE_TEXT ? strcmp(ea.u.str.ptr, eb.u.str.ptr) != 0
+		                                : memcmp(&ea.u, &eb.u, sizeof ea.u) != 0)
+			return false;
+	}
+	return true;
+}
 
 static bool same_value(const pgorm_value *a, const pgorm_value *b)
 {
 	if (a->type != b->type || a->is_null != b->is_null)
 		return false;
+	if (pgorm__array_info_of(a->type) != NULL)
+		return same_array(a, b);
 	switch (a->type) {
 	case PGORM_TYPE_BOOL: return a->u.b == b->u.b;
 	case PGORM_TYPE_INT2: return a->u.i16 == b->u.i16;
 	case PGORM_TYPE_INT4: return a->u.i32 == b->u.i32;
 	case PGORM_TYPE_DATE: return a->u.date == b->u.date;
-	case PGORM_TYPE_INT8: case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: return a->u.i64 == b->u.i64;
+	case PGORM_TYPE_INT8: case PGORM_TYPE_TIMESTAMP: case PGORM_TYPE_TIMESTAMPTZ: case PGORM_TYPE_TIME:
+		return a->u.i64 == b->u.i64;
 	case PGORM_TYPE_FLOAT4: return memcmp(&a->u.f4, &b->u.f4, sizeof a->u.f4) == 0;
 	case PGORM_TYPE_FLOAT8: return memcmp(&a->u.f8, &b->u.f8, sizeof a->u.f8) == 0;
 	case PGORM_TYPE_UUID: return memcmp(a->u.uuid, b->u.uuid, 16) == 0;
 	case PGORM_TYPE_TEXT: case PGORM_TYPE_BYTEA: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB:
-	case PGORM_TYPE_NUMERIC:
+	case PGORM_TYPE_NUMERIC: case PGORM_TYPE_ENUM: case PGORM_TYPE_VARCHAR: case PGORM_TYPE_CHAR:
 		return a->u.str.len == b->u.str.len &&
 		       (a->u.str.len == 0 || memcmp(a->u.str.ptr, b->u.str.ptr, a->u.str.len) == 0);
-	case PGORM_TYPE_INT8_ARRAY:
-		return a->u.i64s.n == b->u.i64s.n &&
-		       (a->u.i64s.n == 0 || memcmp(a->u.i64s.items, b->u.i64s.items, a->u.i64s.n * 8) == 0);
-	case PGORM_TYPE_TEXT_ARRAY:
-		if (a->u.strs.n != b->u.strs.n)
-			return false;
-		for (size_t k = 0; k < a->u.strs.n; k++)
-			if (strcmp(a->u.strs.items[k], b->u.strs.items[k]) != 0)
-				return false;
-		return true;
+	case PGORM_TYPE_INTERVAL:
+		return a->u.interval.usecs == b->u.interval.usecs && a->u.interval.days == b->u.interval.days &&
+		       a->u.interval.months == b->u.interval.months;
+	case PGORM_TYPE_TIMETZ:
+		return a->u.timetz.usecs == b->u.timetz.usecs && a->u.timetz.utc_offset == b->u.timetz.utc_offset;
+	case PGORM_TYPE_INET: case PGORM_TYPE_CIDR:
+		return memcmp(&a->u.inet, &b->u.inet, sizeof a->u.inet) == 0;
+	case PGORM_TYPE_CUSTOM:
+		return a->u.custom.len == b->u.custom.len && memcmp(a->u.custom.ptr, b->u.custom.ptr, a->u.custom.len) == 0;
 	default: return false;
 	}
+}
+
+/* Each element of a decoded array is what its bytes say (NULL for length -1). */
+static void check_array(const char *d, size_t len, const pgorm_value *v)
+{
+	const pgorm__array_info *ai = pgorm__array_info_of(v->type);
+	const void *items;
+	size_t n;
+	const bool *nulls;
+	pgorm__array_parts(v, &items, &n, &nulls);
+	FZ_CHECK(len >= 12 && (n == 0 || len >= 20 + 4 * n), "%s of %zu items in %zu bytes", pgorm_type_name(v->type), n,
+	         len);
+	const char *e = d + 20;
+	for (size_t k = 0; k < n; k++) {
+		int32_t el = (int32_t)pgorm__be32(e);
+		e += 4;
+		FZ_CHECK((el < 0) == (nulls != NULL && nulls[k]), "%s item %zu: NULL flag", pgorm_type_name(v->type), k);
+		if (el < 0)
+			continue;
+		FZ_CHECK((size_t)(e + el - d) <= len, "item %zu past the end", k);
+		pgorm_value ev;
+		pgorm__array_elem(ai->elem, items, k, &ev);
+		switch (ai->elem) {
+		case PGORM_TYPE_TEXT:
+			FZ_CHECK(strnlen(e, (size_t)el) == ev.u.str.len && memcmp(ev.u.str.ptr, e, ev.u.str.len) == 0,
+			         "text item %zu", k);
+			break;
+		case PGORM_TYPE_BOOL: FZ_CHECK(el == 1 && ev.u.b == (e[0] != 0), "bool item %zu", k); break;
+		case PGORM_TYPE_INT2: FZ_CHECK(el == 2 && ev.u.i16 == (int16_t)pgorm__be16(e), "int2 item %zu", k); break;
+		case PGORM_TYPE_INT4: FZ_CHECK(el == 4 && ev.u.i32 == (int32_t)pgorm__be32(e), "int4 item %zu", k); break;
+		case PGORM_TYPE_INT8: FZ_CHECK(el == 8 && ev.u.i64 == (int64_t)pgorm__be64(e), "int8 item %zu", k); break;
+		case PGORM_TYPE_FLOAT8: {
+			uint64_t bits;
+			memcpy(&bits, &ev.u.f8, 8);
+			FZ_CHECK(el == 8 && bits == pgorm__be64(e), "float8 item %zu", k);
+			break;
+		}
+		default: FZ_CHECK(el == 16 && memcmp(ev.u.uuid, e, 16) == 0, "uuid item %zu", k); break;
+		}
+		e += el;
+	}
+	FZ_CHECK((size_t)(e - d) == len || n == 0, "array bytes left over");
 }
 
 /* The decimal text of a binary numeric, computed independently of decode_numeric: all
@@ -122,7 +197,8 @@ static void check_numeric(const char *d, size_t len, const pgorm_value *v)
 /* Properties of a successful decode of bytes d[0..len) of server type oid as t. */
 static void check_value(pgorm_type t, unsigned oid, const char *d, size_t len, const pgorm_value *v)
 {
-	FZ_CHECK(v->type == t && !v->is_null, "type %d null %d", v->type, v->is_null);
+	FZ_CHECK((v->type == t || (t == PGORM_TYPE_CENUM && v->type == PGORM_TYPE_ENUM)) && !v->is_null,
+	         "type %d null %d", v->type, v->is_null);
 	pgorm_type have = pgorm__type_from_oid(oid);
 	FZ_CHECK(pgorm__type_accepts(t, oid), "decoded oid %u as %s", oid, pgorm_type_name(t));
 	int64_t ival = 0;
@@ -178,23 +254,30 @@ static void check_value(pgorm_type t, unsigned oid, const char *d, size_t len, c
 		FZ_CHECK(len >= 1 && d[0] == 1 && v->u.str.ptr == d + 1 && v->u.str.len == len - 1, "jsonb body");
 		break;
 	case PGORM_TYPE_NUMERIC: check_numeric(d, len, v); break;
-	case PGORM_TYPE_INT8_ARRAY:
-		FZ_CHECK(len >= 12 && (v->u.i64s.n == 0 || len == 20 + 12 * v->u.i64s.n), "int8[] of %zu items in %zu bytes",
-		         v->u.i64s.n, len);
-		for (size_t k = 0; k < v->u.i64s.n; k++)
-			FZ_CHECK(v->u.i64s.items[k] == (int64_t)pgorm__be64(d + 20 + 12 * k + 4), "int8[] item %zu", k);
+	case PGORM_TYPE_INT8_ARRAY: case PGORM_TYPE_TEXT_ARRAY: case PGORM_TYPE_BOOL_ARRAY: case PGORM_TYPE_INT2_ARRAY:
+	case PGORM_TYPE_INT4_ARRAY: case PGORM_TYPE_FLOAT8_ARRAY: case PGORM_TYPE_UUID_ARRAY:
+		check_array(d, len, v);
 		break;
-	case PGORM_TYPE_TEXT_ARRAY: {
-		FZ_CHECK(len >= 12 && (v->u.strs.n == 0 || len >= 20 + 4 * v->u.strs.n), "text[] of %zu items in %zu bytes",
-		         v->u.strs.n, len);
-		const char *e = d + 20;
-		for (size_t k = 0; k < v->u.strs.n; k++) {
-			int32_t el = (int32_t)pgorm__be32(e);
-			FZ_CHECK(el >= 0 && (size_t)(e + 4 + el - d) <= len, "text[] item %zu length %d", k, el);
-			FZ_CHECK(strnlen(e + 4, (size_t)el) == strlen(v->u.strs.items[k]) &&
-			         memcmp(v->u.strs.items[k], e + 4, strlen(v->u.strs.items[k])) == 0, "text[] item %zu", k);
-			e += 4 + el;
-		}
+	case PGORM_TYPE_ENUM: case PGORM_TYPE_CENUM: case PGORM_TYPE_VARCHAR: case PGORM_TYPE_CHAR:
+		FZ_CHECK(v->u.str.ptr == d && v->u.str.len == len, "%s does not point at the value", pgorm_type_name(t));
+		break;
+	case PGORM_TYPE_CUSTOM:
+		FZ_CHECK(v->u.custom.type == NULL && v->u.custom.ptr == d && v->u.custom.len == len, "custom bytes");
+		return; /* raw bytes: nothing to re-encode */
+	case PGORM_TYPE_TIME: FZ_CHECK(len == 8 && v->u.i64 == (int64_t)pgorm__be64(d), "time"); break;
+	case PGORM_TYPE_INTERVAL:
+		FZ_CHECK(len == 16 && v->u.interval.usecs == (int64_t)pgorm__be64(d) &&
+		         v->u.interval.days == (int32_t)pgorm__be32(d + 8) && v->u.interval.months == (int32_t)pgorm__be32(d + 12),
+		         "interval");
+		break;
+	case PGORM_TYPE_TIMETZ:
+		FZ_CHECK(len == 12 && v->u.timetz.usecs == (int64_t)pgorm__be64(d) &&
+		         (uint32_t)v->u.timetz.utc_offset == 0u - pgorm__be32(d + 8), "timetz");
+		break;
+	case PGORM_TYPE_INET: case PGORM_TYPE_CIDR: {
+		size_t nb = v->u.inet.family == 4 ? 4 : 16;
+		FZ_CHECK(len == 4 + nb && (unsigned char)d[1] == v->u.inet.bits && memcmp(v->u.inet.addr, d + 4, nb) == 0 &&
+		         v->u.inet.bits <= nb * 8, "inet");
 		break;
 	}
 	default:
@@ -211,14 +294,18 @@ static void check_value(pgorm_type t, unsigned oid, const char *d, size_t len, c
 		pgorm__arena a;
 		pgorm__arena_init(&a);
 		pgorm_value back;
-		unsigned boid = pgorm_type_oid(t);
+		unsigned boid = pgorm_type_oid(t) ? pgorm_type_oid(t) : oid; /* enums go untyped */
 		int rc = pgorm__codec_decode(t, boid, p.values[0], (size_t)p.lengths[0], &back, &a, &err);
 		FZ_CHECK(rc == 0, "re-encoded %s does not decode: %s", pgorm_type_name(t), err.message);
 		FZ_CHECK(same_value(v, &back), "%s changed through encode + decode", pgorm_type_name(t));
 		pgorm__arena_free_all(&a);
 	} else {
-		/* only text that is not valid UTF-8 (or holds NUL) may be refused */
-		FZ_CHECK(err.code == PGORM_EENCODING, "encoding a decoded %s failed: %s", pgorm_type_name(t), err.message);
+		/* only text that is not valid UTF-8 (or holds NUL) may be refused, and values the server
+		 * itself would refuse: a time past 24:00, a timetz offset past 15:59:59, a cidr with
+		 * host bits */
+		bool range = (t == PGORM_TYPE_TIME || t == PGORM_TYPE_TIMETZ || t == PGORM_TYPE_CIDR) && err.code == PGORM_EINVAL;
+		FZ_CHECK(err.code == PGORM_EENCODING || range, "encoding a decoded %s failed: %s", pgorm_type_name(t),
+		         err.message);
 	}
 	pgorm__params_free(&p);
 }

@@ -57,6 +57,14 @@ static size_t csize(pgorm_type t)
 	case PGORM_TYPE_TEXT: case PGORM_TYPE_NUMERIC: case PGORM_TYPE_JSON: case PGORM_TYPE_JSONB: return sizeof(char *);
 	case PGORM_TYPE_BYTEA: return sizeof(pgorm_bytes);
 	case PGORM_TYPE_UUID: return sizeof(pgorm_uuid);
+	/* issue 15 (ENUM, CENUM and CUSTOM need descriptor fields the generator leaves NULL) */
+	case PGORM_TYPE_VARCHAR: case PGORM_TYPE_CHAR: return sizeof(char *);
+	case PGORM_TYPE_BOOL_ARRAY: case PGORM_TYPE_INT2_ARRAY: case PGORM_TYPE_INT4_ARRAY: case PGORM_TYPE_INT8_ARRAY:
+	case PGORM_TYPE_FLOAT8_ARRAY: case PGORM_TYPE_TEXT_ARRAY: case PGORM_TYPE_UUID_ARRAY: return sizeof(pgorm_array);
+	case PGORM_TYPE_INTERVAL: return sizeof(pgorm_interval);
+	case PGORM_TYPE_TIME: return sizeof(int64_t);
+	case PGORM_TYPE_TIMETZ: return sizeof(pgorm_timetz);
+	case PGORM_TYPE_INET: case PGORM_TYPE_CIDR: return sizeof(pgorm_inet);
 	default: return 0;
 	}
 }
@@ -204,6 +212,7 @@ static size_t col_align(pgorm_type t)
 	case PGORM_TYPE_INT4: case PGORM_TYPE_DATE: return alignof(int32_t);
 	case PGORM_TYPE_FLOAT4: return alignof(float);
 	case PGORM_TYPE_UUID: return alignof(pgorm_uuid);
+	case PGORM_TYPE_INET: case PGORM_TYPE_CIDR: return alignof(pgorm_inet);
 	default: return alignof(int64_t);
 	}
 }
@@ -375,7 +384,8 @@ static void exercise(const pgorm_registry *reg)
 			FZ_CHECK(nullable ? rc == 0 : rc == PGORM_EINVAL, "set_null %s.%s: %d", mi->model->table, c->name, rc);
 			FZ_CHECK(pgorm_object_set_null(a[i], c->name, false) == 0, "set_null false");
 			bool pointer = c->type == PGORM_TYPE_TEXT || c->type == PGORM_TYPE_NUMERIC || c->type == PGORM_TYPE_JSON ||
-			               c->type == PGORM_TYPE_JSONB || c->type == PGORM_TYPE_BYTEA; /* NULL pointer: SQL NULL */
+			               c->type == PGORM_TYPE_JSONB || c->type == PGORM_TYPE_BYTEA || c->type == PGORM_TYPE_VARCHAR ||
+			               c->type == PGORM_TYPE_CHAR; /* NULL pointer: SQL NULL */
 			FZ_CHECK(pointer || !pgorm_object_is_null(a[i], c->name), "%s.%s assigned still reads NULL",
 			         mi->model->table, c->name);
 		}

@@ -355,14 +355,17 @@ START_TEST(test_arrays)
 	ck_assert_uint_eq(pgorm_result_rows(r), 0);
 	pgorm_result_free(r);
 
-	/* server arrays with a NULL element or two dimensions are a clear error, not a crash */
+	/* server arrays with a NULL element decode with their nulls flags (issue 15); two
+	 * dimensions are a clear error, not a crash */
 	ck_assert_int_eq(pgorm_conn_exec(c, "SELECT ARRAY[1, NULL]::int8[], '{{1},{2}}'::int8[], ARRAY['a', NULL]", 0, NULL, &r), 0);
 	pgorm_value a;
 	pgorm_error err;
-	ck_assert_int_eq(pgorm_result_get(r, 0, 0, PGORM_TYPE_INT8_ARRAY, &a, &err), PGORM_ETYPE);
-	ck_assert_ptr_nonnull(strstr(err.message, "NULL"));
+	ck_assert_int_eq(pgorm_result_get(r, 0, 0, PGORM_TYPE_INT8_ARRAY, &a, &err), 0);
+	ck_assert(a.u.i64s.n == 2 && a.u.i64s.items[0] == 1 && a.u.i64s.nulls && !a.u.i64s.nulls[0] && a.u.i64s.nulls[1]);
 	ck_assert_int_eq(pgorm_result_get(r, 0, 1, PGORM_TYPE_INT8_ARRAY, &a, &err), PGORM_ETYPE);
-	ck_assert_int_eq(pgorm_result_get(r, 0, 2, PGORM_TYPE_TEXT_ARRAY, &a, &err), PGORM_ETYPE);
+	ck_assert_ptr_nonnull(strstr(err.message, "dimension"));
+	ck_assert_int_eq(pgorm_result_get(r, 0, 2, PGORM_TYPE_TEXT_ARRAY, &a, &err), 0);
+	ck_assert(a.u.strs.n == 2 && strcmp(a.u.strs.items[0], "a") == 0 && a.u.strs.items[1] == NULL && a.u.strs.nulls[1]);
 	pgorm_result_free(r);
 	pgorm_conn_close(c);
 }

@@ -192,6 +192,15 @@ START_TEST(test_queries)
 }
 END_TEST
 
+START_TEST(test_types)
+{
+	check_example("types");
+	ck_assert_str_eq(pgtest_text(conn, "SELECT string_agg(status::text || ':' || tags::text || ':' || "
+	                                   "coalesce(votes::text, 'NULL'), ' ' ORDER BY id) FROM ex_types.tickets"),
+	                 "open:{bug,ui}:{3,NULL,5} closed:{docs}:NULL");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("examples");
@@ -205,6 +214,7 @@ int main(void)
 	tcase_add_test(tc, test_cascade);
 	tcase_add_test(tc, test_service);
 	tcase_add_test(tc, test_queries);
+	tcase_add_test(tc, test_types);
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -404,7 +404,7 @@ END_TEST
 
 static const pgorm_column badtype_cols[] = {
 	ID_COL(A),
-	{ .name = "name", .type = PGORM_TYPE_INT8_ARRAY, .offset = offsetof(A, name), .size = sizeof(char *) },
+	{ .name = "name", .type = PGORM_TYPE__COUNT, .offset = offsetof(A, name), .size = sizeof(char *) },
 	PGORM_COLUMN_END };
 static const pgorm_model badtype_model = PGORM_MODEL("bt_t", A, badtype_cols, NULL);
 static const pgorm_column badsize_cols[] = {
