@@ -394,9 +394,14 @@ START_TEST(test_nested_joined_one_select)
 	pgorm_list out;
 	pgtest_log_clear(&log_);
 	run_joined(s, -1, -1, &out);
-	ck_assert_uint_eq(log_.n, 1); /* one SELECT, no selectin follow-up */
+	ck_assert_uint_eq(log_.n, 2); /* BEGIN and one SELECT: no selectin follow-up */
+	ck_assert_uint_eq(pgtest_log_count(&log_, "BEGIN"), 1);
 	ck_assert_uint_eq(pgtest_log_count(&log_, "SELECT"), 1);
 	ck_assert_uint_eq(pgtest_log_count(&log_, "LEFT OUTER JOIN"), 1);
+	/* each level joined to the one above it */
+	ck_assert_uint_eq(pgtest_log_count(&log_, "LEFT OUTER JOIN \"dchildren\" j0 ON j0.\"parent_id\" = t.\"id\""), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "LEFT OUTER JOIN \"dgrand\" j2 ON j2.\"child_id\" = j0.\"id\""), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "LEFT OUTER JOIN \"dcats\" j1 ON j1.\"id\" = j0.\"cat_id\""), 1);
 	ck_assert_uint_eq(out.len, 3);
 	DParent *p1 = out.items[0], *p2 = out.items[1], *p3 = out.items[2];
 	ck_assert_int_eq(p1->id, 1);
@@ -438,8 +443,11 @@ START_TEST(test_nested_joined_limit_offset)
 	pgorm_list out;
 	pgtest_log_clear(&log_);
 	run_joined(s, 2, 0, &out); /* the limit counts parents, not joined rows */
-	ck_assert_uint_eq(log_.n, 1);
+	ck_assert_uint_eq(log_.n, 2); /* BEGIN, SELECT */
+	ck_assert_uint_eq(pgtest_log_count(&log_, "SELECT"), 1);
 	ck_assert_uint_eq(pgtest_log_count(&log_, "LIMIT"), 1);
+	/* the limit applies to parents in a subquery, the joins outside it */
+	ck_assert_uint_eq(pgtest_log_count(&log_, "FROM (SELECT * FROM \"dparents\" t WHERE true ORDER BY t.\"id\" LIMIT 2 OFFSET 0) t LEFT OUTER JOIN"), 1);
 	ck_assert_uint_eq(out.len, 2);
 	DParent *p1 = out.items[0];
 	ck_assert_int_eq(p1->id, 1);
@@ -466,8 +474,7 @@ int main(void)
 	tcase_add_test(tc, test_rollback_after_adopt);
 	tcase_add_test(tc, test_close_with_open_transaction);
 	TCase *tj = pgtest_tcase(su, "nested_joined", 60, setup, teardown);
-	(void)tj;
-	(void)test_nested_joined_one_select;
-	(void)test_nested_joined_limit_offset;
+	tcase_add_test(tj, test_nested_joined_one_select);
+	tcase_add_test(tj, test_nested_joined_limit_offset);
 	return pgtest_run(su);
 }
