@@ -527,6 +527,20 @@ int pgorm__adopt(pgorm_session *s, void *obj, const char *what)
 		return pgorm__session_fail(s, PGORM_EINVAL,
 		                           "%s: the transient %s object belongs to another session, which is still open",
 		                           what, h->model->table);
+	if (st->session != NULL && st->session != s) {
+		/* detached from an open session that has not dropped it from its tracked list yet:
+		 * it leaves that list now (else that session would flush it too) */
+		pgorm_session *o = st->session;
+		for (size_t i = 0; i < o->ntracked; i++) {
+			if (o->tracked[i] == obj) {
+				memmove(&o->tracked[i], &o->tracked[i + 1], (o->ntracked - i - 1) * sizeof *o->tracked);
+				o->ntracked--;
+				break;
+			}
+		}
+		st->flags &= (uint8_t)~OBJ_TRACKED;
+		st->session = NULL;
+	}
 	if (st->state == PGORM_STATE_DETACHED) {
 		void *other = pgorm__imap_find(&s->imap, mi, obj);
 		if (other != NULL && other != obj)

@@ -360,6 +360,30 @@ START_TEST(test_close_with_open_transaction)
 }
 END_TEST
 
+/* An object expunged from a session that is still open (and still lists it) is adopted by
+ * another: only the adopting session flushes it. */
+START_TEST(test_issue_14_expunged_then_adopted_elsewhere)
+{
+	DParent *p = load_p1(s);
+	ok(s, pgorm_session_expunge(s, p), "expunge");
+	pgorm_session *s2 = session2();
+	ok(s2, pgorm_session_add(s2, p), "add to s2");
+	ck_assert(pgorm_session_contains(s2, p));
+	ck_assert(!pgorm_session_contains(s, p));
+	p->name = "s2-only";
+	pgtest_log_clear(&log_);
+	ok(s, pgorm_session_commit(s), "commit s");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 0);
+	ok(s2, pgorm_session_commit(s2), "commit s2");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE \"dparents\""), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dparents WHERE name = 's2-only'"), 1);
+	/* s's memory is joined to s2's: closing s leaves p alive in s2 */
+	ok(s, pgorm_session_close(s, NULL), "close s");
+	ck_assert_str_eq(p->name, "s2-only");
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
 /* ---- joined loading below the first level ---- */
 
 static void run_joined(pgorm_session *on, int64_t limit, int64_t offset, pgorm_list *out)
@@ -473,6 +497,7 @@ int main(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_rollback_after_adopt);
 	tcase_add_test(tc, test_close_with_open_transaction);
+	tcase_add_test(tc, test_issue_14_expunged_then_adopted_elsewhere);
 	TCase *tj = pgtest_tcase(su, "nested_joined", 60, setup, teardown);
 	tcase_add_test(tj, test_nested_joined_one_select);
 	tcase_add_test(tj, test_nested_joined_limit_offset);
