@@ -22,7 +22,9 @@
  * the object's graph to s2's memory: from then on they are freed together, when s2 and every
  * handle on either have let go. pgorm_session_merge(s2, obj) copies instead and leaves obj and
  * its graph untouched: use it for objects kept in a cache across requests (the cache's memory
- * then stays its own). Using an object after its graph was freed is a use after free, as with
+ * then stays its own). Objects to keep are best detached without a commit, or with
+ * expire_on_commit off: a commit expires collections (they show nothing), and an expired
+ * relationship cannot be loaded while detached. Using an object after its graph was freed is a use after free, as with
  * any freed memory: keep a handle as long as you keep the objects. A graph, its objects and the
  * sessions that adopted from it are used by one thread at a time.
  *
@@ -163,7 +165,8 @@ PGORM_API const pgorm_registry *pgorm_session_registry(const pgorm_session *s);
 
 /** A new zeroed TRANSIENT object of model m; every column starts never assigned (reading as
  * NULL), see "Values, NULL and never-assigned columns" in model.h.
- * Ownership: the session's. Returns NULL on error (unknown model, ENOMEM; see session error). */
+ * Ownership: in the session's memory (see the top of this header). Returns NULL on error
+ * (unknown model, ENOMEM; see session error). */
 PGORM_API void *pgorm_object_new(pgorm_session *s, const pgorm_model *m);
 /** Session-owned copy of str (NULL → NULL). */
 PGORM_API char *pgorm_strdup(pgorm_session *s, const char *str);
