@@ -76,6 +76,29 @@ static const pgorm_relationship dgrand_rels[] = {
 	PGORM_MANY_TO_ONE("child", DGrand, child, &dchild_model, "child_id", "grand"),
 	PGORM_RELATIONSHIP_END
 };
+/* A self-referential tree, joined two levels deep. */
+typedef struct DNode {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t parent_id;
+	char *name;
+	struct DNode *parent;
+	pgorm_collection children;
+} DNode;
+extern const pgorm_model dnode_model;
+static const pgorm_column dnode_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, DNode, id),
+	PGORM_COLUMN_FK(INT8, "parent_id", PGORM_NULLABLE, DNode, parent_id, "dnodes", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, DNode, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship dnode_rels[] = {
+	PGORM_MANY_TO_ONE("parent", DNode, parent, &dnode_model, "parent_id", "children"),
+	PGORM_ONE_TO_MANY("children", DNode, children, &dnode_model, "parent_id", "parent", 0),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model dnode_model = PGORM_MODEL("dnodes", DNode, dnode_cols, dnode_rels);
+
 const pgorm_model cat_model = PGORM_MODEL("dcats", Cat, cat_cols, NULL);
 const pgorm_model dparent_model = PGORM_MODEL("dparents", DParent, dparent_cols, dparent_rels);
 const pgorm_model dchild_model = PGORM_MODEL("dchildren", DChild, dchild_cols, dchild_rels);
@@ -93,9 +116,12 @@ static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .se
  *   p3 "p3": c3 "c3" (cat "red"; g3) */
 static void setup(void)
 {
-	const pgorm_model *models[] = { &cat_model, &dparent_model, &dchild_model, &dgrand_model };
-	pgtest_env_setup(&env, models, 4, "DROP TABLE IF EXISTS dgrand, dchildren, dparents, dcats CASCADE",
+	const pgorm_model *models[] = { &cat_model, &dparent_model, &dchild_model, &dgrand_model, &dnode_model };
+	pgtest_env_setup(&env, models, 5, "DROP TABLE IF EXISTS dgrand, dchildren, dparents, dcats, dnodes CASCADE",
 	                 PGTEST_CREATE_ALL,
+	                 /* r1 → a → (a1, a2); r1 → b; r2 (a leaf root) */
+	                 "INSERT INTO dnodes (id, parent_id, name) VALUES (1, NULL, 'r1'), (2, 1, 'a'), (3, 1, 'b'),"
+	                 " (4, 2, 'a1'), (5, 2, 'a2'), (6, NULL, 'r2')",
 	                 "INSERT INTO dcats (id, name) VALUES (1, 'red')",
 	                 "INSERT INTO dparents (id, name) VALUES (1, 'p1'), (2, 'p2'), (3, 'p3')",
 	                 "INSERT INTO dchildren (id, parent_id, cat_id, name) VALUES (1, 1, 1, 'c1'), (2, 1, NULL, 'c2'),"
@@ -488,6 +514,41 @@ START_TEST(test_nested_joined_limit_offset)
 }
 END_TEST
 
+START_TEST(test_nested_joined_self_referential)
+{
+	pgorm_query *qq = NULL;
+	ck_assert_int_eq(pgorm_query_create(&qq, s, &dnode_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(qq, "parent_id", "IS NULL", PGORM_INT8(0)), 0);
+	ck_assert_int_eq(pgorm_query_option(qq, "children", PGORM_LOAD_JOINED), 0);
+	ck_assert_int_eq(pgorm_query_option(qq, "children.children", PGORM_LOAD_JOINED), 0);
+	ck_assert_int_eq(pgorm_query_order_by(qq, "id", false), 0);
+	pgorm_list out;
+	pgtest_log_clear(&log_);
+	ok(s, pgorm_query_all(qq, &out), "tree query");
+	pgorm_query_destroy(qq);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "SELECT"), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "LEFT OUTER JOIN \"dnodes\" j1 ON j1.\"parent_id\" = j0.\"id\""), 1);
+	ck_assert_uint_eq(out.len, 2);
+	DNode *r1 = out.items[0], *r2 = out.items[1];
+	ck_assert_str_eq(r1->name, "r1");
+	ck_assert_str_eq(r2->name, "r2");
+	ck_assert_uint_eq(r2->children.len, 0);
+	ck_assert_uint_eq(r1->children.len, 2);
+	const pgorm_rel *children = rel(&dnode_model, "children");
+	for (size_t i = 0; i < r1->children.len; i++) {
+		DNode *k = r1->children.items[i];
+		ck_assert_ptr_eq(k->parent, r1);
+		ck_assert(pgorm_rel_is_loaded(children, k));
+		ck_assert_uint_eq(k->children.len, strcmp(k->name, "a") == 0 ? 2 : 0);
+		for (size_t j = 0; j < k->children.len; j++) {
+			DNode *g = k->children.items[j];
+			ck_assert_ptr_eq(g->parent, k);
+			ck_assert(!pgorm_rel_is_loaded(children, g)); /* below the joined levels */
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("detached");
@@ -501,5 +562,6 @@ int main(void)
 	TCase *tj = pgtest_tcase(su, "nested_joined", 60, setup, teardown);
 	tcase_add_test(tj, test_nested_joined_one_select);
 	tcase_add_test(tj, test_nested_joined_limit_offset);
+	tcase_add_test(tj, test_nested_joined_self_referential);
 	return pgtest_run(su);
 }
