@@ -267,6 +267,34 @@ START_TEST(test_graph_outlives_destroy)
 }
 END_TEST
 
+/* Memory handed along three sessions: each adoption joins the graphs, each holder (session or
+ * handle) lets go in its own order, the last one frees (valgrind checks there is no leak). */
+START_TEST(test_graph_chain)
+{
+	DParent *p = load_p1(s);
+	pgorm_graph *g1 = NULL, *g2 = NULL;
+	ok(s, pgorm_session_close(s, &g1), "close s");
+	pgorm_session *s2 = session2();
+	ok(s2, pgorm_session_add(s2, p), "s2 adopts p");
+	pgorm_graph_release(g1); /* s2 holds it */
+	void *p3 = NULL;
+	pgorm_value k3 = PGORM_INT8(3);
+	ok(s2, pgorm_session_get(s2, &dparent_model, &k3, &p3), "get p3");
+	ok(s2, pgorm_session_close(s2, &g2), "close s2");
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_DETACHED);
+	ck_assert_int_eq(pgorm_object_state(p3), PGORM_STATE_DETACHED);
+	pgorm_session *s3 = session2();
+	ok(s3, pgorm_session_add(s3, p), "s3 adopts p (allocated by s, last held through g2)");
+	pgorm_graph_release(g2);
+	ck_assert_str_eq(((DParent *)p3)->name, "p3"); /* same memory as p: s3 keeps it */
+	((DChild *)p->children.items[0])->name = "chain";
+	ok(s3, pgorm_session_commit(s3), "commit s3");
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE name = 'chain'"), 1);
+	pgorm_session_destroy(s3);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
 START_TEST(test_bad_input)
 {
 	const pgorm_rel *children = rel(&dparent_model, "children");
@@ -555,6 +583,7 @@ int main(void)
 	TCase *tc = pgtest_tcase(su, "detached", 60, setup, teardown);
 	tcase_add_test(tc, test_close_detaches_and_add_flushes_edits);
 	tcase_add_test(tc, test_graph_outlives_destroy);
+	tcase_add_test(tc, test_graph_chain);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_rollback_after_adopt);
 	tcase_add_test(tc, test_close_with_open_transaction);
