@@ -4,6 +4,7 @@
 #include "pgtest.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct Cat {
@@ -438,6 +439,52 @@ START_TEST(test_issue_14_expunged_then_adopted_elsewhere)
 }
 END_TEST
 
+/* Out of memory in close and add: each fails with PGORM_ENOMEM, close changes nothing, and
+ * nothing leaks (valgrind / ASan). The allocator fails the Nth allocation, N = 1, 2, … */
+static long countdown = -1;
+static bool fail_now(void) { return countdown > 0 && --countdown == 0; }
+static void *m_(size_t n) { return fail_now() ? NULL : malloc(n); }
+static void *c_(size_t n, size_t sz) { return fail_now() ? NULL : calloc(n, sz); }
+static void *r_(void *ptr, size_t n) { return fail_now() ? NULL : realloc(ptr, n); }
+
+START_TEST(test_close_and_add_out_of_memory)
+{
+	static const pgorm_allocator failing = { m_, c_, r_, free };
+	bool done = false;
+	int close_failed = 0, add_failed = 0;
+	for (long n = 1; n < 200 && !done; n++) {
+		pgorm_session *s1 = session2(), *s2 = session2();
+		DParent *p = load_p1(s1);
+		pgorm_graph *g = NULL;
+		countdown = n;
+		pgorm_allocator prev = pgorm_set_allocator(&failing);
+		int rc = pgorm_session_close(s1, &g);
+		int rc2 = rc == 0 ? pgorm_session_add(s2, p) : -1;
+		pgorm_set_allocator(&prev);
+		countdown = -1;
+		if (rc != 0) {
+			ck_assert_int_eq(rc, PGORM_ENOMEM);
+			close_failed++;
+			ck_assert_ptr_null(g);
+			ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_PERSISTENT); /* unchanged */
+			ck_assert(pgorm_session_contains(s1, p));
+		} else if (rc2 != 0) {
+			ck_assert_int_eq(rc2, PGORM_ENOMEM);
+			add_failed++;
+		} else {
+			done = true;
+			ck_assert(pgorm_session_contains(s2, p));
+		}
+		pgorm_graph_release(g);
+		pgorm_session_destroy(s2);
+		pgorm_session_destroy(s1);
+	}
+	ck_assert(done);
+	ck_assert_int_ge(close_failed, 1);
+	ck_assert_int_ge(add_failed, 1);
+}
+END_TEST
+
 /* ---- joined loading below the first level ---- */
 
 static void run_joined(pgorm_session *on, int64_t limit, int64_t offset, pgorm_list *out)
@@ -588,6 +635,7 @@ int main(void)
 	tcase_add_test(tc, test_rollback_after_adopt);
 	tcase_add_test(tc, test_close_with_open_transaction);
 	tcase_add_test(tc, test_issue_14_expunged_then_adopted_elsewhere);
+	tcase_add_test(tc, test_close_and_add_out_of_memory);
 	TCase *tj = pgtest_tcase(su, "nested_joined", 60, setup, teardown);
 	tcase_add_test(tj, test_nested_joined_one_select);
 	tcase_add_test(tj, test_nested_joined_limit_offset);
