@@ -20,13 +20,13 @@
  * it is PERSISTENT in s2 again, with the save-update cascade along its loaded graph, and the
  * changes made to it since its last load or flush are flushed by s2 as UPDATEs. Adopting joins
  * the object's graph to s2's memory: from then on they are freed together, when s2 and every
- * handle on either have let go. pgorm_session_merge(s2, obj) copies instead and leaves obj and
- * its graph untouched: use it for objects kept in a cache across requests (the cache's memory
- * then stays its own). Objects to keep are best detached without a commit, or with
- * expire_on_commit off: a commit expires collections (they show nothing), and an expired
- * relationship cannot be loaded while detached. Using an object after its graph was freed is a use after free, as with
- * any freed memory: keep a handle as long as you keep the objects. A graph, its objects and the
- * sessions that adopted from it are used by one thread at a time.
+ * handle on either have let go. pgorm_session_merge(s2, obj) copies instead and leaves obj
+ * detached and its graph apart: use it for objects kept in a cache across requests (the
+ * cache's memory then stays its own). Objects to keep are best detached without a commit, or
+ * with expire_on_commit off: a commit expires collections (they show nothing), and an expired
+ * relationship cannot be loaded while detached. Using an object after its graph was freed is
+ * a use after free, as with any freed memory: keep a handle as long as you keep the objects.
+ * A graph, its objects and the sessions that adopted from it are used by one thread at a time.
  *
  * Thread safety: a session is used by one thread at a time (checked in debug builds). It
  * takes a connection from its pool on first use and gives it back at commit / rollback.
@@ -34,8 +34,8 @@
  * Object states (SQLAlchemy's): TRANSIENT (new, not in the unit of work), PENDING (added,
  * INSERT at next flush), PERSISTENT (has a row), DELETED (marked for deletion, or DELETE
  * flushed and not committed: pgorm_object_is_marked_deleted / pgorm_object_was_deleted tell
- * which, as SQLAlchemy's session.deleted / was_deleted), DETACHED (expunged, or deleted and
- * committed).
+ * which, as SQLAlchemy's session.deleted / was_deleted), DETACHED (expunged, deleted and
+ * committed, or its session closed).
  *
  * Expiry: C cannot trap a field read, so an expired object keeps its last values in its
  * fields; the next query or get that returns its row overwrites them, and expired
