@@ -461,9 +461,10 @@ static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, siz
 		} else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !is_joined(jt, path)) {
 			if (l == PGORM_LOAD_JOINED) /* below a relationship not joined, or past MAX_JOINS */
 				pgorm__session_log(q->s, PGORM_LOG_INFO, "joined loading of %s runs as selectin (%s)", path,
-				                   r->kind == PGORM_REL_MANY_TO_MANY        ? "many-to-many"
-				                   : depth > 0 && !is_joined(jt, prefix)     ? "its parent is not joined"
-				                                                             : "past the limit of joins per query");
+				                   jt == NULL                            ? "streams join nothing"
+				                   : r->kind == PGORM_REL_MANY_TO_MANY   ? "many-to-many"
+				                   : depth > 0 && !is_joined(jt, prefix) ? "its parent is not joined"
+				                                                         : "past the limit of joins per query");
 			/* objects whose relationship is already loaded keep it, unless populate */
 			void **todo = pgorm__calloc(n, sizeof *todo);
 			size_t nt = 0;
