@@ -935,15 +935,25 @@ int pgorm_rel_load(pgorm_session *s, const pgorm_rel *r, void *obj, void *out)
 	if (s == NULL)
 		return PGORM_EINVAL;
 	if (r == NULL || obj == NULL)
-		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_load: NULL argument");
-	int rc = pgorm__session_check_obj(s, obj, "pgorm_rel_load");
-	if (rc != 0)
-		return rc;
-	if (((pgorm_object *)obj)->model != r->owner->model)
-		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_load: %s.%s used on a %s object",
-		                           r->owner->model->table, r->name, ((pgorm_object *)obj)->model->table);
-	if (!((pgorm__st(obj)->loaded >> r->index) & 1) && (rc = pgorm__load_lazy(s, r, obj)) != 0)
-		return rc;
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_load: %s is NULL", r == NULL ? "r" : "obj");
+	const pgorm_object *h = obj;
+	int rc = 0;
+	if (h->priv != NULL && h->priv->state == PGORM_STATE_DETACHED && h->model == r->owner->model) {
+		/* SQLAlchemy's DetachedInstanceError: what is loaded can be read, nothing can be loaded */
+		if (!((h->priv->loaded >> r->index) & 1))
+			return pgorm__session_fail(s, PGORM_ESTATE,
+			                           "pgorm_rel_load: %s.%s is not loaded and the %s object is detached (in no "
+			                           "session): pgorm_session_add or pgorm_session_merge it first",
+			                           r->owner->model->table, r->name, h->model->table);
+	} else {
+		if ((rc = pgorm__session_check_obj(s, obj, "pgorm_rel_load")) != 0)
+			return rc;
+		if (h->model != r->owner->model)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_load: %s.%s used on a %s object",
+			                           r->owner->model->table, r->name, h->model->table);
+		if (!((pgorm__st(obj)->loaded >> r->index) & 1) && (rc = pgorm__load_lazy(s, r, obj)) != 0)
+			return rc;
+	}
 	if (out != NULL) {
 		if (r->scalar)
 			*(void **)out = pgorm__link_get(obj, r);

@@ -34,7 +34,8 @@ enum {
 };
 
 typedef struct pgorm__objstate {
-	pgorm_session *session;
+	pgorm_session *session;     /* the session it is attached to (tracked), else NULL: see state.h */
+	struct pgorm_graph *graph;  /* the memory it was allocated in (lib/state.c), never NULL */
 	uint8_t state;              /* pgorm_state */
 	uint8_t flags;              /* OBJ_* */
 	uint8_t flags2;             /* OBJ2_* */

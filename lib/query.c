@@ -938,6 +938,31 @@ static bool has_below(const pgorm_query *q, const char *prefix)
 	return false;
 }
 
+/* The JOINs of a query (joined loading, at any depth): one node per joined relationship, a
+ * node's parent before it. Node k is aliased j<k>; its parent is the query's table (t) or
+ * another node. A joined relationship below one that is not joined loads as selectin. */
+#define MAX_JOINS 16
+typedef struct join_node {
+	const pgorm_rel *rel;
+	int parent;                  /* node index, -1 for the query's model */
+	char path[MAX_PATH];         /* its loader path ("children.grand") */
+} join_node;
+typedef struct join_tree {
+	join_node n[MAX_JOINS];
+	size_t len;
+} join_tree;
+
+static void join_level(const pgorm_query *q, join_tree *jt, const pgorm__model_info *mi, int parent,
+                       const pgorm_rel *from, int depth);
+
+static bool is_joined(const join_tree *jt, const char *path)
+{
+	for (size_t k = 0; jt != NULL && k < jt->len; k++)
+		if (strcmp(jt->n[k].path, path) == 0)
+			return true;
+	return false;
+}
+
 static void block(void **objs, size_t n, const pgorm_rel *r, bool raise)
 {
 	if (r->index >= PGORM__MAX_RELS)
@@ -989,10 +1014,10 @@ static int related(pgorm_session *s, const pgorm_rel *r, void **objs, size_t n, 
 }
 
 /* Apply loaders to the relationships of objs (model mi) below path prefix. `from` is the
- * relationship we came through: its partner is already populated. skip_joined: level 1
- * relationships loaded by the JOIN. */
+ * relationship we came through: its partner is already populated. jt: the relationships the
+ * query's JOINs loaded (skipped here), or NULL. */
 static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, size_t n, const char *prefix,
-                         const pgorm_rel *from, const bool *joined, int depth)
+                         const pgorm_rel *from, const join_tree *jt, int depth)
 {
 	if (n == 0)
 		return 0;
@@ -1018,10 +1043,13 @@ static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, siz
 			block(objs, n, r, true);
 		} else if (l == PGORM_LOAD_NOLOAD) {
 			block(objs, n, r, false);
-		} else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !(joined && joined[i])) {
-			if (l == PGORM_LOAD_JOINED && depth > 0) /* the JOIN covers the first level only */
-				pgorm__session_log(q->s, PGORM_LOG_INFO, "joined loading of %s below the first level runs as selectin",
-				                   path);
+		} else if ((l == PGORM_LOAD_SELECTIN || l == PGORM_LOAD_JOINED) && !is_joined(jt, path)) {
+			if (l == PGORM_LOAD_JOINED) /* below a relationship not joined, or past MAX_JOINS */
+				pgorm__session_log(q->s, PGORM_LOG_INFO, "joined loading of %s runs as selectin (%s)", path,
+				                   jt == NULL                            ? "streams join nothing"
+				                   : r->kind == PGORM_REL_MANY_TO_MANY   ? "many-to-many"
+				                   : depth > 0 && !is_joined(jt, prefix) ? "its parent is not joined"
+				                                                         : "past the limit of joins per query");
 			/* objects whose relationship is already loaded keep it, unless populate */
 			void **todo = pgorm__calloc(n, sizeof *todo);
 			size_t nt = 0;
@@ -1053,7 +1081,7 @@ static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, siz
 		size_t nn = 0;
 		rc = related(q->s, r, objs, n, &next, &nn);
 		if (rc == 0)
-			rc = apply_loaders(q, r->target, next, nn, path, r, NULL, depth + 1);
+			rc = apply_loaders(q, r->target, next, nn, path, r, jt, depth + 1);
 		pgorm__free(next);
 	}
 	return rc;
@@ -1061,26 +1089,32 @@ static int apply_loaders(pgorm_query *q, pgorm__model_info *mi, void **objs, siz
 
 /* ---- SQL ---- */
 
-static void build_select(pgorm_query *q, pgorm__sb *b, const bool *joined, bool count)
+/* The alias of node k's parent ("t" or "j<n>") into buf. */
+static const char *parent_alias(const join_tree *jt, size_t k, char *buf, size_t n)
+{
+	if (jt->n[k].parent < 0)
+		return "t";
+	snprintf(buf, n, "j%d", jt->n[k].parent);
+	return buf;
+}
+
+static void build_select(pgorm_query *q, pgorm__sb *b, const join_tree *jt, bool count)
 {
 	pgorm__model_info *mi = q->mi;
-	bool any_join = false;
-	for (size_t i = 0; joined && i < mi->nrels; i++)
-		any_join |= joined[i];
+	bool any_join = jt != NULL && jt->len > 0;
 	if (count) {
 		pgorm__sb_addf(b, "SELECT count(*) FROM %s t WHERE true%s", mi->qtable, pgorm__sb_str(&q->where));
 		return;
 	}
 	pgorm__sb_addf(b, "SELECT %s", mi->select_list);
-	for (size_t i = 0; any_join && i < mi->nrels; i++) {
-		if (!joined[i])
-			continue;
-		const pgorm_rel *r = mi->rels[i];
+	for (size_t k = 0; any_join && k < jt->len; k++) {
+		const pgorm_rel *r = jt->n[k].rel;
 		for (size_t c = 0; c < r->target->ncols; c++) {
-			pgorm__sb_addf(b, ", j%zu.", i);
+			pgorm__sb_addf(b, ", j%zu.", k);
 			pgorm__sb_ident(b, r->target->cols[c].name);
 		}
 	}
+	/* LIMIT / OFFSET count rows of the query's model: with joins, in a subquery */
 	bool sub = any_join && (q->limit >= 0 || q->offset >= 0);
 	if (sub)
 		pgorm__sb_addf(b, " FROM (SELECT * FROM %s t WHERE true%s", mi->qtable, pgorm__sb_str(&q->where));
@@ -1095,18 +1129,21 @@ static void build_select(pgorm_query *q, pgorm__sb *b, const bool *joined, bool 
 			pgorm__sb_addf(b, " OFFSET %lld", (long long)q->offset);
 		pgorm__sb_add(b, ") t");
 	}
-	for (size_t i = 0; any_join && i < mi->nrels; i++) {
-		if (!joined[i])
-			continue;
-		const pgorm_rel *r = mi->rels[i];
-		pgorm__sb_addf(b, " %s JOIN %s j%zu ON ", (r->flags & PGORM_REL_INNER_JOIN) ? "INNER" : "LEFT OUTER",
-		               r->target->qtable, i);
+	bool inner[MAX_JOINS] = { false };
+	for (size_t k = 0; any_join && k < jt->len; k++) {
+		const pgorm_rel *r = jt->n[k].rel;
+		const pgorm__model_info *owner = r->owner;
+		char pa[16];
+		const char *alias = parent_alias(jt, k, pa, sizeof pa);
+		/* an INNER JOIN below a LEFT OUTER one would drop the outer rows it kept */
+		inner[k] = (r->flags & PGORM_REL_INNER_JOIN) && (jt->n[k].parent < 0 || inner[jt->n[k].parent]);
+		pgorm__sb_addf(b, " %s JOIN %s j%zu ON ", inner[k] ? "INNER" : "LEFT OUTER", r->target->qtable, k);
 		bool o2m = r->kind == PGORM_REL_ONE_TO_MANY;
 		for (size_t c = 0; c < r->nfk; c++) {
-			pgorm__sb_addf(b, "%sj%zu.", c ? " AND " : "", i);
+			pgorm__sb_addf(b, "%sj%zu.", c ? " AND " : "", k);
 			pgorm__sb_ident(b, r->target->cols[o2m ? r->fk_cols[c] : r->ref_cols[c]].name);
-			pgorm__sb_add(b, " = t.");
-			pgorm__sb_ident(b, mi->cols[o2m ? r->ref_cols[c] : r->fk_cols[c]].name);
+			pgorm__sb_addf(b, " = %s.", alias);
+			pgorm__sb_ident(b, owner->cols[o2m ? r->ref_cols[c] : r->fk_cols[c]].name);
 		}
 	}
 	if (!sub)
@@ -1116,19 +1153,19 @@ static void build_select(pgorm_query *q, pgorm__sb *b, const bool *joined, bool 
 		pgorm__sb_addf(b, " ORDER BY %s", pgorm__sb_str(&q->order));
 		ordered = true;
 	}
-	for (size_t i = 0; any_join && i < mi->nrels; i++) {
-		const pgorm_rel *r = mi->rels[i];
-		if (!joined[i] || r->order_col < 0)
+	for (size_t k = 0; any_join && k < jt->len; k++) {
+		const pgorm_rel *r = jt->n[k].rel;
+		if (r->order_col < 0)
 			continue;
 		pgorm__sb_add(b, ordered ? ", " : " ORDER BY ");
 		if (!ordered) { /* keep parents together when the user gave no order */
-			for (size_t k = 0; k < mi->npk; k++) {
+			for (size_t c = 0; c < mi->npk; c++) {
 				pgorm__sb_add(b, "t.");
-				pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
+				pgorm__sb_ident(b, mi->cols[mi->pk[c]].name);
 				pgorm__sb_add(b, ", ");
 			}
 		}
-		pgorm__sb_addf(b, "j%zu.", i);
+		pgorm__sb_addf(b, "j%zu.", k);
 		pgorm__sb_ident(b, r->target->cols[r->order_col].name);
 		if (r->order_desc)
 			pgorm__sb_add(b, " DESC");
@@ -1144,18 +1181,127 @@ static void build_select(pgorm_query *q, pgorm__sb *b, const bool *joined, bool 
 		pgorm__sb_add(b, q->lock == 2 ? " FOR UPDATE OF t SKIP LOCKED" : " FOR UPDATE OF t");
 }
 
-/* Which level-1 relationships this query joins. */
-static void joined_rels(const pgorm_query *q, bool *joined)
+/* The joined relationships of model mi below node `parent`, depth first (SQLAlchemy's
+ * joinedload chains): a relationship is joined when its path's loader is joined; its own
+ * relationships are looked at when an option names a path below it. */
+static void join_level(const pgorm_query *q, join_tree *jt, const pgorm__model_info *mi, int parent,
+                       const pgorm_rel *from, int depth)
 {
-	for (size_t i = 0; i < q->mi->nrels; i++) {
-		const pgorm_rel *r = q->mi->rels[i];
-		joined[i] = !r->hidden && r->kind != PGORM_REL_MANY_TO_MANY &&
-		            strategy(q, r->name, r) == PGORM_LOAD_JOINED;
+	const char *prefix = parent < 0 ? "" : jt->n[parent].path;
+	for (size_t i = 0; i < mi->nrels && depth < MAX_LOAD_DEPTH; i++) {
+		const pgorm_rel *r = mi->rels[i];
+		if (r->hidden || r->kind == PGORM_REL_MANY_TO_MANY || (from && r == from->partner) || jt->len == MAX_JOINS)
+			continue;
+		char path[MAX_PATH];
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", r->name);
+		if (strategy(q, path, r) != PGORM_LOAD_JOINED)
+			continue;
+		size_t k = jt->len++;
+		jt->n[k].rel = r;
+		jt->n[k].parent = parent;
+		memcpy(jt->n[k].path, path, sizeof path);
+		if (has_below(q, path))
+			join_level(q, jt, r->target, (int)k, r, depth + 1);
 	}
 }
 
-/* Fold joined rows: distinct parents in first-appearance order, children into collections. */
-static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***out, size_t *nout)
+/* The distinct non-NULL objects of rows[0..n), in first-appearance order, into *out (malloc'd). */
+static int distinct_of(pgorm_session *s, void **rows, size_t n, void ***out, size_t *nout)
+{
+	void **d = pgorm__calloc(n ? n : 1, sizeof *d);
+	if (d == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	size_t nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i] == NULL || (pgorm__st(rows[i])->flags2 & OBJ2_SEEN))
+			continue;
+		pgorm__st(rows[i])->flags2 |= OBJ2_SEEN;
+		d[nd++] = rows[i];
+	}
+	for (size_t i = 0; i < nd; i++)
+		pgorm__st(d[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	*out = d;
+	*nout = nd;
+	return 0;
+}
+
+/* Fold the column block of one joined relationship r: rowmap[row] is the owner object of each
+ * row (NULL where an outer join found none), kids[row] the related object. Owners whose r is
+ * loaded keep it unless populate-existing; the others get exactly the rows' objects. */
+static int fold_rel(pgorm_query *q, const pgorm_rel *r, void **rowmap, void **kids, size_t nrows)
+{
+	pgorm_session *s = q->s;
+	void **owners = NULL;
+	size_t nd = 0;
+	int rc = distinct_of(s, rowmap, nrows, &owners, &nd);
+	if (rc != 0)
+		return rc;
+	for (size_t k = 0; k < nd; k++) {
+		pgorm__objstate *st = pgorm__st(owners[k]);
+		bool take = q->populate || !((st->loaded >> r->index) & 1);
+		st->flags2 = take ? (st->flags2 | OBJ2_FOLDING) : (st->flags2 & (uint8_t)~OBJ2_FOLDING);
+		if (take) {
+			if (r->scalar)
+				pgorm__link_put(owners[k], r, NULL);
+			else
+				pgorm__coll(owners[k], r)->len = 0;
+		}
+	}
+	for (size_t row = 0; row < nrows && rc == 0; row++) {
+		void *p = rowmap[row], *kid = kids[row];
+		if (p == NULL || !(pgorm__st(p)->flags2 & OBJ2_FOLDING))
+			continue;
+		if (r->kind == PGORM_REL_MANY_TO_ONE) {
+			pgorm__link_put(p, r, kid);
+			continue;
+		}
+		if (kid == NULL)
+			continue;
+		pgorm__objstate *kst = pgorm__st(kid);
+		const pgorm_rel *m2o = r->partner;
+		if ((kst->link_dirty >> m2o->index) & 1)
+			continue;
+		if (pgorm__link_get(kid, m2o) == p && ((kst->loaded >> m2o->index) & 1) && (kst->flags2 & OBJ2_SEEN))
+			continue; /* repeated by another joined relationship's rows */
+		if (r->scalar) {
+			void *prev = pgorm__link_get(p, r);
+			if (prev != NULL && prev != kid) {
+				rc = pgorm__session_fail(s, PGORM_EMULTIPLE,
+				                         "one-to-one relationship %s.%s: more than one %s row for one %s",
+				                         r->owner->model->table, r->name, r->target->model->table,
+				                         r->owner->model->table);
+				break;
+			}
+			pgorm__link_put(p, r, kid);
+		} else if (!(kst->flags2 & OBJ2_SEEN) || pgorm__link_get(kid, m2o) != p) {
+			if (!pgorm__coll_push(s, pgorm__coll(p, r), kid)) {
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+				break;
+			}
+		}
+		kst->flags2 |= OBJ2_SEEN;
+		pgorm__link_put(kid, m2o, p);
+		kst->loaded |= 1ULL << m2o->index;
+	}
+	for (size_t row = 0; row < nrows; row++)
+		if (kids[row] && r->kind != PGORM_REL_MANY_TO_ONE)
+			pgorm__st(kids[row])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	for (size_t k = 0; k < nd; k++) {
+		pgorm__objstate *st = pgorm__st(owners[k]);
+		if (rc == 0 && (st->flags2 & OBJ2_FOLDING)) {
+			st->loaded |= 1ULL << r->index;
+			if (!r->scalar)
+				rc = pgorm__coll_merge_pending(s, owners[k], r);
+		}
+		st->flags2 &= (uint8_t)~OBJ2_FOLDING;
+	}
+	pgorm__free(owners);
+	return rc;
+}
+
+/* Fold joined rows: distinct objects of the query's model in first-appearance order, and each
+ * joined relationship, level by level, from the column block of its node. */
+static int fold(pgorm_query *q, pgorm_result *res, const join_tree *jt, void ***out, size_t *nout)
 {
 	pgorm_session *s = q->s;
 	pgorm__model_info *mi = q->mi;
@@ -1164,114 +1310,29 @@ static int fold(pgorm_query *q, pgorm_result *res, const bool *joined, void ***o
 	int rc = pgorm__load_rows_ex(s, mi, res, 0, q->populate, true, &rows, &nrows);
 	if (rc != 0)
 		return rc;
-	bool any_joined = false;
-	for (size_t i = 0; i < mi->nrels; i++)
-		any_joined |= joined[i];
-	if (!any_joined) {
+	if (jt == NULL || jt->len == 0) {
 		/* one row per key: the rows are the objects, no folding (and no second pass over
 		 * every object, which costs a cache miss each on large results) */
 		*out = rows;
 		*nout = nrows;
 		return 0;
 	}
-	void **distinct = pgorm__calloc(nrows ? nrows : 1, sizeof *distinct);
-	if (distinct == NULL) {
-		pgorm__free(rows);
-		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-	}
-	size_t nd = 0;
-	for (size_t i = 0; i < nrows; i++) {
-		if (rows[i] == NULL)
-			continue;
-		pgorm__objstate *st = pgorm__st(rows[i]);
-		if (st->flags2 & OBJ2_SEEN)
-			continue;
-		st->flags2 |= OBJ2_SEEN;
-		distinct[nd++] = rows[i];
-	}
-	void **rowmap = rows; /* parent of each row */
+	void **at[MAX_JOINS] = { NULL }; /* the objects of each node, per row */
 	size_t col0 = mi->ncols;
-	for (size_t i = 0; i < mi->nrels && rc == 0; i++) {
-		if (!joined[i])
-			continue;
-		const pgorm_rel *r = mi->rels[i];
-		void **kids = NULL;
+	for (size_t k = 0; k < jt->len && rc == 0; k++) {
+		const pgorm_rel *r = jt->n[k].rel;
 		size_t nk = 0;
-		rc = pgorm__load_rows_ex(s, r->target, res, col0, q->populate, true, &kids, &nk);
+		rc = pgorm__load_rows_ex(s, r->target, res, col0, q->populate, true, &at[k], &nk);
 		col0 += r->target->ncols;
-		if (rc != 0)
-			break;
-		/* parents whose relationship is (re)loaded by this query */
-		for (size_t k = 0; k < nd; k++) {
-			pgorm__objstate *st = pgorm__st(distinct[k]);
-			bool take = q->populate || !((st->loaded >> r->index) & 1);
-			st->flags2 = take ? (st->flags2 | OBJ2_FOLDING) : (st->flags2 & (uint8_t)~OBJ2_FOLDING);
-			if (take) {
-				if (r->scalar)
-					pgorm__link_put(distinct[k], r, NULL);
-				else
-					pgorm__coll(distinct[k], r)->len = 0;
-			}
-		}
-		for (size_t row = 0; row < nk && rc == 0; row++) {
-			void *p = rowmap[row], *kid = kids[row];
-			if (p == NULL || !(pgorm__st(p)->flags2 & OBJ2_FOLDING))
-				continue;
-			if (r->kind == PGORM_REL_MANY_TO_ONE) {
-				pgorm__link_put(p, r, kid);
-				continue;
-			}
-			if (kid == NULL)
-				continue;
-			pgorm__objstate *kst = pgorm__st(kid);
-			const pgorm_rel *m2o = r->partner;
-			if ((kst->link_dirty >> m2o->index) & 1)
-				continue;
-			if (pgorm__link_get(kid, m2o) == p && ((kst->loaded >> m2o->index) & 1) && (kst->flags2 & OBJ2_SEEN))
-				continue; /* repeated by another joined collection */
-			if (r->scalar) {
-				void *prev = pgorm__link_get(p, r);
-				if (prev != NULL && prev != kid) {
-					rc = pgorm__session_fail(s, PGORM_EMULTIPLE,
-					                         "one-to-one relationship %s.%s: more than one %s row for one %s",
-					                         mi->model->table, r->name, r->target->model->table, mi->model->table);
-					break;
-				}
-				pgorm__link_put(p, r, kid);
-			} else if (!(kst->flags2 & OBJ2_SEEN) || pgorm__link_get(kid, m2o) != p) {
-				if (!pgorm__coll_push(s, pgorm__coll(p, r), kid)) {
-					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-					break;
-				}
-			}
-			kst->flags2 |= OBJ2_SEEN;
-			pgorm__link_put(kid, m2o, p);
-			kst->loaded |= 1ULL << m2o->index;
-		}
-		for (size_t row = 0; row < nk; row++)
-			if (kids[row] && r->kind != PGORM_REL_MANY_TO_ONE)
-				pgorm__st(kids[row])->flags2 &= (uint8_t)~OBJ2_SEEN;
-		for (size_t k = 0; k < nd && rc == 0; k++) {
-			pgorm__objstate *st = pgorm__st(distinct[k]);
-			if (st->flags2 & OBJ2_FOLDING) {
-				st->loaded |= 1ULL << r->index;
-				if (!r->scalar)
-					rc = pgorm__coll_merge_pending(s, distinct[k], r);
-			}
-			st->flags2 &= (uint8_t)~OBJ2_FOLDING;
-		}
-		pgorm__free(kids);
+		if (rc == 0)
+			rc = fold_rel(q, r, jt->n[k].parent < 0 ? rows : at[jt->n[k].parent], at[k], nk);
 	}
-	for (size_t k = 0; k < nd; k++)
-		pgorm__st(distinct[k])->flags2 &= (uint8_t)~OBJ2_SEEN;
-	pgorm__free(rowmap);
-	if (rc != 0) {
-		pgorm__free(distinct);
-		return rc;
-	}
-	*out = distinct;
-	*nout = nd;
-	return 0;
+	for (size_t k = 0; k < jt->len; k++)
+		pgorm__free(at[k]);
+	if (rc == 0)
+		rc = distinct_of(s, rows, nrows, out, nout);
+	pgorm__free(rows);
+	return rc;
 }
 
 static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
@@ -1288,11 +1349,12 @@ static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
 	int64_t saved = q->limit;
 	if (limit_override >= 0)
 		q->limit = limit_override;
-	bool joined[PGORM__MAX_RELS] = { false };
-	joined_rels(q, joined);
+	join_tree jt;
+	jt.len = 0;
+	join_level(q, &jt, q->mi, -1, NULL, 0);
 	pgorm__sb b;
 	pgorm__sb_init(&b);
-	build_select(q, &b, joined, false);
+	build_select(q, &b, &jt, false);
 	q->limit = saved;
 	if (pgorm__sb_str(&b) == NULL) {
 		pgorm__sb_free(&b);
@@ -1305,10 +1367,10 @@ static int run(pgorm_query *q, pgorm_list *out, int64_t limit_override)
 		return rc;
 	void **objs = NULL;
 	size_t n = 0;
-	rc = fold(q, res, joined, &objs, &n);
+	rc = fold(q, res, &jt, &objs, &n);
 	pgorm_result_free(res);
 	if (rc == 0)
-		rc = apply_loaders(q, q->mi, objs, n, "", NULL, joined, 0);
+		rc = apply_loaders(q, q->mi, objs, n, "", NULL, &jt, 0);
 	if (rc == 0 && out != NULL) {
 		out->len = n;
 		out->items = pgorm__arena_alloc(&s->arena, (n ? n : 1) * sizeof(void *));
@@ -1599,11 +1661,10 @@ int pgorm_query_stream(pgorm_query *q, size_t batch, pgorm_stream_fn cb, void *c
 		rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
-	bool none[PGORM__MAX_RELS] = { false };
 	pgorm__sb b;
 	pgorm__sb_init(&b);
 	pgorm__sb_add(&b, "DECLARE pgorm_stream NO SCROLL CURSOR FOR ");
-	build_select(q, &b, none, false);
+	build_select(q, &b, NULL, false);
 	rc = pgorm__sb_str(&b) ? pgorm__session_exec(s, pgorm__sb_str(&b), q->nparams, q->params, NULL)
 	                       : pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	pgorm__sb_free(&b);

@@ -531,14 +531,19 @@ int pgorm__cascade_add(pgorm_session *s, void *obj)
 			void **items = pgorm__rel_items(o, r, &single, &cnt);
 			for (size_t k = 0; k < cnt && rc == 0; k++) {
 				void *t = items[k];
-				if (pgorm__st(t)->state != PGORM_STATE_TRANSIENT)
+				uint8_t ts = pgorm__st(t)->state;
+				/* detached objects (and transient ones of another memory) come along: adopted */
+				if (ts == PGORM_STATE_DETACHED || (ts == PGORM_STATE_TRANSIENT && pgorm__obj_session(t) == NULL)) {
+					if ((rc = pgorm__adopt(s, t, "save-update cascade")) != 0)
+						break;
+				} else if (ts != PGORM_STATE_TRANSIENT) {
 					continue;
-				if (pgorm__st(t)->session != s) {
+				} else if (pgorm__obj_session(t) != s) {
 					rc = pgorm__session_fail(s, PGORM_EINVAL, "cascade from %s.%s reaches an object of another session",
 					                         mi->model->table, r->name);
 					break;
 				}
-				if ((rc = pgorm__make_pending(s, t)) != 0)
+				if (ts == PGORM_STATE_TRANSIENT && (rc = pgorm__make_pending(s, t)) != 0)
 					break;
 				if (n == cap) {
 					void **ns = pgorm__reallocarray(stack, cap * 2, sizeof *ns);

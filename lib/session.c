@@ -34,10 +34,13 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 	return 0;
 }
 
+static void close_tx(pgorm_session *s);
+
 void pgorm_session_destroy(pgorm_session *s)
 {
 	if (s == NULL)
 		return;
+	close_tx(s);
 	pgorm__loader_destroy(s->ld);
 	pgorm__state_finish(s);
 	pgorm__free(s);
@@ -59,6 +62,7 @@ void *pgorm_object_new(pgorm_session *s, const pgorm_model *m)
 	if (obj == NULL)
 		return NULL;
 	pgorm__objstate *st = pgorm__st(obj);
+	st->session = NULL; /* transient: s's through its memory (graph->live) until added */
 	/* Every column starts never assigned, reading as NULL, with the snapshot of its zero
 	 * bytes: the writes pgorm__observe sees later assign it (model.h). */
 	st->nulls = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
@@ -98,17 +102,18 @@ int pgorm_object_set_null(void *obj, const char *column, bool is_null)
 	const pgorm_column *c = NULL;
 	long i = col_of(obj, column, &c);
 	const pgorm_object *h = obj;
-	pgorm_session *s = h && h->model && h->priv ? h->priv->session : NULL; /* for the message */
-	if (i < 0 || pgorm__st(obj) == NULL || s == NULL) {
+	pgorm_session *s = h && h->model && h->priv ? pgorm__obj_session(obj) : NULL; /* for the message */
+	pgorm__model_info *mi = h && h->model && h->priv ? pgorm__obj_info(obj) : NULL;
+	if (i < 0 || mi == NULL) {
 		if (s != NULL)
 			pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s has no column \"%s\"",
 			                    h->model->table, column ? column : "(NULL)");
 		return PGORM_EINVAL;
 	}
 	if (is_null && !(c->flags & PGORM_NULLABLE))
-		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s.%s is NOT NULL", h->model->table,
-		                           c->name);
-	pgorm__model_info *mi = pgorm__session_info(s, obj);
+		return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_set_null: %s.%s is NOT NULL", h->model->table,
+		                               c->name)
+		         : PGORM_EINVAL;
 	pgorm__observe(obj, mi); /* a write made before this call is older than it */
 	pgorm__assign_col(obj, mi, (size_t)i, is_null || pgorm__col_null_ptr(obj, c));
 	return 0;
@@ -117,26 +122,27 @@ int pgorm_object_set_null(void *obj, const char *column, bool is_null)
 int pgorm_object_assign_at(void *obj, size_t offset)
 {
 	const pgorm_object *h = obj;
-	if (h == NULL || h->model == NULL || h->priv == NULL || h->priv->session == NULL)
+	if (h == NULL || h->model == NULL || h->priv == NULL)
 		return PGORM_EINVAL;
-	pgorm_session *s = h->priv->session;
-	pgorm__model_info *mi = pgorm__session_info(s, obj);
+	pgorm_session *s = pgorm__obj_session(obj);
+	pgorm__model_info *mi = pgorm__obj_info(obj);
 	if (mi == NULL)
 		return PGORM_EINVAL;
 	for (size_t i = 0; i < mi->ncols; i++)
 		if (mi->cols[i].offset == offset)
 			return pgorm_object_set_null(obj, mi->cols[i].name, false);
-	return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_assign_at: %s has no column at offset %zu",
-	                           h->model->table, offset);
+	return s ? pgorm__session_fail(s, PGORM_EINVAL, "pgorm_object_assign_at: %s has no column at offset %zu",
+	                               h->model->table, offset)
+	         : PGORM_EINVAL;
 }
 
 bool pgorm_object_is_null(const void *obj, const char *column)
 {
 	const pgorm_column *c = NULL;
 	long i = col_of(obj, column, &c);
-	if (i < 0 || pgorm__st(obj) == NULL || pgorm__st(obj)->session == NULL)
+	if (i < 0 || pgorm__st(obj) == NULL || pgorm__obj_info(obj) == NULL)
 		return false;
-	pgorm__observe((void *)obj, pgorm__session_info(pgorm__st(obj)->session, obj));
+	pgorm__observe((void *)obj, pgorm__obj_info(obj));
 	return (pgorm__st(obj)->nulls & (1ULL << i)) != 0;
 }
 
@@ -149,20 +155,31 @@ int pgorm_session_add(pgorm_session *s, void *obj)
 {
 	if (s == NULL)
 		return PGORM_EINVAL;
-	int rc = pgorm__session_check_obj(s, obj, "pgorm_session_add");
+	int rc = pgorm__session_thread_check(s, "pgorm_session_add");
 	if (rc != 0)
 		return rc;
+	const pgorm_object *h = obj;
+	if (h == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_add: object is NULL");
+	if (h->model == NULL || h->priv == NULL || h->priv->graph == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL,
+		                           "pgorm_session_add: not an object created by pgorm_object_new or a query");
 	if (s->needs_rollback)
 		return pgorm__session_begin(s); /* reports the state error */
 	pgorm__objstate *st = pgorm__st(obj);
-	if (st->state == PGORM_STATE_DELETED || st->state == PGORM_STATE_DETACHED)
-		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_add: %s object is %s",
-		                           ((pgorm_object *)obj)->model->table,
-		                           st->state == PGORM_STATE_DELETED ? "deleted" : "detached");
-	bool was_transient = st->state == PGORM_STATE_TRANSIENT;
+	/* a detached object, or a transient one of another session's memory, is adopted: its
+	 * graph's memory joins s's, and a detached one is persistent again (SQLAlchemy's add) */
+	if (st->state == PGORM_STATE_DETACHED || pgorm__obj_session(obj) != s) {
+		if (st->state == PGORM_STATE_TRANSIENT && pgorm__obj_session(obj) != NULL)
+			return pgorm__session_check_obj(s, obj, "pgorm_session_add"); /* another open session's */
+		if ((rc = pgorm__adopt(s, obj, "pgorm_session_add")) != 0)
+			return rc;
+	}
+	if (st->state == PGORM_STATE_DELETED)
+		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_add: %s object is deleted",
+		                           ((pgorm_object *)obj)->model->table);
 	if ((rc = pgorm__make_pending(s, obj)) != 0)
 		return rc;
-	(void)was_transient;
 	return pgorm__cascade_add(s, obj);
 }
 
@@ -453,6 +470,7 @@ static void compact_tracked(pgorm_session *s)
 		pgorm__objstate *st = pgorm__st(o);
 		if (st->state == PGORM_STATE_TRANSIENT || st->state == PGORM_STATE_DETACHED) {
 			st->flags &= (uint8_t)~OBJ_TRACKED;
+			st->session = NULL; /* no longer attached (state.h) */
 			continue;
 		}
 		s->tracked[k++] = o;
@@ -592,6 +610,49 @@ int pgorm_session_rollback(pgorm_session *s)
 	if (rc == 0)
 		pgorm_error_clear(&s->err);
 	return rc;
+}
+
+/* When a session closes or is destroyed, its open transaction ends with a rollback: the
+ * objects it inserted (or gave keys to) are transient again, as their rows are gone, and the
+ * objects whose DELETE it flushed are back. Other objects keep their state and the changes
+ * not flushed yet (SQLAlchemy's close: expunge_all, then the rollback). */
+static void close_tx(pgorm_session *s)
+{
+	if (s->in_tx && s->conn != NULL && pgorm_conn_ok(s->conn))
+		(void)pgorm__tx_rollback(s);
+	for (size_t i = 0; i < s->nflushed_deleted; i++) {
+		pgorm__objstate *st = pgorm__st(s->flushed_deleted[i]);
+		st->state = PGORM_STATE_PERSISTENT;
+		st->flags2 &= (uint8_t)~OBJ2_WAS_DELETED;
+	}
+	s->nflushed_deleted = 0;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if ((st->flags & OBJ_NEW_IN_TX) || (st->state == PGORM_STATE_PENDING && (st->flags & OBJ_PK_ASSIGNED)))
+			back_to_transient(s, o, pgorm__session_info(s, o));
+	}
+	s->needs_rollback = false;
+	pgorm__session_end_tx(s);
+}
+
+int pgorm_session_close(pgorm_session *s, pgorm_graph **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL)
+		return PGORM_EINVAL;
+	int rc = pgorm__session_thread_check(s, "pgorm_session_close");
+	if (rc != 0)
+		return rc;
+	struct pgorm_graph *fresh = pgorm__graph_new(s->reg, s); /* first: a failure changes nothing */
+	if (fresh == NULL)
+		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory closing the session");
+	close_tx(s);
+	pgorm__state_detach_all(s);
+	pgorm__state_hand_over(s, fresh, out);
+	pgorm_error_clear(&s->err);
+	return 0;
 }
 
 int pgorm_session_begin_nested(pgorm_session *s)
@@ -895,14 +956,15 @@ int pgorm_session_refresh_attrs(pgorm_session *s, void *obj, const char *const *
 bool pgorm_object_is_modified(const void *obj)
 {
 	const pgorm_object *h = obj;
-	if (h == NULL || h->priv == NULL || h->priv->session == NULL)
+	if (h == NULL || h->priv == NULL || pgorm__obj_info(obj) == NULL)
 		return false;
 	pgorm__objstate *st = h->priv;
 	if (st->state == PGORM_STATE_PENDING)
 		return true;
-	if (st->state != PGORM_STATE_PERSISTENT)
+	if (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_DETACHED)
 		return false;
-	pgorm__observe((void *)obj, pgorm__session_info(st->session, obj));
+	/* a detached object's changes are what an add would flush */
+	pgorm__observe((void *)obj, pgorm__obj_info(obj));
 	return st->dirty != 0 || st->link_dirty != 0;
 }
 

@@ -275,9 +275,18 @@ int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what
 	const pgorm_object *h = obj;
 	if (h->model == NULL || h->priv == NULL || pgorm__registry_info(s->reg, h->model) == NULL)
 		return pgorm__session_fail(s, PGORM_EINVAL, "%s: not an object created by pgorm_object_new or a query", what);
-	if (h->priv->session != s)
-		return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s object belongs to another session", what, h->model->table);
-	return 0;
+	pgorm_session *owner = pgorm__obj_session(obj);
+	if (owner == s)
+		return 0;
+	if (h->priv->state == PGORM_STATE_DETACHED)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "%s: the %s object is detached (not in this session): pgorm_session_add or "
+		                           "pgorm_session_merge it first", what, h->model->table);
+	if (owner == NULL)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "%s: the transient %s object is not in this session: pgorm_session_add it first",
+		                           what, h->model->table);
+	return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s object belongs to another session", what, h->model->table);
 }
 
 void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
@@ -291,6 +300,7 @@ void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
 	h->model = mi->model;
 	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
 	h->priv->session = s;
+	h->priv->graph = s->mem;
 	return mem;
 }
 
@@ -319,6 +329,7 @@ int pgorm__session_track(pgorm_session *s, void *obj)
 		return rc;
 	s->tracked[s->ntracked++] = obj;
 	st->flags |= OBJ_TRACKED;
+	st->session = s;
 	return 0;
 }
 
@@ -372,7 +383,7 @@ int pgorm__state_init(pgorm_session *s, const pgorm_registry *reg, struct pgorm_
 	s->cfg = cfg ? *cfg : def;
 	pgorm_error_clear(&s->err);
 	pgorm__arena_init(&s->arena);
-	if (pgorm__imap_init(&s->imap, reg) != 0)
+	if ((s->mem = pgorm__graph_new(reg, s)) == NULL || pgorm__imap_init(&s->imap, reg) != 0)
 		return PGORM_ENOMEM;
 	if (s->conn)
 		pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params);
@@ -390,9 +401,194 @@ void pgorm__state_finish(pgorm_session *s)
 		pgorm_conn_set_hook(s->conn, NULL, NULL, false);
 	if (s->conn_from_pool)
 		pgorm_pool_release(s->pool, s->conn);
+	/* objects someone kept (a pgorm_graph handle, another session's adoption) outlive s */
+	pgorm__state_detach_all(s);
 	pgorm__imap_finish(&s->imap);
 	pgorm__free(s->tracked);
 	pgorm__free(s->flushed_deleted);
 	pgorm__free(s->m2m_ops);
-	pgorm__arena_free_all(&s->arena);
+	if (s->mem != NULL)
+		pgorm__state_hand_over(s, NULL, NULL);
+	else
+		pgorm__arena_free_all(&s->arena);
+}
+
+/* ---- memory that outlives sessions (state.h) ---- */
+
+struct pgorm_graph *pgorm__graph_new(const pgorm_registry *reg, pgorm_session *live)
+{
+	struct pgorm_graph *g = pgorm__calloc(1, sizeof *g);
+	if (g == NULL)
+		return NULL;
+	g->refs = 1;
+	g->live = live;
+	g->reg = reg;
+	pgorm__arena_init(&g->arena);
+	return g;
+}
+
+struct pgorm_graph *pgorm__graph_root(struct pgorm_graph *g)
+{
+	while (g->up != NULL) {
+		if (g->up->up != NULL)
+			g->up = g->up->up; /* path halving */
+		g = g->up;
+	}
+	return g;
+}
+
+void pgorm__graph_join(struct pgorm_graph *a, struct pgorm_graph *b)
+{
+	a = pgorm__graph_root(a);
+	b = pgorm__graph_root(b);
+	if (a == b)
+		return;
+	/* b's members (b first) go into a's list */
+	struct pgorm_graph *tail = b;
+	while (tail->next != NULL)
+		tail = tail->next;
+	tail->next = a->next;
+	a->next = b;
+	b->up = a;
+	a->refs += b->refs;
+	b->refs = 0;
+}
+
+void pgorm__graph_release(struct pgorm_graph *g)
+{
+	if (g == NULL)
+		return;
+	struct pgorm_graph *r = pgorm__graph_root(g);
+	if (--r->refs > 0)
+		return;
+	/* no session is open on any member (each holds a reference), so every arena is in its graph */
+	while (r != NULL) {
+		struct pgorm_graph *next = r->next;
+		pgorm__arena_free_all(&r->arena);
+		pgorm__free(r);
+		r = next;
+	}
+}
+
+pgorm_graph *pgorm_graph_retain(pgorm_graph *g)
+{
+	if (g != NULL)
+		pgorm__graph_root(g)->refs++;
+	return g;
+}
+
+void pgorm_graph_release(pgorm_graph *g) { pgorm__graph_release(g); }
+
+pgorm_graph *pgorm_object_graph(const void *obj)
+{
+	const pgorm_object *h = obj;
+	return h != NULL && h->priv != NULL ? h->priv->graph : NULL;
+}
+
+char *pgorm_object_strdup(void *obj, const char *str)
+{
+	const pgorm_object *h = obj;
+	if (h == NULL || h->priv == NULL || h->priv->graph == NULL || str == NULL)
+		return NULL;
+	struct pgorm_graph *g = h->priv->graph;
+	pgorm__arena *a = g->live != NULL ? &g->live->arena : &g->arena;
+	return pgorm__arena_strndup(a, str, strlen(str));
+}
+
+pgorm_session *pgorm__obj_session(const void *obj)
+{
+	const pgorm__objstate *st = pgorm__st(obj);
+	if (st->session != NULL)
+		return st->session;
+	return st->graph != NULL ? st->graph->live : NULL;
+}
+
+pgorm__model_info *pgorm__obj_info(const void *obj)
+{
+	const pgorm__objstate *st = pgorm__st(obj);
+	const pgorm_registry *reg = st->session ? st->session->reg : st->graph ? st->graph->reg : NULL;
+	return reg ? pgorm__registry_info(reg, ((const pgorm_object *)obj)->model) : NULL;
+}
+
+int pgorm__adopt(pgorm_session *s, void *obj, const char *what)
+{
+	pgorm__objstate *st = pgorm__st(obj);
+	const pgorm_object *h = obj;
+	pgorm__model_info *mi = pgorm__registry_info(s->reg, h->model);
+	if (mi == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "%s: model %s is not in this session's registry", what,
+		                           h->model->table);
+	if (st->state != PGORM_STATE_TRANSIENT && st->state != PGORM_STATE_DETACHED)
+		return pgorm__session_fail(s, PGORM_EINVAL,
+		                           "%s: the %s object is attached to another session (expunge it there or close "
+		                           "that session first)", what, h->model->table);
+	pgorm_session *owner = pgorm__obj_session(obj);
+	if (st->state == PGORM_STATE_TRANSIENT && owner != NULL && owner != s)
+		return pgorm__session_fail(s, PGORM_EINVAL,
+		                           "%s: the transient %s object belongs to another session, which is still open",
+		                           what, h->model->table);
+	if (st->session != NULL && st->session != s) {
+		/* detached from an open session that has not dropped it from its tracked list yet:
+		 * it leaves that list now (else that session would flush it too) */
+		pgorm_session *o = st->session;
+		for (size_t i = 0; i < o->ntracked; i++) {
+			if (o->tracked[i] == obj) {
+				memmove(&o->tracked[i], &o->tracked[i + 1], (o->ntracked - i - 1) * sizeof *o->tracked);
+				o->ntracked--;
+				break;
+			}
+		}
+		st->flags &= (uint8_t)~OBJ_TRACKED;
+		st->session = NULL;
+	}
+	if (st->state == PGORM_STATE_DETACHED) {
+		void *other = pgorm__imap_find(&s->imap, mi, obj);
+		if (other != NULL && other != obj)
+			return pgorm__session_fail(s, PGORM_ESTATE,
+			                           "%s: this session already holds another %s object with the same primary key "
+			                           "(pgorm_session_merge copies into it)", what, h->model->table);
+		if (pgorm__session_track_reserve(s, 1) != 0)
+			return PGORM_ENOMEM;
+		if (other == NULL && pgorm__imap_put(&s->imap, mi, obj) != 0)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+		(void)pgorm__session_track(s, obj); /* reserved */
+		st->state = PGORM_STATE_PERSISTENT;
+		st->flags &= (uint8_t)~(OBJ_NEW_IN_TX | OBJ_PK_ASSIGNED | OBJ_DELETE_DONE);
+		st->flags2 &= (uint8_t)~OBJ2_WAS_DELETED;
+	}
+	pgorm__graph_join(s->mem, st->graph);
+	return 0;
+}
+
+void pgorm__state_detach_all(pgorm_session *s)
+{
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->flags & OBJ_IN_MAP)
+			pgorm__imap_del(&s->imap, pgorm__session_info(s, o), o);
+		st->state = st->state == PGORM_STATE_PENDING || st->state == PGORM_STATE_TRANSIENT ? PGORM_STATE_TRANSIENT
+		                                                                                   : PGORM_STATE_DETACHED;
+		st->flags &= (uint8_t)~(OBJ_TRACKED | OBJ_IN_MAP | OBJ_DELETE_DONE);
+		st->raise_mask = st->noload_mask = 0;
+		st->result_gen = 0;
+		st->session = NULL;
+	}
+	s->ntracked = 0;
+	s->nflushed_deleted = 0;
+	s->nm2m = 0;
+	s->err_obj = NULL;
+}
+
+void pgorm__state_hand_over(pgorm_session *s, struct pgorm_graph *fresh, struct pgorm_graph **out)
+{
+	struct pgorm_graph *g = s->mem;
+	g->arena = s->arena;
+	g->live = NULL;
+	pgorm__arena_init(&s->arena);
+	s->mem = fresh;
+	if (out != NULL)
+		*out = g;
+	else
+		pgorm__graph_release(g);
 }

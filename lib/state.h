@@ -30,7 +30,8 @@ struct pgorm_session {
 	pgorm_session_config cfg;
 	pgorm_error err;
 	void *err_obj;                /* the object a failed flush statement was writing, if known */
-	pgorm__arena arena;           /* objects and session-owned strings */
+	pgorm__arena arena;           /* objects and session-owned strings: mem's memory while open */
+	struct pgorm_graph *mem;      /* the graph this session allocates into (one reference) */
 	pgorm__imap imap;
 	void **tracked;               /* pending, persistent and deleted objects, in order */
 	size_t ntracked, captracked;
@@ -96,11 +97,48 @@ int pgorm__state_init(pgorm_session *s, const pgorm_registry *reg, struct pgorm_
                       const pgorm_session_config *cfg);
 /* Roll back an open transaction, give the connection back, free what init allocated. */
 void pgorm__state_finish(pgorm_session *s);
-/* Fill a zeroed session: registry, pool or connection (the statement hook is installed on
- * it), configuration (cfg NULL: defaults), arena, identity map. Errors: PGORM_ENOMEM. */
-int pgorm__state_init(pgorm_session *s, const pgorm_registry *reg, struct pgorm_pool *pool, pgorm_conn *conn,
-                      const pgorm_session_config *cfg);
-/* Roll back an open transaction, give the connection back, free what init allocated. */
-void pgorm__state_finish(pgorm_session *s);
+
+/* ---- memory that outlives sessions ----
+ * Every object is allocated in a graph: the memory of one session (its arena, moved into the
+ * graph when the session closes) plus the graphs joined to it. Graphs are joined (union-find,
+ * references counted at the root) when a session adopts an object of another graph: the two
+ * memories then live and die together, so no pointer between them can dangle. The session
+ * and every pgorm_graph handle hold one reference each on the root.
+ *
+ * Ownership of an object: st->session is the session it is attached to (PENDING, PERSISTENT,
+ * DELETED, and DETACHED ones until the session drops them from its tracked list), else NULL;
+ * a TRANSIENT or DETACHED object with no session belongs to the open session whose memory it
+ * is in (graph->live), if any (pgorm__obj_session). */
+struct pgorm_graph {
+	size_t refs;                  /* at the root: sessions and handles on the whole union */
+	struct pgorm_graph *up;       /* union-find parent, NULL at the root */
+	struct pgorm_graph *next;     /* root: the other members of the union, a list */
+	pgorm__arena arena;           /* the memory; while live it is in live->arena */
+	pgorm_session *live;          /* the open session that allocates into it, or NULL */
+	const pgorm_registry *reg;    /* the models of its objects */
+};
+
+/* A new graph with one reference, for session live (reg its registry). NULL: out of memory. */
+struct pgorm_graph *pgorm__graph_new(const pgorm_registry *reg, pgorm_session *live);
+struct pgorm_graph *pgorm__graph_root(struct pgorm_graph *g);
+/* One memory from now on: the roots of a and b are joined (their references add up). */
+void pgorm__graph_join(struct pgorm_graph *a, struct pgorm_graph *b);
+/* Drop one reference; at zero, every member's memory is freed. Accepts NULL. */
+void pgorm__graph_release(struct pgorm_graph *g);
+/* The session obj belongs to (see above), or NULL. */
+pgorm_session *pgorm__obj_session(const void *obj);
+/* The registry entry of obj's model, from its session or its graph. */
+pgorm__model_info *pgorm__obj_info(const void *obj);
+/* Take a TRANSIENT or DETACHED object of another memory into s: its graph joins s's; a
+ * DETACHED one becomes PERSISTENT again (identity map, tracked) with the changes made to it
+ * meanwhile still to flush. Errors: PGORM_EINVAL (attached to another session, model not in
+ * s's registry), PGORM_ESTATE (s holds another object with its key), PGORM_ENOMEM. */
+int pgorm__adopt(pgorm_session *s, void *obj, const char *what);
+/* Every tracked object leaves s: PENDING → TRANSIENT, PERSISTENT / DELETED → DETACHED, no
+ * session; the identity map and the queued association changes are emptied. */
+void pgorm__state_detach_all(pgorm_session *s);
+/* Move s's memory into its graph and hand that graph over (*out, the caller's reference; out
+ * NULL: the reference is dropped); s allocates into `fresh` from now on (NULL: s is finishing). */
+void pgorm__state_hand_over(pgorm_session *s, struct pgorm_graph *fresh, struct pgorm_graph **out);
 
 #endif

@@ -19,7 +19,8 @@ PGORM_BEGIN_DECLS
 
 typedef struct pgorm_query pgorm_query;
 
-/* A list of objects; items live in the session's arena (no free needed). */
+/* A list of objects; items live in the session's memory with the objects (no free needed: it
+ * goes with their graph, see session.h). */
 typedef struct pgorm_list {
 	void **items;
 	size_t len;

@@ -1,11 +1,32 @@
 /* pgorm/session.h — the session: identity map, object states, relationship changes that keep
  * both sides in sync, cascades, and the unit of work (flush, commit, rollback).
  *
- * Ownership: every object created by pgorm_object_new or loaded by a query belongs to the
- * session and lives until pgorm_session_destroy (an arena: expunge detaches an object but
- * does not free it). Strings stored in objects are read as NUL-terminated text; the session
- * never frees them, so any pointer that outlives the session works (pgorm_strdup makes a
- * session-owned copy).
+ * Ownership: objects are allocated in memory of the session (an arena: objects, the strings
+ * pgorm copies, collections, query lists), freed all at once, never one by one. That memory is
+ * a graph (pgorm_graph): it is freed when its last holder lets go — the session (at
+ * pgorm_session_close / _destroy) and every pgorm_graph handle (pgorm_graph_retain / _release).
+ * Expunge detaches an object but does not free it. Strings stored in objects are read as
+ * NUL-terminated text; pgorm never frees a string you stored, so any pointer that lives as long
+ * as the object works (pgorm_strdup / pgorm_object_strdup make copies in pgorm memory).
+ *
+ * Detached objects (SQLAlchemy's): pgorm_session_close detaches every object (pending ones
+ * become TRANSIENT, the others DETACHED) and hands their memory to the caller as a graph;
+ * pgorm_session_destroy does the same and drops it, so the objects are freed unless a handle
+ * (pgorm_graph_retain(pgorm_object_graph(obj))) or another session still holds their graph.
+ * A detached object can be read and written (fields, pgorm_object_set_null, PGORM_SET); its
+ * loaded relationships can be read, pgorm_rel_load of an unloaded one fails (PGORM_ESTATE,
+ * SQLAlchemy's DetachedInstanceError), and other calls that take a session refuse it
+ * (PGORM_ESTATE: "detached") until it is added or merged. pgorm_session_add(s2, obj) adopts it:
+ * it is PERSISTENT in s2 again, with the save-update cascade along its loaded graph, and the
+ * changes made to it since its last load or flush are flushed by s2 as UPDATEs. Adopting joins
+ * the object's graph to s2's memory: from then on they are freed together, when s2 and every
+ * handle on either have let go. pgorm_session_merge(s2, obj) copies instead and leaves obj
+ * detached and its graph apart: use it for objects kept in a cache across requests (the
+ * cache's memory then stays its own). Objects to keep are best detached without a commit, or
+ * with expire_on_commit off: a commit expires collections (they show nothing), and an expired
+ * relationship cannot be loaded while detached. Using an object after its graph was freed is
+ * a use after free, as with any freed memory: keep a handle as long as you keep the objects.
+ * A graph, its objects and the sessions that adopted from it are used by one thread at a time.
  *
  * Thread safety: a session is used by one thread at a time (checked in debug builds). It
  * takes a connection from its pool on first use and gives it back at commit / rollback.
@@ -13,8 +34,8 @@
  * Object states (SQLAlchemy's): TRANSIENT (new, not in the unit of work), PENDING (added,
  * INSERT at next flush), PERSISTENT (has a row), DELETED (marked for deletion, or DELETE
  * flushed and not committed: pgorm_object_is_marked_deleted / pgorm_object_was_deleted tell
- * which, as SQLAlchemy's session.deleted / was_deleted), DETACHED (expunged, or deleted and
- * committed).
+ * which, as SQLAlchemy's session.deleted / was_deleted), DETACHED (expunged, deleted and
+ * committed, or its session closed).
  *
  * Expiry: C cannot trap a field read, so an expired object keeps its last values in its
  * fields; the next query or get that returns its row overwrites them, and expired
@@ -50,6 +71,8 @@
 PGORM_BEGIN_DECLS
 
 typedef struct pgorm_session pgorm_session;
+/* The memory of objects: see "Ownership" above. */
+typedef struct pgorm_graph pgorm_graph;
 struct pgorm_pool;
 
 typedef enum pgorm_state {
@@ -100,8 +123,26 @@ typedef struct pgorm_stats {
 PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg,
                                    struct pgorm_pool *pool, pgorm_conn *conn,
                                    const pgorm_session_config *cfg, pgorm_error *err);
-/** Roll back any open transaction, give back the connection and free every object. Accepts NULL. */
+/** pgorm_session_close(s, NULL), then free the session. Its objects are freed unless their
+ * graph is still held (a pgorm_graph handle, a session that adopted one of them); those that
+ * survive are TRANSIENT or DETACHED. Accepts NULL. */
 PGORM_API void pgorm_session_destroy(pgorm_session *s);
+/** SQLAlchemy's close: roll back any open transaction and give back the connection; every object
+ * leaves the session (PENDING → TRANSIENT, PERSISTENT / DELETED → DETACHED, keeping the values
+ * and the changes not flushed yet; objects the rolled-back transaction had inserted are
+ * TRANSIENT again, those it had deleted are back, DETACHED; queued many-to-many changes are
+ * dropped). The session is empty and usable again, with new memory.
+ * Ownership: *out (out may be NULL: then the memory is dropped as by pgorm_session_destroy)
+ * receives a reference on the memory of the objects the session had (pgorm_graph_release).
+ * Errors: PGORM_EINVAL (s NULL), PGORM_ENOMEM (nothing changed), PGORM_ESTATE (another thread). */
+PGORM_API int pgorm_session_close(pgorm_session *s, pgorm_graph **out);
+/** The graph (memory) obj was allocated in, or NULL; borrowed: retain it to keep obj alive
+ * after its session is gone. */
+PGORM_API pgorm_graph *pgorm_object_graph(const void *obj);
+/** Take one more reference on g (and every graph joined to it); returns g. Accepts NULL. */
+PGORM_API pgorm_graph *pgorm_graph_retain(pgorm_graph *g);
+/** Drop one reference; the last one frees the memory and every object in it. Accepts NULL. */
+PGORM_API void pgorm_graph_release(pgorm_graph *g);
 /** The error of the most recent call on s that returned non-zero: read it right after such a
  * call. Calls that succeed do not clear it (except commit, rollback and rollback_nested), so
  * its code is meaningful only when the call you are checking failed.
@@ -124,10 +165,14 @@ PGORM_API const pgorm_registry *pgorm_session_registry(const pgorm_session *s);
 
 /** A new zeroed TRANSIENT object of model m; every column starts never assigned (reading as
  * NULL), see "Values, NULL and never-assigned columns" in model.h.
- * Ownership: the session's. Returns NULL on error (unknown model, ENOMEM; see session error). */
+ * Ownership: in the session's memory (see the top of this header). Returns NULL on error
+ * (unknown model, ENOMEM; see session error). */
 PGORM_API void *pgorm_object_new(pgorm_session *s, const pgorm_model *m);
 /** Session-owned copy of str (NULL → NULL). */
 PGORM_API char *pgorm_strdup(pgorm_session *s, const char *str);
+/** A copy of str in obj's own memory (lives as long as obj; works on a detached object);
+ * NULL for a NULL argument or out of memory. */
+PGORM_API char *pgorm_object_strdup(void *obj, const char *str);
 /** Assign a column NULL (is_null; the field is zeroed) or the value its field holds now (!is_null:
  * this is how a new object stores 0, false or 0.0, which a plain write cannot show; a NULL
  * pointer field still means NULL). The flush writes the column.
@@ -150,8 +195,14 @@ PGORM_API bool pgorm_object_is_null(const void *obj, const char *column);
 PGORM_API pgorm_state pgorm_object_state(const void *obj);
 
 /** TRANSIENT → PENDING, cascading save-update along relationships. Adding a PENDING or
- * PERSISTENT object again is a no-op (cascade still runs). Errors: PGORM_EINVAL (NULL, object
- * of another session), PGORM_ESTATE (deleted / detached / session needs rollback). */
+ * PERSISTENT object again is a no-op (cascade still runs). A DETACHED object (of any session,
+ * open or closed), or a TRANSIENT one whose session was closed, is adopted (see "Detached
+ * objects" above): DETACHED → PERSISTENT with its unflushed changes, its graph joined to s's
+ * memory; the cascade adopts the detached objects it reaches. A rollback then treats it as any
+ * persistent object (expired, unflushed changes discarded; it stays in s).
+ * Errors: PGORM_EINVAL (NULL; attached to another session, or transient of another open one;
+ * model not in s's registry), PGORM_ESTATE (deleted; s already holds another object with the
+ * same key — merge instead; session needs rollback), PGORM_ENOMEM. */
 PGORM_API int pgorm_session_add(pgorm_session *s, void *obj);
 /** Mark a PERSISTENT object for deletion at the next flush (PENDING ones are just dropped);
  * delete cascades are resolved at flush. Errors: PGORM_ESTATE for TRANSIENT/DETACHED objects. */
@@ -259,7 +310,9 @@ PGORM_API int pgorm_rel_get(pgorm_session *s, const pgorm_rel *r, void *obj, voi
 PGORM_API pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_rel *r, void *obj);
 /** Explicit lazy load: loads the collection / target if not loaded (many-to-one by PK from
  * the identity map without SQL; on an expired object its row is read first, as by
- * pgorm_session_refresh, since its FK fields may be stale). Counted in stats; PGORM_ERAISE under
+ * pgorm_session_refresh, since its FK fields may be stale). On a DETACHED object a loaded
+ * relationship is returned without SQL; an unloaded one is PGORM_ESTATE (SQLAlchemy's
+ * DetachedInstanceError), whichever session is passed. Counted in stats; PGORM_ERAISE under
  * the raise loader; PGORM_ENOTFOUND (obj detached) when an expired object's row is gone.
  * out (may be NULL) receives the collection (to-many) or the target pointer (to-one).
  * Errors: PGORM_EINVAL, PGORM_ERAISE, PGORM_ENPLUSONE (nplus1_fail), PGORM_ENOTFOUND,
