@@ -12,5 +12,6 @@
 #include "pgorm/model.h"
 #include "pgorm/session.h"
 #include "pgorm/query.h"
+#include "pgorm/router.h"
 
 #endif

@@ -67,8 +67,12 @@ static bool start_once(pgcluster *c, const char *const *env)
 	snprintf(cmd, sizeof cmd, "'%s' start '%s'", pgtmp_path(), c->dir);
 	FILE *f = popen(cmd, "r");
 	bool ok = f != NULL && fgets(c->dsn, sizeof c->dsn, f) != NULL;
-	if (f != NULL)
+	if (f != NULL) {
+		char rest[512]; /* more lines (replicas): drained, so that pgtmp never writes to a closed pipe */
+		while (fgets(rest, sizeof rest, f) != NULL)
+			;
 		ok = pclose(f) == 0 && ok;
+	}
 	unsetenv("PGTMP_PORT");
 	for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
 		char name[64];
@@ -96,6 +100,21 @@ void pgcluster_start(pgcluster *c, const char *tag, bool tcp, const char *const 
 	}
 	fprintf(stderr, "pgcluster: cannot start a throwaway cluster in %s (see above)\n", c->dir);
 	exit(1);
+}
+
+void pgcluster_replica_dsn(const pgcluster *c, int i, char *buf, size_t n)
+{
+	char path[320];
+	snprintf(path, sizeof path, "%s/replica%d/dsn", c->dir, i);
+	FILE *f = fopen(path, "r");
+	bool ok = f != NULL && fgets(buf, (int)n, f) != NULL;
+	if (f != NULL)
+		fclose(f);
+	if (!ok) {
+		fprintf(stderr, "pgcluster: no replica %d in %s\n", i, c->dir);
+		exit(1);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 void pgcluster_stop(pgcluster *c)

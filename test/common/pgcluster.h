@@ -7,6 +7,7 @@
 #define PGCLUSTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct pgcluster {
 	char dir[256];   /* the cluster directory: data/, server.log, ca.crt (with PGTMP_SSL) */
@@ -19,6 +20,9 @@ typedef struct pgcluster {
  * settings for pgtmp (e.g. "PGTMP_SSL=1"), set only for the pgtmp call. Called from main before
  * Check runs: on failure it prints why (pgtmp's output included) and exits(1). */
 void pgcluster_start(pgcluster *c, const char *tag, bool tcp, const char *const *env);
+/* The conninfo of replica i (1-based) of a cluster started with "PGTMP_REPLICAS=N" in env
+ * (pgtmp writes it to DIR/replicaI/dsn); exits(1) when there is none. */
+void pgcluster_replica_dsn(const pgcluster *c, int i, char *buf, size_t n);
 /* Stop the server and remove the directory. */
 void pgcluster_stop(pgcluster *c);
 /* Run `pg_ctl ACTION -w -t 60` on the cluster as its owner ("-m fast restart", "start", ...);

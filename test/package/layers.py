@@ -13,6 +13,7 @@ import sys
 
 # Top first. Each entry is one layer: the modules on it.
 LAYERS = [
+    ["router"],                     # sessions routed to a primary or replica pools, read-your-writes
     ["session"],                    # session API: orchestration only
     ["query"],                      # query building, autoflush, streaming
     ["flush"],                      # cascades, plan, statements
