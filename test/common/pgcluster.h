@@ -33,6 +33,20 @@ const char *pgcluster_run_as(void);
 /* A loopback TCP port that was free a moment ago (-1 on error). */
 int pgcluster_free_port(void);
 
+/* A private PgBouncer (Debian's) in front of a pgcluster, on a free loopback port, as the
+ * postgres user when run as root; auth trust, admin user postgres (SHOW ... on dbname
+ * pgbouncer). */
+typedef struct pgcluster_bouncer {
+	char dir[300];   /* DIR/pgbouncer.<port>: pgbouncer.ini, .log, .pid */
+	int port;
+	char dsn[256];   /* host=127.0.0.1 port=P user=postgres dbname=DB */
+} pgcluster_bouncer;
+/* Start it with pool_mode (e.g. "transaction"), default_pool_size pool_size, for database db of
+ * cluster c (same name on both sides); waits until it answers (bounded). Exits(1) on failure. */
+void pgcluster_bouncer_start(pgcluster_bouncer *b, const pgcluster *c, const char *db, const char *pool_mode, int pool_size);
+/* SIGTERM it and wait (bounded) until it is gone. */
+void pgcluster_bouncer_stop(pgcluster_bouncer *b);
+
 /* Monotonic clock in milliseconds; sleep. */
 double pgtest_now_ms(void);
 void pgtest_sleep_ms(long ms);
