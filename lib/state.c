@@ -281,7 +281,8 @@ int pgorm__session_begin(pgorm_session *s)
 
 /* Whether sql may write: anything but a read-only statement kind (SELECT, WITH, VALUES, TABLE,
  * FETCH, DECLARE, CLOSE, SHOW, SET, transaction control), or one of those that names a word
- * that writes or locks rows (INSERT, UPDATE, DELETE, MERGE, FOR SHARE, nextval, setval). A
+ * that writes or locks rows (INSERT, UPDATE, DELETE, MERGE, FOR SHARE, nextval, setval) outside
+ * quotes ('…', "…"; a doubled quote inside just reads as two quoted runs). A
  * guard for read-only sessions, in front of the server's own: a hot standby refuses a write
  * with 25006, which the pool takes for a failover and answers by dropping its connections. */
 static bool word_at(const char *p, const char *start, const char *w)
@@ -311,10 +312,18 @@ static bool may_write(const char *sql)
 		read = word_at(p, sql, reads[i]);
 	if (!read)
 		return true;
-	for (const char *q = p; *q; q++)
+	for (const char *q = p; *q; q++) {
+		if (*q == '\'' || *q == '"') { /* a literal or quoted identifier: not a keyword */
+			const char *end = strchr(q + 1, *q);
+			if (end == NULL)
+				break;
+			q = end;
+			continue;
+		}
 		for (size_t i = 0; i < PGORM__ARRAY_LEN(writes); i++)
 			if (word_at(q, sql, writes[i]))
 				return true;
+	}
 	return false;
 }
 

@@ -281,9 +281,22 @@ START_TEST(test_read_session_refuses_writes)
 	ck_assert_int_eq(pgorm_session_rollback(r), 0);
 	/* raw SQL that writes, and a row lock, are refused the same way; reads still work */
 	pgorm_list l = { 0 };
-	rc = pgorm_session_query_sql(r, &note_model, "DELETE FROM rnotes RETURNING id, body", 0, NULL, &l);
-	ck_assert_int_eq(rc, PGORM_ESTATE);
-	ck_assert_int_eq(pgorm_session_rollback(r), 0);
+	static const char *const refused[] = {
+		"DELETE FROM rnotes RETURNING id, body",
+		"with d AS (delete FROM rnotes RETURNING *) SELECT id, body FROM d",
+		"SELECT nextval('rnotes_id_seq') AS id, 'x' AS body",
+		"SELECT id, body FROM rnotes FOR SHARE",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		rc = pgorm_session_query_sql(r, &note_model, refused[i], 0, NULL, &l);
+		ck_assert_msg(rc == PGORM_ESTATE, "%s: %s", refused[i], pgorm_err_name(rc));
+		ck_assert_int_eq(pgorm_session_rollback(r), 0);
+	}
+	/* the words inside quotes are not statements */
+	rc = pgorm_session_query_sql(r, &note_model,
+	                             "SELECT id, body AS \"update\" FROM rnotes WHERE body <> 'delete; insert'", 0, NULL, &l);
+	ck_assert_msg(rc == 0, "%s", pgorm_session_error(r)->message);
+	ck_assert_int_eq(pgorm_session_commit(r), 0);
 	pgorm_query *q = NULL;
 	ck_assert_int_eq(pgorm_query_create(&q, r, &note_model), 0);
 	ck_assert_int_eq(pgorm_query_for_update(q, false), 0);
