@@ -224,6 +224,8 @@ int pgorm__tx_commit(pgorm_session *s)
 	int rc = tx_stmt(s, conn_commit, NULL);
 	if (rc == 0 && s->track_lsn)
 		read_commit_lsn(s);
+	else if (s->track_lsn)
+		s->commit_lsn = UINT64_MAX; /* failed or in doubt: a read that asks goes to the primary */
 	return rc;
 }
 

@@ -88,8 +88,9 @@ PGORM_API int pgorm_session_create_routed(pgorm_session **out, const pgorm_regis
                                           const pgorm_session_config *cfg, pgorm_error *err);
 /** The WAL insert position read right after the session's latest COMMIT (PGORM_WRITE
  * sessions): at or past its commit record. PGORM_LSN_NONE before the first commit or for other
- * sessions; PGORM_LSN_UNKNOWN when the position could not be read (the commit itself
- * succeeded). Give it to a later PGORM_READ session as min_lsn. */
+ * sessions; PGORM_LSN_UNKNOWN when the position could not be read after a successful commit,
+ * or the latest COMMIT failed or is in doubt (PGORM_ECOMMIT_UNKNOWN). Give it to a later
+ * PGORM_READ session as min_lsn. */
 PGORM_API pgorm_lsn pgorm_session_commit_lsn(const pgorm_session *s);
 /** Whether the session is routed PGORM_READ (writes refused); false for NULL. */
 PGORM_API bool pgorm_session_is_read_only(const pgorm_session *s);

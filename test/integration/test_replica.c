@@ -184,6 +184,23 @@ START_TEST(test_commit_lsn_covers_commit_record)
 	ck_assert_msg(pgtest_int(c, sql) == 1, "no COMMIT record of xid %s ends at or before %X/%X", xid,
 	              (unsigned)(lsn >> 32), (unsigned)lsn);
 	pgorm_conn_close(c);
+
+	/* a COMMIT that fails (a deferred unique constraint) leaves the LSN unknown, not the last one */
+	ck_assert_int_eq(pgorm_session_create_routed(&w, reg, router, PGORM_WRITE, PGORM_LSN_NONE, NULL, &err), 0);
+	n = pgorm_object_new(w, &note_model);
+	n->body = pgorm_strdup(w, "ok");
+	ck_assert_int_eq(pgorm_session_add(w, n), 0);
+	ck_assert_int_eq(pgorm_session_commit(w), 0);
+	ck_assert(pgorm_session_commit_lsn(w) != PGORM_LSN_UNKNOWN);
+	n = pgorm_object_new(w, &note_model);
+	n->body = pgorm_strdup(w, "fails at commit");
+	ck_assert_int_eq(pgorm_session_add(w, n), 0);
+	ck_assert_int_eq(pgorm_session_flush(w), 0);
+	pgtest_exec(pgorm_session_connection(w), "CREATE TEMP TABLE dup (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)");
+	pgtest_exec(pgorm_session_connection(w), "INSERT INTO dup VALUES (1), (1)");
+	ck_assert_int_eq(pgorm_session_commit(w), PGORM_ECONSTRAINT);
+	ck_assert_uint_eq(pgorm_session_commit_lsn(w), PGORM_LSN_UNKNOWN);
+	pgorm_session_destroy(w);
 }
 END_TEST
 
