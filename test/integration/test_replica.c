@@ -355,7 +355,7 @@ END_TEST
 
 START_TEST(test_router_misuse)
 {
-	pgorm_router *r = NULL;
+	pgorm_router *r = NULL, *r2 = NULL;
 	pgorm_error err;
 	pgorm_router_config rc = PGORM_ROUTER_CONFIG_INIT;
 	ck_assert_int_eq(pgorm_router_create(&r, &rc, &err), PGORM_EINVAL);
@@ -369,6 +369,18 @@ START_TEST(test_router_misuse)
 	ck_assert_int_eq(pgorm_router_create(&r, &rc, &err), 0);
 	pgorm_session *s = NULL;
 	ck_assert_int_eq(pgorm_session_create_routed(&s, reg, r, (pgorm_route)7, 0, NULL, &err), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm_session_create_routed(NULL, reg, r, PGORM_READ, 0, NULL, &err), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm_session_create_routed(&s, NULL, r, PGORM_READ, 0, NULL, &err), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm_session_create_routed(&s, reg, NULL, PGORM_READ, 0, NULL, NULL), PGORM_EINVAL);
+	ck_assert_ptr_null(s);
+	rc.wait_ms = -1;
+	ck_assert_int_eq(pgorm_router_create(&r2, &rc, &err), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm_router_create(NULL, &rc, &err), PGORM_EINVAL);
+	ck_assert_int_eq(pgorm_router_create(&r2, NULL, NULL), PGORM_EINVAL);
+	pgorm_router_stats st;
+	pgorm_router_stats_get(NULL, &st);
+	pgorm_router_stats_get(r, NULL);
+	ck_assert(!pgorm_session_is_read_only(NULL));
 	/* no replica: reads go to the primary, writes still refused */
 	ck_assert_int_eq(pgorm_session_create_routed(&s, reg, r, PGORM_READ, 1, NULL, &err), 0);
 	ck_assert(!on_standby(s));
