@@ -8,6 +8,7 @@
 #include "pgcluster.h"
 #include "pgtest.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,56 @@ START_TEST(test_read_your_writes_through_replica)
 }
 END_TEST
 
+/* The router is shared by threads: 4 threads, each write + read-your-writes, concurrently. */
+static void *ryw_thread(void *arg)
+{
+	int *missed = arg;
+	for (int i = 0; i < 25; i++) {
+		char body[32];
+		snprintf(body, sizeof body, "thread note %d", i);
+		pgorm_lsn lsn = PGORM_LSN_NONE;
+		pgorm_session *w = NULL, *r = NULL;
+		if (pgorm_session_create_routed(&w, reg, router, PGORM_WRITE, PGORM_LSN_NONE, NULL, NULL) != 0) {
+			(*missed)++;
+			continue;
+		}
+		Note *n = pgorm_object_new(w, &note_model);
+		n->body = pgorm_strdup(w, body);
+		int rc = pgorm_session_add(w, n);
+		if (rc == 0)
+			rc = pgorm_session_commit(w);
+		lsn = pgorm_session_commit_lsn(w);
+		int64_t id = n->id;
+		pgorm_session_destroy(w);
+		Note *got = NULL;
+		if (rc == 0)
+			rc = pgorm_session_create_routed(&r, reg, router, PGORM_READ, lsn, NULL, NULL);
+		if (rc == 0)
+			rc = pgorm_session_get(r, &note_model, (pgorm_value[]){ PGORM_INT8(id) }, (void **)&got);
+		if (rc != 0 || got == NULL || strcmp(got->body, body) != 0)
+			(*missed)++;
+		pgorm_session_destroy(r);
+	}
+	return NULL;
+}
+
+START_TEST(test_router_shared_by_threads)
+{
+	pthread_t th[4];
+	int missed[4] = { 0 };
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, ryw_thread, &missed[i]), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 4; i++)
+		ck_assert_msg(missed[i] == 0, "thread %d: %d reads did not see their write", i, missed[i]);
+	pgorm_router_stats st;
+	pgorm_router_stats_get(router, &st);
+	ck_assert_uint_eq(st.writes, 100);
+	ck_assert_uint_eq(st.reads, 100);
+}
+END_TEST
+
 /* Replay paused on the replica: the read waits wait_ms, then goes to the primary and sees the
  * write; after resume, reads are served by the replica again. */
 START_TEST(test_paused_replay_falls_back_to_primary)
@@ -404,6 +455,7 @@ int main(void)
 	tcase_add_test(tc, test_commit_lsn_covers_commit_record);
 	tcase_add_test(tc, test_read_session_refuses_writes);
 	tcase_add_test(tc, test_read_your_writes_through_replica);
+	tcase_add_test(tc, test_router_shared_by_threads);
 	tcase_add_test(tc, test_paused_replay_falls_back_to_primary);
 	tcase_add_test(tc, test_pool_discards_connection_on_read_only_server);
 	suite_add_tcase(su, tc);
