@@ -13,6 +13,7 @@
 #include "pgorm/session.h"
 #include "pgorm/query.h"
 #include "pgorm/migrate.h"
+#include "pgorm/router.h"
 #include "pgorm/testing.h"
 
 #endif

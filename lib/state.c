@@ -125,6 +125,17 @@ static void give_back(pgorm_session *s)
 	}
 }
 
+void pgorm__session_route(pgorm_session *s, pgorm_conn *borrowed, bool read_only, bool track_lsn)
+{
+	s->read_only = read_only;
+	s->track_lsn = track_lsn;
+	if (borrowed != NULL && s->conn == NULL && s->pool != NULL) {
+		s->conn = borrowed;
+		s->conn_from_pool = true;
+		pgorm_conn_set_hook(s->conn, pgorm__session_stmt_hook, s, s->cfg.log_params);
+	}
+}
+
 pgorm_conn *pgorm_session_connection(pgorm_session *s)
 {
 	if (s == NULL || acquire(s) != 0)
@@ -181,9 +192,41 @@ static int tx_open(pgorm_session *s)
 	return 0;
 }
 
+/* After a COMMIT (track_lsn): the server's WAL insert position, which is at or past the end of
+ * the commit record just written (pg_current_wal_lsn, the write position, may still be before
+ * it with synchronous_commit off). When the last record ended exactly at a page boundary, the
+ * insert position points past the next page's header (24 bytes; 40 at a segment start), which
+ * no record ends at and a standby reports only once more WAL is written: it is taken back to
+ * the boundary, where a standby's replay position stops. One more round trip; a failure
+ * leaves the LSN unknown, not the commit failed. */
+#define COMMIT_LSN_SQL                                                                             \
+	"SELECT x - CASE WHEN x % b = 24 THEN 24 WHEN x % s = 40 THEN 40 ELSE 0 END FROM (SELECT "     \
+	"(pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::int8 AS x, current_setting('wal_block_size')::int8 AS b, " \
+	"pg_size_bytes(current_setting('wal_segment_size')) AS s) v"
+
+static void read_commit_lsn(pgorm_session *s)
+{
+	pgorm_result *r = NULL;
+	int64_t v = 0;
+	uint64_t before = conn_round_trips(s->conn);
+	int rc = pgorm_conn_exec(s->conn, COMMIT_LSN_SQL, 0, NULL, &r);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	if (rc == 0)
+		rc = pgorm_result_int64(r, 0, 0, &v);
+	pgorm_result_free(r);
+	s->commit_lsn = rc == 0 && v > 0 ? (uint64_t)v : UINT64_MAX;
+}
+
 int pgorm__tx_commit(pgorm_session *s)
 {
-	return s->joined ? tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT) : tx_stmt(s, conn_commit, NULL);
+	if (s->joined)
+		return tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT);
+	int rc = tx_stmt(s, conn_commit, NULL);
+	if (rc == 0 && s->track_lsn)
+		read_commit_lsn(s);
+	else if (s->track_lsn)
+		s->commit_lsn = UINT64_MAX; /* failed or in doubt: a read that asks goes to the primary */
+	return rc;
 }
 
 /* Roll the session's transaction back (the caller's, when joined, stays open). */
@@ -238,9 +281,73 @@ int pgorm__session_begin(pgorm_session *s)
 	return 0;
 }
 
+/* Whether sql may write: anything but a read-only statement kind (SELECT, WITH, VALUES, TABLE,
+ * FETCH, DECLARE, CLOSE, SHOW, SET, transaction control), or one of those that names a word
+ * that writes or locks rows (INSERT, UPDATE, DELETE, MERGE, FOR SHARE, nextval, setval) outside
+ * quotes ('…', "…"; a doubled quote inside just reads as two quoted runs). A
+ * guard for read-only sessions, in front of the server's own: a hot standby refuses a write
+ * with 25006, which the pool takes for a failover and answers by dropping its connections. */
+static bool word_at(const char *p, const char *start, const char *w)
+{
+	size_t n = 0;
+	for (; w[n] != '\0'; n++)
+		if (p[n] == '\0' || (p[n] | 0x20) != (w[n] | 0x20))
+			return false;
+	char before = p > start ? p[-1] : ' ', after = p[n];
+	bool ident_before = before == '_' || before == '"' || before == '.' || (before >= '0' && before <= '9') ||
+	                    ((before | 0x20) >= 'a' && (before | 0x20) <= 'z');
+	bool ident_after = after == '_' || after == '"' || (after >= '0' && after <= '9') ||
+	                   ((after | 0x20) >= 'a' && (after | 0x20) <= 'z');
+	return !ident_before && !ident_after;
+}
+
+static bool may_write(const char *sql)
+{
+	static const char *const reads[] = { "SELECT", "WITH", "VALUES", "TABLE", "FETCH", "DECLARE", "CLOSE",
+	                                     "SHOW", "SET", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT" };
+	static const char *const writes[] = { "INSERT", "UPDATE", "DELETE", "MERGE", "SHARE", "nextval", "setval" };
+	const char *p = sql;
+	while (*p == ' ' || *p == '(' || *p == '\n' || *p == '\t')
+		p++;
+	bool read = false;
+	for (size_t i = 0; i < PGORM__ARRAY_LEN(reads) && !read; i++)
+		read = word_at(p, sql, reads[i]);
+	if (!read)
+		return true;
+	for (const char *q = p; *q; q++) {
+		if (*q == '\'' || *q == '"') { /* a literal or quoted identifier: not a keyword */
+			const char *end = strchr(q + 1, *q);
+			if (end == NULL)
+				break;
+			q = end;
+			continue;
+		}
+		for (size_t i = 0; i < PGORM__ARRAY_LEN(writes); i++)
+			if (word_at(q, sql, writes[i]))
+				return true;
+	}
+	return false;
+}
+
+static int read_only_check(pgorm_session *s, size_t n, const char *const *sqls, const pgorm_stmt *stmts)
+{
+	if (!s->read_only)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *sql = sqls != NULL ? sqls[i] : stmts[i].sql;
+		if (may_write(sql))
+			return pgorm__session_fail(s, PGORM_ESTATE,
+			                           "read-only session (routed PGORM_READ) refuses a statement that writes: "
+			                           "%.80s; write through a PGORM_WRITE session", sql);
+	}
+	return 0;
+}
+
 int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm_value *p, pgorm_result **out)
 {
-	int rc = pgorm__session_begin(s);
+	int rc = read_only_check(s, 1, &sql, NULL);
+	if (rc == 0)
+		rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
 	uint64_t before = conn_round_trips(s->conn);
@@ -251,7 +358,9 @@ int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm
 
 int pgorm__session_pipeline(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res)
 {
-	int rc = pgorm__session_begin(s);
+	int rc = read_only_check(s, n, NULL, stmts);
+	if (rc == 0)
+		rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
 	uint64_t before = conn_round_trips(s->conn);

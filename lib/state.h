@@ -51,6 +51,11 @@ struct pgorm_session {
 	bool owned;
 #endif
 	struct pgorm__loader *ld;     /* the loader's own state (loader.c) */
+	/* routing (router.c): a PGORM_READ session refuses writes before they are sent; a
+	 * PGORM_WRITE one reads the WAL insert position after each COMMIT */
+	bool read_only;
+	bool track_lsn;
+	uint64_t commit_lsn;          /* 0 none yet; UINT64_MAX: a commit whose LSN is unknown */
 };
 
 int pgorm__session_fail(pgorm_session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -80,6 +85,10 @@ pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj);
 int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what);
 void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi);
 void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Routing (router.c): hand the session a connection already borrowed from its pool (or NULL),
+ * and set its read-only / LSN-tracking flags. */
+void pgorm__session_route(pgorm_session *s, pgorm_conn *borrowed, bool read_only, bool track_lsn);
 
 /* Commit / roll back the session's transaction (COMMIT / ROLLBACK, or RELEASE / ROLLBACK TO
  * of the savepoint that joins the caller's transaction). Errors: as pgorm_conn_exec. */

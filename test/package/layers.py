@@ -13,7 +13,7 @@ import sys
 
 # Top first. Each entry is one layer: the modules on it.
 LAYERS = [
-    ["testing"],                    # test support for users' tests: schema per test, joined sessions
+    ["testing", "router"],          # test support for users' tests; sessions routed to primary/replica pools
     ["session"],                    # session API: orchestration only
     ["query"],                      # query building, autoflush, streaming
     ["flush"],                      # cascades, plan, statements
