@@ -61,6 +61,18 @@ static const gtype TYPES[] = {
 	{ "uuid", "UUID", "pgorm_uuid" },
 	{ "json", "JSON", "char *" },
 	{ "jsonb", "JSONB", "char *" },
+	{ "interval", "INTERVAL", "pgorm_interval" },
+	{ "time", "TIME", "int64_t" },
+	{ "timetz", "TIMETZ", "pgorm_timetz" },
+	{ "inet", "INET", "pgorm_inet" },
+	{ "cidr", "CIDR", "pgorm_inet" },
+	{ "_bool", "BOOL_ARRAY", "pgorm_array" },
+	{ "_int2", "INT2_ARRAY", "pgorm_array" },
+	{ "_int4", "INT4_ARRAY", "pgorm_array" },
+	{ "_int8", "INT8_ARRAY", "pgorm_array" },
+	{ "_float8", "FLOAT8_ARRAY", "pgorm_array" },
+	{ "_text", "TEXT_ARRAY", "pgorm_array" },
+	{ "_uuid", "UUID_ARRAY", "pgorm_array" },
 };
 
 static const gtype *type_lookup(const char *typname, bool in_catalog)

@@ -19,7 +19,19 @@ CREATE TABLE customers (                   -- one-to-many parent; every mapped t
     created timestamptz NOT NULL DEFAULT now(),
     token uuid DEFAULT gen_random_uuid(),
     doc json,
-    docb jsonb
+    docb jsonb,
+    wait interval,                         -- the types of issue 15 with one line each in the table
+    opens time,
+    opens_tz timetz,
+    ip inet,
+    net cidr,
+    flags bool[],
+    smalls int2[],
+    mediums int4[],
+    bigs int8[],
+    scores float8[],
+    tags text[],
+    tokens uuid[]
 );
 CREATE TABLE orders (                      -- many-to-one (NOT NULL, ON DELETE CASCADE)
     id serial PRIMARY KEY,
