@@ -819,16 +819,7 @@ static void idle_in_tx_timeout(pgorm_stmt_mode mode, int how)
 	pgorm_conn *c = pgtest_connect_mode(mode);
 	pgtest_exec(c, "SET idle_in_transaction_session_timeout = 200");
 	ck_assert_int_eq(pgorm_conn_begin(c), 0);
-	/* wait (bounded: 60 s) until the server's timeout has ended the session: not a fixed sleep,
-	 * a loaded server fires it late */
-	char sql[96];
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid = %d",
-	         PQbackendPID(pgorm_conn_pq(c)));
-	pgorm_conn *admin = pgtest_connect();
-	for (int i = 0; i < 6000 && pgtest_int(admin, sql) != 0; i++)
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	ck_assert_int_eq(pgtest_int(admin, sql), 0);
-	pgorm_conn_close(admin);
+	pgtest_wait_server_closed(c); /* the timeout fired (not a fixed sleep: a loaded server is late) */
 	int rc;
 	if (how == 0) {
 		rc = pgorm_conn_exec(c, "SELECT $1::int", 1, (pgorm_value[]){ PGORM_INT4(1) }, NULL);
