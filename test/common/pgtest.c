@@ -2,6 +2,8 @@
 #include "pgtest.h"
 #include "object.h"
 
+#include <libpq-fe.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,20 @@ void pgtest_exec(pgorm_conn *c, const char *sql)
 {
 	int rc = pgorm_conn_exec(c, sql, 0, NULL, NULL);
 	ck_assert_msg(rc == 0, "%s: %s (%s)", sql, pgorm_conn_error(c)->message, pgorm_conn_error(c)->sqlstate);
+}
+
+void pgtest_wait_server_closed(pgorm_conn *c)
+{
+	int fd = PQsocket(pgorm_conn_pq(c));
+	ck_assert_int_ge(fd, 0);
+	/* POLLRDHUP: the peer closed, whatever unread data (the FATAL message) is before it;
+	 * only POLLRDHUP is asked for, so unread data does not wake the poll */
+	for (int i = 0; i < 600; i++) {
+		struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+		if (poll(&pfd, 1, 100) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+			return;
+	}
+	ck_abort_msg("the server did not close the connection within 60 s");
 }
 
 int64_t pgtest_int(pgorm_conn *c, const char *sql)

@@ -26,6 +26,10 @@ void pgtest_exec(pgorm_conn *c, const char *sql);
 /* First column of the first row as int64 / text (copied into a static buffer). */
 int64_t pgtest_int(pgorm_conn *c, const char *sql);
 const char *pgtest_text(pgorm_conn *c, const char *sql);
+/* Wait (bounded: 60 s, then the test fails) until the server has closed c's socket, e.g. after
+ * a server-side timeout ended the session: what it sent before closing (its FATAL error) is
+ * still unread. A wait on the event itself instead of a sleep long enough for it. */
+void pgtest_wait_server_closed(pgorm_conn *c);
 
 /* A statement log to assert on the SQL issued: install with pgorm_conn_set_hook(c,
  * pgtest_log_hook, &log, false). */

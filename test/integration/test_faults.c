@@ -431,17 +431,22 @@ static int backend_pid(pgorm_session *s)
 	return (int)pgtest_int(c, "SELECT pg_backend_pid()");
 }
 
+/* Bound of every wait for the server or the pool to get somewhere (a backend gone, every load
+ * thread served again after a fault): generous for valgrind on a loaded machine; a wait
+ * returns as soon as its condition holds. */
+#define RECOVER_MS 60000.0
+
 /* Wait (bounded) until the backend is gone. */
 static void terminate(int pid)
 {
 	ck_assert_int_eq(count_where(admin, "SELECT count(*) FROM pg_terminate_backend($1) AS t(ok) WHERE ok",
 	                             PGORM_INT4(pid)), 1);
-	for (int i = 0; i < 500; i++) {
+	for (double w0 = pgtest_now_ms(); pgtest_now_ms() - w0 < RECOVER_MS;) {
 		if (count_where(admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", PGORM_INT4(pid)) == 0)
 			return;
 		pgtest_sleep_ms(10);
 	}
-	ck_abort_msg("backend %d still there 5 s after pg_terminate_backend", pid);
+	ck_abort_msg("backend %d still there %.0f s after pg_terminate_backend", pid, RECOVER_MS / 1000);
 }
 
 /* pg_terminate_backend while the transaction is open after a flush: the client only learns it
@@ -523,7 +528,8 @@ static void *kill_sleeper(void *arg)
 	pgorm_conn *c = NULL;
 	if (pgorm_conn_connect(&c, &cfg, NULL) != 0)
 		return NULL;
-	for (int i = 0; i < 1000 && k->killed == 0; i++) { /* bounded: 10 s */
+	/* bounded: 25 s, well inside the 30 s pg_sleep of test_terminated_mid_statement */
+	for (double w0 = pgtest_now_ms(); pgtest_now_ms() - w0 < 25000 && k->killed == 0;) {
 		pgorm_result *r = NULL;
 		int64_t n = 0;
 		/* OFFSET 0 keeps pg_terminate_backend out of the WHERE clause, where the planner may
@@ -559,7 +565,7 @@ START_TEST(test_terminated_mid_statement)
 	ck_assert_int_eq(k.killed, 1);
 	ck_assert_msg(rc == PGORM_ECONN, "%s: %s", pgorm_err_name(rc), e->message);
 	ck_assert_str_eq(e->sqlstate, "57P01");
-	ck_assert_msg(took < 20000, "commit took %.0f ms", took);
+	ck_assert_msg(took < 30000, "commit took %.0f ms: not cut short", took); /* the 30 s sleep */
 	ck_assert_int_eq(family_rows("killed"), 0);
 	ck_assert_int_eq(pgorm_session_rollback(s), 0);
 	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_TRANSIENT);
@@ -653,7 +659,8 @@ START_TEST(test_max_connections_exhausted)
 	ck_assert_int_eq(rc, PGORM_ECONN);
 	ck_assert_ptr_null(c);
 	ck_assert_msg(strstr(err.message, "too many clients") != NULL, "%s", err.message);
-	ck_assert_msg(took >= 450 && took < 500 + 2500, "acquire with a 500 ms timeout took %.0f ms", took);
+	/* waited out its timeout (53300 is not fail-fast), then returned (generous slack: valgrind) */
+	ck_assert_msg(took >= 450 && took < 500 + 20000, "acquire with a 500 ms timeout took %.0f ms", took);
 	/* a session on that pool reports the same, and nothing is written */
 	pgorm_session *s = new_session(pool);
 	FChild *a, *b;
@@ -666,10 +673,9 @@ START_TEST(test_max_connections_exhausted)
 	/* one connection freed: the pool gets it (backoff at most 400 ms) */
 	PQfinish(hog[--n]);
 	t0 = pgtest_now_ms();
-	rc = pgorm_pool_acquire_timeout(pool, &c, 10000, &err);
+	rc = pgorm_pool_acquire_timeout(pool, &c, 60000, &err); /* generous: valgrind, load */
 	took = pgtest_now_ms() - t0;
-	ck_assert_msg(rc == 0, "after a connection was freed: %s", err.message);
-	ck_assert_msg(took < 5000, "recovery took %.0f ms", took);
+	ck_assert_msg(rc == 0, "after a connection was freed (%.0f ms): %s", took, err.message);
 	ck_assert_int_eq(pgtest_int(c, "SELECT 1"), 1);
 	ck_assert_int_eq(pgorm_pool_release(pool, c), 0);
 	pgorm_pool_destroy(pool);
@@ -701,6 +707,7 @@ typedef struct load {
 	char msg[16][320];          /* the first failures, under mu */
 	size_t nmsg;
 	double last_t1[NTHREADS];   /* under mu: when each thread last finished a request */
+	double last_ok[NTHREADS];   /* under mu: when each thread last finished a successful one */
 } load;
 
 typedef struct worker {
@@ -747,12 +754,29 @@ static void *load_worker(void *arg)
 		if (l->n < MAXREQ)
 			l->reqs[l->n++] = r;
 		l->last_t1[w->id] = r.t1;
+		if (r.rc == 0)
+			l->last_ok[w->id] = r.t1;
 		if (r.rc != 0 && l->nmsg < 16)
 			memcpy(l->msg[l->nmsg++], msg, sizeof msg);
 		pthread_mutex_unlock(&l->mu);
 	}
 	pgorm_session_destroy(s);
 	return NULL;
+}
+
+/* Wait (bounded) until every thread has finished a successful request after t. */
+static void wait_all_ok_after(load *l, double t)
+{
+	for (double w0 = pgtest_now_ms(); pgtest_now_ms() - w0 < RECOVER_MS;) {
+		int n = 0;
+		pthread_mutex_lock(&l->mu);
+		for (int i = 0; i < NTHREADS; i++)
+			n += l->last_ok[i] >= t;
+		pthread_mutex_unlock(&l->mu);
+		if (n == NTHREADS)
+			return;
+		pgtest_sleep_ms(20);
+	}
 }
 
 /* What one fault did to the requests around it. */
@@ -793,7 +817,7 @@ static void outage_report(const load *l, const char *what, double down, double u
 	 * per thread; requests that wait for a connection meanwhile get one when it is back */
 	ck_assert_msg(failed <= NTHREADS, "%s: %zu failed requests with %d in flight", what, failed, NTHREADS);
 	ck_assert_msg(first_ok >= 0 && threads_ok == NTHREADS, "%s: only %d threads recovered", what, threads_ok);
-	ck_assert_msg(all_ok - up < 10000, "%s: recovery took %.0f ms", what, all_ok - up);
+	ck_assert_msg(all_ok - up < RECOVER_MS, "%s: recovery took %.0f ms", what, all_ok - up);
 }
 
 START_TEST(test_restart_and_outage_under_load)
@@ -812,13 +836,13 @@ START_TEST(test_restart_and_outage_under_load)
 	double down1 = pgtest_now_ms();
 	ck_assert_int_eq(pgcluster_ctl(&cluster, "-m fast restart"), 0);
 	double up1 = pgtest_now_ms();
-	pgtest_sleep_ms(2500);
+	wait_all_ok_after(&l, up1); /* not a fixed sleep: every thread recovered, however slow the machine */
 	double down2 = pgtest_now_ms();
 	ck_assert_int_eq(pgcluster_ctl(&cluster, "-m fast stop"), 0);
 	pgtest_sleep_ms(2000);
 	ck_assert_int_eq(pgcluster_ctl(&cluster, "start"), 0);
 	double up2 = pgtest_now_ms();
-	pgtest_sleep_ms(2500);
+	wait_all_ok_after(&l, up2);
 	pthread_mutex_lock(&l.mu);
 	l.stop = 1;
 	pthread_mutex_unlock(&l.mu);
