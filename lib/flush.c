@@ -1450,7 +1450,10 @@ static int finish(pgorm_session *s, plan *pl)
 				st->flags |= OBJ_NEW_IN_TX;
 				if (!(st->flags & OBJ_IN_MAP) && pgorm__imap_put(&s->imap, it->mi, o) != 0)
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory in the identity map");
-			} else if (it->kind == K_UPDATE && it->mi->version_col >= 0) {
+			} else if (it->kind == K_UPDATE || it->kind == K_POST_UPDATE) {
+				st->flags2 |= OBJ2_UPDATED_IN_TX;
+			}
+			if (it->kind == K_UPDATE && it->mi->version_col >= 0) {
 				const pgorm_column *vc = &it->mi->cols[it->mi->version_col];
 				pgorm_value v;
 				pgorm__get_col(o, vc, (size_t)it->mi->version_col, &v);

@@ -30,6 +30,7 @@ enum {
 	OBJ2_SEEN = 1u << 0,        /* scratch mark while folding joined rows / walking a cascade */
 	OBJ2_LOADING = 1u << 1,     /* scratch mark: a parent whose collection is being loaded */
 	OBJ2_WAS_DELETED = 1u << 2, /* its DELETE was flushed (until a rollback brings it back) */
+	OBJ2_UPDATED_IN_TX = 1u << 3, /* an UPDATE of it was flushed in the current transaction */
 	OBJ2_FOLDING = 1u << 7      /* scratch mark: a parent whose relationship a joined query rebuilds */
 };
 

@@ -437,6 +437,87 @@ START_TEST(test_issue_rollback_resets_synced_fks)
 END_TEST
 
 
+/* After a rollback, an object changed in the transaction holds the database's values again
+ * (SQLAlchemy reloads it on the next read): writing the rolled-back value once more is a
+ * change. Before, the field kept the rolled-back bytes, so the same write was not seen and
+ * the next commit silently left the row as it was (found by the differential test). */
+START_TEST(test_issue_rollback_then_same_write)
+{
+	pgtest_exec(check, "INSERT INTO kids (name, note, qty) VALUES ('k', NULL, 5)");
+	pgorm_query *qy = NULL;
+	ck_assert_int_eq(pgorm_query_create(&qy, s, &kid_model), 0);
+	pgorm_list rows;
+	ck_assert_int_eq(pgorm_query_all(qy, &rows), 0);
+	ck_assert_uint_eq(rows.len, 1);
+	Kid *k = rows.items[0];
+	pgorm_query_destroy(qy);
+	commit_ok();
+	/* written, not flushed, rolled back */
+	k->note = "x";
+	k->qty = 9;
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_ptr_null(k->note);
+	ck_assert(pgorm_object_is_null(k, "note"));
+	ck_assert_int_eq(k->qty, 5);
+	k->note = "x";
+	k->qty = 9;
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE note = 'x' AND qty = 9"), 1);
+	/* flushed, then rolled back */
+	k->qty = 7;
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(k->qty, 9);
+	k->qty = 7;
+	commit_ok();
+	ck_assert_int_eq(q("SELECT qty FROM kids"), 7);
+	/* inside a savepoint */
+	ck_assert_int_eq(pgorm_session_begin_nested(s), 0);
+	k->qty = 3;
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	ck_assert_int_eq(pgorm_session_rollback_nested(s), 0);
+	ck_assert_int_eq(k->qty, 7);
+	k->qty = 3;
+	commit_ok();
+	ck_assert_int_eq(q("SELECT qty FROM kids"), 3);
+	/* nothing changed: a rollback reads nothing again */
+	pgorm_stats st0, st1;
+	pgorm_session_stats(s, &st0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	pgorm_session_stats(s, &st1);
+	ck_assert_uint_eq(st1.round_trips, st0.round_trips);
+}
+END_TEST
+
+/* Loading the many-to-one of an expired object reads its row again (its FK fields may be
+ * stale) and keeps the columns written since the expiry, as any load of an expired object
+ * does. Before, that read overwrote them and the write was silently lost (found by the
+ * differential test); pgorm_session_refresh_attrs overwrote the columns it was not asked for. */
+START_TEST(test_issue_m2o_load_keeps_written_columns)
+{
+	Parent *p = parent("p");
+	Kid *k = kid("k");
+	pgorm_rel_append(s, kids_rel, p, k);
+	pgorm_session_add(s, p);
+	commit_ok(); /* both expired */
+	k->note = "written";
+	ck_assert_int_eq(pgorm_rel_load(s, parent_rel, k, NULL), 0);
+	ck_assert_ptr_eq(k->parent, p);
+	ck_assert_str_eq(k->note, "written");
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE note = 'written'"), 1);
+	/* refresh_attrs of one column keeps another one written meanwhile */
+	k->qty = 11;
+	k->note = "again";
+	const char *names[] = { "note" };
+	ck_assert_int_eq(pgorm_session_refresh_attrs(s, k, names, 1), 0);
+	ck_assert_str_eq(k->note, "written");
+	ck_assert_int_eq(k->qty, 11);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE note = 'written' AND qty = 11"), 1);
+}
+END_TEST
+
 /* ================= orphans, single parent, collections ================= */
 
 /* A pending child removed under delete-orphan leaves the session at once: added again, it is
@@ -942,6 +1023,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_deep_loader_path_refused);
 	tcase_add_test(tc, test_flush_error_names_attribute_and_object);
 	tcase_add_test(tc, test_issue_o2o_same_parent_again_not_orphaned);
+	tcase_add_test(tc, test_issue_rollback_then_same_write);
+	tcase_add_test(tc, test_issue_m2o_load_keeps_written_columns);
 	return su;
 }
 
