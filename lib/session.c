@@ -607,6 +607,8 @@ int pgorm_session_rollback(pgorm_session *s)
 			back_to_transient(s, o, mi); /* inserted in this transaction, or about to be */
 			continue;
 		}
+		if (gone(o)) /* expunged: not the session's any more, its values are the user's */
+			continue;
 		if (st->state == PGORM_STATE_DELETED)
 			st->state = PGORM_STATE_PERSISTENT;
 		st->link_dirty = 0;
@@ -777,6 +779,8 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		} else if (st->state == PGORM_STATE_DELETED) {
 			st->state = PGORM_STATE_PERSISTENT; /* delete marked inside the savepoint, not flushed */
 		}
+		if (gone(o)) /* expunged: not the session's any more, its values are the user's */
+			continue;
 		st->link_dirty = 0;
 		if (rc == 0 && holds_rolled_back_values(o, mi))
 			(void)pgorm__objlist_push(&stale, o); /* out of memory: it keeps them, expired */

@@ -518,6 +518,27 @@ START_TEST(test_issue_m2o_load_keeps_written_columns)
 }
 END_TEST
 
+/* A rollback leaves alone the objects expunged from the session: their values are the
+ * user's. Before, it took their fields as seen, so a new object expunged before a failed commit
+ * and added again afterwards was inserted without the columns written before (23502 on its
+ * NOT NULL name; found by the differential test). */
+START_TEST(test_issue_rollback_skips_expunged)
+{
+	Kid *k = kid("k");
+	pgorm_session_add(s, k);
+	ck_assert_int_eq(pgorm_session_expunge(s, k), 0);
+	Strict *bad = pgorm_object_new(s, &strict_model);
+	bad->name = "no parent";
+	pgorm_session_add(s, bad); /* parent_id never assigned: 23502 */
+	ck_assert_int_ne(pgorm_session_commit(s), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_session_expunge(s, bad), 0);
+	pgorm_session_add(s, k);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE name = 'k'"), 1);
+}
+END_TEST
+
 /* ================= orphans, single parent, collections ================= */
 
 /* A pending child removed under delete-orphan leaves the session at once: added again, it is
@@ -1025,6 +1046,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_o2o_same_parent_again_not_orphaned);
 	tcase_add_test(tc, test_issue_rollback_then_same_write);
 	tcase_add_test(tc, test_issue_m2o_load_keeps_written_columns);
+	tcase_add_test(tc, test_issue_rollback_skips_expunged);
 	return su;
 }
 
