@@ -109,11 +109,6 @@ static bool mark_deleted(void *o, pgorm__objlist *next)
 	return true;
 }
 
-static bool is_orphan_rel(const pgorm_rel *m2o)
-{
-	return m2o->kind == PGORM_REL_MANY_TO_ONE && (m2o->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN);
-}
-
 /* Process one relationship of the deleted parents at this level. */
 static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents, pgorm__objlist *next, bool dry, plan *pl)
 {
@@ -297,7 +292,7 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		for (size_t b = 0; b < mi->nrels; b++) {
 			const pgorm_rel *m2o = mi->rels[b];
-			if (((st->link_dirty >> b) & 1) && is_orphan_rel(m2o) && pgorm__link_get(o, m2o) == NULL) {
+			if (((st->link_dirty >> b) & 1) && pgorm__orphan_cascade(m2o) && pgorm__link_get(o, m2o) == NULL) {
 				if (st->state == PGORM_STATE_PERSISTENT) {
 					st->state = PGORM_STATE_DELETED;
 					st->flags &= (uint8_t)~OBJ_DELETE_DONE;

@@ -188,7 +188,7 @@ static bool in_session(const void *obj)
 	return st == PGORM_STATE_PENDING || st == PGORM_STATE_PERSISTENT;
 }
 
-static bool orphan_cascade(const pgorm_rel *m2o)
+bool pgorm__orphan_cascade(const pgorm_rel *m2o)
 {
 	return m2o->kind == PGORM_REL_MANY_TO_ONE && (m2o->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN);
 }
@@ -206,7 +206,7 @@ static int mark_link(pgorm_session *s, void *child, const pgorm_rel *m2o, void *
 	st->loaded |= 1ULL << m2o->index;
 	if (old != NULL && old != parent && (m2o->cascade & PGORM_CASCADE_DELETE_ORPHAN))
 		pgorm__st(old)->flags |= OBJ_ORPHAN;
-	if (parent == NULL && st->state == PGORM_STATE_PENDING && orphan_cascade(m2o)) {
+	if (parent == NULL && st->state == PGORM_STATE_PENDING && pgorm__orphan_cascade(m2o)) {
 		st->link_dirty &= ~(1ULL << m2o->index);
 		return pgorm__expunge(s, child);
 	}
@@ -507,6 +507,12 @@ int pgorm__make_pending(pgorm_session *s, void *obj)
 	if (rc != 0)
 		return rc;
 	st->state = PGORM_STATE_PENDING;
+	/* Cut from a parent under delete-orphan while transient, it is no orphan once added: it is
+	 * inserted with no parent (SQLAlchemy's add clears _orphaned_outside_of_session). */
+	const pgorm__model_info *mi = pgorm__session_info(s, obj);
+	for (size_t i = 0; i < mi->nrels && i < 32; i++)
+		if (pgorm__orphan_cascade(mi->rels[i]) && pgorm__link_get(obj, mi->rels[i]) == NULL)
+			st->link_dirty &= ~(1u << i);
 	return 0;
 }
 

@@ -561,6 +561,25 @@ START_TEST(test_issue_pending_orphan_expunged)
 }
 END_TEST
 
+/* A transient child cut from its transient parent under delete-orphan, then added: it is
+ * inserted with no parent, as in SQLAlchemy (add clears "orphaned outside the session").
+ * Before, the flush dropped it as an orphan without a word (found by the differential test). */
+START_TEST(test_issue_orphaned_while_transient_then_added)
+{
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	ck_assert_int_eq(pgorm_rel_append(s, okids_rel, p, k), 0);
+	ck_assert_int_eq(pgorm_rel_remove(s, okids_rel, p, k), 0);
+	ck_assert_int_eq(pgorm_session_add(s, k), 0);
+	commit_ok();
+	ck_assert_int_eq(pgorm_object_state(k), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(q("SELECT count(*) FROM okids WHERE name = 'k' AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM oparents"), 0);
+}
+END_TEST
+
 /* single_parent: a second parent is refused at once, with no side effect. */
 START_TEST(test_issue_single_parent_enforced)
 {
@@ -1047,6 +1066,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_rollback_then_same_write);
 	tcase_add_test(tc, test_issue_m2o_load_keeps_written_columns);
 	tcase_add_test(tc, test_issue_rollback_skips_expunged);
+	tcase_add_test(tc, test_issue_orphaned_while_transient_then_added);
 	return su;
 }
 
