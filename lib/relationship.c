@@ -193,6 +193,25 @@ bool pgorm__orphan_cascade(const pgorm_rel *m2o)
 	return m2o->kind == PGORM_REL_MANY_TO_ONE && (m2o->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN);
 }
 
+/* SQLAlchemy's save-update cascade refuses an object whose DELETE was flushed ("has been
+ * deleted; use make_transient()"): linking one to an object in the session, along a
+ * relationship that cascades save-update, is refused before anything changes. */
+static int check_not_deleted(pgorm_session *s, const pgorm_rel *r, void *owner, void *target, const char *what)
+{
+	const pgorm_rel *p = r->partner;
+	void *gone = NULL;
+	if (target != NULL && in_session(owner) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
+	    (pgorm__st(target)->flags2 & OBJ2_WAS_DELETED))
+		gone = target;
+	else if (target != NULL && p != NULL && in_session(target) && (p->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
+	         (pgorm__st(owner)->flags2 & OBJ2_WAS_DELETED))
+		gone = owner;
+	if (gone == NULL || (r->flags & PGORM_REL_VIEWONLY))
+		return 0;
+	return pgorm__session_fail(s, PGORM_ESTATE, "%s: the %s object has been deleted (its DELETE was flushed): it cannot be linked to an object in the session",
+	                           what, ((pgorm_object *)gone)->model->table);
+}
+
 /* Set child's link. A pending child cut from its parent under delete-orphan leaves the
  * session at once, as SQLAlchemy expunges it: added again, it is a new object, not an
  * orphan to drop at the flush. An old parent that the child's own many-to-one orphans
@@ -341,7 +360,8 @@ int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *c
 	if (r->scalar && r->kind != PGORM_REL_ONE_TO_MANY)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_append: %s.%s is not a collection (use pgorm_rel_set)",
 		                           r->owner->model->table, r->name);
-	if ((rc = check_single_parent(s, r, parent, child, "pgorm_rel_append")) != 0)
+	if ((rc = check_single_parent(s, r, parent, child, "pgorm_rel_append")) != 0 ||
+	    (rc = check_not_deleted(s, r, parent, child, "pgorm_rel_append")) != 0)
 		return rc;
 	if (r->kind == PGORM_REL_MANY_TO_MANY)
 		rc = pgorm__m2m_record(s, r, parent, child, true);
@@ -400,7 +420,8 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 	if (!r->scalar)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_set: %s.%s is a collection (use pgorm_rel_append)",
 		                           r->owner->model->table, r->name);
-	if (target != pgorm__link_get(obj, r) && (rc = check_single_parent(s, r, obj, target, "pgorm_rel_set")) != 0)
+	if (target != pgorm__link_get(obj, r) && ((rc = check_single_parent(s, r, obj, target, "pgorm_rel_set")) != 0 ||
+	                                          (rc = check_not_deleted(s, r, obj, target, "pgorm_rel_set")) != 0))
 		return rc;
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
 		if (target != NULL) {
@@ -537,6 +558,11 @@ int pgorm__cascade_add(pgorm_session *s, void *obj)
 			void **items = pgorm__rel_items(o, r, &single, &cnt);
 			for (size_t k = 0; k < cnt && rc == 0; k++) {
 				void *t = items[k];
+				if (pgorm__st(t)->flags2 & OBJ2_WAS_DELETED) {
+					rc = pgorm__session_fail(s, PGORM_ESTATE, "save-update cascade from %s.%s reaches a %s object that has been deleted (its DELETE was flushed)",
+					                         mi->model->table, r->name, r->target->model->table);
+					break;
+				}
 				if (pgorm__st(t)->state != PGORM_STATE_TRANSIENT)
 					continue;
 				if (pgorm__st(t)->session != s) {

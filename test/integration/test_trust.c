@@ -580,6 +580,33 @@ START_TEST(test_issue_orphaned_while_transient_then_added)
 }
 END_TEST
 
+/* An object whose DELETE was flushed cannot be linked to an object in the session along a
+ * save-update cascade (SQLAlchemy: "has been deleted, use make_transient()"): refused before
+ * anything changes. Before, the link was accepted and the flush went on as if nothing had
+ * happened (found by the differential test). */
+START_TEST(test_issue_link_flushed_deleted_refused)
+{
+	Parent *p = parent("p");
+	Kid *k = kid("k");
+	pgorm_session_add(s, p);
+	pgorm_session_add(s, k);
+	commit_ok();
+	ck_assert_int_eq(pgorm_session_delete(s, k), 0);
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	Parent *p2 = parent("p2");
+	pgorm_session_add(s, p2);
+	ck_assert_int_eq(pgorm_rel_append(s, kids_rel, p2, k), PGORM_ESTATE);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "has been deleted"));
+	ck_assert_uint_eq(p2->kids.len, 0);
+	ck_assert_ptr_null(k->parent);
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k, p2), PGORM_ESTATE);
+	ck_assert_ptr_null(k->parent);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents"), 2);
+}
+END_TEST
+
 /* single_parent: a second parent is refused at once, with no side effect. */
 START_TEST(test_issue_single_parent_enforced)
 {
@@ -1067,6 +1094,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_m2o_load_keeps_written_columns);
 	tcase_add_test(tc, test_issue_rollback_skips_expunged);
 	tcase_add_test(tc, test_issue_orphaned_while_transient_then_added);
+	tcase_add_test(tc, test_issue_link_flushed_deleted_refused);
 	return su;
 }
 
