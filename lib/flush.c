@@ -248,6 +248,38 @@ static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 	return rc;
 }
 
+/* Delete cascade along a many-to-one (the child's parent goes with it: SQLAlchemy's
+ * cascade="all" on the many-to-one side). An unloaded link is loaded first, as SQLAlchemy's
+ * cascade does (not in a dry run: the plan then says so). */
+static int cascade_m2o(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *deleted, pgorm__objlist *next, bool dry, plan *pl)
+{
+	for (size_t i = 0; i < deleted->n; i++) {
+		void *o = deleted->items[i];
+		void *t = pgorm__link_get(o, r);
+		if (t == NULL && !((pgorm__st(o)->loaded >> r->index) & 1) && !(pgorm__st(o)->nulls & pgorm__fk_mask(r))) {
+			if (dry) {
+				char *note = plan_alloc(pl, 160);
+				planned *it = note ? plan_add(pl) : NULL;
+				if (it) {
+					snprintf(note, 160, "load %s.%s to delete it with its %s (delete cascade)",
+					         r->owner->model->table, r->name, r->owner->model->table);
+					it->stmt.sql = "SELECT … WHERE pk = $1";
+					it->reason = note;
+					it->kind = K_DELETE;
+				}
+				continue;
+			}
+			int rc = pgorm__load_lazy(s, r, o);
+			if (rc != 0 && rc != PGORM_ENOTFOUND)
+				return rc;
+			t = pgorm__link_get(o, r);
+		}
+		if (t != NULL && !mark_deleted(t, next))
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 {
 	pgorm__objlist level = { 0 }, next = { 0 };
@@ -289,6 +321,11 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 		pgorm__objstate *st = pgorm__st(o);
 		if (st->link_dirty == 0 || (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_PENDING))
 			continue;
+		if (st->flags2 & OBJ2_NO_ORPHAN) {
+			if (!dry)
+				st->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN;
+			continue;
+		}
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		for (size_t b = 0; b < mi->nrels; b++) {
 			const pgorm_rel *m2o = mi->rels[b];
@@ -321,6 +358,9 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 				const pgorm_rel *r = mi->rels[k];
 				if (r->kind == PGORM_REL_ONE_TO_MANY)
 					rc = cascade_rel(s, r, &parents, &next, dry, pl);
+				else if (r->kind == PGORM_REL_MANY_TO_ONE && (r->cascade & PGORM_CASCADE_DELETE) &&
+				         !(r->flags & PGORM_REL_VIEWONLY))
+					rc = cascade_m2o(s, r, &parents, &next, dry, pl);
 			}
 			pgorm__free(parents.items);
 		}

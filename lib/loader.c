@@ -522,13 +522,6 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 	return NULL;
 }
 
-static uint64_t fk_mask(const pgorm_rel *r)
-{
-	uint64_t m = 0;
-	for (size_t c = 0; c < r->nfk; c++)
-		m |= 1ULL << r->fk_cols[c];
-	return m;
-}
 
 /* A relationship load for a set of objects, in two halves so that sibling loads can share
  * one pipeline: prepare builds the statement (or finds there is nothing to ask), apply folds
@@ -677,7 +670,7 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 			pgorm__link_put(o, r, t);
 			pgorm__st(o)->loaded |= 1ULL << r->index;
 			s->stats.identity_hits++;
-		} else if (!(pgorm__st(o)->nulls & fk_mask(r))) {
+		} else if (!(pgorm__st(o)->nulls & pgorm__fk_mask(r))) {
 			missing[nm++] = o;
 		} else {
 			pgorm__link_put(o, r, NULL);
@@ -902,7 +895,7 @@ int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 			if (frc != 0)
 				return frc;
 		}
-		if (pgorm__st(obj)->nulls & fk_mask(r)) {
+		if (pgorm__st(obj)->nulls & pgorm__fk_mask(r)) {
 			pgorm__link_put(obj, r, NULL);
 			pgorm__st(obj)->loaded |= 1ULL << r->index;
 			return 0;

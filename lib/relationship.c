@@ -223,6 +223,7 @@ static int mark_link(pgorm_session *s, void *child, const pgorm_rel *m2o, void *
 	pgorm__objstate *st = pgorm__st(child);
 	st->link_dirty |= 1ULL << m2o->index;
 	st->loaded |= 1ULL << m2o->index;
+	st->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN;
 	if (old != NULL && old != parent && (m2o->cascade & PGORM_CASCADE_DELETE_ORPHAN))
 		pgorm__st(old)->flags |= OBJ_ORPHAN;
 	if (parent == NULL && st->state == PGORM_STATE_PENDING && pgorm__orphan_cascade(m2o)) {
@@ -424,6 +425,16 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 	                                          (rc = check_not_deleted(s, r, obj, target, "pgorm_rel_set")) != 0))
 		return rc;
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
+		/* Set while unloaded (expired), the previous parent in memory may be stale. As in
+		 * SQLAlchemy, which does not load it, the object does not become an orphan of it; a
+		 * delete-orphan on this many-to-one (SQLAlchemy loads the previous value there) orphans
+		 * the parent its row names, so none when the foreign key is NULL. The link in memory is
+		 * still cut, to keep both sides consistent. */
+		void *prev = pgorm__link_get(obj, r);
+		bool known = is_loaded(obj, r) || prev == NULL;
+		bool prev_orphan = prev != NULL && (pgorm__st(prev)->flags & OBJ_ORPHAN);
+		bool fk_was_null = (pgorm__st(obj)->nulls & pgorm__fk_mask(r)) != 0;
+		pgorm__st(obj)->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN;
 		if (target != NULL) {
 			rc = relink(s, r->partner, target, obj);
 		} else {
@@ -438,6 +449,12 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 				pgorm__st(obj)->loaded |= 1ULL << r->index;
 				pgorm__fk_set_null(obj, r);
 			}
+		}
+		if (rc == 0 && !known) {
+			if (!prev_orphan && prev != target && fk_was_null)
+				pgorm__st(prev)->flags &= (uint8_t)~OBJ_ORPHAN;
+			if (target == NULL)
+				pgorm__st(obj)->flags2 |= OBJ2_NO_ORPHAN;
 		}
 		/* many-to-one save-update: the child in the session pulls its parent in */
 		if (rc == 0 && target && in_session(obj) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
@@ -534,6 +551,7 @@ int pgorm__make_pending(pgorm_session *s, void *obj)
 	for (size_t i = 0; i < mi->nrels && i < 32; i++)
 		if (pgorm__orphan_cascade(mi->rels[i]) && pgorm__link_get(obj, mi->rels[i]) == NULL)
 			st->link_dirty &= ~(1u << i);
+	st->flags &= (uint8_t)~OBJ_ORPHAN; /* the same for a parent cut loose by a many-to-one delete-orphan */
 	return 0;
 }
 

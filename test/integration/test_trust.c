@@ -607,6 +607,52 @@ START_TEST(test_issue_link_flushed_deleted_refused)
 }
 END_TEST
 
+/* Three rules of SQLAlchemy's found by the differential test, where pgorm differed:
+ * - a delete cascades along a many-to-one with cascade delete (account -> profile), also when
+ *   the link is expired (before: the profile stayed);
+ * - an expired child whose many-to-one is set to NULL is no orphan of the one-to-many's
+ *   delete-orphan (SQLAlchemy does not load the previous parent): its FK becomes NULL and it
+ *   stays (before: deleted);
+ * - a parent cut loose by a many-to-one delete-orphan while transient is inserted once added
+ *   (before: dropped as an orphan). */
+START_TEST(test_issue_m2o_delete_cascade_and_unloaded_orphans)
+{
+	Account *a = pgorm_object_new(s, &account_model);
+	a->name = "a";
+	Profile *pr = pgorm_object_new(s, &profile_model);
+	pr->bio = "bio";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, pr), 0);
+	pgorm_session_add(s, a);
+	commit_ok(); /* expired */
+	ck_assert_int_eq(pgorm_session_delete(s, a), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM accounts"), 0);
+
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	ck_assert_int_eq(pgorm_rel_append(s, okids_rel, p, k), 0);
+	pgorm_session_add(s, p);
+	commit_ok(); /* k's many-to-one expired */
+	const pgorm_rel *okid_parent = pgorm_registry_rel(reg, &okid_model, "parent");
+	ck_assert_int_eq(pgorm_rel_set(s, okid_parent, k, NULL), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM okids WHERE name = 'k' AND parent_id IS NULL"), 1);
+
+	Account *b = pgorm_object_new(s, &account_model);
+	b->name = "b";
+	Profile *pr2 = pgorm_object_new(s, &profile_model);
+	pr2->bio = "kept";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, b, pr2), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, b, NULL), 0);
+	pgorm_session_add(s, pr2);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles WHERE bio = 'kept'"), 1);
+}
+END_TEST
+
 /* single_parent: a second parent is refused at once, with no side effect. */
 START_TEST(test_issue_single_parent_enforced)
 {
@@ -1095,6 +1141,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_rollback_skips_expunged);
 	tcase_add_test(tc, test_issue_orphaned_while_transient_then_added);
 	tcase_add_test(tc, test_issue_link_flushed_deleted_refused);
+	tcase_add_test(tc, test_issue_m2o_delete_cascade_and_unloaded_orphans);
 	return su;
 }
 
