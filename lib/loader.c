@@ -873,6 +873,13 @@ static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
 	return 0;
 }
 
+void *pgorm__m2o_in_map(pgorm_session *s, const pgorm_rel *r, void *obj)
+{
+	if (pgorm__st(obj)->nulls & pgorm__fk_mask(r))
+		return NULL;
+	return find_by_cols(s, r->target, r->ref_cols, r->nfk, obj, r->owner, r->fk_cols, NULL, 0);
+}
+
 int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 {
 	pgorm__objstate *st = pgorm__st(obj);

@@ -39,6 +39,9 @@ int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value
 /* The object for a primary key: from the identity map when there and not expired, else
  * loaded (pgorm_session_get). */
 int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out);
+/* The target of obj's many-to-one r that its foreign key names, from the identity map
+ * (NULL: the key is NULL, or that object is not in the map); no SQL. */
+void *pgorm__m2o_in_map(pgorm_session *s, const pgorm_rel *r, void *obj);
 /* Reload obj's row (expiring it first; overwrite: as pgorm__load_by_pk); a row gone detaches
  * obj (PGORM_ENOTFOUND). */
 int pgorm__refresh_one(pgorm_session *s, void *obj, bool overwrite);

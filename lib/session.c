@@ -565,6 +565,35 @@ static bool holds_rolled_back_values(void *o, const pgorm__model_info *mi)
 	return pgorm__dirty_cols(o, mi) != 0 || (pgorm__st(o)->flags2 & OBJ2_UPDATED_IN_TX);
 }
 
+/* After the objects of l were read again: their many-to-one links made in the rolled-back
+ * transaction are undone. A link follows the foreign key again (the object it names when in
+ * the identity map, else none and unloaded); a one-to-one parent still pointing at the object
+ * lets go. The orphan marks of the transaction are void as well. */
+static void relink_from_keys(pgorm_session *s, const pgorm__objlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		void *o = l->items[i];
+		if (pgorm__st(o)->state != PGORM_STATE_PERSISTENT)
+			continue;
+		const pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t k = 0; k < mi->nrels; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY))
+				continue;
+			void *cur = pgorm__link_get(o, r);
+			void *t = pgorm__m2o_in_map(s, r, o);
+			if (cur == t)
+				continue;
+			if (cur != NULL && r->partner != NULL && r->partner->scalar && pgorm__link_get(cur, r->partner) == o)
+				pgorm__link_put(cur, r->partner, NULL);
+			else if (cur != NULL && r->partner != NULL && !r->partner->scalar)
+				pgorm__coll_remove_item(pgorm__coll(cur, r->partner), o);
+			pgorm__link_put(o, r, t);
+			pgorm__st(o)->loaded &= ~(1u << r->index);
+		}
+	}
+}
+
 /* Read the objects of l again (pgorm__refresh_one); a row gone meanwhile detaches its object.
  * On an error the rest keep the values they hold, expired (the next query returning their rows
  * overwrites them). */
@@ -611,10 +640,11 @@ int pgorm_session_rollback(pgorm_session *s)
 			continue;
 		if (st->state == PGORM_STATE_DELETED)
 			st->state = PGORM_STATE_PERSISTENT;
-		st->link_dirty = 0;
-		if (holds_rolled_back_values(o, mi))
+		st->flags &= (uint8_t)~OBJ_ORPHAN;
+		if (holds_rolled_back_values(o, mi) || st->link_dirty != 0)
 			(void)pgorm__objlist_push(&stale, o); /* out of memory: it keeps them, expired */
-		st->flags2 &= (uint8_t)~OBJ2_UPDATED_IN_TX;
+		st->flags2 &= (uint8_t)~(OBJ2_UPDATED_IN_TX | OBJ2_NO_ORPHAN);
+		st->link_dirty = 0;
 		pgorm__snapshot(o, mi); /* unflushed column changes are discarded, not flushed later */
 		expire_obj(o, mi);
 	}
@@ -626,6 +656,8 @@ int pgorm_session_rollback(pgorm_session *s)
 	if (rc == 0 && conn_ok && stale.n > 0) {
 		/* in a transaction of its own, rolled back: the reads change nothing */
 		rc = reload_rolled_back(s, &stale);
+		if (rc == 0)
+			relink_from_keys(s, &stale);
 		if (s->in_tx && pgorm_conn_ok(s->conn))
 			(void)pgorm__tx_rollback(s);
 		pgorm__session_end_tx(s);
@@ -781,15 +813,18 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		}
 		if (gone(o)) /* expunged: not the session's any more, its values are the user's */
 			continue;
-		st->link_dirty = 0;
-		if (rc == 0 && holds_rolled_back_values(o, mi))
+		st->flags &= (uint8_t)~OBJ_ORPHAN;
+		if (rc == 0 && (holds_rolled_back_values(o, mi) || st->link_dirty != 0))
 			(void)pgorm__objlist_push(&stale, o); /* out of memory: it keeps them, expired */
+		st->link_dirty = 0;
 		pgorm__snapshot(o, mi);
 		expire_obj(o, NULL);
 	}
 	forget_all_rolled_back_links(s);
 	if (rc == 0 && stale.n > 0) /* the transaction goes on: read inside it */
 		rc = reload_rolled_back(s, &stale);
+	if (rc == 0)
+		relink_from_keys(s, &stale);
 	pgorm__free(stale.items);
 	/* flushed deletes that the savepoint undid are no longer pending detachment */
 	size_t k = 0;

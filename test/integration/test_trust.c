@@ -653,6 +653,40 @@ START_TEST(test_issue_m2o_delete_cascade_and_unloaded_orphans)
 }
 END_TEST
 
+/* A rollback undoes the many-to-one links made in the transaction (they follow the foreign
+ * key again) and the orphan marks: before, a link set and rolled back still cascaded a later
+ * delete to the wrong parent, and an orphan mark rolled back still deleted the parent at the
+ * next flush (found by the differential test). */
+START_TEST(test_issue_rollback_undoes_links)
+{
+	Account *a = pgorm_object_new(s, &account_model);
+	a->name = "a";
+	Profile *pr = pgorm_object_new(s, &profile_model);
+	pr->bio = "mine";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, pr), 0);
+	Profile *other = pgorm_object_new(s, &profile_model);
+	other->bio = "other";
+	pgorm_session_add(s, a);
+	pgorm_session_add(s, other);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_load(s, profile_rel, a, NULL), 0);
+	/* cut, rolled back: the profile is no orphan */
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, NULL), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles"), 2);
+	/* moved to the other profile, rolled back: deleting the account takes its own profile */
+	ck_assert_int_eq(pgorm_rel_load(s, profile_rel, a, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, other), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_ptr_eq(a->profile, pr);
+	ck_assert_int_eq(pgorm_session_delete(s, a), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles WHERE bio = 'other'"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles WHERE bio = 'mine'"), 0);
+}
+END_TEST
+
 /* single_parent: a second parent is refused at once, with no side effect. */
 START_TEST(test_issue_single_parent_enforced)
 {
@@ -1142,6 +1176,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_orphaned_while_transient_then_added);
 	tcase_add_test(tc, test_issue_link_flushed_deleted_refused);
 	tcase_add_test(tc, test_issue_m2o_delete_cascade_and_unloaded_orphans);
+	tcase_add_test(tc, test_issue_rollback_undoes_links);
 	return su;
 }
 
