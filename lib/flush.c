@@ -193,6 +193,7 @@ static int reload_scalar(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *p
 			pgorm__link_put(old, m2o, NULL);
 			ost->link_dirty |= 1ULL << m2o->index;
 			ost->loaded |= 1ULL << m2o->index;
+			ost->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN; /* cut by its parent: an orphan after all */
 		}
 	}
 	pgorm__free(cur);
