@@ -195,7 +195,9 @@ bool pgorm__orphan_cascade(const pgorm_rel *m2o)
 
 /* SQLAlchemy's save-update cascade refuses an object whose DELETE was flushed ("has been
  * deleted; use make_transient()"): linking one to an object in the session, along a
- * relationship that cascades save-update, is refused before anything changes. */
+ * relationship that cascades save-update, is refused before anything changes. Through the
+ * other side only when that side is loaded (SQLAlchemy queues a backref change to an unloaded
+ * collection without cascading it). */
 static int check_not_deleted(pgorm_session *s, const pgorm_rel *r, void *owner, void *target, const char *what)
 {
 	const pgorm_rel *p = r->partner;
@@ -204,7 +206,7 @@ static int check_not_deleted(pgorm_session *s, const pgorm_rel *r, void *owner, 
 	    (pgorm__st(target)->flags2 & OBJ2_WAS_DELETED))
 		gone = target;
 	else if (target != NULL && p != NULL && in_session(target) && (p->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
-	         (pgorm__st(owner)->flags2 & OBJ2_WAS_DELETED))
+	         is_loaded(target, p) && (pgorm__st(owner)->flags2 & OBJ2_WAS_DELETED))
 		gone = owner;
 	if (gone == NULL || (r->flags & PGORM_REL_VIEWONLY))
 		return 0;
