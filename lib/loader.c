@@ -522,13 +522,6 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 	return NULL;
 }
 
-static uint64_t fk_mask(const pgorm_rel *r)
-{
-	uint64_t m = 0;
-	for (size_t c = 0; c < r->nfk; c++)
-		m |= 1ULL << r->fk_cols[c];
-	return m;
-}
 
 /* A relationship load for a set of objects, in two halves so that sibling loads can share
  * one pipeline: prepare builds the statement (or finds there is nothing to ask), apply folds
@@ -677,7 +670,7 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 			pgorm__link_put(o, r, t);
 			pgorm__st(o)->loaded |= 1ULL << r->index;
 			s->stats.identity_hits++;
-		} else if (!(pgorm__st(o)->nulls & fk_mask(r))) {
+		} else if (!(pgorm__st(o)->nulls & pgorm__fk_mask(r))) {
 			missing[nm++] = o;
 		} else {
 			pgorm__link_put(o, r, NULL);
@@ -880,6 +873,13 @@ static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
 	return 0;
 }
 
+void *pgorm__m2o_in_map(pgorm_session *s, const pgorm_rel *r, void *obj)
+{
+	if (pgorm__st(obj)->nulls & pgorm__fk_mask(r))
+		return NULL;
+	return find_by_cols(s, r->target, r->ref_cols, r->nfk, obj, r->owner, r->fk_cols, NULL, 0);
+}
+
 int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 {
 	pgorm__objstate *st = pgorm__st(obj);
@@ -898,11 +898,11 @@ int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
 		/* an expired object's FK fields are stale (C cannot trap the read): its row first */
 		if ((st->flags & OBJ_EXPIRED) && st->state == PGORM_STATE_PERSISTENT) {
-			int frc = pgorm__refresh_one(s, obj);
+			int frc = pgorm__refresh_one(s, obj, false); /* keeping the columns written since */
 			if (frc != 0)
 				return frc;
 		}
-		if (pgorm__st(obj)->nulls & fk_mask(r)) {
+		if (pgorm__st(obj)->nulls & pgorm__fk_mask(r)) {
 			pgorm__link_put(obj, r, NULL);
 			pgorm__st(obj)->loaded |= 1ULL << r->index;
 			return 0;
@@ -972,7 +972,7 @@ void pgorm__sql_by_pk(pgorm__sb *b, const pgorm__model_info *mi)
 }
 
 /* SELECT the row of obj's primary key and load it (overwrite). */
-int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
+int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, bool overwrite, void **out)
 {
 	/* the statement is built once per model and session (slots after the loaders') */
 	const char **slot = &s->ld->sql[s->reg->nmodels * PGORM__MAX_RELS + mi->index];
@@ -990,7 +990,7 @@ int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value
 		return rc;
 	void **objs = NULL;
 	size_t n = 0;
-	rc = pgorm__load_rows(s, mi, res, 0, true, &objs, &n);
+	rc = pgorm__load_rows(s, mi, res, 0, overwrite, &objs, &n);
 	pgorm_result_free(res);
 	if (rc != 0)
 		return rc;
@@ -1031,17 +1031,17 @@ int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, v
 	 * changes cannot move, and flushing would scan the whole session on every miss. */
 	pgorm_value keys[PGORM__MAX_PK];
 	pgorm__pk_values(probe, mi, keys);
-	return pgorm__load_by_pk(s, mi, keys, out);
+	return pgorm__load_by_pk(s, mi, keys, false, out);
 }
 
-int pgorm__refresh_one(pgorm_session *s, void *obj)
+int pgorm__refresh_one(pgorm_session *s, void *obj, bool overwrite)
 {
 	pgorm__model_info *mi = pgorm__session_info(s, obj);
 	pgorm_value keys[PGORM__MAX_PK];
 	pgorm__pk_values(obj, mi, keys);
 	void *got = NULL;
 	pgorm__st(obj)->flags |= OBJ_EXPIRED;
-	int rc = pgorm__load_by_pk(s, mi, keys, &got);
+	int rc = pgorm__load_by_pk(s, mi, keys, overwrite, &got);
 	if (rc == PGORM_ENOTFOUND)
 		pgorm__detach(s, obj);
 	return rc;

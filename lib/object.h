@@ -30,6 +30,8 @@ enum {
 	OBJ2_SEEN = 1u << 0,        /* scratch mark while folding joined rows / walking a cascade */
 	OBJ2_LOADING = 1u << 1,     /* scratch mark: a parent whose collection is being loaded */
 	OBJ2_WAS_DELETED = 1u << 2, /* its DELETE was flushed (until a rollback brings it back) */
+	OBJ2_UPDATED_IN_TX = 1u << 3, /* an UPDATE of it was flushed in the current transaction */
+	OBJ2_NO_ORPHAN = 1u << 4,   /* its many-to-one was set NULL while unloaded: no orphan (flush) */
 	OBJ2_FOLDING = 1u << 7      /* scratch mark: a parent whose relationship a joined query rebuilds */
 };
 
@@ -109,6 +111,14 @@ void pgorm__observe(void *obj, const pgorm__model_info *mi);
 void pgorm__assign_col(void *obj, const pgorm__model_info *mi, size_t i, bool is_null);
 /* Column i back to never assigned: zeroed, NULL, not written by the next INSERT. */
 void pgorm__unassign_col(void *obj, const pgorm__model_info *mi, size_t i);
+/* The bits of r's foreign key columns (in nulls, dirty, …). */
+static inline uint64_t pgorm__fk_mask(const pgorm_rel *r)
+{
+	uint64_t m = 0;
+	for (size_t c = 0; c < r->nfk; c++)
+		m |= 1ULL << r->fk_cols[c];
+	return m;
+}
 /* The foreign key columns of the many-to-one r become NULL at the next flush. */
 void pgorm__fk_set_null(void *obj, const pgorm_rel *r);
 /* Columns assigned since the last load or flush (observes first). */

@@ -258,8 +258,8 @@ PGORM_API int pgorm_rel_get(pgorm_session *s, const pgorm_rel *r, void *obj, voi
 /** The collection of a to-many relationship (header-stored backrefs too); no SQL. */
 PGORM_API pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_rel *r, void *obj);
 /** Explicit lazy load: loads the collection / target if not loaded (many-to-one by PK from
- * the identity map without SQL; on an expired object its row is read first, as by
- * pgorm_session_refresh, since its FK fields may be stale). Counted in stats; PGORM_ERAISE under
+ * the identity map without SQL; on an expired object its row is read first, since its FK
+ * fields may be stale, keeping the columns written since the expiry). Counted in stats; PGORM_ERAISE under
  * the raise loader; PGORM_ENOTFOUND (obj detached) when an expired object's row is gone.
  * out (may be NULL) receives the collection (to-many) or the target pointer (to-one).
  * Errors: PGORM_EINVAL, PGORM_ERAISE, PGORM_ENPLUSONE (nplus1_fail), PGORM_ENOTFOUND,
