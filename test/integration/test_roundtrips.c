@@ -304,6 +304,22 @@ START_TEST(test_flush_then_commit)
 }
 END_TEST
 
+/* A flush that reads values back (RETURNING of a column the INSERT left out) before COMMIT:
+ * the COMMIT goes alone after it. Keys + BEGIN, INSERT … RETURNING, COMMIT. */
+START_TEST(test_returning_commits_apart)
+{
+	RChild *n = pgorm_object_new(s, &rchild_model);
+	n->name = pgorm_strdup(s, "orphan"); /* parent_id never assigned: left out, read back */
+	ck_assert_int_eq(pgorm_session_add(s, n), 0);
+	pgtest_log_clear(&log_);
+	ck_assert_uint_eq(commit_rt(0), 3);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "RETURNING"), 1);
+	ck_assert_str_eq(log_.sql[log_.n - 1], "COMMIT");
+	ck_assert(pgorm_object_is_null(n, "parent_id"));
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_child WHERE name = 'orphan' AND parent_id IS NULL"), 1);
+}
+END_TEST
+
 /* A session joined to the caller's transaction: SAVEPOINT with the first statements, RELEASE
  * with the last; the caller's transaction decides. */
 START_TEST(test_joined_session)
@@ -337,6 +353,7 @@ int main(void)
 	tcase_add_test(tc, test_first_use_of_named_statement);
 	tcase_add_test(tc, test_failure_in_commit_pipeline_is_exact);
 	tcase_add_test(tc, test_flush_then_commit);
+	tcase_add_test(tc, test_returning_commits_apart);
 	tcase_add_test(tc, test_joined_session);
 	return pgtest_run(su);
 }
