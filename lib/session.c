@@ -481,11 +481,13 @@ int pgorm_session_commit(pgorm_session *s)
 {
 	if (s == NULL)
 		return PGORM_EINVAL;
+	s->commit_asked = true; /* the flush's last batch may carry the COMMIT (state.c) */
 	int rc = pgorm__flush(s, false, NULL);
-	if (rc != 0)
+	s->commit_asked = false;
+	bool in_doubt = s->tx_in_doubt;
+	if (rc != 0 && !in_doubt)
 		return rc;
-	bool in_doubt = false;
-	if (s->in_tx) {
+	if (s->in_tx && !in_doubt) {
 		/* COMMIT goes out on a connection not known to be lost; if the connection fails
 		 * now, the server may have committed before the reply was lost (in doubt). A joined
 		 * session only releases its savepoint: a lost connection then takes the caller's

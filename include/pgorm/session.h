@@ -36,7 +36,11 @@
  * for it, or let its unique constraint refuse the second attempt. A failure before COMMIT
  * was sent (flush errors, a connection already known lost) is not in doubt: it is reported as
  * itself and the transaction did not commit; nor is a session joined to the caller's
- * transaction, which sends no COMMIT. SQLAlchemy (and any client of any database) has
+ * transaction, which sends no COMMIT. Round trips: BEGIN travels with the transaction's first
+ * statements and a commit's COMMIT with its flush's statements (when nothing read back must be
+ * checked first: no version column, no RETURNING); a statement the server refuses there makes
+ * it skip the COMMIT (not in doubt, reported as itself), while a connection lost after that
+ * batch went out and before COMMIT's answer is in doubt, as above. SQLAlchemy (and any client of any database) has
  * the same hazard; it reports it as a plain connection error.
  */
 #ifndef PGORM_SESSION_H
