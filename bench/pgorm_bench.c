@@ -335,6 +335,8 @@ static void bench_graph(void)
 	double t[3][MAXREPS];
 	for (int rep = -1; rep < reps; rep++) { /* rep -1: warm-up (statements prepared) */
 		for (int k = 0; k < 3; k++) {
+			if (!want(w[k].key))
+				continue;
 			pgorm_session *s = new_session();
 			pgorm_stats st0, st1;
 			pgorm_session_stats(s, &st0);
