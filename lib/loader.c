@@ -421,7 +421,8 @@ static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, const siz
 			                           "%s.%s: relationship loading needs integer, text or uuid keys",
 			                           mi->model->table, col->name);
 	}
-	void **with = pgorm__calloc(n ? n : 1, sizeof *with); /* the objects without a NULL in the key */
+	void *few[8]; /* a lazy load asks for one key: no allocation */
+	void **with = n <= 8 ? few : pgorm__calloc(n, sizeof *with); /* the objects without a NULL in the key */
 	if (with == NULL)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	size_t m = 0;
@@ -436,7 +437,8 @@ static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, const siz
 		k->params[c] = k->col[c].param;
 	}
 	k->n = m;
-	pgorm__free(with);
+	if (with != few)
+		pgorm__free(with);
 	if (rc != 0)
 		keyset_free(k);
 	return rc;
