@@ -274,26 +274,29 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	void *probe = s->ld->probe;
 	((pgorm_object *)probe)->model = mi->model;
 	((pgorm_object *)probe)->priv = NULL;
-	/* A single int8 key: fetch the next row's identity-map slot while this row is decoded
-	 * (the table is large and the slots of consecutive rows are far apart). */
 	int pkcol = (int)(col0 + mi->pk[0]);
 	/* A single int8 key (the common case) is read once, one row ahead: that value starts
 	 * fetching the row's identity-map slot while the previous row is decoded (the table is
-	 * large and the slots of consecutive rows are far apart). */
+	 * large and the slots of consecutive rows are far apart); its hash, computed then, serves
+	 * the lookup, which compares the key as an integer. */
 	bool intkey = mi->npk == 1 && dec.kind[mi->pk[0]] == D_INT8;
 	size_t keyoff = mi->cols[mi->pk[0]].offset;
 	int64_t next_key = 0;
+	uint64_t next_hash = 0;
 	bool next_ok = intkey && nrows > 0 && PQgetlength(r->res, 0, pkcol) == 8;
-	if (next_ok)
+	if (next_ok) {
 		next_key = (int64_t)pgorm__be64(PQgetvalue(r->res, 0, pkcol));
+		next_hash = pgorm__imap_prefetch_int(&s->imap, mi, next_key);
+	}
 	for (size_t row = 0; row < nrows; row++) {
 		bool have_key = next_ok;
 		int64_t key = next_key;
+		uint64_t hash = next_hash;
 		if (intkey) {
 			next_ok = row + 1 < nrows && PQgetlength(r->res, (int)row + 1, pkcol) == 8;
 			if (next_ok) {
 				next_key = (int64_t)pgorm__be64(PQgetvalue(r->res, (int)row + 1, pkcol));
-				pgorm__imap_prefetch_int(&s->imap, mi, next_key);
+				next_hash = pgorm__imap_prefetch_int(&s->imap, mi, next_key);
 			}
 		}
 		if (have_key) {
@@ -310,8 +313,8 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			if (rc != 0)
 				break;
 		}
-		uint64_t hash;
-		void *obj = pgorm__imap_find_h(&s->imap, mi, probe, &hash);
+		void *obj = have_key ? pgorm__imap_find_int(&s->imap, mi, key, hash)
+		                     : pgorm__imap_find_h(&s->imap, mi, probe, &hash);
 		if (obj != NULL) {
 			pgorm__objstate *st = pgorm__st(obj);
 			if (overwrite || (st->flags & OBJ_EXPIRED)) {
