@@ -139,9 +139,10 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 	pgorm__objstate *st = pgorm__st(obj);
 	uint64_t scratch_word;
 	int irow = (int)row;
-	for (size_t i = 0; i < mi->ncols; i++) {
-		if (!((mask >> i) & 1))
-			continue;
+	if (mi->ncols < 64)
+		mask &= (UINT64_C(1) << mi->ncols) - 1;
+	for (; mask != 0; mask &= mask - 1) { /* the selected columns, lowest first */
+		size_t i = (size_t)__builtin_ctzll(mask);
 		const pgorm_column *c = &mi->cols[i];
 		int col = (int)(col0 + i);
 		uint64_t *word = st != NULL ? &st->snap[i] : &scratch_word;
@@ -347,9 +348,13 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 				rc = s->err.code;
 				break;
 			}
-			for (size_t k = 0; k < mi->npk; k++) {
-				const pgorm_column *c = &mi->cols[mi->pk[k]];
-				memcpy(pgorm__field(obj, c->offset), pgorm__field(probe, c->offset), c->size);
+			if (have_key) {
+				memcpy(pgorm__field(obj, keyoff), &key, 8);
+			} else {
+				for (size_t k = 0; k < mi->npk; k++) {
+					const pgorm_column *c = &mi->cols[mi->pk[k]];
+					memcpy(pgorm__field(obj, c->offset), pgorm__field(probe, c->offset), c->size);
+				}
 			}
 			if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 				break;
