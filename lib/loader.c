@@ -1014,9 +1014,28 @@ int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value
 	return 0;
 }
 
+/* pgorm__get found obj in the identity map (not expired). */
+static int get_hit(pgorm_session *s, void *obj, void **out)
+{
+	s->stats.identity_hits++;
+	if (pgorm__st(obj)->state == PGORM_STATE_DELETED)
+		return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: object is marked deleted",
+		                           ((pgorm_object *)obj)->model->table);
+	*out = obj;
+	return 0;
+}
+
 int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
 {
 	const pgorm_model *m = mi->model;
+	if (mi->npk == 1 && mi->cols[mi->pk[0]].type == PGORM_TYPE_INT8 && !pk[0].is_null &&
+	    pgorm__is_int_type(pk[0].type)) {
+		/* a single int8 key: looked up as an integer, no probe object */
+		int64_t key = pgorm__value_int(&pk[0]);
+		void *obj = pgorm__imap_find_int(&s->imap, mi, key, pgorm__imap_prefetch_int(&s->imap, mi, key));
+		if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED))
+			return get_hit(s, obj, out);
+	}
 	void *probe = s->ld->probe;
 	memset(probe, 0, s->ld->probe_size);
 	((pgorm_object *)probe)->model = m;
@@ -1030,13 +1049,8 @@ int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, v
 			                           pgorm_type_name(c->type), pgorm_type_name(pk[i].type));
 	}
 	void *obj = pgorm__imap_find(&s->imap, mi, probe);
-	if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED)) {
-		s->stats.identity_hits++;
-		if (pgorm__st(obj)->state == PGORM_STATE_DELETED)
-			return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: object is marked deleted", m->table);
-		*out = obj;
-		return 0;
-	}
+	if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED))
+		return get_hit(s, obj, out);
 	/* No autoflush on a miss (as Hibernate's find): a row is found by its key, which pending
 	 * changes cannot move, and flushing would scan the whole session on every miss. */
 	pgorm_value keys[PGORM__MAX_PK];
