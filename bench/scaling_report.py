@@ -45,6 +45,14 @@ def main():
         "row is the workload's wall time divided by the rows it loads or writes (selectin: parents +",
         "10 children each). *flat* is largest / smallest over the sizes (1.00 = perfectly flat).",
         "",
+    ]
+    load = os.path.join(out, "scale-load.log")
+    if os.path.exists(load):
+        la = dict(line.split() for line in open(load) if len(line.split()) == 2)
+        lines += [f"Machine load during the run (1-minute load average, {os.cpu_count()} CPUs): "
+                  f"{la.get('start', '?')} at start, {la.get('end', '?')} at end; above ~1 the times "
+                  "include waiting for a CPU, and the ratios move by tens of percent.", ""]
+    lines += [
         "![time per row](scaling-time.svg)",
         "![memory per object](scaling-memory.svg)",
         "",
