@@ -65,10 +65,23 @@ typedef struct pgorm__objlist {
 	size_t n, cap;
 } pgorm__objlist;
 
-/* Append o; false on out of memory (the list is unchanged). */
-bool pgorm__objlist_push(pgorm__objlist *l, void *o);
+/* Append o; false on out of memory (the list is unchanged). Inline: cascade walks and
+ * flush plans push one per object. */
+bool pgorm__objlist_grow(pgorm__objlist *l);
+static inline bool pgorm__objlist_push(pgorm__objlist *l, void *o)
+{
+	if (l->n == l->cap && !pgorm__objlist_grow(l))
+		return false;
+	l->items[l->n++] = o;
+	return true;
+}
 
-size_t pgorm__objstate_size(const pgorm__model_info *mi);
+/* Bytes of an object's state: the objstate, a snapshot word per column, the slots. Inline:
+ * every object allocation computes it. */
+static inline size_t pgorm__objstate_size(const pgorm__model_info *mi)
+{
+	return sizeof(pgorm__objstate) + mi->ncols * sizeof(uint64_t) + mi->nslots * sizeof(pgorm_collection);
+}
 /* Where the objstate starts in an object's allocation (after the struct, 8-byte aligned), and
  * the allocation's whole size: [struct | objstate | snapshot[ncols] | slots]. */
 static inline size_t pgorm__state_offset(const pgorm__model_info *mi) { return (mi->model->size + 7) & ~(size_t)7; }
@@ -154,6 +167,8 @@ typedef struct pgorm__keyarray {
 	size_t n;
 	pgorm_value param;     /* borrows the arrays above */
 	const char *cast;      /* what follows the parameter: "::int8[]", "::text[]", "::text[]::uuid[]" */
+	int64_t one;           /* ints of a one-key integer set (a lazy load): no allocation, so the
+	                        * keyarray must not be moved while param is in use */
 } pgorm__keyarray;
 
 /* Whether keys of type t can go in one array parameter. */
