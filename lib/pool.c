@@ -15,6 +15,7 @@
  * touching its memory. See "Stale handles" in pgorm/pool.h.
  */
 #include "pool.h"
+#include "wait.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -276,7 +277,7 @@ static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_
 		borrow(p, s, now);
 		w->slot = s;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	} else {
 		idle_push(p, s);
 	}
@@ -426,7 +427,7 @@ static void fail_waiters(pgorm_pool *p)
 		waiter_unlink(p, w);
 		w->rc = PGORM_ECONN;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	}
 }
 
@@ -638,7 +639,7 @@ int pgorm_pool_close(pgorm_pool *p, long deadline_ms)
 		waiter_unlink(p, w);
 		w->rc = PGORM_ECLOSED;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	}
 	pgorm__pool_slot *list = collect_retired(p, coarse_ms());
 	pthread_cond_signal(&p->maint_cond);
@@ -758,9 +759,7 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 	struct timespec ts;
 	to_timespec(deadline_ms, &ts);
 	while (!w.done) {
-		if (timeout_ms < 0) {
-			pthread_cond_wait(&w.cond, &p->mu);
-		} else if (pthread_cond_timedwait(&w.cond, &p->mu, &ts) == ETIMEDOUT && !w.done) {
+		if (pgorm__cond_wait(&w.cond, &p->mu, timeout_ms < 0 ? NULL : &ts) == ETIMEDOUT && !w.done) {
 			waiter_unlink(p, &w);
 			break;
 		}
