@@ -56,7 +56,7 @@ struct pgorm_op {
 	int64_t wait_deadline;      /* this wait, -1 none */
 	const void *park_key;       /* parked on a condition (fd -1) */
 	bool woken;
-	pgorm_op *park_next;
+	pgorm_op *park_next, *park_prev; /* this thread's parked list */
 	pgorm_op_watch_cb watch;
 	void *watch_arg;
 #ifdef ASYNC_ASAN
@@ -203,13 +203,14 @@ static int hook_poll(void *ctx, struct pollfd *pfd, int timeout_ms)
 
 static void unpark(pgorm_op *op)
 {
-	for (pgorm_op **pp = &parked; *pp != NULL; pp = &(*pp)->park_next)
-		if (*pp == op) {
-			*pp = op->park_next;
-			break;
-		}
+	if (op->park_prev != NULL)
+		op->park_prev->park_next = op->park_next;
+	else
+		parked = op->park_next;
+	if (op->park_next != NULL)
+		op->park_next->park_prev = op->park_prev;
 	op->park_key = NULL;
-	op->park_next = NULL;
+	op->park_next = op->park_prev = NULL;
 }
 
 static int hook_park(void *ctx, const void *key, int timeout_ms)
@@ -219,7 +220,10 @@ static int hook_park(void *ctx, const void *key, int timeout_ms)
 		return ECANCELED;
 	op->park_key = key;
 	op->woken = false;
+	op->park_prev = NULL;
 	op->park_next = parked;
+	if (parked != NULL)
+		parked->park_prev = op;
 	parked = op;
 	op->wait_deadline = after(timeout_ms);
 	int r;
@@ -389,6 +393,11 @@ void pgorm_op_set_watch(pgorm_op *op, pgorm_op_watch_cb cb, void *arg)
 		return;
 	op->watch = cb;
 	op->watch_arg = arg;
+}
+
+void *pgorm_op_watch_data(const pgorm_op *op)
+{
+	return op == NULL ? NULL : op->watch_arg;
 }
 
 size_t pgorm_op_count(void)

@@ -169,15 +169,18 @@ int pgorm_epoll_fd(const pgorm_epoll *l)
 
 int pgorm_epoll_timeout(const pgorm_epoll *l)
 {
-	int best = -1;
+	int64_t best = -1;
 	for (size_t i = 0; l != NULL && i < l->n; i++) {
 		if (l->v[i]->op == NULL)
 			continue;
-		int t = pgorm_op_timeout(l->v[i]->op);
-		if (t >= 0 && (best < 0 || t < best))
-			best = t;
+		int64_t d = pgorm_op_deadline(l->v[i]->op);
+		if (d >= 0 && (best < 0 || d < best))
+			best = d;
 	}
-	return best;
+	if (best < 0)
+		return -1;
+	int64_t left = best - pgorm_op_now();
+	return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 size_t pgorm_epoll_size(const pgorm_epoll *l)

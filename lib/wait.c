@@ -42,7 +42,7 @@ int pgorm__cond_wait(pthread_cond_t *c, pthread_mutex_t *mu, const struct timesp
 	if (hook == NULL)
 		return abs == NULL ? pthread_cond_wait(c, mu) : pthread_cond_timedwait(c, mu, abs);
 	int left = abs == NULL ? -1 : ms_until(abs);
-	int slice = left < 0 || left > 20 ? 20 : left;
+	int slice = left < 0 || left > 50 ? 50 : left;
 	pthread_mutex_unlock(mu);
 	int r = hook->park(hook->ctx, c, slice);
 	pthread_mutex_lock(mu);

@@ -24,7 +24,7 @@ void pgorm__wait_set_waker(void (*wake)(const void *key));
 /* poll(2) on one descriptor, or yield to the event loop while hooked; EINTR is retried. */
 int pgorm__poll(struct pollfd *pfd, int timeout_ms);
 /* pthread_cond_wait (abs NULL) / pthread_cond_timedwait on mu (held); while hooked the mutex
- * is released and the operation parks, polled again at most every 20 ms for a signal from
+ * is released and the operation parks, polled again at most every 50 ms for a signal from
  * another thread. Returns 0 or ETIMEDOUT (also when the operation was cancelled). */
 int pgorm__cond_wait(pthread_cond_t *c, pthread_mutex_t *mu, const struct timespec *abs);
 /* pthread_cond_signal, and wake an operation of this thread parked on c. */

@@ -26,7 +26,7 @@
  * there. A session is driven by one loop (thread) at a time and has at most one op in flight.
  * A pool may be shared by several loops (and blocking threads): a connection released on the
  * loop's own thread wakes a waiting op at once (through the watch callback), one released by
- * another thread within 20 ms. Objects and lists produced belong to the session, as with the
+ * another thread within 50 ms. Objects and lists produced belong to the session, as with the
  * blocking calls. Thread-safe: none of these functions, except as said for the pool. */
 #ifndef PGORM_ASYNC_H
 #define PGORM_ASYNC_H
@@ -94,8 +94,10 @@ PGORM_API int64_t pgorm_op_deadline(const pgorm_op *op);
 PGORM_API int pgorm_op_timeout(const pgorm_op *op);
 /** The current CLOCK_MONOTONIC time in milliseconds. Thread-safe. */
 PGORM_API int64_t pgorm_op_now(void);
-/** Set the watch callback (adapters). */
+/** Set the watch callback (adapters); the callback must not step or cancel ops. */
 PGORM_API void pgorm_op_set_watch(pgorm_op *op, pgorm_op_watch_cb cb, void *arg);
+/** The arg given to pgorm_op_set_watch (adapters find their state from the op). */
+PGORM_API void *pgorm_op_watch_data(const pgorm_op *op);
 /** Run the op until it waits again (revents: what was ready; 0 for a timer). Returns
  * PGORM_OP_PENDING, or the final rc after the done callback ran and the op was freed. */
 PGORM_API int pgorm_op_step(pgorm_op *op, int revents);
