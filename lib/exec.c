@@ -565,6 +565,10 @@ int pgorm__conn_check(pgorm_conn *c)
 	}
 	if (PQpipelineStatus(c->pq) != PQ_PIPELINE_OFF)
 		return pgorm__error_set(&c->err, PGORM_ESTATE, "connection is in pipeline mode");
+	/* inside a non-blocking operation a send never waits on a full socket either: output is
+	 * flushed by get_result / pipeline_flush, which wait through pgorm__poll */
+	if ((PQisnonblocking(c->pq) != 0) != pgorm__wait_hooked())
+		(void)PQsetnonblocking(c->pq, pgorm__wait_hooked());
 	return 0;
 }
 

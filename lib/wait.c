@@ -17,6 +17,11 @@ void pgorm__wait_set_waker(void (*wake)(const void *key))
 	waker = wake;
 }
 
+bool pgorm__wait_hooked(void)
+{
+	return hook != NULL;
+}
+
 int pgorm__poll(struct pollfd *pfd, int timeout_ms)
 {
 	if (hook != NULL)

@@ -21,6 +21,8 @@ typedef struct pgorm__wait_hook {
 void pgorm__wait_set_hook(const pgorm__wait_hook *h);
 /* Called by pgorm__cond_signal on this thread: wake the first parked operation with key. */
 void pgorm__wait_set_waker(void (*wake)(const void *key));
+/* True while an operation of lib/async.c runs on this thread (its waits yield). */
+bool pgorm__wait_hooked(void);
 /* poll(2) on one descriptor, or yield to the event loop while hooked; EINTR is retried. */
 int pgorm__poll(struct pollfd *pfd, int timeout_ms);
 /* pthread_cond_wait (abs NULL) / pthread_cond_timedwait on mu (held); while hooked the mutex

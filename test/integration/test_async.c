@@ -311,6 +311,33 @@ START_TEST(test_cascade_commit_and_failed_flush_equal_blocking)
 }
 END_TEST
 
+/* a flush whose pipeline is larger than the socket buffers (~2 MB of INSERTs): the sends wait
+ * in the loop too (the connection is non-blocking inside an op) */
+START_TEST(test_large_flush_pipeline)
+{
+	pgorm_session *sa = session(NULL);
+	pgorm_epoll *l = NULL;
+	ck_assert_int_eq(pgorm_epoll_create(&l), 0);
+	done_box b;
+	pgorm_op_config cfg = op_cfg(&b, 60000);
+	static char big[1001];
+	memset(big, 'x', sizeof big - 1);
+	for (int i = 0; i < 2000; i++) {
+		Parent *p = pgorm_object_new(sa, &parent_model);
+		ck_assert_ptr_nonnull(p);
+		big[0] = (char)('a' + i % 26);
+		p->name = pgorm_strdup(sa, big);
+		ck_assert_int_eq(pgorm_session_add(sa, p), 0);
+	}
+	longest_step = 0;
+	ASYNC(l, b, pgorm_async_commit(&op_, sa, &cfg));
+	ck_assert_int_eq(b.rc, 0);
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM ap WHERE length(name) = 1000"), 2000);
+	pgorm_epoll_destroy(l);
+	pgorm_session_destroy(sa);
+}
+END_TEST
+
 /* ---- many concurrent requests over a pool of 3 ---- */
 
 #define NREQ 40
@@ -521,6 +548,7 @@ int main(void)
 	TCase *tc = pgtest_tcase(s, "epoll", 120, setup, teardown);
 	tcase_add_test(tc, test_query_get_load_equal_blocking);
 	tcase_add_test(tc, test_cascade_commit_and_failed_flush_equal_blocking);
+	tcase_add_test(tc, test_large_flush_pipeline);
 	tcase_add_test(tc, test_many_concurrent_over_small_pool);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_timeout);
