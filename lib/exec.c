@@ -1,6 +1,7 @@
 /* lib/exec.c — one libpq connection: binary parameterized execution through a statement
  * cache, pipeline batches, transactions, and errors with their SQLSTATE. */
 #include "exec.h"
+#include "wait.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -399,7 +400,7 @@ static PGconn *connect_verbose(const char *conninfo, const char *connect_timeout
 	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
 		struct pollfd pfd = { .fd = PQsocket(pq), .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT };
 		int wait = tmo < 0 ? -1 : (int)((deadline - now_us()) / 1e3);
-		int r = tmo >= 0 && wait <= 0 ? 0 : poll(&pfd, 1, wait);
+		int r = tmo >= 0 && wait <= 0 ? 0 : pgorm__poll(&pfd, wait);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0) {
@@ -564,6 +565,10 @@ int pgorm__conn_check(pgorm_conn *c)
 	}
 	if (PQpipelineStatus(c->pq) != PQ_PIPELINE_OFF)
 		return pgorm__error_set(&c->err, PGORM_ESTATE, "connection is in pipeline mode");
+	/* inside a non-blocking operation a send never waits on a full socket either: output is
+	 * flushed by get_result / pipeline_flush, which wait through pgorm__poll */
+	if ((PQisnonblocking(c->pq) != 0) != pgorm__wait_hooked())
+		(void)PQsetnonblocking(c->pq, pgorm__wait_hooked());
 	return 0;
 }
 
@@ -616,6 +621,21 @@ static void hook(pgorm_conn *c, const char *sql, size_t n, const pgorm_value *v,
 		c->cfg.hook(c->cfg.hook_ctx, sql, n, c->cfg.log_params ? v : NULL, now_us() - t0, rc);
 }
 
+/* PQgetResult, which waits in pgorm__poll (an event loop, when hooked) rather than in libpq:
+ * output is flushed and input read until a result is complete or the connection fails. */
+static PGresult *get_result(PGconn *pq)
+{
+	for (;;) {
+		int f = PQflush(pq);
+		if (f < 0 || (f == 0 && !PQisBusy(pq)))
+			break;
+		struct pollfd pfd = { .fd = PQsocket(pq), .events = f > 0 ? POLLIN | POLLOUT : POLLIN };
+		if (pfd.fd < 0 || pgorm__poll(&pfd, -1) < 0 || !PQconsumeInput(pq))
+			break;
+	}
+	return PQgetResult(pq);
+}
+
 /* The result of what was just sent, as PQexec would return it (the last one), except that an
  * error the server sent before closing the connection is kept: PQexec would return libpq's
  * "server closed the connection unexpectedly" that follows it, without SQLSTATE, instead of
@@ -624,7 +644,7 @@ static void hook(pgorm_conn *c, const char *sql, size_t n, const pgorm_value *v,
 static PGresult *last_result(PGconn *pq, bool sent)
 {
 	PGresult *last = NULL, *res;
-	while (sent && (res = PQgetResult(pq)) != NULL) {
+	while (sent && (res = get_result(pq)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		bool keep_last = last != NULL && PQresultErrorField(last, PG_DIAG_SQLSTATE) != NULL &&
 		                 st == PGRES_FATAL_ERROR && PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL;
@@ -865,7 +885,7 @@ static int pipeline_flush(pgorm_conn *c)
 		if (r < 0)
 			return fail(c, NULL, NULL);
 		struct pollfd pfd = { .fd = PQsocket(c->pq), .events = POLLIN | POLLOUT };
-		if (poll(&pfd, 1, -1) < 0) {
+		if (pgorm__poll(&pfd, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return pgorm__error_set(&c->err, PGORM_ECONN, "poll: %s", strerror(errno));
@@ -967,7 +987,7 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 		const pgorm_stmt *st = is_tx ? &none : &stmts[slots[k].index];
 		const char *sql = !is_tx ? st->sql : slots[k].kind == SLOT_PRE ? tx->pre : tx->post;
 		long index = is_tx ? -1 : (long)slots[k].index;
-		PGresult *res = PQgetResult(c->pq);
+		PGresult *res = get_result(c->pq);
 		if (res == NULL) { /* connection trouble: nothing more will come */
 			if (rc == 0) {
 				rc = fail(c, NULL, sql);
@@ -1016,7 +1036,7 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 		}
 		PQclear(res);
 		if (status != PGRES_FATAL_ERROR || PQstatus(c->pq) == CONNECTION_OK) {
-			PGresult *end = PQgetResult(c->pq); /* each statement's results end with NULL */
+			PGresult *end = get_result(c->pq); /* each statement's results end with NULL */
 			PQclear(end);
 		}
 	}
@@ -1029,7 +1049,7 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 	 * deferred constraint say, travels in what was lost) */
 	PGresult *res;
 	bool synced = false;
-	while (!synced && (res = PQgetResult(c->pq)) != NULL) {
+	while (!synced && (res = get_result(c->pq)) != NULL) {
 		synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 		PQclear(res);
 	}

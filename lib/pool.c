@@ -15,6 +15,7 @@
  * touching its memory. See "Stale handles" in pgorm/pool.h.
  */
 #include "pool.h"
+#include "wait.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -269,7 +270,7 @@ static void signal_head(pgorm_pool *p)
 	pgorm__pool_waiter *w = p->wq_head;
 	if (w != NULL && !w->signaled && p->idle_head != NULL) {
 		w->signaled = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	}
 }
 
@@ -291,7 +292,7 @@ static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_
 		borrow(p, s, now);
 		w->slot = s;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	} else {
 		idle_push(p, s);
 	}
@@ -442,7 +443,7 @@ static void fail_waiters(pgorm_pool *p)
 		waiter_unlink(p, w);
 		w->rc = PGORM_ECONN;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	}
 }
 
@@ -654,7 +655,7 @@ int pgorm_pool_close(pgorm_pool *p, long deadline_ms)
 		waiter_unlink(p, w);
 		w->rc = PGORM_ECLOSED;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	}
 	pgorm__pool_slot *list = collect_retired(p, coarse_ms());
 	pthread_cond_signal(&p->maint_cond);
@@ -788,9 +789,7 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 			}
 			w.missed = true;
 		}
-		if (timeout_ms < 0) {
-			pthread_cond_wait(&w.cond, &p->mu);
-		} else if (pthread_cond_timedwait(&w.cond, &p->mu, &ts) == ETIMEDOUT && !w.done) {
+		if (pgorm__cond_wait(&w.cond, &p->mu, timeout_ms < 0 ? NULL : &ts) == ETIMEDOUT && !w.done) {
 			waiter_unlink(p, &w);
 			signal_head(p);
 			break;
