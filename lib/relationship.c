@@ -436,7 +436,6 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 		bool known = is_loaded(obj, r) || prev == NULL;
 		bool prev_orphan = prev != NULL && (pgorm__st(prev)->flags & OBJ_ORPHAN);
 		bool fk_was_null = (pgorm__st(obj)->nulls & pgorm__fk_mask(r)) != 0;
-		pgorm__st(obj)->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN;
 		if (target != NULL) {
 			rc = relink(s, r->partner, target, obj);
 		} else {

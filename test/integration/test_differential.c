@@ -89,9 +89,21 @@
  *      SQLAlchemy's parent side loads the child again and deletes it as an orphan. Rare enough
  *      that the generator meets it only in long runs; reproducer:
  *      test/differential/repro/d7-o2o-both-sides-unloaded.ops.
- * KNOWN BUGS: none. The AVOID_* switches below are all 0 (every bug they stepped around is
- * fixed, each with a test_issue_* test in test_trust.c); they stay so that a regression can be
- * bisected with the old avoidance (set one to 1). Checked with PGORM_TEST_SEQS=100.
+ * KNOWN BUGS the generator steps around: none. The AVOID_* switches below are all 0 (every bug
+ * they stepped around is fixed, each with a test_issue_* test in test_trust.c); they stay so
+ * that a regression can be bisected with the old avoidance (set one to 1). The CI seeds 1-8
+ * and seeds 1-54 agree; the reproducers of the divergences fixed since run as
+ * test_issue_differential_repros. Long runs (seeds 55-99) still diverge on 5 of 45 seeds, not
+ * yet classified or fixed (issue 11 stays open for them):
+ *   seed 81/82  SQLAlchemy's append loads the collection, and with it the children's
+ *               many-to-one: later changes then orphan / cascade-delete children pgorm sees as
+ *               unloaded (pgorm queues the append without loading: D1's family);
+ *   seed 83     a flushed-deleted object stays attached to SQLAlchemy's session until the
+ *               commit: setting its many-to-one cascades save-update to a transient parent;
+ *   seed 68     re-parenting the child of a deleted parent (D6) reached through an expired link,
+ *               which the generator's D6 check does not see;
+ *   seed 98     a child removed, the transaction rolled back, its transient parent added again:
+ *               SQLAlchemy inserts the child, pgorm does not.
  */
 #include "pgtest.h"
 
@@ -1806,6 +1818,28 @@ START_TEST(test_differential_sequence)
 }
 END_TEST
 
+/* Reproducers of divergences fixed since (test/differential/repro): pgorm and SQLAlchemy
+ * must agree on each. */
+static const char *const fixed_repros[] = {
+	"s10-orphaned-transient-then-added.ops", "s14-link-flushed-deleted.ops", "s18-append-flushed-deleted.ops",
+	"s20-o2o-orphaned-transient-then-added.ops", "s21-rollback-same-write.ops", "s55-deleted-linked-to-unloaded.ops",
+	"s97-null-twice-unloaded.ops", "m2o-delete-cascade-expired.ops",
+	"orphan-mark-rolled-back.ops", "link-rolled-back-then-delete.ops", "expired-child-set-null-no-orphan.ops",
+};
+
+START_TEST(test_issue_differential_repros)
+{
+	char path[1024];
+	const char *slash = strrchr(DIFF_RUNNER, '/'); /* the runner's directory holds repro/ */
+	int dirlen = slash ? (int)(slash - DIFF_RUNNER) : 1;
+	snprintf(path, sizeof path, "%.*s/repro/%s", dirlen, slash ? DIFF_RUNNER : ".", fixed_repros[_i]);
+	seed = 0;
+	run_file(path);
+	compare_and_report();
+	fprintf(stderr, "test_differential: %s: pgorm and SQLAlchemy agree\n", fixed_repros[_i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("differential");
@@ -1818,6 +1852,8 @@ int main(void)
 	bool one = (env && *env) || (getenv("PGORM_DIFF_OPS") && *getenv("PGORM_DIFF_OPS"));
 	int nseq = (int)env_long("PGORM_TEST_SEQS", one ? 1 : NSEQ_DEFAULT);
 	tcase_add_loop_test(tc, test_differential_sequence, 0, nseq);
+	if (!one)
+		tcase_add_loop_test(tc, test_issue_differential_repros, 0, (int)(sizeof fixed_repros / sizeof fixed_repros[0]));
 	suite_add_tcase(su, tc);
 	return pgtest_run(su);
 }

@@ -638,6 +638,7 @@ START_TEST(test_issue_m2o_delete_cascade_and_unloaded_orphans)
 	commit_ok(); /* k's many-to-one expired */
 	const pgorm_rel *okid_parent = pgorm_registry_rel(reg, &okid_model, "parent");
 	ck_assert_int_eq(pgorm_rel_set(s, okid_parent, k, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, okid_parent, k, NULL), 0); /* again: still no orphan */
 	commit_ok();
 	ck_assert_int_eq(q("SELECT count(*) FROM okids WHERE name = 'k' AND parent_id IS NULL"), 1);
 
