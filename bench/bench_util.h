@@ -11,15 +11,40 @@
 #define PGORM_BENCH_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* The canonical data set (bench/schema.sql): parent 1..NPARENT named 'parent-<id>'; child
- * 1..NCHILD with parent_id (id - 1) / 10 + 1, name 'child-<id>', value id / 3.0. */
-enum { NPARENT = 10000, NCHILD = 100000, GRAPH_PARENTS = 1000, PER_PARENT = 10, MAXREPS = 32 };
+/* The data set (bench/schema.sql): parent 1..bench_nparent named 'parent-<id>'; child
+ * 1..bench_nchild with parent_id (id - 1) / 10 + 1, name 'child-<id>', value id / 3.0. The
+ * canonical sizes unless --nchild N (schema.sql -v nchild=N) and --graph-parents P (the
+ * parents of the graph workloads) say otherwise: bench/scaling runs other sizes. */
+enum { PER_PARENT = 10, MAXREPS = 32 };
+static int64_t bench_nparent = 10000, bench_nchild = 100000, bench_graph_parents = 1000;
+
+/* Take a size option (--nchild, --graph-parents) at argv[*i]; true when it was one. */
+static inline bool bench_size_arg(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		return false;
+	if (strcmp(argv[*i], "--nchild") == 0) {
+		bench_nchild = atoll(argv[++*i]);
+		bench_nparent = bench_nchild / PER_PARENT;
+	} else if (strcmp(argv[*i], "--graph-parents") == 0) {
+		bench_graph_parents = atoll(argv[++*i]);
+	} else {
+		return false;
+	}
+	if (bench_nchild < PER_PARENT || bench_nchild % PER_PARENT != 0 || bench_graph_parents < 1 ||
+	    bench_graph_parents > bench_nparent) {
+		fprintf(stderr, "FATAL: sizes: --nchild a multiple of %d, --graph-parents 1..nchild/%d\n", PER_PARENT, PER_PARENT);
+		exit(1);
+	}
+	return true;
+}
 
 static inline double bench_now(void)
 {

@@ -1,7 +1,9 @@
 /* bench/pgorm_bench.c — pgorm's side of the benchmark workloads (see bench/raw_libpq.c for
  * the hand-written baseline of each one and bench/report.py for the comparison).
  *
- *   pgorm_bench [CONNINFO] [--reps N] [--only KEY]   (CONNINFO defaults to $PGORM_BENCH_DSN,
+ *   pgorm_bench [CONNINFO] [--reps N] [--only KEY] [--nchild N] [--graph-parents P]
+ *                                                    (sizes for bench/scaling: bench_util.h;
+ *                                                     CONNINFO defaults to $PGORM_BENCH_DSN,
  *                                                      $PGORM_TEST_DSN)
  *
  * Expects the data set of bench/schema.sql and leaves it as it found it. The session runs on
@@ -183,7 +185,7 @@ static void bench_latency(void)
 	pgorm_stats st0, st1;
 	pgorm_session_stats(s, &st0);
 	for (int i = 0; i < LAT_ITERS; i++) {
-		int64_t id = 1 + (i * 7919) % NCHILD; /* distinct ids: every get misses the map */
+		int64_t id = 1 + (i * 7919) % bench_nchild; /* distinct ids: every get misses the map */
 		void *out = NULL;
 		pgorm_value pk = PGORM_INT8(id);
 		double t0 = bench_now();
@@ -207,7 +209,7 @@ static void bench_latency(void)
 		int64_t sum = 0;
 		double t0 = bench_now();
 		for (int i = 0; i < HIT_ITERS; i++) {
-			int64_t id = 1 + ((i % LAT_ITERS) * 7919) % NCHILD;
+			int64_t id = 1 + ((i % LAT_ITERS) * 7919) % bench_nchild;
 			void *out = NULL;
 			pgorm_value pk = PGORM_INT8(id);
 			if (pgorm_session_get(s, &child_model, &pk, &out) != 0)
@@ -238,14 +240,14 @@ static pgorm_list load_all_children(pgorm_session *s)
 
 static void check_loaded(pgorm_list *l)
 {
-	if (l->len != NCHILD)
+	if (l->len != (size_t)bench_nchild)
 		bench_fail("load: %zu objects", l->len);
 	int64_t sum = 0;
 	for (size_t i = 0; i < l->len; i++) {
 		check_child(l->items[i]);
 		sum += ((Child *)l->items[i])->id;
 	}
-	if (sum != (int64_t)NCHILD * (NCHILD + 1) / 2)
+	if (sum != (int64_t)bench_nchild * (bench_nchild + 1) / 2)
 		bench_fail("load: wrong set of ids");
 }
 
@@ -291,7 +293,7 @@ static pgorm_list load_parents(pgorm_session *s, pgorm_loader loader)
 	pgorm_query *q;
 	pgorm_list l;
 	ck(pgorm_query_create(&q, s, &parent_model), s, "query");
-	ck(pgorm_query_filter(q, "id", "<=", PGORM_INT8(GRAPH_PARENTS)), s, "filter");
+	ck(pgorm_query_filter(q, "id", "<=", PGORM_INT8(bench_graph_parents)), s, "filter");
 	ck(pgorm_query_order_by(q, "id", false), s, "order");
 	if (loader != PGORM_LOAD_LAZY)
 		ck(pgorm_query_option(q, "children", loader), s, "option");
@@ -302,7 +304,7 @@ static pgorm_list load_parents(pgorm_session *s, pgorm_loader loader)
 
 static void check_graph(pgorm_session *s, pgorm_list *l)
 {
-	if (l->len != GRAPH_PARENTS)
+	if (l->len != (size_t)bench_graph_parents)
 		bench_fail("graph: %zu parents", l->len);
 	for (size_t i = 0; i < l->len; i++) {
 		Parent *p = l->items[i];
@@ -327,14 +329,16 @@ static void check_graph(pgorm_session *s, pgorm_list *l)
 
 static void bench_graph(void)
 {
-	static const struct { const char *key; pgorm_loader loader; uint64_t selects; const char *note; } w[] = {
-		{ "graph_lazy", PGORM_LOAD_LAZY, 1 + GRAPH_PARENTS, "query + pgorm_rel_load per parent (1001 SELECTs)" },
+	const struct { const char *key; pgorm_loader loader; uint64_t selects; const char *note; } w[] = {
+		{ "graph_lazy", PGORM_LOAD_LAZY, 1 + (uint64_t)bench_graph_parents, "query + pgorm_rel_load per parent (1001 SELECTs)" },
 		{ "graph_selectin", PGORM_LOAD_SELECTIN, 2, "loader option SELECTIN (2 SELECTs, = ANY($1))" },
 		{ "graph_joined", PGORM_LOAD_JOINED, 1, "loader option JOINED (1 SELECT, LEFT OUTER JOIN)" },
 	};
 	double t[3][MAXREPS];
 	for (int rep = -1; rep < reps; rep++) { /* rep -1: warm-up (statements prepared) */
 		for (int k = 0; k < 3; k++) {
+			if (!want(w[k].key))
+				continue;
 			pgorm_session *s = new_session();
 			pgorm_stats st0, st1;
 			pgorm_session_stats(s, &st0);
@@ -363,9 +367,9 @@ static void bench_graph(void)
 
 static void check_children_table(void)
 {
-	check_counts(NPARENT, NCHILD);
+	check_counts(bench_nparent, bench_nchild);
 	if (scalar("SELECT count(*) FROM child WHERE parent_id <> (id - 1) / 10 + 1 OR name <> 'child-' || id"
-	           " OR abs(value * 3 - id) > 1e-6 OR id NOT BETWEEN 1 AND 100000") != 0)
+	           " OR abs(value * 3 - id) > 1e-6 OR id < 1 OR id > (SELECT count(*) FROM parent) * 10") != 0)
 		bench_fail("flushed children differ from the canonical rows");
 }
 
@@ -381,10 +385,10 @@ static void bench_flush_100k(void)
 		ck(pgorm_query_order_by(q, "id", false), s, "order");
 		ck(pgorm_query_all(q, &ps), s, "parents");
 		pgorm_query_destroy(q);
-		if (ps.len != NPARENT)
+		if (ps.len != (size_t)bench_nparent)
 			bench_fail("flush: %zu parents", ps.len);
 		double t0 = bench_now();
-		for (int64_t id = 1; id <= NCHILD; id++) {
+		for (int64_t id = 1; id <= bench_nchild; id++) {
 			Child *c = pgorm_object_new(s, &child_model);
 			if (c == NULL)
 				ck(PGORM_ENOMEM, s, "object_new");
@@ -411,7 +415,7 @@ static void bench_new_graph(void)
 	for (int rep = 0; rep < reps; rep++) {
 		pgorm_session *s = new_session();
 		double t0 = bench_now();
-		for (int i = 0; i < GRAPH_PARENTS; i++) {
+		for (int i = 0; i < bench_graph_parents; i++) {
 			char name[32];
 			Parent *p = pgorm_object_new(s, &parent_model);
 			if (p == NULL)
@@ -432,9 +436,9 @@ static void bench_new_graph(void)
 		ck(pgorm_session_commit(s), s, "commit");
 		t[rep] = (bench_now() - t0) * 1e3;
 		end_session(s);
-		check_counts(NPARENT + GRAPH_PARENTS, NCHILD + GRAPH_PARENTS * PER_PARENT);
+		check_counts(bench_nparent + bench_graph_parents, bench_nchild + bench_graph_parents * PER_PARENT);
 		if (scalar("SELECT count(*) FROM child c JOIN parent p ON p.id = c.parent_id WHERE p.id > 10000"
-		           " AND c.name LIKE 'new-child-' || substr(p.name, 12) || '-%'") != GRAPH_PARENTS * PER_PARENT)
+		           " AND c.name LIKE 'new-child-' || substr(p.name, 12) || '-%'") != bench_graph_parents * PER_PARENT)
 			bench_fail("new graph: children not attached to their parents");
 		exec_ok("DELETE FROM child WHERE parent_id > 10000");
 		exec_ok("DELETE FROM parent WHERE id > 10000");
@@ -457,9 +461,9 @@ static void bench_delete(void)
 		t[rep] = (bench_now() - t0) * 1e3;
 		pgorm_session_stats(s, &st1);
 		end_session(s);
-		if (l.len != GRAPH_PARENTS)
+		if (l.len != (size_t)bench_graph_parents)
 			bench_fail("delete: %zu parents", l.len);
-		check_counts(NPARENT - GRAPH_PARENTS, NCHILD - GRAPH_PARENTS * PER_PARENT);
+		check_counts(bench_nparent - bench_graph_parents, bench_nchild - bench_graph_parents * PER_PARENT);
 		if (scalar("SELECT count(*) FROM child WHERE parent_id <= 1000") != 0)
 			bench_fail("delete: children left");
 		if (rep == 0)
@@ -469,7 +473,7 @@ static void bench_delete(void)
 		exec_ok("INSERT INTO parent SELECT g, 'parent-' || g FROM generate_series(1, 1000) g");
 		exec_ok("INSERT INTO child SELECT g, (g - 1) / 10 + 1, 'child-' || g, g / 3.0::float8 FROM generate_series(1, 10000) g");
 	}
-	check_counts(NPARENT, NCHILD);
+	check_counts(bench_nparent, bench_nchild);
 	exec_ok("VACUUM ANALYZE parent");
 	exec_ok("VACUUM ANALYZE child");
 	bench_result("delete_cascade", "ms", t, reps,
@@ -557,7 +561,7 @@ int main(int argc, char **argv)
 			reps = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
 			only = argv[++i];
-		else
+		else if (!bench_size_arg(argc, argv, &i))
 			conninfo = argv[i];
 	}
 	if (conninfo == NULL)
@@ -568,6 +572,9 @@ int main(int argc, char **argv)
 		bench_fail("usage: pgorm_bench CONNINFO [--reps N] [--only KEY]  (or set PGORM_BENCH_DSN)");
 	if (reps < 1 || reps > MAXREPS)
 		bench_fail("--reps must be 1..%d", MAXREPS);
+	if ((bench_nchild != 100000 || bench_graph_parents != 1000) &&
+	    (want("new_graph") || want("delete_cascade") || want("get_pk")))
+		bench_fail("new_graph, delete_cascade and get_pk need the canonical sizes: use --only");
 	const pgorm_model *models[] = { &parent_model, &child_model };
 	pgorm_error err;
 	if (pgorm_registry_create(&reg, models, 2, &err) != 0)
@@ -578,7 +585,7 @@ int main(int argc, char **argv)
 	if (pgorm_conn_connect(&conn, &cc, &err) != 0)
 		bench_fail("connect: %s", err.message);
 	printf("# pgorm %s, reps %d\n", pgorm_version_string(), reps);
-	check_counts(NPARENT, NCHILD);
+	check_counts(bench_nparent, bench_nchild);
 	if (want("select1") || want("get_pk") || want("get_pk_hit"))
 		bench_latency();
 	if (want("load_100k") || want("mem_per_object") || want("mem_bookkeeping"))
@@ -593,7 +600,7 @@ int main(int argc, char **argv)
 		bench_delete();
 	if (want("pool_cycle_t1") || want("pool_cycle_t8"))
 		bench_pool();
-	check_counts(NPARENT, NCHILD);
+	check_counts(bench_nparent, bench_nchild);
 	pgorm_conn_close(conn);
 	pgorm_registry_destroy(reg);
 	return 0;

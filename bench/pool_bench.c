@@ -3,9 +3,9 @@
  *
  *   pool_bench [CONNINFO] [--ms N]      (CONNINFO defaults to $PGORM_TEST_DSN)
  *
- * Prints markdown tables. Throughput (ops/ms) is measured in an untimed loop; p50/p99 come from
- * a second pass that reads CLOCK_MONOTONIC around every cycle (that read, ~20 ns, is included in
- * the latencies). libzdb never waits: when it returns NULL the harness yields and retries, and
+ * Prints markdown tables. Throughput (ops/ms) is measured in an untimed loop; p50/p99/max come
+ * from a second pass that reads CLOCK_MONOTONIC around every cycle (that read, ~20 ns, is
+ * included in the latencies; max is the longest cycle of any thread: the longest wait). libzdb never waits: when it returns NULL the harness yields and retries, and
  * the misses are counted. All three pools hold real, open PostgreSQL connections.
  */
 #include <pgorm.h>
@@ -216,6 +216,7 @@ typedef struct thr {
 	atomic_int *go;
 	atomic_int *stop;
 	uint64_t ops, misses;
+	int64_t max_ns;     /* the longest cycle (the longest wait for a connection) */
 	uint32_t *hist;
 } thr;
 
@@ -244,8 +245,12 @@ static void *run(void *arg)
 			sched_yield();
 		}
 		t->im->release(t->pool, c);
-		if (t->timed)
-			t->hist[bucket(now_ns() - t0)]++;
+		if (t->timed) {
+			int64_t d = now_ns() - t0;
+			t->hist[bucket(d)]++;
+			if (d > t->max_ns)
+				t->max_ns = d;
+		}
 		ops++;
 	}
 	t->ops = ops;
@@ -255,7 +260,7 @@ static void *run(void *arg)
 
 typedef struct result {
 	double ops_ms;
-	int64_t p50, p99;
+	int64_t p50, p99, max;
 	uint64_t misses;
 } result;
 
@@ -276,8 +281,12 @@ static void phase(const impl *im, void *pool, int nthreads, bool timed, result *
 	atomic_store(&stop, 1);
 	uint64_t ops = 0, misses = 0;
 	uint64_t *h = calloc(HBUCKETS + 64, sizeof *h);
+	if (timed)
+		r->max = 0;
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(th[i], NULL);
+		if (timed && t[i].max_ns > r->max)
+			r->max = t[i].max_ns;
 		ops += t[i].ops;
 		misses += t[i].misses;
 		for (int b = 0; b < HBUCKETS + 64; b++)
@@ -307,8 +316,8 @@ static void cycle_table(void)
 	static const int threads[] = { 1, 2, 4, 8 };
 	printf("## acquire + release cycle (%ld ms per phase, %ld online CPUs)\n\n", phase_ms,
 	       sysconf(_SC_NPROCESSORS_ONLN));
-	printf("| threads | pool size | pool | ops/ms | p50 ns | p99 ns | libzdb misses | ops/ms vs pgorm |\n");
-	printf("|---:|---:|---|---:|---:|---:|---:|---:|\n");
+	printf("| threads | pool size | pool | ops/ms | p50 ns | p99 ns | max µs | libzdb misses | ops/ms vs pgorm |\n");
+	printf("|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t ti = 0; ti < sizeof threads / sizeof threads[0]; ti++) {
 		int n = threads[ti];
 		int sizes[2] = { n / 2, n };
@@ -329,8 +338,8 @@ static void cycle_table(void)
 				char miss[32] = "-";
 				if (k == 2)
 					snprintf(miss, sizeof miss, "%llu", (unsigned long long)r.misses);
-				printf("| %d | %d | %s | %.0f | %lld | %lld | %s | %.2fx |\n", n, size, im->name, r.ops_ms,
-				       (long long)r.p50, (long long)r.p99, miss, base > 0 ? r.ops_ms / base : 0);
+				printf("| %d | %d | %s | %.0f | %lld | %lld | %.0f | %s | %.2fx |\n", n, size, im->name, r.ops_ms,
+				       (long long)r.p50, (long long)r.p99, (double)r.max / 1e3, miss, base > 0 ? r.ops_ms / base : 0);
 				fflush(stdout);
 			}
 		}
@@ -343,8 +352,8 @@ static void cycle_table(void)
 	phase(&impls[0], pool, 1, true, &r);
 	impls[0].destroy(pool);
 	pgorm_trust_window = -1;
-	printf("| 1 | 1 | pgorm, trust_window_ms=0 (poll every acquire) | %.0f | %lld | %lld | - | - |\n\n",
-	       r.ops_ms, (long long)r.p50, (long long)r.p99);
+	printf("| 1 | 1 | pgorm, trust_window_ms=0 (poll every acquire) | %.0f | %lld | %lld | %.0f | - | - |\n\n",
+	       r.ops_ms, (long long)r.p50, (long long)r.p99, (double)r.max / 1e3);
 }
 
 /* ---- acquire + SELECT 1 + release vs a dedicated connection ---- */

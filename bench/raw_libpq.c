@@ -1,6 +1,8 @@
 /* bench/raw_libpq.c — the hand-written libpq baseline for pgorm's workloads.
  *
- *   raw_libpq [CONNINFO] [--reps N]     (CONNINFO defaults to $PGORM_BENCH_DSN, $PGORM_TEST_DSN)
+ *   raw_libpq [CONNINFO] [--reps N] [--only KEY] [--nchild N] [--graph-parents P]
+ *                                       (CONNINFO defaults to $PGORM_BENCH_DSN, $PGORM_TEST_DSN;
+ *                                       the sizes for bench/scaling: see bench_util.h)
  *
  * Expects the data set of bench/schema.sql and leaves it as it found it. Everything uses
  * prepared statements and the binary result format (the fastest way to write it by hand);
@@ -33,6 +35,9 @@
 #define INT8ARRAYOID 1016
 
 enum { LAT_ITERS = 10000, MULTI_ROWS = 1000 };
+
+static const char *only; /* --only KEY: the workloads whose key contains KEY */
+static bool want(const char *key) { return only == NULL || strstr(key, only) != NULL; }
 
 static PGconn *conn;
 static int reps = 5;
@@ -186,7 +191,7 @@ static void free_parents(RParent *ps, int n)
 /* 1000 parents 1..1000 each with children 10(p-1)+1 .. 10p, contents canonical. */
 static void check_graph(const RParent *ps, int n)
 {
-	if (n != GRAPH_PARENTS)
+	if (n != bench_graph_parents)
 		bench_fail("graph: %d parents", n);
 	for (int i = 0; i < n; i++) {
 		const RParent *p = &ps[i];
@@ -217,9 +222,9 @@ static void check_counts(long long parents, long long children)
 /* Every child row canonical (after the 100k inserts). */
 static void check_children_table(void)
 {
-	check_counts(NPARENT, NCHILD);
+	check_counts(bench_nparent, bench_nchild);
 	if (scalar("SELECT count(*) FROM child WHERE parent_id <> (id - 1) / 10 + 1 OR name <> 'child-' || id"
-	           " OR abs(value * 3 - id) > 1e-6 OR id NOT BETWEEN 1 AND 100000") != 0)
+	           " OR abs(value * 3 - id) > 1e-6 OR id < 1 OR id > (SELECT count(*) FROM parent) * 10") != 0)
 		bench_fail("inserted children differ from the canonical rows");
 }
 
@@ -244,7 +249,7 @@ static void bench_latency(void)
 	bench_result("select1", "us", t, LAT_ITERS, "PQexecPrepared, binary");
 
 	for (int i = -200; i < LAT_ITERS; i++) {
-		int64_t id = i < 0 ? 50000 + i : 1 + (i * 7919) % NCHILD;
+		int64_t id = i < 0 ? 50000 + i : 1 + (i * 7919) % bench_nchild;
 		char pb[8];
 		put_be64(pb, id);
 		const char *v = pb;
@@ -302,14 +307,14 @@ static RChild *load_children(int binary, int *n)
 
 static void check_loaded(RChild *cs, int n)
 {
-	if (n != NCHILD)
+	if (n != bench_nchild)
 		bench_fail("load: %d rows", n);
 	int64_t sum = 0;
 	for (int i = 0; i < n; i++) {
 		check_child(&cs[i]);
 		sum += cs[i].id;
 	}
-	if (sum != (int64_t)NCHILD * (NCHILD + 1) / 2)
+	if (sum != (int64_t)bench_nchild * (bench_nchild + 1) / 2)
 		bench_fail("load: wrong set of ids");
 }
 
@@ -352,7 +357,7 @@ static void bench_load(void)
 static RParent *load_parents(int *np)
 {
 	char lim[8];
-	put_be64(lim, GRAPH_PARENTS);
+	put_be64(lim, bench_graph_parents);
 	const char *v = lim;
 	int len = 8, fmt = 1;
 	PGresult *r = expect(PQexecPrepared(conn, "parents", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK, "parents");
@@ -395,84 +400,95 @@ static void bench_graph(void)
 		/* N+1 */
 		double t0 = bench_now();
 		int np;
-		RParent *ps = load_parents(&np);
-		for (int i = 0; i < np; i++) {
-			char pb[8];
-			put_be64(pb, ps[i].id);
-			const char *v = pb;
-			int len = 8, fmt = 1;
-			PGresult *r = expect(PQexecPrepared(conn, "children_of", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK,
-			                     "children_of");
+		RParent *ps;
+		if (want("graph_nplus1")) {
+			ps = load_parents(&np);
+			for (int i = 0; i < np; i++) {
+				char pb[8];
+				put_be64(pb, ps[i].id);
+				const char *v = pb;
+				int len = 8, fmt = 1;
+				PGresult *r = expect(PQexecPrepared(conn, "children_of", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK,
+				                     "children_of");
+				for (int k = 0, n = PQntuples(r); k < n; k++) {
+					RChild c;
+					child_from_row(r, k, 0, &c);
+					child_push(&ps[i], &c);
+				}
+				PQclear(r);
+			}
+			t[0][rep] = (bench_now() - t0) * 1e3;
+			check_graph(ps, np);
+			free_parents(ps, np);
+		}
+
+		/* two queries, = ANY($1) */
+		if (want("graph_any")) {
+			t0 = bench_now();
+			ps = load_parents(&np);
+			int64_t *ids = malloc((size_t)np * sizeof *ids);
+			for (int i = 0; i < np; i++)
+				ids[i] = ps[i].id;
+			char *arr;
+			int len = int8_array(ids, np, &arr), fmt = 1;
+			const char *v = arr;
+			PGresult *r = expect(PQexecPrepared(conn, "children_any", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK,
+			                     "children_any");
+			free(arr);
+			free(ids);
 			for (int k = 0, n = PQntuples(r); k < n; k++) {
 				RChild c;
 				child_from_row(r, k, 0, &c);
-				child_push(&ps[i], &c);
+				RParent *p = bsearch(&c.parent_id, ps, (size_t)np, sizeof *ps, cmp_parent);
+				if (p == NULL)
+					bench_fail("children_any: unknown parent");
+				child_push(p, &c);
 			}
 			PQclear(r);
+			t[1][rep] = (bench_now() - t0) * 1e3;
+			check_graph(ps, np);
+			free_parents(ps, np);
 		}
-		t[0][rep] = (bench_now() - t0) * 1e3;
-		check_graph(ps, np);
-		free_parents(ps, np);
-
-		/* two queries, = ANY($1) */
-		t0 = bench_now();
-		ps = load_parents(&np);
-		int64_t *ids = malloc((size_t)np * sizeof *ids);
-		for (int i = 0; i < np; i++)
-			ids[i] = ps[i].id;
-		char *arr;
-		int len = int8_array(ids, np, &arr), fmt = 1;
-		const char *v = arr;
-		PGresult *r = expect(PQexecPrepared(conn, "children_any", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK,
-		                     "children_any");
-		free(arr);
-		free(ids);
-		for (int k = 0, n = PQntuples(r); k < n; k++) {
-			RChild c;
-			child_from_row(r, k, 0, &c);
-			RParent *p = bsearch(&c.parent_id, ps, (size_t)np, sizeof *ps, cmp_parent);
-			if (p == NULL)
-				bench_fail("children_any: unknown parent");
-			child_push(p, &c);
-		}
-		PQclear(r);
-		t[1][rep] = (bench_now() - t0) * 1e3;
-		check_graph(ps, np);
-		free_parents(ps, np);
 
 		/* one LEFT JOIN */
-		t0 = bench_now();
-		char lim[8];
-		put_be64(lim, GRAPH_PARENTS);
-		v = lim;
-		len = 8;
-		r = expect(PQexecPrepared(conn, "join", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK, "join");
-		int n = PQntuples(r), cap = 1024;
-		np = 0;
-		ps = calloc((size_t)cap, sizeof *ps);
-		for (int k = 0; k < n; k++) {
-			int64_t pid = get_i64(r, k, 0);
-			if (np == 0 || ps[np - 1].id != pid) {
-				if (np == cap)
-					bench_fail("join: more parents than expected");
-				ps[np].id = pid;
-				ps[np].name = get_str(r, k, 1);
-				np++;
+		if (want("graph_join")) {
+			t0 = bench_now();
+			char lim[8];
+			put_be64(lim, bench_graph_parents);
+			int fmt = 1;
+			const char *v = lim;
+			int len = 8;
+			PGresult *r = expect(PQexecPrepared(conn, "join", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK, "join");
+			int n = PQntuples(r), cap = (int)bench_graph_parents + 1;
+			np = 0;
+			ps = calloc((size_t)cap, sizeof *ps);
+			for (int k = 0; k < n; k++) {
+				int64_t pid = get_i64(r, k, 0);
+				if (np == 0 || ps[np - 1].id != pid) {
+					if (np == cap)
+						bench_fail("join: more parents than expected");
+					ps[np].id = pid;
+					ps[np].name = get_str(r, k, 1);
+					np++;
+				}
+				if (!PQgetisnull(r, k, 2)) {
+					RChild c;
+					child_from_row(r, k, 2, &c);
+					child_push(&ps[np - 1], &c);
+				}
 			}
-			if (!PQgetisnull(r, k, 2)) {
-				RChild c;
-				child_from_row(r, k, 2, &c);
-				child_push(&ps[np - 1], &c);
-			}
+			PQclear(r);
+			t[2][rep] = (bench_now() - t0) * 1e3;
+			check_graph(ps, np);
+			free_parents(ps, np);
 		}
-		PQclear(r);
-		t[2][rep] = (bench_now() - t0) * 1e3;
-		check_graph(ps, np);
-		free_parents(ps, np);
 	}
-	bench_result("graph_nplus1", "ms", t[0], reps, "1 + 1000 prepared queries, binary");
-	bench_result("graph_any", "ms", t[1], reps, "2 queries, parent_id = ANY($1::int8[]) binary");
-	bench_result("graph_join", "ms", t[2], reps, "1 LEFT JOIN query, binary");
+	if (want("graph_nplus1"))
+		bench_result("graph_nplus1", "ms", t[0], reps, "1 + 1000 prepared queries, binary");
+	if (want("graph_any"))
+		bench_result("graph_any", "ms", t[1], reps, "2 queries, parent_id = ANY($1::int8[]) binary");
+	if (want("graph_join"))
+		bench_result("graph_join", "ms", t[2], reps, "1 LEFT JOIN query, binary");
 }
 
 /* ---- inserts ---- */
@@ -549,7 +565,7 @@ static void ins_copy(bool binary)
 	} else {
 		copy_start("COPY child (id, parent_id, name, value) FROM STDIN");
 	}
-	for (int64_t id = 1; id <= NCHILD; id++) {
+	for (int64_t id = 1; id <= bench_nchild; id++) {
 		if (binary) {
 			char name[32];
 			int nl = bench_child_name(name, sizeof name, id);
@@ -577,7 +593,7 @@ static void ins_multirow(void)
 	static const char *v[MULTI_ROWS * 4];
 	static int lens[MULTI_ROWS * 4], fmts[MULTI_ROWS * 4];
 	exec_ok("BEGIN");
-	for (int64_t base = 0; base < NCHILD; base += MULTI_ROWS) {
+	for (int64_t base = 0; base < bench_nchild; base += MULTI_ROWS) {
 		for (int r = 0; r < MULTI_ROWS; r++) {
 			int64_t id = base + r + 1;
 			double val = (double)id / 3.0;
@@ -602,6 +618,7 @@ static void ins_multirow(void)
 static void bench_insert(void)
 {
 	enum { M_COPYBIN, M_COPYTEXT, M_MULTI, NM };
+	static const char *const key[NM] = { "insert_copy_binary", "insert_copy_text", "insert_multirow" };
 	double t[NM][MAXREPS];
 	{
 		static Oid types[MULTI_ROWS * 4];
@@ -619,6 +636,8 @@ static void bench_insert(void)
 	}
 	for (int rep = 0; rep < reps; rep++) {
 		for (int m = 0; m < NM; m++) {
+			if (!want(key[m]))
+				continue;
 			exec_ok("TRUNCATE child");
 			double t0 = bench_now();
 			if (m == M_MULTI)
@@ -630,9 +649,11 @@ static void bench_insert(void)
 		}
 	}
 	exec_ok("VACUUM ANALYZE child");
-	bench_result("insert_copy_binary", "ms", t[M_COPYBIN], reps, "COPY FROM STDIN binary, one transaction");
-	bench_result("insert_copy_text", "ms", t[M_COPYTEXT], reps, "COPY FROM STDIN text");
-	bench_result("insert_multirow", "ms", t[M_MULTI], reps, "prepared 1000-row INSERT, binary params");
+	static const char *const note[NM] = { "COPY FROM STDIN binary, one transaction", "COPY FROM STDIN text",
+		                                  "prepared 1000-row INSERT, binary params" };
+	for (int m = 0; m < NM; m++)
+		if (want(key[m]))
+			bench_result(key[m], "ms", t[m], reps, note[m]);
 }
 
 /* 1000 new parents with ids from the sequence, 10 children each (ids from the column default). */
@@ -644,21 +665,21 @@ static void bench_new_graph(void)
 		double t0 = bench_now();
 		exec_ok("BEGIN");
 		char nb[8];
-		put_be64(nb, GRAPH_PARENTS);
+		put_be64(nb, bench_graph_parents);
 		const char *v = nb;
 		int len = 8, fmt = 1;
 		PGresult *r = expect(PQexecPrepared(conn, "next_parent_ids", 1, &v, &len, &fmt, 1), PGRES_TUPLES_OK, "nextval");
-		if (PQntuples(r) != GRAPH_PARENTS)
+		if (PQntuples(r) != bench_graph_parents)
 			bench_fail("nextval: %d rows", PQntuples(r));
-		int64_t *ids = malloc(GRAPH_PARENTS * sizeof *ids);
-		for (int i = 0; i < GRAPH_PARENTS; i++)
+		int64_t *ids = malloc(bench_graph_parents * sizeof *ids);
+		for (int i = 0; i < bench_graph_parents; i++)
 			ids[i] = get_i64(r, i, 0);
 		PQclear(r);
 		copybuf cb = { malloc(64 * 1024 + 256), 0, 64 * 1024 + 256 };
 		copy_start("COPY parent (id, name) FROM STDIN (FORMAT binary)");
 		memcpy(cb.b, copy_hdr, 19);
 		cb.len = 19;
-		for (int i = 0; i < GRAPH_PARENTS; i++) {
+		for (int i = 0; i < bench_graph_parents; i++) {
 			char name[32];
 			int nl = snprintf(name, sizeof name, "new-parent-%d", i);
 			char *w = cb_room(&cb, 64), *w0 = w;
@@ -678,7 +699,7 @@ static void bench_new_graph(void)
 		copy_start("COPY child (parent_id, name, value) FROM STDIN (FORMAT binary)");
 		memcpy(cb.b, copy_hdr, 19);
 		cb.len = 19;
-		for (int i = 0; i < GRAPH_PARENTS; i++)
+		for (int i = 0; i < bench_graph_parents; i++)
 			for (int j = 0; j < PER_PARENT; j++) {
 				char name[32];
 				int nl = snprintf(name, sizeof name, "new-child-%d-%d", i, j);
@@ -692,9 +713,9 @@ static void bench_new_graph(void)
 		t[rep] = (bench_now() - t0) * 1e3;
 		free(cb.b);
 		free(ids);
-		check_counts(NPARENT + GRAPH_PARENTS, NCHILD + GRAPH_PARENTS * PER_PARENT);
+		check_counts(bench_nparent + bench_graph_parents, bench_nchild + bench_graph_parents * PER_PARENT);
 		if (scalar("SELECT count(*) FROM child c JOIN parent p ON p.id = c.parent_id WHERE p.id > 10000"
-		           " AND c.name LIKE 'new-child-' || substr(p.name, 12) || '-%'") != GRAPH_PARENTS * PER_PARENT)
+		           " AND c.name LIKE 'new-child-' || substr(p.name, 12) || '-%'") != bench_graph_parents * PER_PARENT)
 			bench_fail("new graph: children not attached to their parents");
 		exec_ok("DELETE FROM child WHERE parent_id > 10000");
 		exec_ok("DELETE FROM parent WHERE id > 10000");
@@ -735,14 +756,14 @@ static void bench_delete(void)
 		free(arr);
 		free(ids);
 		free_parents(ps, np);
-		if (nc != GRAPH_PARENTS * PER_PARENT || npd != GRAPH_PARENTS)
+		if (nc != bench_graph_parents * PER_PARENT || npd != bench_graph_parents)
 			bench_fail("delete: %ld children, %ld parents", nc, npd);
-		check_counts(NPARENT - GRAPH_PARENTS, NCHILD - GRAPH_PARENTS * PER_PARENT);
+		check_counts(bench_nparent - bench_graph_parents, bench_nchild - bench_graph_parents * PER_PARENT);
 		if (scalar("SELECT count(*) FROM child WHERE parent_id <= 1000") != 0)
 			bench_fail("delete: children left");
 		restore_deleted();
 	}
-	check_counts(NPARENT, NCHILD);
+	check_counts(bench_nparent, bench_nchild);
 	exec_ok("VACUUM ANALYZE parent");
 	exec_ok("VACUUM ANALYZE child");
 	bench_result("delete_cascade", "ms", t, reps,
@@ -755,7 +776,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--reps") && i + 1 < argc)
 			reps = atoi(argv[++i]);
-		else
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
+		else if (!bench_size_arg(argc, argv, &i))
 			ci = argv[i];
 	}
 	if (ci == NULL)
@@ -766,18 +789,26 @@ int main(int argc, char **argv)
 		bench_fail("usage: raw_libpq CONNINFO [--reps N]  (or set PGORM_BENCH_DSN)");
 	if (reps < 1 || reps > MAXREPS)
 		bench_fail("--reps must be 1..%d", MAXREPS);
+	if (bench_nchild != 100000 && (want("new_graph") || want("delete_cascade") || want("get_pk")))
+		bench_fail("new_graph, delete_cascade and get_pk need the canonical sizes: use --only");
 	conn = PQconnectdb(ci);
 	if (PQstatus(conn) != CONNECTION_OK)
 		bench_fail("connect: %s", PQerrorMessage(conn));
 	printf("# raw libpq %d, server %d, reps %d\n", PQlibVersion(), PQserverVersion(conn), reps);
-	check_counts(NPARENT, NCHILD);
-	bench_latency();
-	bench_load();
-	bench_graph();
-	bench_insert();
-	bench_new_graph();
-	bench_delete();
-	check_counts(NPARENT, NCHILD);
+	check_counts(bench_nparent, bench_nchild);
+	if (want("select1") || want("get_pk"))
+		bench_latency();
+	if (want("load_100k") || want("mem_per_object"))
+		bench_load();
+	if (want("graph_nplus1") || want("graph_any") || want("graph_join"))
+		bench_graph();
+	if (want("insert_copy_binary") || want("insert_copy_text") || want("insert_multirow"))
+		bench_insert();
+	if (want("new_graph"))
+		bench_new_graph();
+	if (want("delete_cascade"))
+		bench_delete();
+	check_counts(bench_nparent, bench_nchild);
 	PQfinish(conn);
 	return 0;
 }

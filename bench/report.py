@@ -2,6 +2,7 @@
 """bench/report.py — combine the RESULT lines of one benchmark run into bench/RESULTS.md.
 
   report.py --raw F... --pgorm F... --sa F... [--pool F] [--notes F] [--meta F]
+            [--mikro F] [--lat-raw F --lat-pgorm F --lat-sa F [--lat-mikro F] --lat-meta F]
 
 Each program may have run several times (rounds, alternating raw and pgorm); a key's value is
 the median of its per-round medians. Writes markdown to stdout. Exits 1 when a workload of
@@ -19,6 +20,13 @@ ap.add_argument("--sa", nargs="*", default=[])
 ap.add_argument("--pool")
 ap.add_argument("--notes")
 ap.add_argument("--meta")
+# MikroORM (unix socket run) and the latency-bound run (TCP through bench/proxy.c): issue 17
+ap.add_argument("--mikro", nargs="*", default=[])
+ap.add_argument("--lat-raw", nargs="*", default=[])
+ap.add_argument("--lat-pgorm", nargs="*", default=[])
+ap.add_argument("--lat-sa", nargs="*", default=[])
+ap.add_argument("--lat-mikro", nargs="*", default=[])
+ap.add_argument("--lat-meta")
 args = ap.parse_args()
 
 
@@ -137,6 +145,69 @@ for label, rawkeys, pk, sk, max_raw, min_sa, limit, target in ROWS:
     w(f"| {label} | {rawlabel} | {fmt(pv)} | {fmt(sv)} | {rfmt(pr)} | {rfmt(sr)} | {target} | {met} |")
 w("")
 w(f"Targets missed: {', '.join(misses) if misses else 'none'}.\n")
+
+
+# ---- MikroORM and the latency-bound run (issue 17) ----
+# Workloads every program runs: (label, raw keys, pgorm key, peer key), from ROWS.
+PEER_ROWS = [(label, rawkeys, pk, sk) for label, rawkeys, pk, sk, *_ in ROWS if sk is not None]
+
+
+def peer_ratio(peer, pv):
+    r = ratio(peer, pv)
+    return "—" if r is None else (f"{r:.1f}×" if r >= 10 else f"{r:.2f}×")
+
+
+def mikro_section(MK):
+    """pgorm against both ORM peers, same unix-socket run."""
+    w("## Peers: SQLAlchemy and MikroORM (same run, unix socket)\n")
+    w("How many times slower each peer is than pgorm on the same workload and data (self-checked the")
+    w("same way). MikroORM 6.6 runs on Node.js with EntitySchema entities (bench/mikroorm/bench.js).\n")
+    w("| workload | pgorm | SQLAlchemy | MikroORM | SA/pgorm | MikroORM/pgorm |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for label, _rawkeys, pk, sk in PEER_ROWS:
+        pv, sv, mv = get(PG, pk), get(SA, sk), get(MK, sk)
+        w(f"| {label} | {fmt(pv)} | {fmt(sv)} | {fmt(mv)} | {peer_ratio(sv, pv)} | {peer_ratio(mv, pv)} |")
+    w("")
+    w("What MikroORM does differently: its cascade remove reaches only loaded collections (the delete")
+    w("workload populates the children first; pgorm and SQLAlchemy load them themselves); it binds no")
+    w("parameters (values are formatted into the SQL text, nothing is prepared); every call is async,")
+    w("identity-map hits included; it runs with flushMode COMMIT (its default, AUTO, computes the change")
+    w("sets of every loaded entity of the type before each query and findOne: O(loaded) per call); its")
+    w("memory figure is V8 heap growth, not malloc'd bytes.\n")
+    w("| key | MikroORM |")
+    w("|---|---|")
+    for k in MK[0]:
+        w(f"| `{k}` | {MK[2][k]} |")
+    w(f"\nVersions: {'; '.join(MK[4])}.\n")
+
+
+def latency_section(LR, LP, LS, LM):
+    """Every program over TCP through the delay proxy: where round trips show."""
+    w("## Latency-bound run (TCP through a delay proxy)\n")
+    if args.lat_meta:
+        w(open(args.lat_meta).read().rstrip() + "\n")
+    w("| workload | raw libpq | pgorm | SQLAlchemy | MikroORM | pgorm/raw | SA/pgorm | MikroORM/pgorm |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, rawkeys, pk, sk in PEER_ROWS:
+        if pk in ("get_pk_hit", "mem_per_object"):
+            continue  # no round trip in them
+        raws = [(LR[0][k], LR[1][k]) for k in rawkeys if k in LR[0]]
+        rv = min(raws, default=None, key=lambda v: v[0])
+        pv = (LP[0][pk], LP[1][pk]) if pk in LP[0] else None
+        sv = (LS[0][sk], LS[1][sk]) if sk in LS[0] else None
+        mv = (LM[0][sk], LM[1][sk]) if sk in LM[0] else None
+        for src, key in ((LP, pk), (LS, sk)):
+            if key not in src[0]:
+                missing.append("latency " + key)
+        w(f"| {label} | {fmt(rv)} | {fmt(pv)} | {fmt(sv)} | {fmt(mv)} | {rfmt(ratio(pv, rv))} |"
+          f" {peer_ratio(sv, pv)} | {peer_ratio(mv, pv)} |")
+    w("")
+
+
+if args.mikro:
+    mikro_section(read(args.mikro))
+if args.lat_pgorm:
+    latency_section(read(args.lat_raw), read(args.lat_pgorm), read(args.lat_sa), read(args.lat_mikro))
 
 w("### Raw libpq reference variants\n")
 w("| raw workload | median | how |")

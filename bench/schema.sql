@@ -4,6 +4,11 @@
 --                        name 'child-<id>', value id / 3.0; index on parent_id
 -- Keys are bigserial: explicit ids are used for the canonical rows (sequences are moved past
 -- them), generated ids for the "new graph" workload.
+-- Other sizes (bench/scaling): psql -v nchild=N (a multiple of 10; parents N / 10).
+\if :{?nchild}
+\else
+\set nchild 100000
+\endif
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS child;
 DROP TABLE IF EXISTS parent;
@@ -13,9 +18,9 @@ CREATE TABLE child (id bigserial PRIMARY KEY,
                     name text NOT NULL,
                     value double precision NOT NULL);
 CREATE INDEX child_parent_id_idx ON child (parent_id);
-INSERT INTO parent SELECT g, 'parent-' || g FROM generate_series(1, 10000) g;
+INSERT INTO parent SELECT g, 'parent-' || g FROM generate_series(1, :nchild / 10) g;
 INSERT INTO child SELECT g, (g - 1) / 10 + 1, 'child-' || g, g / 3.0::float8
-  FROM generate_series(1, 100000) g;
-SELECT setval('parent_id_seq', 1000000), setval('child_id_seq', 10000000);
+  FROM generate_series(1, :nchild) g;
+SELECT setval('parent_id_seq', greatest(1000000, :nchild)), setval('child_id_seq', greatest(10000000, 10 * :nchild));
 VACUUM ANALYZE parent;
 VACUUM ANALYZE child;

@@ -16,7 +16,7 @@ enum { ARENA_CHUNK = 64 * 1024, ARENA_ALIGN = 8 };
 
 void pgorm__arena_init(pgorm__arena *a) { memset(a, 0, sizeof *a); }
 
-void *pgorm__arena_alloc(pgorm__arena *a, size_t n)
+void *pgorm__arena_alloc_chunk(pgorm__arena *a, size_t n)
 {
 	if (n > SIZE_MAX - 2 * ARENA_ALIGN - sizeof(pgorm__arena_chunk))
 		return NULL;
@@ -42,24 +42,6 @@ void *pgorm__arena_alloc(pgorm__arena *a, size_t n)
 	void *p = a->ptr;
 	a->ptr += n;
 	return p;
-}
-
-void *pgorm__arena_calloc(pgorm__arena *a, size_t n)
-{
-	void *p = pgorm__arena_alloc(a, n);
-	if (p != NULL)
-		memset(p, 0, n);
-	return p;
-}
-
-char *pgorm__arena_strndup(pgorm__arena *a, const char *s, size_t n)
-{
-	char *d = pgorm__arena_alloc(a, n + 1);
-	if (d == NULL)
-		return NULL;
-	memcpy(d, s, n);
-	d[n] = '\0';
-	return d;
 }
 
 void pgorm__arena_free_all(pgorm__arena *a)

@@ -4,6 +4,7 @@
 #define PGORM_ARENA_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct pgorm__arena_chunk pgorm__arena_chunk;
 
@@ -15,10 +16,37 @@ typedef struct pgorm__arena {
 } pgorm__arena;
 
 void pgorm__arena_init(pgorm__arena *a);
-/* 8-byte aligned (enough for objects, strings and pointer arrays); NULL on out of memory. */
-void *pgorm__arena_alloc(pgorm__arena *a, size_t n);
-void *pgorm__arena_calloc(pgorm__arena *a, size_t n);
-char *pgorm__arena_strndup(pgorm__arena *a, const char *s, size_t n);
+/* The slow path of pgorm__arena_alloc: a new chunk (or an oversized one of its own). */
+void *pgorm__arena_alloc_chunk(pgorm__arena *a, size_t n);
+
+/* 8-byte aligned (enough for objects, strings and pointer arrays); NULL on out of memory.
+ * Inline bump: the loader allocates an object and a string per row. */
+static inline void *pgorm__arena_alloc(pgorm__arena *a, size_t n)
+{
+	size_t r = (n + 7) & ~(size_t)7;
+	if (r >= n && a->ptr != NULL && (size_t)(a->end - a->ptr) >= r) {
+		void *p = a->ptr;
+		a->ptr += r;
+		return p;
+	}
+	return pgorm__arena_alloc_chunk(a, n);
+}
+static inline void *pgorm__arena_calloc(pgorm__arena *a, size_t n)
+{
+	void *p = pgorm__arena_alloc(a, n);
+	if (p != NULL)
+		memset(p, 0, n);
+	return p;
+}
+static inline char *pgorm__arena_strndup(pgorm__arena *a, const char *s, size_t n)
+{
+	char *d = pgorm__arena_alloc(a, n + 1);
+	if (d == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
 void pgorm__arena_free_all(pgorm__arena *a);
 
 /* A position to roll back to: everything allocated after the mark is freed by reset. */

@@ -1,6 +1,7 @@
 /* lib/exec.c — one libpq connection: binary parameterized execution through a statement
  * cache, pipeline batches, transactions, and errors with their SQLSTATE. */
 #include "exec.h"
+#include "wait.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -399,7 +400,7 @@ static PGconn *connect_verbose(const char *conninfo, const char *connect_timeout
 	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
 		struct pollfd pfd = { .fd = PQsocket(pq), .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT };
 		int wait = tmo < 0 ? -1 : (int)((deadline - now_us()) / 1e3);
-		int r = tmo >= 0 && wait <= 0 ? 0 : poll(&pfd, 1, wait);
+		int r = tmo >= 0 && wait <= 0 ? 0 : pgorm__poll(&pfd, wait);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0) {
@@ -564,6 +565,10 @@ int pgorm__conn_check(pgorm_conn *c)
 	}
 	if (PQpipelineStatus(c->pq) != PQ_PIPELINE_OFF)
 		return pgorm__error_set(&c->err, PGORM_ESTATE, "connection is in pipeline mode");
+	/* inside a non-blocking operation a send never waits on a full socket either: output is
+	 * flushed by get_result / pipeline_flush, which wait through pgorm__poll */
+	if ((PQisnonblocking(c->pq) != 0) != pgorm__wait_hooked())
+		(void)PQsetnonblocking(c->pq, pgorm__wait_hooked());
 	return 0;
 }
 
@@ -591,7 +596,12 @@ static int fail(pgorm_conn *c, const PGresult *res, const char *sql)
 	PGresult *pending = res == NULL ? pending_server_error(c->pq) : NULL;
 	int rc = pgorm__error_from_pq(&c->err, c->pq, pending != NULL ? pending : res, sql);
 	PQclear(pending);
-	if (PQstatus(c->pq) == CONNECTION_BAD && !c->broken)
+	/* FATAL ends the session: the socket closes next, though libpq may not have seen it yet
+	 * (a pipeline reads the error before the EOF behind it) */
+	bool fatal = strcmp(c->err.severity, "FATAL") == 0 || strcmp(c->err.severity, "PANIC") == 0;
+	if (fatal)
+		rc = c->err.code = PGORM_ECONN;
+	if ((fatal || PQstatus(c->pq) == CONNECTION_BAD) && !c->broken)
 		memcpy(c->lost_state, c->err.sqlstate, sizeof c->lost_state);
 	if (pgorm_error_is_connection(&c->err))
 		c->broken = true;
@@ -611,6 +621,21 @@ static void hook(pgorm_conn *c, const char *sql, size_t n, const pgorm_value *v,
 		c->cfg.hook(c->cfg.hook_ctx, sql, n, c->cfg.log_params ? v : NULL, now_us() - t0, rc);
 }
 
+/* PQgetResult, which waits in pgorm__poll (an event loop, when hooked) rather than in libpq:
+ * output is flushed and input read until a result is complete or the connection fails. */
+static PGresult *get_result(PGconn *pq)
+{
+	for (;;) {
+		int f = PQflush(pq);
+		if (f < 0 || (f == 0 && !PQisBusy(pq)))
+			break;
+		struct pollfd pfd = { .fd = PQsocket(pq), .events = f > 0 ? POLLIN | POLLOUT : POLLIN };
+		if (pfd.fd < 0 || pgorm__poll(&pfd, -1) < 0 || !PQconsumeInput(pq))
+			break;
+	}
+	return PQgetResult(pq);
+}
+
 /* The result of what was just sent, as PQexec would return it (the last one), except that an
  * error the server sent before closing the connection is kept: PQexec would return libpq's
  * "server closed the connection unexpectedly" that follows it, without SQLSTATE, instead of
@@ -619,7 +644,7 @@ static void hook(pgorm_conn *c, const char *sql, size_t n, const pgorm_value *v,
 static PGresult *last_result(PGconn *pq, bool sent)
 {
 	PGresult *last = NULL, *res;
-	while (sent && (res = PQgetResult(pq)) != NULL) {
+	while (sent && (res = get_result(pq)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 		bool keep_last = last != NULL && PQresultErrorField(last, PG_DIAG_SQLSTATE) != NULL &&
 		                 st == PGRES_FATAL_ERROR && PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL;
@@ -753,25 +778,16 @@ static PGresult *exec_encoded(pgorm_conn *c, const char *sql, pgorm__stmt_entry 
 	                                              c->params.lengths, c->params.formats, 1));
 }
 
-/* Named mode: find or prepare, execute. A cached statement that fails with 26000 / 0A000 is
+/* Named mode, e found in the cache: execute. A cached statement that fails with 26000 / 0A000 is
  * dropped (26000) or retired (0A000: DEALLOCATEd later); outside a transaction block the
  * statement is then prepared again and executed once more (nothing ran the first time). Inside
  * one the error is returned (the block is aborted) and the next use prepares afresh. */
-static int exec_named(pgorm_conn *c, const char *sql, PGresult **res_out)
+static int exec_named(pgorm_conn *c, const char *sql, pgorm__stmt_entry *e, PGresult **res_out)
 {
 	int rc = flush_garbage(c);
 	if (rc != 0)
 		return rc;
-	pgorm__stmt_entry *e = pgorm__stmt_cache_find(&c->cache, sql, c->params.n, c->params.oids);
-	if (e != NULL) {
-		c->stats.cache_hits++;
-	} else {
-		c->stats.cache_misses++;
-		if ((rc = prepare(c, sql, &e)) != 0)
-			return rc;
-		*res_out = exec_encoded(c, sql, e);
-		return 0;
-	}
+	c->stats.cache_hits++;
 	PGresult *res = exec_encoded(c, sql, e);
 	if (res != NULL && !result_ok(res) && (is_missing_stmt(res) || is_plan_changed(res))) {
 		if (is_missing_stmt(res))
@@ -791,6 +807,29 @@ static int exec_named(pgorm_conn *c, const char *sql, PGresult **res_out)
 	return 0;
 }
 
+static int pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
+                       pgorm__tx_wrap *tx);
+
+/* Named mode, a statement not prepared yet: its PREPARE travels in the same pipeline as its
+ * execution (one round trip, not two). */
+static int exec_first_use(pgorm_conn *c, const char *sql, size_t nparams, const pgorm_value *params,
+                          pgorm_result **out)
+{
+	pgorm_stmt st = { sql, nparams, params };
+	pgorm_result *res = NULL;
+	cache_make_room(c, 0); /* the victim is DEALLOCATEd before the batch, as prepare() does */
+	int rc = pipeline_tx(c, 1, &st, &res, NULL);
+	if (rc != 0) {
+		c->err.stmt_index = -1; /* a single statement, not a batch */
+		return rc;
+	}
+	if (out != NULL)
+		*out = res;
+	else
+		pgorm_result_free(res);
+	return 0;
+}
+
 int pgorm_conn_exec(pgorm_conn *c, const char *sql, size_t nparams, const pgorm_value *params,
                     pgorm_result **out)
 {
@@ -805,11 +844,15 @@ int pgorm_conn_exec(pgorm_conn *c, const char *sql, size_t nparams, const pgorm_
 		return rc;
 	if ((rc = pgorm__conn_check(c)) != 0)
 		return rc;
+	pgorm__stmt_entry *e = NULL;
+	if (c->cfg.stmt_mode == PGORM_STMT_NAMED &&
+	    (e = pgorm__stmt_cache_find(&c->cache, sql, c->params.n, c->params.oids)) == NULL)
+		return exec_first_use(c, sql, nparams, params, out);
 	double t0 = now_us();
 	PGresult *res = NULL;
 	c->stats.statements++;
-	if (c->cfg.stmt_mode == PGORM_STMT_NAMED)
-		rc = exec_named(c, sql, &res);
+	if (e != NULL)
+		rc = exec_named(c, sql, e, &res);
 	else
 		res = exec_encoded(c, sql, NULL);
 	if (rc == 0 && (res == NULL || !result_ok(res)))
@@ -842,7 +885,7 @@ static int pipeline_flush(pgorm_conn *c)
 		if (r < 0)
 			return fail(c, NULL, NULL);
 		struct pollfd pfd = { .fd = PQsocket(c->pq), .events = POLLIN | POLLOUT };
-		if (poll(&pfd, 1, -1) < 0) {
+		if (pgorm__poll(&pfd, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return pgorm__error_set(&c->err, PGORM_ECONN, "poll: %s", strerror(errno));
@@ -852,8 +895,9 @@ static int pipeline_flush(pgorm_conn *c)
 	}
 }
 
-/* What the collector expects, in send order. */
-enum { SLOT_STMT, SLOT_PREPARE };
+/* What the collector expects, in send order. SLOT_PRE / SLOT_POST: the transaction commands
+ * of a pgorm__tx_wrap (unnamed, no parameters). */
+enum { SLOT_STMT, SLOT_PREPARE, SLOT_PRE, SLOT_POST };
 
 typedef struct slot {
 	int kind;
@@ -906,6 +950,16 @@ static int send_one(pgorm_conn *c, const pgorm_stmt *st, size_t i, size_t first,
 	return pipeline_flush(c);
 }
 
+/* Send a transaction command of the batch (tx->pre or tx->post) as an unnamed statement. */
+static int send_tx(pgorm_conn *c, int kind, const char *sql, slot *slots, size_t *ns)
+{
+	if (!PQsendQueryParams(c->pq, sql, 0, NULL, NULL, NULL, NULL, 1))
+		return fail(c, NULL, sql);
+	slots[(*ns)++] = (slot){ kind, false, 0, NULL };
+	c->stats.statements++;
+	return pipeline_flush(c);
+}
+
 static bool is_tx_command(const PGresult *res)
 {
 	static const char *const cmds[] = { "BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT",
@@ -921,19 +975,23 @@ static bool is_tx_command(const PGresult *res)
  * *tx_cmd = a transaction command completed before it). Cache entries whose PREPARE did not
  * happen are marked for dropping; the caller sweeps. */
 static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots, size_t ns,
-                            pgorm_result **results, double t0, long *failed, bool *tx_cmd)
+                            pgorm_result **results, double t0, long *failed, bool *tx_cmd, pgorm__tx_wrap *tx)
 {
+	static const pgorm_stmt none = { NULL, 0, NULL };
 	int rc = 0;
 	*failed = -1;
 	*tx_cmd = false;
 	size_t k = 0;
 	for (; k < ns; k++) {
-		const pgorm_stmt *st = &stmts[slots[k].index];
-		PGresult *res = PQgetResult(c->pq);
+		bool is_tx = slots[k].kind == SLOT_PRE || slots[k].kind == SLOT_POST;
+		const pgorm_stmt *st = is_tx ? &none : &stmts[slots[k].index];
+		const char *sql = !is_tx ? st->sql : slots[k].kind == SLOT_PRE ? tx->pre : tx->post;
+		long index = is_tx ? -1 : (long)slots[k].index;
+		PGresult *res = get_result(c->pq);
 		if (res == NULL) { /* connection trouble: nothing more will come */
 			if (rc == 0) {
-				rc = fail(c, NULL, st->sql);
-				c->err.stmt_index = (long)slots[k].index;
+				rc = fail(c, NULL, sql);
+				c->err.stmt_index = index;
 				*failed = (long)k;
 			}
 			break;
@@ -942,18 +1000,29 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 		bool ok = result_ok(res);
 		int src = 0;
 		if (!ok && status != PGRES_PIPELINE_ABORTED && rc == 0) {
-			rc = src = fail(c, res, st->sql);
+			/* the server refused it (it sent a SQLSTATE): what follows did not run */
+			if (tx != NULL && PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
+				tx->refused = true;
+			rc = src = fail(c, res, sql);
 			if (slots[k].kind == SLOT_PREPARE)
 				advise_on_name_clash(c);
-			c->err.stmt_index = (long)slots[k].index;
+			c->err.stmt_index = index;
 			*failed = (long)k;
 		} else if (!ok) {
-			src = PGORM_EABORTED;
-		} else if (rc == 0 && is_tx_command(res)) {
-			*tx_cmd = true;
+			/* skipped after a failure; a statement whose own PREPARE failed shows that error */
+			src = *failed >= 0 && slots[*failed].kind == SLOT_PREPARE && slots[*failed].index == slots[k].index &&
+			              slots[k].kind == SLOT_STMT
+			          ? rc
+			          : PGORM_EABORTED;
+		} else if (is_tx_command(res)) {
+			*tx_cmd = *tx_cmd || rc == 0;
+			if (slots[k].kind == SLOT_POST) /* also after a client-side failure (out of memory) */
+				tx->post_done = true;
 		}
 		if (slots[k].kind == SLOT_PREPARE && !ok)
 			slots[k].entry->doom = PGORM__STMT_DROP;
+		if (is_tx)
+			hook(c, sql, 0, NULL, t0, src);
 		if (slots[k].kind == SLOT_STMT) {
 			hook(c, st->sql, st->nparams, st->params, t0, src);
 			if (ok && rc == 0 && results != NULL) {
@@ -967,7 +1036,7 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 		}
 		PQclear(res);
 		if (status != PGRES_FATAL_ERROR || PQstatus(c->pq) == CONNECTION_OK) {
-			PGresult *end = PQgetResult(c->pq); /* each statement's results end with NULL */
+			PGresult *end = get_result(c->pq); /* each statement's results end with NULL */
 			PQclear(end);
 		}
 	}
@@ -980,12 +1049,13 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
 	 * deferred constraint say, travels in what was lost) */
 	PGresult *res;
 	bool synced = false;
-	while (!synced && (res = PQgetResult(c->pq)) != NULL) {
+	while (!synced && (res = get_result(c->pq)) != NULL) {
 		synced = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
 		PQclear(res);
 	}
 	if (!synced) {
-		if (rc == 0)
+		/* an explicit COMMIT (tx->post) that completed decided the outcome: it stands */
+		if (rc == 0 && !(tx != NULL && tx->post_done))
 			rc = fail(c, NULL, NULL); /* PGORM_ECONN: libpq's "server closed …", or the
 			                            * server's last words (57P01 …) */
 		c->broken = true;             /* still in pipeline mode, busy: unusable */
@@ -997,7 +1067,7 @@ static int pipeline_collect(pgorm_conn *c, const pgorm_stmt *stmts, slot *slots,
  * stale cached statement (26000 / 0A000) outside any transaction, so running it again is safe:
  * the failed batch was rolled back as a whole. */
 static int pipeline_once(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
-                         slot *slots, bool *retry)
+                         slot *slots, bool *retry, pgorm__tx_wrap *tx)
 {
 	*retry = false;
 	bool idle_before = PQtransactionStatus(c->pq) == PQTRANS_IDLE;
@@ -1012,9 +1082,17 @@ static int pipeline_once(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm
 		PQexitPipelineMode(c->pq);
 		return rc;
 	}
+	if (tx != NULL && tx->pre != NULL) {
+		tx->pre_sent = true;
+		rc = send_tx(c, SLOT_PRE, tx->pre, slots, &ns);
+	}
 	for (size_t i = 0, first = 0; i < n && rc == 0; first += stmts[i].nparams, i++) {
 		rc = send_one(c, &stmts[i], i, first, slots, &ns);
 		c->stats.statements++;
+	}
+	if (rc == 0 && tx != NULL && tx->post != NULL) {
+		tx->post_sent = true; /* from here on the server may run it, whatever we learn later */
+		rc = send_tx(c, SLOT_POST, tx->post, slots, &ns);
 	}
 	if (rc == 0 && (!PQpipelineSync(c->pq) || pipeline_flush(c) != 0))
 		rc = fail(c, NULL, NULL);
@@ -1031,8 +1109,8 @@ static int pipeline_once(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm
 	}
 	long failed;
 	bool tx_cmd;
-	rc = pipeline_collect(c, stmts, slots, ns, results, t0, &failed, &tx_cmd);
-	if (PQexitPipelineMode(c->pq) != 1 && rc == 0)
+	rc = pipeline_collect(c, stmts, slots, ns, results, t0, &failed, &tx_cmd, tx);
+	if (PQexitPipelineMode(c->pq) != 1 && rc == 0 && !c->broken)
 		rc = fail(c, NULL, NULL);
 	if (rc != 0 && failed >= 0 && slots[failed].kind == SLOT_STMT && slots[failed].hit &&
 	    (strcmp(c->err.sqlstate, "26000") == 0 || strcmp(c->err.sqlstate, "0A000") == 0)) {
@@ -1055,8 +1133,21 @@ static int pipeline_once(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm
 
 int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results)
 {
+	return pipeline_tx(c, n, stmts, results, NULL);
+}
+
+int pgorm__conn_pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
+                            pgorm__tx_wrap *tx)
+{
+	return pipeline_tx(c, n, stmts, results, tx);
+}
+
+static int pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
+                       pgorm__tx_wrap *tx)
+{
 	if (c == NULL)
 		return PGORM_EINVAL;
+	size_t ntx = tx == NULL ? 0 : (tx->pre != NULL) + (tx->post != NULL);
 	if (results != NULL)
 		for (size_t i = 0; i < n; i++)
 			results[i] = NULL;
@@ -1077,18 +1168,18 @@ int pgorm_conn_pipeline(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_
 	}
 	pgorm__params_resolve(&c->params);
 	int rc = pgorm__conn_check(c);
-	if (rc != 0 || n == 0)
+	if (rc != 0 || n + ntx == 0)
 		return rc;
-	if (n > SIZE_MAX / 2 / sizeof(slot))
+	if (n > SIZE_MAX / 2 / sizeof(slot) - 2)
 		return pgorm__error_set(&c->err, PGORM_ENOMEM, "batch of %zu statements is too large", n);
-	slot *slots = pgorm__calloc(2 * n, sizeof *slots);
+	slot *slots = pgorm__calloc(2 * n + ntx, sizeof *slots);
 	if (slots == NULL)
 		return pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory for a batch of %zu statements", n);
 	bool retry = false;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (c->cfg.stmt_mode == PGORM_STMT_NAMED && (rc = flush_garbage(c)) != 0)
 			break;
-		rc = pipeline_once(c, n, stmts, results, slots, &retry);
+		rc = pipeline_once(c, n, stmts, results, slots, &retry, tx);
 		if (rc == 0 || !retry)
 			break;
 		c->stats.reprepares++;

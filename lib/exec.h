@@ -75,6 +75,23 @@ int pgorm__conn_open(pgorm_conn **out, const pgorm_conn_config *cfg, const char 
 #define PGORM__NAME_CLASH_ADVICE \
 	"behind PgBouncer in transaction mode use PGORM_STMT_UNNAMED, or PgBouncer >= 1.21 with " \
 	"max_prepared_statements"
+/* Transaction commands sent in the same pipeline as a batch (lib/state.c: BEGIN with the first
+ * statements, COMMIT with the last), unnamed and without parameters. The out fields say what
+ * is known of post (a COMMIT) when the batch fails: post_sent, it was queued, so the server
+ * may have run it; post_done, it completed (the batch then returns 0 even if the connection
+ * is lost before the sync; after a client-side failure such as out of memory it returns the
+ * error, and the results are lost, but post did complete); refused, the server refused an earlier slot (it sent a SQLSTATE),
+ * so post was skipped or never reached. */
+typedef struct pgorm__tx_wrap {
+	const char *pre, *post;     /* in: NULL for none */
+	bool pre_sent;              /* out: pre was queued (nothing is sent before an early error) */
+	bool post_sent, post_done, refused;
+} pgorm__tx_wrap;
+/* pgorm_conn_pipeline with tx->pre before the statements and tx->post after them (tx may be
+ * NULL; n may be 0 when tx has a command). Errors: as pgorm_conn_pipeline; a failing pre or
+ * post has stmt_index -1. */
+int pgorm__conn_pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
+                            pgorm__tx_wrap *tx);
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);
 

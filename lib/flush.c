@@ -109,11 +109,6 @@ static bool mark_deleted(void *o, pgorm__objlist *next)
 	return true;
 }
 
-static bool is_orphan_rel(const pgorm_rel *m2o)
-{
-	return m2o->kind == PGORM_REL_MANY_TO_ONE && (m2o->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN);
-}
-
 /* Process one relationship of the deleted parents at this level. */
 static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents, pgorm__objlist *next, bool dry, plan *pl)
 {
@@ -198,6 +193,7 @@ static int reload_scalar(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *p
 			pgorm__link_put(old, m2o, NULL);
 			ost->link_dirty |= 1ULL << m2o->index;
 			ost->loaded |= 1ULL << m2o->index;
+			ost->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN; /* cut by its parent: an orphan after all */
 		}
 	}
 	pgorm__free(cur);
@@ -253,6 +249,38 @@ static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 	return rc;
 }
 
+/* Delete cascade along a many-to-one (the child's parent goes with it: SQLAlchemy's
+ * cascade="all" on the many-to-one side). An unloaded link is loaded first, as SQLAlchemy's
+ * cascade does (not in a dry run: the plan then says so). */
+static int cascade_m2o(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *deleted, pgorm__objlist *next, bool dry, plan *pl)
+{
+	for (size_t i = 0; i < deleted->n; i++) {
+		void *o = deleted->items[i];
+		void *t = pgorm__link_get(o, r);
+		if (t == NULL && !((pgorm__st(o)->loaded >> r->index) & 1) && !(pgorm__st(o)->nulls & pgorm__fk_mask(r))) {
+			if (dry) {
+				char *note = plan_alloc(pl, 160);
+				planned *it = note ? plan_add(pl) : NULL;
+				if (it) {
+					snprintf(note, 160, "load %s.%s to delete it with its %s (delete cascade)",
+					         r->owner->model->table, r->name, r->owner->model->table);
+					it->stmt.sql = "SELECT … WHERE pk = $1";
+					it->reason = note;
+					it->kind = K_DELETE;
+				}
+				continue;
+			}
+			int rc = pgorm__load_lazy(s, r, o);
+			if (rc != 0 && rc != PGORM_ENOTFOUND)
+				return rc;
+			t = pgorm__link_get(o, r);
+		}
+		if (t != NULL && !mark_deleted(t, next))
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 {
 	pgorm__objlist level = { 0 }, next = { 0 };
@@ -294,10 +322,15 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 		pgorm__objstate *st = pgorm__st(o);
 		if (st->link_dirty == 0 || (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_PENDING))
 			continue;
+		if (st->flags2 & OBJ2_NO_ORPHAN) {
+			if (!dry)
+				st->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN;
+			continue;
+		}
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		for (size_t b = 0; b < mi->nrels; b++) {
 			const pgorm_rel *m2o = mi->rels[b];
-			if (((st->link_dirty >> b) & 1) && is_orphan_rel(m2o) && pgorm__link_get(o, m2o) == NULL) {
+			if (((st->link_dirty >> b) & 1) && pgorm__orphan_cascade(m2o) && pgorm__link_get(o, m2o) == NULL) {
 				if (st->state == PGORM_STATE_PERSISTENT) {
 					st->state = PGORM_STATE_DELETED;
 					st->flags &= (uint8_t)~OBJ_DELETE_DONE;
@@ -326,6 +359,9 @@ static int resolve_cascades(pgorm_session *s, bool dry, plan *pl)
 				const pgorm_rel *r = mi->rels[k];
 				if (r->kind == PGORM_REL_ONE_TO_MANY)
 					rc = cascade_rel(s, r, &parents, &next, dry, pl);
+				else if (r->kind == PGORM_REL_MANY_TO_ONE && (r->cascade & PGORM_CASCADE_DELETE) &&
+				         !(r->flags & PGORM_REL_VIEWONLY))
+					rc = cascade_m2o(s, r, &parents, &next, dry, pl);
 			}
 			pgorm__free(parents.items);
 		}
@@ -1403,6 +1439,37 @@ static void name_failure(pgorm_session *s, const planned *it)
 		pgorm__strlcpy(s->err.message + k, m, sizeof s->err.message - (size_t)k);
 }
 
+/* A commit's flush sends COMMIT in the same pipeline as its statements (one round trip less)
+ * when nothing checked after the results can still fail: no version check (PGORM_ESTALE must
+ * roll back), no RETURNING of server values to decode, and room in the identity map and the
+ * deleted list reserved now for what finish() adds. Otherwise COMMIT goes out on its own. */
+static bool carry_commit(pgorm_session *s, plan *pl)
+{
+	if (!s->commit_asked)
+		return false;
+	size_t ins = 0, del = 0;
+	for (size_t i = 0; i < pl->n; i++) {
+		const planned *it = &pl->items[i];
+		if (it->versioned || (it->kind == K_INSERT && it->returned != 0))
+			return false;
+		if (it->kind == K_INSERT)
+			ins += it->nobjs;
+		else if (it->kind == K_DELETE)
+			del += it->nobjs;
+	}
+	if (pgorm__imap_reserve(&s->imap, ins) != 0)
+		return false;
+	if (s->capflushed_deleted - s->nflushed_deleted < del) {
+		size_t cap = s->nflushed_deleted + del;
+		void **a = pgorm__reallocarray(s->flushed_deleted, cap, sizeof *a);
+		if (a == NULL)
+			return false;
+		s->flushed_deleted = a;
+		s->capflushed_deleted = cap;
+	}
+	return true;
+}
+
 static int execute(pgorm_session *s, plan *pl)
 {
 	pgorm_stmt *stmts = pgorm__calloc(pl->n, sizeof *stmts);
@@ -1414,12 +1481,15 @@ static int execute(pgorm_session *s, plan *pl)
 	}
 	for (size_t i = 0; i < pl->n; i++)
 		stmts[i] = pl->items[i].stmt;
-	int rc = pgorm__session_pipeline(s, pl->n, stmts, res);
+	int rc = carry_commit(s, pl) ? pgorm__session_pipeline_commit(s, pl->n, stmts, res, true)
+	                             : pgorm__session_pipeline(s, pl->n, stmts, res);
 	s->err_obj = NULL;
-	if (rc != 0 && s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n)
+	if (rc != 0 && !s->tx_in_doubt && s->err.stmt_index >= 0 && (size_t)s->err.stmt_index < pl->n)
 		name_failure(s, &pl->items[s->err.stmt_index]);
 	for (size_t i = 0; i < pl->n && rc == 0; i++) {
 		planned *it = &pl->items[i];
+		if (res[i] == NULL) /* committed with the results lost (state.c): nothing to check */
+			continue;
 		uint64_t n = pgorm_result_affected(res[i]);
 		if (it->versioned && n != it->nobjs)
 			rc = pgorm__session_fail(s, PGORM_ESTALE, "%s: %s expected %zu row(s), matched %llu (version changed or row deleted concurrently)",
@@ -1450,7 +1520,10 @@ static int finish(pgorm_session *s, plan *pl)
 				st->flags |= OBJ_NEW_IN_TX;
 				if (!(st->flags & OBJ_IN_MAP) && pgorm__imap_put(&s->imap, it->mi, o) != 0)
 					return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory in the identity map");
-			} else if (it->kind == K_UPDATE && it->mi->version_col >= 0) {
+			} else if (it->kind == K_UPDATE || it->kind == K_POST_UPDATE) {
+				st->flags2 |= OBJ2_UPDATED_IN_TX;
+			}
+			if (it->kind == K_UPDATE && it->mi->version_col >= 0) {
 				const pgorm_column *vc = &it->mi->cols[it->mi->version_col];
 				pgorm_value v;
 				pgorm__get_col(o, vc, (size_t)it->mi->version_col, &v);
@@ -1618,11 +1691,14 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 		rc = pgorm__session_begin(s);
 		if (rc == 0)
 			rc = execute(s, &pl);
-		if (rc == 0)
-			rc = finish(s, &pl);
-		if (rc != 0)
+		/* in doubt (a carried COMMIT may have committed): the objects as after a commit */
+		if (rc == 0 || s->tx_in_doubt) {
+			int frc = finish(s, &pl);
+			rc = rc != 0 ? rc : frc;
+		}
+		if (rc != 0 && !s->tx_in_doubt)
 			rc = fail_flush(s, rc);
-		else
+		else if (rc == 0)
 			s->stats.flushes++;
 	} else if (rc == 0) {
 		/* nothing to send (e.g. a link set to the parent it already had): the changes are

@@ -140,11 +140,29 @@ static int grow(pgorm__imap *m, size_t need)
 
 int pgorm__imap_reserve(pgorm__imap *m, size_t more) { return grow(m, m->count + more); }
 
-void pgorm__imap_prefetch_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key)
+uint64_t pgorm__imap_prefetch_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key)
 {
 	/* the hash key_hash computes for a single integer key */
 	uint64_t h = mix((mi->index + 1) ^ (uint64_t)key);
 	__builtin_prefetch(&m->slots[h & (m->cap - 1)]);
+	return h;
+}
+
+void *pgorm__imap_find_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key, uint64_t h)
+{
+	size_t mask = m->cap - 1, off = mi->cols[mi->pk[0]].offset;
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		uint64_t sl = m->slots[i];
+		if (sl == 0)
+			return NULL;
+		if (!tag_match(m, sl, h))
+			continue;
+		const char *o = slot_obj(m, sl);
+		int64_t k;
+		memcpy(&k, o + off, sizeof k);
+		if (k == key && ((const pgorm_object *)(const void *)o)->model == mi->model)
+			return (void *)(uintptr_t)o;
+	}
 }
 
 void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe)

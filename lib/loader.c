@@ -138,9 +138,10 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 	pgorm__objstate *st = pgorm__st(obj);
 	uint64_t scratch_word;
 	int irow = (int)row;
-	for (size_t i = 0; i < mi->ncols; i++) {
-		if (!((mask >> i) & 1))
-			continue;
+	if (mi->ncols < 64)
+		mask &= (UINT64_C(1) << mi->ncols) - 1;
+	for (; mask != 0; mask &= mask - 1) { /* the selected columns, lowest first */
+		size_t i = (size_t)__builtin_ctzll(mask);
 		const pgorm_column *c = &mi->cols[i];
 		int col = (int)(col0 + i);
 		uint64_t *word = st != NULL ? &st->snap[i] : &scratch_word;
@@ -276,26 +277,29 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	void *probe = s->ld->probe;
 	((pgorm_object *)probe)->model = mi->model;
 	((pgorm_object *)probe)->priv = NULL;
-	/* A single int8 key: fetch the next row's identity-map slot while this row is decoded
-	 * (the table is large and the slots of consecutive rows are far apart). */
 	int pkcol = (int)(col0 + mi->pk[0]);
 	/* A single int8 key (the common case) is read once, one row ahead: that value starts
 	 * fetching the row's identity-map slot while the previous row is decoded (the table is
-	 * large and the slots of consecutive rows are far apart). */
+	 * large and the slots of consecutive rows are far apart); its hash, computed then, serves
+	 * the lookup, which compares the key as an integer. */
 	bool intkey = mi->npk == 1 && dec.kind[mi->pk[0]] == D_INT8;
 	size_t keyoff = mi->cols[mi->pk[0]].offset;
 	int64_t next_key = 0;
+	uint64_t next_hash = 0;
 	bool next_ok = intkey && nrows > 0 && PQgetlength(r->res, 0, pkcol) == 8;
-	if (next_ok)
+	if (next_ok) {
 		next_key = (int64_t)pgorm__be64(PQgetvalue(r->res, 0, pkcol));
+		next_hash = pgorm__imap_prefetch_int(&s->imap, mi, next_key);
+	}
 	for (size_t row = 0; row < nrows; row++) {
 		bool have_key = next_ok;
 		int64_t key = next_key;
+		uint64_t hash = next_hash;
 		if (intkey) {
 			next_ok = row + 1 < nrows && PQgetlength(r->res, (int)row + 1, pkcol) == 8;
 			if (next_ok) {
 				next_key = (int64_t)pgorm__be64(PQgetvalue(r->res, (int)row + 1, pkcol));
-				pgorm__imap_prefetch_int(&s->imap, mi, next_key);
+				next_hash = pgorm__imap_prefetch_int(&s->imap, mi, next_key);
 			}
 		}
 		if (have_key) {
@@ -312,8 +316,8 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			if (rc != 0)
 				break;
 		}
-		uint64_t hash;
-		void *obj = pgorm__imap_find_h(&s->imap, mi, probe, &hash);
+		void *obj = have_key ? pgorm__imap_find_int(&s->imap, mi, key, hash)
+		                     : pgorm__imap_find_h(&s->imap, mi, probe, &hash);
 		if (obj != NULL) {
 			pgorm__objstate *st = pgorm__st(obj);
 			if (overwrite || (st->flags & OBJ_EXPIRED)) {
@@ -346,9 +350,13 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 				rc = s->err.code;
 				break;
 			}
-			for (size_t k = 0; k < mi->npk; k++) {
-				const pgorm_column *c = &mi->cols[mi->pk[k]];
-				memcpy(pgorm__field(obj, c->offset), pgorm__field(probe, c->offset), c->size);
+			if (have_key) {
+				memcpy(pgorm__field(obj, keyoff), &key, 8);
+			} else {
+				for (size_t k = 0; k < mi->npk; k++) {
+					const pgorm_column *c = &mi->cols[mi->pk[k]];
+					memcpy(pgorm__field(obj, c->offset), pgorm__field(probe, c->offset), c->size);
+				}
 			}
 			if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
 				break;
@@ -423,7 +431,8 @@ static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, const siz
 			                           "%s.%s: relationship loading needs integer, text or uuid keys",
 			                           mi->model->table, col->name);
 	}
-	void **with = pgorm__calloc(n ? n : 1, sizeof *with); /* the objects without a NULL in the key */
+	void *few[8]; /* a lazy load asks for one key: no allocation */
+	void **with = n <= 8 ? few : pgorm__calloc(n, sizeof *with); /* the objects without a NULL in the key */
 	if (with == NULL)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	size_t m = 0;
@@ -438,7 +447,8 @@ static int collect_keys(pgorm_session *s, const pgorm__model_info *mi, const siz
 		k->params[c] = k->col[c].param;
 	}
 	k->n = m;
-	pgorm__free(with);
+	if (with != few)
+		pgorm__free(with);
 	if (rc != 0)
 		keyset_free(k);
 	return rc;
@@ -524,13 +534,6 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 	return NULL;
 }
 
-static uint64_t fk_mask(const pgorm_rel *r)
-{
-	uint64_t m = 0;
-	for (size_t c = 0; c < r->nfk; c++)
-		m |= 1ULL << r->fk_cols[c];
-	return m;
-}
 
 /* A relationship load for a set of objects, in two halves so that sibling loads can share
  * one pipeline: prepare builds the statement (or finds there is nothing to ask), apply folds
@@ -679,7 +682,7 @@ static int prepare_m2o(pgorm_session *s, load_job *j)
 			pgorm__link_put(o, r, t);
 			pgorm__st(o)->loaded |= 1ULL << r->index;
 			s->stats.identity_hits++;
-		} else if (!(pgorm__st(o)->nulls & fk_mask(r))) {
+		} else if (!(pgorm__st(o)->nulls & pgorm__fk_mask(r))) {
 			missing[nm++] = o;
 		} else {
 			pgorm__link_put(o, r, NULL);
@@ -882,6 +885,13 @@ static int nplus1_check(pgorm_session *s, const pgorm_rel *r, void *obj)
 	return 0;
 }
 
+void *pgorm__m2o_in_map(pgorm_session *s, const pgorm_rel *r, void *obj)
+{
+	if (pgorm__st(obj)->nulls & pgorm__fk_mask(r))
+		return NULL;
+	return find_by_cols(s, r->target, r->ref_cols, r->nfk, obj, r->owner, r->fk_cols, NULL, 0);
+}
+
 int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 {
 	pgorm__objstate *st = pgorm__st(obj);
@@ -900,11 +910,11 @@ int pgorm__load_lazy(pgorm_session *s, const pgorm_rel *r, void *obj)
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
 		/* an expired object's FK fields are stale (C cannot trap the read): its row first */
 		if ((st->flags & OBJ_EXPIRED) && st->state == PGORM_STATE_PERSISTENT) {
-			int frc = pgorm__refresh_one(s, obj);
+			int frc = pgorm__refresh_one(s, obj, false); /* keeping the columns written since */
 			if (frc != 0)
 				return frc;
 		}
-		if (pgorm__st(obj)->nulls & fk_mask(r)) {
+		if (pgorm__st(obj)->nulls & pgorm__fk_mask(r)) {
 			pgorm__link_put(obj, r, NULL);
 			pgorm__st(obj)->loaded |= 1ULL << r->index;
 			return 0;
@@ -984,7 +994,7 @@ void pgorm__sql_by_pk(pgorm__sb *b, const pgorm__model_info *mi)
 }
 
 /* SELECT the row of obj's primary key and load it (overwrite). */
-int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
+int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, bool overwrite, void **out)
 {
 	/* the statement is built once per model and session (slots after the loaders') */
 	const char **slot = &s->ld->sql[s->reg->nmodels * PGORM__MAX_RELS + mi->index];
@@ -1002,7 +1012,7 @@ int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value
 		return rc;
 	void **objs = NULL;
 	size_t n = 0;
-	rc = pgorm__load_rows(s, mi, res, 0, true, &objs, &n);
+	rc = pgorm__load_rows(s, mi, res, 0, overwrite, &objs, &n);
 	pgorm_result_free(res);
 	if (rc != 0)
 		return rc;
@@ -1016,9 +1026,28 @@ int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value
 	return 0;
 }
 
+/* pgorm__get found obj in the identity map (not expired). */
+static int get_hit(pgorm_session *s, void *obj, void **out)
+{
+	s->stats.identity_hits++;
+	if (pgorm__st(obj)->state == PGORM_STATE_DELETED)
+		return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: object is marked deleted",
+		                           ((pgorm_object *)obj)->model->table);
+	*out = obj;
+	return 0;
+}
+
 int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out)
 {
 	const pgorm_model *m = mi->model;
+	if (mi->npk == 1 && mi->cols[mi->pk[0]].type == PGORM_TYPE_INT8 && !pk[0].is_null &&
+	    pgorm__is_int_type(pk[0].type)) {
+		/* a single int8 key: looked up as an integer, no probe object */
+		int64_t key = pgorm__value_int(&pk[0]);
+		void *obj = pgorm__imap_find_int(&s->imap, mi, key, pgorm__imap_prefetch_int(&s->imap, mi, key));
+		if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED))
+			return get_hit(s, obj, out);
+	}
 	void *probe = s->ld->probe;
 	memset(probe, 0, s->ld->probe_size);
 	((pgorm_object *)probe)->model = m;
@@ -1032,28 +1061,23 @@ int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, v
 			                           pgorm_type_name(c->type), pgorm_type_name(pk[i].type));
 	}
 	void *obj = pgorm__imap_find(&s->imap, mi, probe);
-	if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED)) {
-		s->stats.identity_hits++;
-		if (pgorm__st(obj)->state == PGORM_STATE_DELETED)
-			return pgorm__session_fail(s, PGORM_ENOTFOUND, "%s: object is marked deleted", m->table);
-		*out = obj;
-		return 0;
-	}
+	if (obj != NULL && !(pgorm__st(obj)->flags & OBJ_EXPIRED))
+		return get_hit(s, obj, out);
 	/* No autoflush on a miss (as Hibernate's find): a row is found by its key, which pending
 	 * changes cannot move, and flushing would scan the whole session on every miss. */
 	pgorm_value keys[PGORM__MAX_PK];
 	pgorm__pk_values(probe, mi, keys);
-	return pgorm__load_by_pk(s, mi, keys, out);
+	return pgorm__load_by_pk(s, mi, keys, false, out);
 }
 
-int pgorm__refresh_one(pgorm_session *s, void *obj)
+int pgorm__refresh_one(pgorm_session *s, void *obj, bool overwrite)
 {
 	pgorm__model_info *mi = pgorm__session_info(s, obj);
 	pgorm_value keys[PGORM__MAX_PK];
 	pgorm__pk_values(obj, mi, keys);
 	void *got = NULL;
 	pgorm__st(obj)->flags |= OBJ_EXPIRED;
-	int rc = pgorm__load_by_pk(s, mi, keys, &got);
+	int rc = pgorm__load_by_pk(s, mi, keys, overwrite, &got);
 	if (rc == PGORM_ENOTFOUND)
 		pgorm__detach(s, obj);
 	return rc;

@@ -32,12 +32,17 @@ int pgorm__loader_create(pgorm__loader **out, const pgorm_registry *reg);
 void pgorm__loader_destroy(pgorm__loader *ld);
 /* "SELECT <columns> FROM <table> t WHERE pk1 = $1 AND …" into b. */
 void pgorm__sql_by_pk(pgorm__sb *b, const pgorm__model_info *mi);
-/* SELECT the row of a primary key and load it (overwriting). Errors: PGORM_ENOTFOUND,
- * those of the statement. */
-int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out);
+/* SELECT the row of a primary key and load it: overwriting every column (a refresh), or, when
+ * !overwrite, as any load (an expired object keeps the columns written since it expired).
+ * Errors: PGORM_ENOTFOUND, those of the statement. */
+int pgorm__load_by_pk(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, bool overwrite, void **out);
 /* The object for a primary key: from the identity map when there and not expired, else
  * loaded (pgorm_session_get). */
 int pgorm__get(pgorm_session *s, pgorm__model_info *mi, const pgorm_value *pk, void **out);
-/* Reload obj's row, overwriting; a row gone detaches obj (PGORM_ENOTFOUND). */
-int pgorm__refresh_one(pgorm_session *s, void *obj);
+/* The target of obj's many-to-one r that its foreign key names, from the identity map
+ * (NULL: the key is NULL, or that object is not in the map); no SQL. */
+void *pgorm__m2o_in_map(pgorm_session *s, const pgorm_rel *r, void *obj);
+/* Reload obj's row (expiring it first; overwrite: as pgorm__load_by_pk); a row gone detaches
+ * obj (PGORM_ENOTFOUND). */
+int pgorm__refresh_one(pgorm_session *s, void *obj, bool overwrite);
 #endif

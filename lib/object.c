@@ -5,23 +5,15 @@
 
 #include <string.h>
 
-bool pgorm__objlist_push(pgorm__objlist *l, void *o)
+bool pgorm__objlist_grow(pgorm__objlist *l)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		void **items = pgorm__reallocarray(l->items, cap, sizeof *items);
-		if (items == NULL)
-			return false;
-		l->items = items;
-		l->cap = cap;
-	}
-	l->items[l->n++] = o;
+	size_t cap = l->cap ? l->cap * 2 : 64;
+	void **items = pgorm__reallocarray(l->items, cap, sizeof *items);
+	if (items == NULL)
+		return false;
+	l->items = items;
+	l->cap = cap;
 	return true;
-}
-
-size_t pgorm__objstate_size(const pgorm__model_info *mi)
-{
-	return sizeof(pgorm__objstate) + mi->ncols * sizeof(uint64_t) + mi->nslots * sizeof(pgorm_collection);
 }
 
 uint64_t pgorm__hash_bytes(const void *p, size_t n)
@@ -426,7 +418,8 @@ bool pgorm__keyarray_supports(pgorm_type t)
 
 void pgorm__keyarray_free(pgorm__keyarray *k)
 {
-	pgorm__free(k->ints);
+	if (k->ints != &k->one)
+		pgorm__free(k->ints);
 	pgorm__free((void *)k->strs);
 	pgorm__free(k->text);
 	memset(k, 0, sizeof *k);
@@ -451,7 +444,7 @@ int pgorm__keyarray_build(pgorm__keyarray *k, const pgorm_column *col, size_t id
 		return PGORM_EUNSUPPORTED;
 	bool ints = pgorm__is_int_type(col->type);
 	if (ints)
-		k->ints = pgorm__calloc(n ? n : 1, sizeof *k->ints);
+		k->ints = n <= 1 ? &k->one : pgorm__calloc(n, sizeof *k->ints);
 	else
 		k->strs = pgorm__calloc(n ? n : 1, sizeof *k->strs);
 	if (col->type == PGORM_TYPE_UUID)

@@ -30,6 +30,8 @@ enum {
 	OBJ2_SEEN = 1u << 0,        /* scratch mark while folding joined rows / walking a cascade */
 	OBJ2_LOADING = 1u << 1,     /* scratch mark: a parent whose collection is being loaded */
 	OBJ2_WAS_DELETED = 1u << 2, /* its DELETE was flushed (until a rollback brings it back) */
+	OBJ2_UPDATED_IN_TX = 1u << 3, /* an UPDATE of it was flushed in the current transaction */
+	OBJ2_NO_ORPHAN = 1u << 4,   /* its many-to-one was set NULL while unloaded: no orphan (flush) */
 	OBJ2_FOLDING = 1u << 7      /* scratch mark: a parent whose relationship a joined query rebuilds */
 };
 
@@ -64,10 +66,23 @@ typedef struct pgorm__objlist {
 	size_t n, cap;
 } pgorm__objlist;
 
-/* Append o; false on out of memory (the list is unchanged). */
-bool pgorm__objlist_push(pgorm__objlist *l, void *o);
+/* Append o; false on out of memory (the list is unchanged). Inline: cascade walks and
+ * flush plans push one per object. */
+bool pgorm__objlist_grow(pgorm__objlist *l);
+static inline bool pgorm__objlist_push(pgorm__objlist *l, void *o)
+{
+	if (l->n == l->cap && !pgorm__objlist_grow(l))
+		return false;
+	l->items[l->n++] = o;
+	return true;
+}
 
-size_t pgorm__objstate_size(const pgorm__model_info *mi);
+/* Bytes of an object's state: the objstate, a snapshot word per column, the slots. Inline:
+ * every object allocation computes it. */
+static inline size_t pgorm__objstate_size(const pgorm__model_info *mi)
+{
+	return sizeof(pgorm__objstate) + mi->ncols * sizeof(uint64_t) + mi->nslots * sizeof(pgorm_collection);
+}
 /* Where the objstate starts in an object's allocation (after the struct, 8-byte aligned), and
  * the allocation's whole size: [struct | objstate | snapshot[ncols] | slots]. */
 static inline size_t pgorm__state_offset(const pgorm__model_info *mi) { return (mi->model->size + 7) & ~(size_t)7; }
@@ -110,6 +125,14 @@ void pgorm__observe(void *obj, const pgorm__model_info *mi);
 void pgorm__assign_col(void *obj, const pgorm__model_info *mi, size_t i, bool is_null);
 /* Column i back to never assigned: zeroed, NULL, not written by the next INSERT. */
 void pgorm__unassign_col(void *obj, const pgorm__model_info *mi, size_t i);
+/* The bits of r's foreign key columns (in nulls, dirty, …). */
+static inline uint64_t pgorm__fk_mask(const pgorm_rel *r)
+{
+	uint64_t m = 0;
+	for (size_t c = 0; c < r->nfk; c++)
+		m |= 1ULL << r->fk_cols[c];
+	return m;
+}
 /* The foreign key columns of the many-to-one r become NULL at the next flush. */
 void pgorm__fk_set_null(void *obj, const pgorm_rel *r);
 /* Columns assigned since the last load or flush (observes first). */
@@ -148,6 +171,8 @@ typedef struct pgorm__keyarray {
 	size_t n;
 	pgorm_value param;     /* borrows the arrays above */
 	const char *cast;      /* what follows the parameter: "::int8[]", "::text[]", "::text[]::uuid[]" */
+	int64_t one;           /* ints of a one-key integer set (a lazy load): no allocation, so the
+	                        * keyarray must not be moved while param is in use */
 } pgorm__keyarray;
 
 /* Whether keys of type t can go in one array parameter. */

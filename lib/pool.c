@@ -15,6 +15,7 @@
  * touching its memory. See "Stale handles" in pgorm/pool.h.
  */
 #include "pool.h"
+#include "wait.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -263,7 +264,22 @@ static void borrow(pgorm_pool *p, pgorm__pool_slot *s, int64_t now)
 	p->st.acquires++;
 }
 
-/* A free connection goes to the first waiter, else to the head of the idle list. Called for a
+/* Wake the first waiter for a connection on the idle list, unless it is awake already. */
+static void signal_head(pgorm_pool *p)
+{
+	pgorm__pool_waiter *w = p->wq_head;
+	if (w != NULL && !w->signaled && p->idle_head != NULL) {
+		w->signaled = true;
+		pgorm__cond_signal(&w->cond);
+	}
+}
+
+/* A free connection: a new one goes to the first waiter. A released one goes on the idle list
+ * and wakes the first waiter, so that the releasing thread (or any acquirer) may take it again
+ * while that waiter wakes up (bounded barging: a direct hand-off on every release costs a
+ * context switch per cycle and ran 4-12x below a plain mutex pool); once the first waiter
+ * was woken so and found the list empty, or is still waking, the next released connection is
+ * handed to it directly. A waiter loses at most one race per place in the queue. Called for a
  * borrowed slot being released (was_borrowed) or a new one (not counted in in_use yet). */
 static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_borrowed)
 {
@@ -271,15 +287,16 @@ static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_
 	if (was_borrowed)
 		p->in_use--;
 	pgorm__pool_waiter *w = p->wq_head;
-	if (w != NULL) {
+	if (w != NULL && (!was_borrowed || w->missed || w->signaled)) {
 		waiter_unlink(p, w);
 		borrow(p, s, now);
 		w->slot = s;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	} else {
 		idle_push(p, s);
 	}
+	signal_head(p);
 	if (p->closing && p->in_use == 0)
 		pthread_cond_broadcast(&p->close_cond);
 }
@@ -426,7 +443,7 @@ static void fail_waiters(pgorm_pool *p)
 		waiter_unlink(p, w);
 		w->rc = PGORM_ECONN;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	}
 }
 
@@ -638,7 +655,7 @@ int pgorm_pool_close(pgorm_pool *p, long deadline_ms)
 		waiter_unlink(p, w);
 		w->rc = PGORM_ECLOSED;
 		w->done = true;
-		pthread_cond_signal(&w->cond);
+		pgorm__cond_signal(&w->cond);
 	}
 	pgorm__pool_slot *list = collect_retired(p, coarse_ms());
 	pthread_cond_signal(&p->maint_cond);
@@ -758,10 +775,23 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 	struct timespec ts;
 	to_timespec(deadline_ms, &ts);
 	while (!w.done) {
-		if (timeout_ms < 0) {
-			pthread_cond_wait(&w.cond, &p->mu);
-		} else if (pthread_cond_timedwait(&w.cond, &p->mu, &ts) == ETIMEDOUT && !w.done) {
+		if (w.signaled) { /* a connection went on the idle list for this waiter */
+			w.signaled = false;
+			pgorm__pool_slot *s = p->idle_head;
+			if (s != NULL && s->gen == p->gen && p->wq_head == &w) {
+				idle_unlink(p, s);
+				waiter_unlink(p, &w);
+				borrow(p, s, coarse_ms());
+				w.slot = s;
+				w.done = true;
+				signal_head(p); /* more idle connections: the next waiter */
+				break;
+			}
+			w.missed = true;
+		}
+		if (pgorm__cond_wait(&w.cond, &p->mu, timeout_ms < 0 ? NULL : &ts) == ETIMEDOUT && !w.done) {
 			waiter_unlink(p, &w);
+			signal_head(p);
 			break;
 		}
 	}

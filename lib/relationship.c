@@ -188,9 +188,30 @@ static bool in_session(const void *obj)
 	return st == PGORM_STATE_PENDING || st == PGORM_STATE_PERSISTENT;
 }
 
-static bool orphan_cascade(const pgorm_rel *m2o)
+bool pgorm__orphan_cascade(const pgorm_rel *m2o)
 {
 	return m2o->kind == PGORM_REL_MANY_TO_ONE && (m2o->partner->cascade & PGORM_CASCADE_DELETE_ORPHAN);
+}
+
+/* SQLAlchemy's save-update cascade refuses an object whose DELETE was flushed ("has been
+ * deleted; use make_transient()"): linking one to an object in the session, along a
+ * relationship that cascades save-update, is refused before anything changes. Through the
+ * other side only when that side is loaded (SQLAlchemy queues a backref change to an unloaded
+ * collection without cascading it). */
+static int check_not_deleted(pgorm_session *s, const pgorm_rel *r, void *owner, void *target, const char *what)
+{
+	const pgorm_rel *p = r->partner;
+	void *gone = NULL;
+	if (target != NULL && in_session(owner) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
+	    (pgorm__st(target)->flags2 & OBJ2_WAS_DELETED))
+		gone = target;
+	else if (target != NULL && p != NULL && in_session(target) && (p->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
+	         is_loaded(target, p) && (pgorm__st(owner)->flags2 & OBJ2_WAS_DELETED))
+		gone = owner;
+	if (gone == NULL || (r->flags & PGORM_REL_VIEWONLY))
+		return 0;
+	return pgorm__session_fail(s, PGORM_ESTATE, "%s: the %s object has been deleted (its DELETE was flushed): it cannot be linked to an object in the session",
+	                           what, ((pgorm_object *)gone)->model->table);
 }
 
 /* Set child's link. A pending child cut from its parent under delete-orphan leaves the
@@ -204,9 +225,10 @@ static int mark_link(pgorm_session *s, void *child, const pgorm_rel *m2o, void *
 	pgorm__objstate *st = pgorm__st(child);
 	st->link_dirty |= 1ULL << m2o->index;
 	st->loaded |= 1ULL << m2o->index;
+	st->flags2 &= (uint8_t)~OBJ2_NO_ORPHAN;
 	if (old != NULL && old != parent && (m2o->cascade & PGORM_CASCADE_DELETE_ORPHAN))
 		pgorm__st(old)->flags |= OBJ_ORPHAN;
-	if (parent == NULL && st->state == PGORM_STATE_PENDING && orphan_cascade(m2o)) {
+	if (parent == NULL && st->state == PGORM_STATE_PENDING && pgorm__orphan_cascade(m2o)) {
 		st->link_dirty &= ~(1ULL << m2o->index);
 		return pgorm__expunge(s, child);
 	}
@@ -341,7 +363,8 @@ int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *c
 	if (r->scalar && r->kind != PGORM_REL_ONE_TO_MANY)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_append: %s.%s is not a collection (use pgorm_rel_set)",
 		                           r->owner->model->table, r->name);
-	if ((rc = check_single_parent(s, r, parent, child, "pgorm_rel_append")) != 0)
+	if ((rc = check_single_parent(s, r, parent, child, "pgorm_rel_append")) != 0 ||
+	    (rc = check_not_deleted(s, r, parent, child, "pgorm_rel_append")) != 0)
 		return rc;
 	if (r->kind == PGORM_REL_MANY_TO_MANY)
 		rc = pgorm__m2m_record(s, r, parent, child, true);
@@ -400,9 +423,19 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 	if (!r->scalar)
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_set: %s.%s is a collection (use pgorm_rel_append)",
 		                           r->owner->model->table, r->name);
-	if (target != pgorm__link_get(obj, r) && (rc = check_single_parent(s, r, obj, target, "pgorm_rel_set")) != 0)
+	if (target != pgorm__link_get(obj, r) && ((rc = check_single_parent(s, r, obj, target, "pgorm_rel_set")) != 0 ||
+	                                          (rc = check_not_deleted(s, r, obj, target, "pgorm_rel_set")) != 0))
 		return rc;
 	if (r->kind == PGORM_REL_MANY_TO_ONE) {
+		/* Set while unloaded (expired), the previous parent in memory may be stale. As in
+		 * SQLAlchemy, which does not load it, the object does not become an orphan of it; a
+		 * delete-orphan on this many-to-one (SQLAlchemy loads the previous value there) orphans
+		 * the parent its row names, so none when the foreign key is NULL. The link in memory is
+		 * still cut, to keep both sides consistent. */
+		void *prev = pgorm__link_get(obj, r);
+		bool known = is_loaded(obj, r) || prev == NULL;
+		bool prev_orphan = prev != NULL && (pgorm__st(prev)->flags & OBJ_ORPHAN);
+		bool fk_was_null = (pgorm__st(obj)->nulls & pgorm__fk_mask(r)) != 0;
 		if (target != NULL) {
 			rc = relink(s, r->partner, target, obj);
 		} else {
@@ -417,6 +450,12 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 				pgorm__st(obj)->loaded |= 1ULL << r->index;
 				pgorm__fk_set_null(obj, r);
 			}
+		}
+		if (rc == 0 && !known) {
+			if (!prev_orphan && prev != target && fk_was_null)
+				pgorm__st(prev)->flags &= (uint8_t)~OBJ_ORPHAN;
+			if (target == NULL)
+				pgorm__st(obj)->flags2 |= OBJ2_NO_ORPHAN;
 		}
 		/* many-to-one save-update: the child in the session pulls its parent in */
 		if (rc == 0 && target && in_session(obj) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
@@ -507,6 +546,13 @@ int pgorm__make_pending(pgorm_session *s, void *obj)
 	if (rc != 0)
 		return rc;
 	st->state = PGORM_STATE_PENDING;
+	/* Cut from a parent under delete-orphan while transient, it is no orphan once added: it is
+	 * inserted with no parent (SQLAlchemy's add clears _orphaned_outside_of_session). */
+	const pgorm__model_info *mi = pgorm__session_info(s, obj);
+	for (size_t i = 0; i < mi->nrels && i < 32; i++)
+		if (pgorm__orphan_cascade(mi->rels[i]) && pgorm__link_get(obj, mi->rels[i]) == NULL)
+			st->link_dirty &= ~(1u << i);
+	st->flags &= (uint8_t)~OBJ_ORPHAN; /* the same for a parent cut loose by a many-to-one delete-orphan */
 	return 0;
 }
 
@@ -531,6 +577,11 @@ int pgorm__cascade_add(pgorm_session *s, void *obj)
 			void **items = pgorm__rel_items(o, r, &single, &cnt);
 			for (size_t k = 0; k < cnt && rc == 0; k++) {
 				void *t = items[k];
+				if (pgorm__st(t)->flags2 & OBJ2_WAS_DELETED) {
+					rc = pgorm__session_fail(s, PGORM_ESTATE, "save-update cascade from %s.%s reaches a %s object that has been deleted (its DELETE was flushed)",
+					                         mi->model->table, r->name, r->target->model->table);
+					break;
+				}
 				uint8_t ts = pgorm__st(t)->state;
 				/* detached objects (and transient ones of another memory) come along: adopted */
 				if (ts == PGORM_STATE_DETACHED || (ts == PGORM_STATE_TRANSIENT && pgorm__obj_session(t) == NULL)) {

@@ -26,6 +26,8 @@ int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bo
 int pgorm__cascade_add(pgorm_session *s, void *obj);
 /* TRANSIENT → PENDING (tracked); other states are left alone. */
 int pgorm__make_pending(pgorm_session *s, void *obj);
+/* m2o is a many-to-one whose one-to-many partner cascades delete-orphan. */
+bool pgorm__orphan_cascade(const pgorm_rel *m2o);
 /* Expunge obj and, iteratively, what its expunge cascade reaches (pending ones become transient). */
 int pgorm__expunge(pgorm_session *s, void *obj);
 /* obj is no longer the session's: out of the identity map, DETACHED. */

@@ -167,6 +167,9 @@ int pgorm_session_add(pgorm_session *s, void *obj)
 	if (s->needs_rollback)
 		return pgorm__session_begin(s); /* reports the state error */
 	pgorm__objstate *st = pgorm__st(obj);
+	if (st->flags2 & OBJ2_WAS_DELETED) /* SQLAlchemy: "has been deleted; use make_transient()" */
+		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_add: the %s object has been deleted (its DELETE was flushed)",
+		                           ((pgorm_object *)obj)->model->table);
 	/* a detached object, or a transient one of another session's memory, is adopted: its
 	 * graph's memory joins s's, and a detached one is persistent again (SQLAlchemy's add) */
 	if (st->state == PGORM_STATE_DETACHED || pgorm__obj_session(obj) != s) {
@@ -250,7 +253,7 @@ int pgorm_session_refresh(pgorm_session *s, void *obj)
 	pgorm__objlist all = { 0 };
 	rc = pgorm__cascade_reach(s, obj, PGORM_CASCADE_REFRESH_EXPIRE, pgorm__is_persistent, &all);
 	for (size_t i = 0; i < all.n && rc == 0; i++) {
-		rc = pgorm__refresh_one(s, all.items[i]);
+		rc = pgorm__refresh_one(s, all.items[i], true);
 		if (rc == PGORM_ENOTFOUND && i > 0)
 			rc = 0;
 	}
@@ -499,11 +502,13 @@ int pgorm_session_commit(pgorm_session *s)
 {
 	if (s == NULL)
 		return PGORM_EINVAL;
+	s->commit_asked = true; /* the flush's last batch may carry the COMMIT (state.c) */
 	int rc = pgorm__flush(s, false, NULL);
-	if (rc != 0)
+	s->commit_asked = false;
+	bool in_doubt = s->tx_in_doubt;
+	if (rc != 0 && !in_doubt)
 		return rc;
-	bool in_doubt = false;
-	if (s->in_tx) {
+	if (s->in_tx && !in_doubt) {
 		/* COMMIT goes out on a connection not known to be lost; if the connection fails
 		 * now, the server may have committed before the reply was lost (in doubt). A joined
 		 * session only releases its savepoint: a lost connection then takes the caller's
@@ -529,10 +534,13 @@ int pgorm_session_commit(pgorm_session *s)
 	compact_tracked(s);
 	for (size_t i = 0; i < s->ntracked; i++) {
 		pgorm__st(s->tracked[i])->flags &= (uint8_t)~(OBJ_PK_ASSIGNED | OBJ_NEW_IN_TX);
+		pgorm__st(s->tracked[i])->flags2 &= (uint8_t)~OBJ2_UPDATED_IN_TX;
 		if (s->cfg.expire_on_commit || in_doubt)
 			expire_obj(s->tracked[i], NULL);
 	}
 	pgorm__session_end_tx(s);
+	if (in_doubt && s->track_lsn)
+		s->commit_lsn = UINT64_MAX; /* its LSN is unknown: a read that asks goes to the primary */
 	if (in_doubt) {
 		char was[sizeof s->err.message];
 		pgorm__strlcpy(was, s->err.message, sizeof was);
@@ -572,11 +580,67 @@ static void back_to_transient(pgorm_session *s, void *o, pgorm__model_info *mi)
 	st->loaded = UINT32_MAX;
 }
 
+/* After a rollback, a persistent object whose fields hold values the transaction wrote (an
+ * UPDATE flushed in it, or a write not flushed yet) would keep them in memory, and a later write
+ * of those same bytes could not be seen (model.h's rule): SQLAlchemy reloads such an object on
+ * its next read. pgorm cannot load on a read, so it reads them again now, on a connection of
+ * its own outside any transaction of the session. Returns whether o needs it (observes o). */
+static bool holds_rolled_back_values(void *o, const pgorm__model_info *mi)
+{
+	return pgorm__dirty_cols(o, mi) != 0 || (pgorm__st(o)->flags2 & OBJ2_UPDATED_IN_TX);
+}
+
+/* After the objects of l were read again: their many-to-one links made in the rolled-back
+ * transaction are undone. A link follows the foreign key again (the object it names when in
+ * the identity map, else none and unloaded); a one-to-one parent still pointing at the object
+ * lets go. The orphan marks of the transaction are void as well. */
+static void relink_from_keys(pgorm_session *s, const pgorm__objlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		void *o = l->items[i];
+		if (pgorm__st(o)->state != PGORM_STATE_PERSISTENT)
+			continue;
+		const pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t k = 0; k < mi->nrels; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY))
+				continue;
+			void *cur = pgorm__link_get(o, r);
+			void *t = pgorm__m2o_in_map(s, r, o);
+			if (cur == t)
+				continue;
+			if (cur != NULL && r->partner != NULL && r->partner->scalar && pgorm__link_get(cur, r->partner) == o)
+				pgorm__link_put(cur, r->partner, NULL);
+			else if (cur != NULL && r->partner != NULL && !r->partner->scalar)
+				pgorm__coll_remove_item(pgorm__coll(cur, r->partner), o);
+			pgorm__link_put(o, r, t);
+			pgorm__st(o)->loaded &= ~(1u << r->index);
+		}
+	}
+}
+
+/* Read the objects of l again (pgorm__refresh_one); a row gone meanwhile detaches its object.
+ * On an error the rest keep the values they hold, expired (the next query returning their rows
+ * overwrites them). */
+static int reload_rolled_back(pgorm_session *s, const pgorm__objlist *l)
+{
+	int rc = 0;
+	for (size_t i = 0; i < l->n && rc == 0; i++) {
+		if (pgorm__st(l->items[i])->state != PGORM_STATE_PERSISTENT)
+			continue;
+		rc = pgorm__refresh_one(s, l->items[i], true);
+		if (rc == PGORM_ENOTFOUND)
+			rc = 0;
+	}
+	return rc;
+}
+
 int pgorm_session_rollback(pgorm_session *s)
 {
 	if (s == NULL)
 		return PGORM_EINVAL;
 	int rc = 0;
+	pgorm__objlist stale = { 0 };
 	if (s->in_tx && s->conn != NULL && pgorm__tx_rollback(s) != 0 && pgorm_conn_ok(s->conn))
 		rc = s->err.code;
 	/* Objects deleted by a flush of this transaction come back. */
@@ -597,8 +661,14 @@ int pgorm_session_rollback(pgorm_session *s)
 			back_to_transient(s, o, mi); /* inserted in this transaction, or about to be */
 			continue;
 		}
+		if (gone(o)) /* expunged: not the session's any more, its values are the user's */
+			continue;
 		if (st->state == PGORM_STATE_DELETED)
 			st->state = PGORM_STATE_PERSISTENT;
+		st->flags &= (uint8_t)~OBJ_ORPHAN;
+		if (holds_rolled_back_values(o, mi) || st->link_dirty != 0)
+			(void)pgorm__objlist_push(&stale, o); /* out of memory: it keeps them, expired */
+		st->flags2 &= (uint8_t)~(OBJ2_UPDATED_IN_TX | OBJ2_NO_ORPHAN);
 		st->link_dirty = 0;
 		pgorm__snapshot(o, mi); /* unflushed column changes are discarded, not flushed later */
 		expire_obj(o, mi);
@@ -606,7 +676,18 @@ int pgorm_session_rollback(pgorm_session *s)
 	forget_all_rolled_back_links(s);
 	compact_tracked(s);
 	s->needs_rollback = false;
+	bool conn_ok = s->conn == NULL || pgorm_conn_ok(s->conn);
 	pgorm__session_end_tx(s);
+	if (rc == 0 && conn_ok && stale.n > 0) {
+		/* in a transaction of its own, rolled back: the reads change nothing */
+		rc = reload_rolled_back(s, &stale);
+		if (rc == 0)
+			relink_from_keys(s, &stale);
+		if (s->in_tx && pgorm_conn_ok(s->conn))
+			(void)pgorm__tx_rollback(s);
+		pgorm__session_end_tx(s);
+	}
+	pgorm__free(stale.items);
 	if (rc == 0)
 		pgorm_error_clear(&s->err);
 	return rc;
@@ -765,6 +846,7 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 	void **cand = pgorm__calloc(s->ntracked + 1, sizeof *cand);
 	if (cand == NULL)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	pgorm__objlist stale = { 0 }; /* see holds_rolled_back_values */
 	size_t nc = 0;
 	for (size_t i = 0; i < s->ntracked; i++) {
 		pgorm__objstate *st = pgorm__st(s->tracked[i]);
@@ -797,11 +879,21 @@ int pgorm_session_rollback_nested(pgorm_session *s)
 		} else if (st->state == PGORM_STATE_DELETED) {
 			st->state = PGORM_STATE_PERSISTENT; /* delete marked inside the savepoint, not flushed */
 		}
+		if (gone(o)) /* expunged: not the session's any more, its values are the user's */
+			continue;
+		st->flags &= (uint8_t)~OBJ_ORPHAN;
+		if (rc == 0 && (holds_rolled_back_values(o, mi) || st->link_dirty != 0))
+			(void)pgorm__objlist_push(&stale, o); /* out of memory: it keeps them, expired */
 		st->link_dirty = 0;
 		pgorm__snapshot(o, mi);
 		expire_obj(o, NULL);
 	}
 	forget_all_rolled_back_links(s);
+	if (rc == 0 && stale.n > 0) /* the transaction goes on: read inside it */
+		rc = reload_rolled_back(s, &stale);
+	if (rc == 0)
+		relink_from_keys(s, &stale);
+	pgorm__free(stale.items);
 	/* flushed deletes that the savepoint undid are no longer pending detachment */
 	size_t k = 0;
 	for (size_t i = 0; i < s->nflushed_deleted; i++)
@@ -944,7 +1036,7 @@ int pgorm_session_refresh_attrs(pgorm_session *s, void *obj, const char *const *
 		pgorm_value keys[PGORM__MAX_PK];
 		pgorm__pk_values(obj, mi, keys);
 		void *got = NULL;
-		rc = pgorm__load_by_pk(s, mi, keys, &got); /* expired: columns changed since are kept */
+		rc = pgorm__load_by_pk(s, mi, keys, false, &got); /* expired: columns changed since are kept */
 		if (rc == PGORM_ENOTFOUND)
 			pgorm__detach(s, obj);
 	}

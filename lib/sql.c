@@ -152,7 +152,18 @@ void pgorm__sb_qualified(pgorm__sb *b, const char *schema, const char *name)
 	pgorm__sb_ident(b, name);
 }
 
-void pgorm__sb_param(pgorm__sb *b, size_t n) { pgorm__sb_addf(b, "$%zu", n); }
+/* "$n" without vsnprintf: a multi-row INSERT writes one per value (a 1000-row batch of a
+ * 4-column model, 4,000), where printf's cost was half of a large flush's client time. */
+void pgorm__sb_param(pgorm__sb *b, size_t n)
+{
+	char buf[24];
+	size_t k = sizeof buf;
+	do
+		buf[--k] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	buf[--k] = '$';
+	pgorm__sb_addn(b, buf + k, sizeof buf - k);
+}
 
 const char *pgorm__sb_str(const pgorm__sb *b)
 {

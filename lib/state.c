@@ -136,9 +136,14 @@ void pgorm__session_route(pgorm_session *s, pgorm_conn *borrowed, bool read_only
 	}
 }
 
+static int send_pending_begin(pgorm_session *s);
+
 pgorm_conn *pgorm_session_connection(pgorm_session *s)
 {
 	if (s == NULL || acquire(s) != 0)
+		return NULL;
+	/* the caller may expect the session's transaction to be open on it */
+	if (s->begin_pending && send_pending_begin(s) != 0)
 		return NULL;
 	return s->conn;
 }
@@ -156,7 +161,6 @@ static uint64_t conn_round_trips(const pgorm_conn *c)
 
 /* The transaction statements, one shape: (connection, savepoint name or NULL). */
 typedef int (*tx_fn)(pgorm_conn *c, const char *name);
-static int conn_begin(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_begin(c); }
 static int conn_commit(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_commit(c); }
 static int conn_rollback(pgorm_conn *c, const char *name) { (void)name; return pgorm_conn_rollback(c); }
 
@@ -171,8 +175,37 @@ static int tx_stmt(pgorm_session *s, tx_fn fn, const char *name)
 
 /* The session's transaction: BEGIN … COMMIT, or, on a connection already inside the
  * caller's transaction, SAVEPOINT … RELEASE (SQLAlchemy's join_transaction_mode
- * "create_savepoint"): the caller's transaction decides, and a test can roll it all back. */
+ * "create_savepoint"): the caller's transaction decides, and a test can roll it all back.
+ *
+ * Round trips: opening the transaction sends nothing; its BEGIN (or SAVEPOINT) travels in the
+ * same pipeline as the first statements (begin_pending), and a commit's COMMIT (or RELEASE)
+ * in the same pipeline as the flush's last batch (pgorm__session_pipeline_commit). A
+ * transaction that sent nothing is closed without a round trip. */
 #define JOIN_SAVEPOINT "pgorm_join"
+#define JOIN_SAVEPOINT_Q "\"" JOIN_SAVEPOINT "\""
+
+static const char *begin_sql(const pgorm_session *s) { return s->joined ? "SAVEPOINT " JOIN_SAVEPOINT_Q : "BEGIN"; }
+
+/* Send a batch with the pending BEGIN in front (when there is one) and post after it (NULL:
+ * none); round trips counted, the connection's error copied on failure. */
+static int send_batch(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res, pgorm__tx_wrap *tx)
+{
+	tx->pre = s->begin_pending ? begin_sql(s) : NULL;
+	uint64_t before = conn_round_trips(s->conn);
+	int rc = pgorm__conn_pipeline_tx(s->conn, n, stmts, res, tx);
+	s->stats.round_trips += conn_round_trips(s->conn) - before;
+	/* once BEGIN went out the transaction is taken as open, whatever followed (a ROLLBACK of
+	 * one that never began only draws a warning) */
+	if (tx->pre_sent)
+		s->begin_pending = false;
+	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
+}
+
+static int send_pending_begin(pgorm_session *s)
+{
+	pgorm__tx_wrap tx = { 0 };
+	return send_batch(s, 0, NULL, NULL, &tx);
+}
 
 static int tx_open(pgorm_session *s)
 {
@@ -185,9 +218,7 @@ static int tx_open(pgorm_session *s)
 		return pgorm__session_fail(s, PGORM_ESTATE,
 		                           "the connection's transaction is aborted: the caller must roll it back first");
 	s->joined = ts == PGORM_TX_INTRANS;
-	int rc = s->joined ? tx_stmt(s, pgorm_conn_savepoint, JOIN_SAVEPOINT) : tx_stmt(s, conn_begin, NULL);
-	if (rc != 0)
-		return rc;
+	s->begin_pending = true; /* sent with the first statements */
 	c->tx_owner = s;
 	return 0;
 }
@@ -219,12 +250,15 @@ static void read_commit_lsn(pgorm_session *s)
 
 int pgorm__tx_commit(pgorm_session *s)
 {
-	if (s->joined)
-		return tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT);
-	int rc = tx_stmt(s, conn_commit, NULL);
-	if (rc == 0 && s->track_lsn)
+	if (s->begin_pending) /* nothing was sent: nothing to commit, no LSN to wait for */
+		return 0;
+	int rc = s->tx_done ? 0 /* the flush carried the COMMIT */
+	                    : s->joined ? tx_stmt(s, pgorm_conn_release_savepoint, JOIN_SAVEPOINT) : tx_stmt(s, conn_commit, NULL);
+	if (s->joined || !s->track_lsn)
+		return rc;
+	if (rc == 0)
 		read_commit_lsn(s);
-	else if (s->track_lsn)
+	else
 		s->commit_lsn = UINT64_MAX; /* failed or in doubt: a read that asks goes to the primary */
 	return rc;
 }
@@ -232,6 +266,10 @@ int pgorm__tx_commit(pgorm_session *s)
 /* Roll the session's transaction back (the caller's, when joined, stays open). */
 int pgorm__tx_rollback(pgorm_session *s)
 {
+	if (s->begin_pending || s->tx_done) {
+		s->begin_pending = false;
+		return 0;
+	}
 	if (!s->joined)
 		return tx_stmt(s, conn_rollback, NULL);
 	int rc = tx_stmt(s, pgorm_conn_rollback_to, JOIN_SAVEPOINT);
@@ -242,6 +280,12 @@ int pgorm__session_savepoint(pgorm_session *s, pgorm__sp_op op, unsigned depth)
 {
 	char name[32];
 	pgorm__savepoint_name(name, sizeof name, depth);
+	if (s->begin_pending) { /* BEGIN and SAVEPOINT in one round trip */
+		char sql[64];
+		snprintf(sql, sizeof sql, "SAVEPOINT \"%s\"", name);
+		pgorm__tx_wrap tx = { .post = sql };
+		return send_batch(s, 0, NULL, NULL, &tx);
+	}
 	switch (op) {
 	case PGORM__SP_OPEN: return tx_stmt(s, pgorm_conn_savepoint, name);
 	case PGORM__SP_RELEASE: return tx_stmt(s, pgorm_conn_release_savepoint, name);
@@ -350,6 +394,19 @@ int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm
 		rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
+	if (s->begin_pending) { /* BEGIN and the statement in one round trip */
+		pgorm_stmt st = { sql, n, p };
+		pgorm__tx_wrap tx = { 0 };
+		pgorm_result *res = NULL;
+		rc = send_batch(s, 1, &st, &res, &tx);
+		if (rc == 0 && out != NULL)
+			*out = res;
+		else
+			pgorm_result_free(res);
+		if (rc != 0)
+			s->err.stmt_index = -1;
+		return rc;
+	}
 	uint64_t before = conn_round_trips(s->conn);
 	rc = pgorm_conn_exec(s->conn, sql, n, p, out);
 	s->stats.round_trips += conn_round_trips(s->conn) - before;
@@ -358,15 +415,36 @@ int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm
 
 int pgorm__session_pipeline(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res)
 {
+	return pgorm__session_pipeline_commit(s, n, stmts, res, false);
+}
+
+int pgorm__session_pipeline_commit(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res,
+                                   bool commit)
+{
 	int rc = read_only_check(s, n, NULL, stmts);
 	if (rc == 0)
 		rc = pgorm__session_begin(s);
 	if (rc != 0)
 		return rc;
-	uint64_t before = conn_round_trips(s->conn);
-	rc = pgorm_conn_pipeline(s->conn, n, stmts, res);
-	s->stats.round_trips += conn_round_trips(s->conn) - before;
-	return rc != 0 ? pgorm__session_conn_fail(s) : 0;
+	pgorm__tx_wrap tx = { 0 };
+	if (commit)
+		tx.post = s->joined ? "RELEASE SAVEPOINT " JOIN_SAVEPOINT_Q : "COMMIT";
+	rc = send_batch(s, n, stmts, res, &tx);
+	if (commit) {
+		s->tx_done = tx.post_done;
+		if (rc != 0 && tx.post_done) {
+			/* committed, though a result was lost on this side (out of memory): the commit
+			 * stands; the flush needs no result after a carried COMMIT (flush.c carry_commit) */
+			pgorm__session_log(s, PGORM_LOG_WARNING, "committed; a result was lost: %s", s->err.message);
+			pgorm_error_clear(&s->err);
+			rc = 0;
+		}
+		/* In doubt: the COMMIT went out and neither its answer nor a refusal of an earlier
+		 * statement (which makes the server skip it) came back. A joined session's RELEASE
+		 * is never in doubt: a lost connection takes the caller's transaction with it. */
+		s->tx_in_doubt = rc != 0 && !s->joined && tx.post_sent && !tx.post_done && !tx.refused;
+	}
+	return rc;
 }
 
 pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj)
@@ -452,6 +530,7 @@ void pgorm__session_end_tx(pgorm_session *s)
 	s->in_tx = false;
 	s->joined = false;
 	s->nest = 0;
+	s->begin_pending = s->tx_done = s->tx_in_doubt = false;
 	give_back(s);
 }
 

@@ -45,6 +45,10 @@ struct pgorm_session {
 	bool joined;                  /* in_tx is a savepoint inside the caller's transaction */
 	bool needs_rollback;
 	bool flushing;
+	bool begin_pending;           /* in_tx, its BEGIN / SAVEPOINT not sent yet (state.c) */
+	bool commit_asked;            /* pgorm_session_commit is flushing: the last batch may carry COMMIT */
+	bool tx_done;                 /* that batch carried the COMMIT / RELEASE and it completed */
+	bool tx_in_doubt;             /* it carried COMMIT and the outcome is unknown (connection lost) */
 	pgorm_stats stats;
 #ifndef NDEBUG
 	pthread_t owner;              /* thread inside the current transaction (debug check) */
@@ -70,6 +74,10 @@ int pgorm__session_begin(pgorm_session *s);
  * Results as pgorm_conn_exec / pgorm_conn_pipeline. */
 int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm_value *p, pgorm_result **out);
 int pgorm__session_pipeline(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res);
+/* The same; commit: COMMIT (RELEASE of the joining savepoint) travels after the statements, and
+ * s->tx_done / s->tx_in_doubt say what became of it. */
+int pgorm__session_pipeline_commit(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res,
+                                   bool commit);
 typedef enum pgorm__sp_op { PGORM__SP_OPEN, PGORM__SP_RELEASE, PGORM__SP_ROLLBACK_TO } pgorm__sp_op;
 /* SAVEPOINT / RELEASE SAVEPOINT / ROLLBACK TO SAVEPOINT of the nesting depth's savepoint. */
 int pgorm__session_savepoint(pgorm_session *s, pgorm__sp_op op, unsigned depth);

@@ -21,6 +21,8 @@ typedef struct pgorm_result pgorm_result;
  * NAMED: each distinct (SQL, parameter types) is prepared once per connection under a unique
  *   name and kept in an LRU cache of stmt_cache_size entries; evicted statements are
  *   DEALLOCATEd before the next statement runs (never inside an aborted transaction block).
+ *   A statement's first use sends its PREPARE in the same pipeline as its execution: one round
+ *   trip, as a cached one.
  *   Recovery: a cached statement failing with 26000 (it vanished: DEALLOCATE ALL / DISCARD ALL
  *   behind the cache's back) or 0A000 ("cached plan must not change result type", e.g. after
  *   ALTER TABLE) is prepared again and run once more when no transaction block is open (a

@@ -57,7 +57,11 @@
  * for it, or let its unique constraint refuse the second attempt. A failure before COMMIT
  * was sent (flush errors, a connection already known lost) is not in doubt: it is reported as
  * itself and the transaction did not commit; nor is a session joined to the caller's
- * transaction, which sends no COMMIT. SQLAlchemy (and any client of any database) has
+ * transaction, which sends no COMMIT. Round trips: BEGIN travels with the transaction's first
+ * statements and a commit's COMMIT with its flush's statements (when nothing read back must be
+ * checked first: no version column, no RETURNING); a statement the server refuses there makes
+ * it skip the COMMIT (not in doubt, reported as itself), while a connection lost after that
+ * batch went out and before COMMIT's answer is in doubt, as above. SQLAlchemy (and any client of any database) has
  * the same hazard; it reports it as a plain connection error.
  */
 #ifndef PGORM_SESSION_H
@@ -309,9 +313,9 @@ PGORM_API int pgorm_rel_get(pgorm_session *s, const pgorm_rel *r, void *obj, voi
 /** The collection of a to-many relationship (header-stored backrefs too); no SQL. */
 PGORM_API pgorm_collection *pgorm_rel_collection(pgorm_session *s, const pgorm_rel *r, void *obj);
 /** Explicit lazy load: loads the collection / target if not loaded (many-to-one by PK from
- * the identity map without SQL; on an expired object its row is read first, as by
- * pgorm_session_refresh, since its FK fields may be stale). On a DETACHED object a loaded
- * relationship is returned without SQL; an unloaded one is PGORM_ESTATE (SQLAlchemy's
+ * the identity map without SQL; on an expired object its row is read first, since its FK
+ * fields may be stale, keeping the columns written since the expiry). On a DETACHED object a
+ * loaded relationship is returned without SQL; an unloaded one is PGORM_ESTATE (SQLAlchemy's
  * DetachedInstanceError), whichever session is passed. Counted in stats; PGORM_ERAISE under
  * the raise loader; PGORM_ENOTFOUND (obj detached) when an expired object's row is gone.
  * out (may be NULL) receives the collection (to-many) or the target pointer (to-one).

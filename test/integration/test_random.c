@@ -483,14 +483,18 @@ static void step(void)
 			return;
 		int p = pick(4) ? pick_obj(pair, true, false) : -1;
 		snprintf(ctx, sizeof ctx, "set %s %lld parent %d", pd->ctable, (long long)obj_id(&sh[c]), p);
+		/* as SQLAlchemy: a many-to-one set while unloaded (expired) makes no orphan */
+		bool was_loaded = pgorm_rel_is_loaded(pd->parent, sh[c].o);
 		rc = pgorm_rel_set(s, pd->parent, sh[c].o, p >= 0 ? sh[p].o : NULL);
 		CHECK(rc == 0, "set: %d", rc);
 		if (p >= 0) {
 			attach(c, p);
 		} else if (sh[c].parent >= 0) {
 			sh[c].parent = -1;
-			sh[c].dirty = sh[c].orphaned = true;
-			cut_pending_orphan(c);
+			sh[c].dirty = true;
+			sh[c].orphaned = sh[c].orphaned || was_loaded;
+			if (was_loaded)
+				cut_pending_orphan(c);
 		}
 	} else if (op < 58) {                           /* remove from the current parent */
 		int c = pick_obj(pair, false, false);

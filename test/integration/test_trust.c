@@ -437,6 +437,108 @@ START_TEST(test_issue_rollback_resets_synced_fks)
 END_TEST
 
 
+/* After a rollback, an object changed in the transaction holds the database's values again
+ * (SQLAlchemy reloads it on the next read): writing the rolled-back value once more is a
+ * change. Before, the field kept the rolled-back bytes, so the same write was not seen and
+ * the next commit silently left the row as it was (found by the differential test). */
+START_TEST(test_issue_rollback_then_same_write)
+{
+	pgtest_exec(check, "INSERT INTO kids (name, note, qty) VALUES ('k', NULL, 5)");
+	pgorm_query *qy = NULL;
+	ck_assert_int_eq(pgorm_query_create(&qy, s, &kid_model), 0);
+	pgorm_list rows;
+	ck_assert_int_eq(pgorm_query_all(qy, &rows), 0);
+	ck_assert_uint_eq(rows.len, 1);
+	Kid *k = rows.items[0];
+	pgorm_query_destroy(qy);
+	commit_ok();
+	/* written, not flushed, rolled back */
+	k->note = "x";
+	k->qty = 9;
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_ptr_null(k->note);
+	ck_assert(pgorm_object_is_null(k, "note"));
+	ck_assert_int_eq(k->qty, 5);
+	k->note = "x";
+	k->qty = 9;
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE note = 'x' AND qty = 9"), 1);
+	/* flushed, then rolled back */
+	k->qty = 7;
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(k->qty, 9);
+	k->qty = 7;
+	commit_ok();
+	ck_assert_int_eq(q("SELECT qty FROM kids"), 7);
+	/* inside a savepoint */
+	ck_assert_int_eq(pgorm_session_begin_nested(s), 0);
+	k->qty = 3;
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	ck_assert_int_eq(pgorm_session_rollback_nested(s), 0);
+	ck_assert_int_eq(k->qty, 7);
+	k->qty = 3;
+	commit_ok();
+	ck_assert_int_eq(q("SELECT qty FROM kids"), 3);
+	/* nothing changed: a rollback reads nothing again */
+	pgorm_stats st0, st1;
+	pgorm_session_stats(s, &st0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	pgorm_session_stats(s, &st1);
+	ck_assert_uint_eq(st1.round_trips, st0.round_trips);
+}
+END_TEST
+
+/* Loading the many-to-one of an expired object reads its row again (its FK fields may be
+ * stale) and keeps the columns written since the expiry, as any load of an expired object
+ * does. Before, that read overwrote them and the write was silently lost (found by the
+ * differential test); pgorm_session_refresh_attrs overwrote the columns it was not asked for. */
+START_TEST(test_issue_m2o_load_keeps_written_columns)
+{
+	Parent *p = parent("p");
+	Kid *k = kid("k");
+	pgorm_rel_append(s, kids_rel, p, k);
+	pgorm_session_add(s, p);
+	commit_ok(); /* both expired */
+	k->note = "written";
+	ck_assert_int_eq(pgorm_rel_load(s, parent_rel, k, NULL), 0);
+	ck_assert_ptr_eq(k->parent, p);
+	ck_assert_str_eq(k->note, "written");
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE note = 'written'"), 1);
+	/* refresh_attrs of one column keeps another one written meanwhile */
+	k->qty = 11;
+	k->note = "again";
+	const char *names[] = { "note" };
+	ck_assert_int_eq(pgorm_session_refresh_attrs(s, k, names, 1), 0);
+	ck_assert_str_eq(k->note, "written");
+	ck_assert_int_eq(k->qty, 11);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE note = 'written' AND qty = 11"), 1);
+}
+END_TEST
+
+/* A rollback leaves alone the objects expunged from the session: their values are the
+ * user's. Before, it took their fields as seen, so a new object expunged before a failed commit
+ * and added again afterwards was inserted without the columns written before (23502 on its
+ * NOT NULL name; found by the differential test). */
+START_TEST(test_issue_rollback_skips_expunged)
+{
+	Kid *k = kid("k");
+	pgorm_session_add(s, k);
+	ck_assert_int_eq(pgorm_session_expunge(s, k), 0);
+	Strict *bad = pgorm_object_new(s, &strict_model);
+	bad->name = "no parent";
+	pgorm_session_add(s, bad); /* parent_id never assigned: 23502 */
+	ck_assert_int_ne(pgorm_session_commit(s), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_int_eq(pgorm_session_expunge(s, bad), 0);
+	pgorm_session_add(s, k);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids WHERE name = 'k'"), 1);
+}
+END_TEST
+
 /* ================= orphans, single parent, collections ================= */
 
 /* A pending child removed under delete-orphan leaves the session at once: added again, it is
@@ -456,6 +558,133 @@ START_TEST(test_issue_pending_orphan_expunged)
 	commit_ok();
 	ck_assert_int_eq(q("SELECT count(*) FROM okids WHERE name = 'k' AND parent_id IS NULL"), 1);
 	ck_assert_int_eq(q("SELECT count(*) FROM oparents"), 1);
+}
+END_TEST
+
+/* A transient child cut from its transient parent under delete-orphan, then added: it is
+ * inserted with no parent, as in SQLAlchemy (add clears "orphaned outside the session").
+ * Before, the flush dropped it as an orphan without a word (found by the differential test). */
+START_TEST(test_issue_orphaned_while_transient_then_added)
+{
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	ck_assert_int_eq(pgorm_rel_append(s, okids_rel, p, k), 0);
+	ck_assert_int_eq(pgorm_rel_remove(s, okids_rel, p, k), 0);
+	ck_assert_int_eq(pgorm_session_add(s, k), 0);
+	commit_ok();
+	ck_assert_int_eq(pgorm_object_state(k), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(q("SELECT count(*) FROM okids WHERE name = 'k' AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM oparents"), 0);
+}
+END_TEST
+
+/* An object whose DELETE was flushed cannot be linked to an object in the session along a
+ * save-update cascade (SQLAlchemy: "has been deleted, use make_transient()"): refused before
+ * anything changes. Before, the link was accepted and the flush went on as if nothing had
+ * happened (found by the differential test). */
+START_TEST(test_issue_link_flushed_deleted_refused)
+{
+	Parent *p = parent("p");
+	Kid *k = kid("k");
+	pgorm_session_add(s, p);
+	pgorm_session_add(s, k);
+	commit_ok();
+	ck_assert_int_eq(pgorm_session_delete(s, k), 0);
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	Parent *p2 = parent("p2");
+	pgorm_session_add(s, p2);
+	ck_assert_int_eq(pgorm_rel_append(s, kids_rel, p2, k), PGORM_ESTATE);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "has been deleted"));
+	ck_assert_uint_eq(p2->kids.len, 0);
+	ck_assert_ptr_null(k->parent);
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k, p2), PGORM_ESTATE);
+	ck_assert_ptr_null(k->parent);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM kids"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM parents"), 2);
+}
+END_TEST
+
+/* Three rules of SQLAlchemy's found by the differential test, where pgorm differed:
+ * - a delete cascades along a many-to-one with cascade delete (account -> profile), also when
+ *   the link is expired (before: the profile stayed);
+ * - an expired child whose many-to-one is set to NULL is no orphan of the one-to-many's
+ *   delete-orphan (SQLAlchemy does not load the previous parent): its FK becomes NULL and it
+ *   stays (before: deleted);
+ * - a parent cut loose by a many-to-one delete-orphan while transient is inserted once added
+ *   (before: dropped as an orphan). */
+START_TEST(test_issue_m2o_delete_cascade_and_unloaded_orphans)
+{
+	Account *a = pgorm_object_new(s, &account_model);
+	a->name = "a";
+	Profile *pr = pgorm_object_new(s, &profile_model);
+	pr->bio = "bio";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, pr), 0);
+	pgorm_session_add(s, a);
+	commit_ok(); /* expired */
+	ck_assert_int_eq(pgorm_session_delete(s, a), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM accounts"), 0);
+
+	OParent *p = pgorm_object_new(s, &oparent_model);
+	p->name = "p";
+	OKid *k = pgorm_object_new(s, &okid_model);
+	k->name = "k";
+	ck_assert_int_eq(pgorm_rel_append(s, okids_rel, p, k), 0);
+	pgorm_session_add(s, p);
+	commit_ok(); /* k's many-to-one expired */
+	const pgorm_rel *okid_parent = pgorm_registry_rel(reg, &okid_model, "parent");
+	ck_assert_int_eq(pgorm_rel_set(s, okid_parent, k, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, okid_parent, k, NULL), 0); /* again: still no orphan */
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM okids WHERE name = 'k' AND parent_id IS NULL"), 1);
+
+	Account *b = pgorm_object_new(s, &account_model);
+	b->name = "b";
+	Profile *pr2 = pgorm_object_new(s, &profile_model);
+	pr2->bio = "kept";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, b, pr2), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, b, NULL), 0);
+	pgorm_session_add(s, pr2);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles WHERE bio = 'kept'"), 1);
+}
+END_TEST
+
+/* A rollback undoes the many-to-one links made in the transaction (they follow the foreign
+ * key again) and the orphan marks: before, a link set and rolled back still cascaded a later
+ * delete to the wrong parent, and an orphan mark rolled back still deleted the parent at the
+ * next flush (found by the differential test). */
+START_TEST(test_issue_rollback_undoes_links)
+{
+	Account *a = pgorm_object_new(s, &account_model);
+	a->name = "a";
+	Profile *pr = pgorm_object_new(s, &profile_model);
+	pr->bio = "mine";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, pr), 0);
+	Profile *other = pgorm_object_new(s, &profile_model);
+	other->bio = "other";
+	pgorm_session_add(s, a);
+	pgorm_session_add(s, other);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_load(s, profile_rel, a, NULL), 0);
+	/* cut, rolled back: the profile is no orphan */
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, NULL), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles"), 2);
+	/* moved to the other profile, rolled back: deleting the account takes its own profile */
+	ck_assert_int_eq(pgorm_rel_load(s, profile_rel, a, NULL), 0);
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, other), 0);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	ck_assert_ptr_eq(a->profile, pr);
+	ck_assert_int_eq(pgorm_session_delete(s, a), 0);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles WHERE bio = 'other'"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM profiles WHERE bio = 'mine'"), 0);
 }
 END_TEST
 
@@ -942,6 +1171,13 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_deep_loader_path_refused);
 	tcase_add_test(tc, test_flush_error_names_attribute_and_object);
 	tcase_add_test(tc, test_issue_o2o_same_parent_again_not_orphaned);
+	tcase_add_test(tc, test_issue_rollback_then_same_write);
+	tcase_add_test(tc, test_issue_m2o_load_keeps_written_columns);
+	tcase_add_test(tc, test_issue_rollback_skips_expunged);
+	tcase_add_test(tc, test_issue_orphaned_while_transient_then_added);
+	tcase_add_test(tc, test_issue_link_flushed_deleted_refused);
+	tcase_add_test(tc, test_issue_m2o_delete_cascade_and_unloaded_orphans);
+	tcase_add_test(tc, test_issue_rollback_undoes_links);
 	return su;
 }
 

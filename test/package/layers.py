@@ -13,6 +13,8 @@ import sys
 
 # Top first. Each entry is one layer: the modules on it.
 LAYERS = [
+    ["async_uv", "async_epoll"],    # event-loop adapters
+    ["async"],                      # non-blocking operations: the blocking calls on a fiber
     ["testing", "router"],          # test support for users' tests; sessions routed to primary/replica pools
     ["session"],                    # session API: orchestration only
     ["query"],                      # query building, autoflush, streaming
@@ -27,7 +29,7 @@ LAYERS = [
     ["pool"],                       # thread-safe pool of exec connections
     ["exec", "result", "stmt_cache"],  # one libpq connection
     ["sql", "codec"],               # identifier quoting, statement building; binary codecs
-    ["error", "alloc", "arena", "version"],
+    ["error", "alloc", "arena", "version", "wait"],  # wait: poll / condition, or yield to a loop
 ]
 
 

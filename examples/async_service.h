@@ -1,0 +1,124 @@
+/* examples/async_service.h — what the two event-loop examples (async_epoll_service.c,
+ * async_uv_service.c) and bench/async_bench.c share: a parent/child schema, and one request,
+ * "get parent N with its children (selectin)", as the body of a non-blocking operation.
+ *
+ * A request has its own session (sessions are cheap; each is driven by one loop) on the shared
+ * pool; the session holds a connection from its first statement until its transaction ends, so
+ * the request ends with a rollback (read-only) and the pool hands the connection on. */
+#ifndef PGORM_EXAMPLE_ASYNC_SERVICE_H
+#define PGORM_EXAMPLE_ASYNC_SERVICE_H
+
+#include <pgorm.h>
+#include <pgorm/async.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct SvcParent {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	pgorm_collection children;
+} SvcParent;
+
+typedef struct SvcChild {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t parent_id;
+	char *name;
+	SvcParent *parent;
+} SvcChild;
+
+extern const pgorm_model svc_parent_model, svc_child_model;
+static const pgorm_column svc_parent_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, SvcParent, id),
+	PGORM_COLUMN(TEXT, "name", 0, SvcParent, name), PGORM_COLUMN_END };
+static const pgorm_relationship svc_parent_rels[] = {
+	{ .name = "children", .target = &svc_child_model, .kind = PGORM_REL_ONE_TO_MANY,
+	  .offset = offsetof(SvcParent, children), .size = sizeof(pgorm_collection),
+	  .back_populates = "parent", .order_by = "id" },
+	PGORM_RELATIONSHIP_END };
+const pgorm_model svc_parent_model = PGORM_MODEL("svc_parent", SvcParent, svc_parent_cols, svc_parent_rels);
+static const pgorm_column svc_child_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, SvcChild, id),
+	PGORM_COLUMN_FK(INT8, "parent_id", PGORM_NULLABLE, SvcChild, parent_id, "svc_parent", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, SvcChild, name), PGORM_COLUMN_END };
+static const pgorm_relationship svc_child_rels[] = {
+	PGORM_MANY_TO_ONE("parent", SvcChild, parent, &svc_parent_model, "parent_id", "children"),
+	PGORM_RELATIONSHIP_END };
+const pgorm_model svc_child_model = PGORM_MODEL("svc_child", SvcChild, svc_child_cols, svc_child_rels);
+
+static void svc_die(const char *what, int rc, const char *msg)
+{
+	fprintf(stderr, "%s failed: %s%s%s\n", what, pgorm_err_name(rc), msg ? ": " : "", msg ? msg : "");
+	exit(1);
+}
+
+/* The registry, and (re)created tables with nparents parents of 5 children each. */
+static pgorm_registry *svc_setup(const char *conninfo, int nparents)
+{
+	pgorm_error err;
+	const pgorm_model *models[] = { &svc_parent_model, &svc_child_model };
+	pgorm_registry *reg = NULL;
+	int rc = pgorm_registry_create(&reg, models, 2, &err);
+	if (rc != 0)
+		svc_die("registry", rc, err.message);
+	pgorm_conn_config cc = PGORM_CONN_CONFIG_INIT;
+	cc.conninfo = conninfo;
+	pgorm_conn *c = NULL;
+	if ((rc = pgorm_conn_connect(&c, &cc, &err)) != 0)
+		svc_die("connect", rc, err.message);
+	char sql[512];
+	const char *stmts[] = {
+		"DROP TABLE IF EXISTS svc_child, svc_parent",
+		"CREATE TABLE svc_parent (id bigserial PRIMARY KEY, name text NOT NULL)",
+		"CREATE TABLE svc_child (id bigserial PRIMARY KEY, parent_id bigint REFERENCES svc_parent(id), "
+		"name text NOT NULL)",
+		"CREATE INDEX ON svc_child (parent_id)",
+		sql,
+		"INSERT INTO svc_child (parent_id, name) SELECT p.id, 'c' || p.id || '.' || k "
+		"FROM svc_parent p, generate_series(1, 5) k",
+		"ANALYZE svc_parent", "ANALYZE svc_child",
+	};
+	snprintf(sql, sizeof sql, "INSERT INTO svc_parent (name) SELECT 'p' || g FROM generate_series(1, %d) g", nparents);
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
+		if ((rc = pgorm_conn_exec(c, stmts[i], 0, NULL, NULL)) != 0)
+			svc_die(stmts[i], rc, pgorm_conn_error(c)->message);
+	pgorm_conn_close(c);
+	return reg;
+}
+
+typedef struct svc_request {
+	pgorm_session *s;
+	int64_t id;                 /* the parent asked for */
+	size_t nchildren;           /* the answer */
+	char name[32];
+	int rc;
+	double t0, t1;              /* ms, for latencies */
+} svc_request;
+
+/* The request, written as blocking code: run it with pgorm_async_run (or call it directly). */
+static int svc_request_body(void *arg)
+{
+	svc_request *r = arg;
+	pgorm_query *q = NULL;
+	int rc = pgorm_query_create(&q, r->s, &svc_parent_model);
+	if (rc == 0)
+		rc = pgorm_query_filter(q, "id", "=", PGORM_INT8(r->id));
+	if (rc == 0)
+		rc = pgorm_query_option(q, "children", PGORM_LOAD_SELECTIN);
+	void *obj = NULL;
+	if (rc == 0)
+		rc = pgorm_query_first(q, &obj);
+	if (rc == 0) {
+		SvcParent *p = obj;
+		r->nchildren = p->children.len;
+		snprintf(r->name, sizeof r->name, "%s", p->name);
+	}
+	pgorm_query_destroy(q);
+	int rb = pgorm_session_rollback(r->s); /* ends the transaction: the connection goes back */
+	return rc != 0 ? rc : rb;
+}
+
+#endif
