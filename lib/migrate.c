@@ -55,7 +55,7 @@ typedef struct midx {
 } midx;
 
 typedef struct mcat {
-	pgorm_result *res[4];
+	pgorm_result *res[5];         /* tables, columns, constraints, indexes, enum types */
 	const char **tables;
 	size_t ntables;
 	mcol *cols;
@@ -68,7 +68,7 @@ typedef struct mcat {
 
 static void mcat_free(mcat *m)
 {
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 5; i++)
 		pgorm_result_free(m->res[i]);
 	pgorm__free(m->tables);
 	pgorm__free(m->cols);
@@ -76,6 +76,12 @@ static void mcat_free(mcat *m)
 	pgorm__free(m->idx);
 	memset(m, 0, sizeof *m);
 }
+
+/* The schema's enum types: the name and the labels as the server quotes them. */
+static const char *const ENUMS_SQL =
+	"SELECT quote_ident(t.typname::text), string_agg(quote_literal(e.enumlabel::text), ', ' ORDER BY e.enumsortorder) "
+	"FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_enum e ON e.enumtypid = t.oid "
+	"WHERE n.nspname = $1 GROUP BY t.typname ORDER BY t.typname::text COLLATE \"C\"";
 
 static const char *const TABLES_SQL =
 	"SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -139,8 +145,8 @@ static int read_catalog(pgorm_conn *c, const char *schema, mcat *m)
 {
 	int rc = set_path(c, schema);
 	pgorm_value p = PGORM_TEXT(schema);
-	const char *const sqls[4] = { TABLES_SQL, COLUMNS_SQL, CONSTRAINTS_SQL, INDEXES_SQL };
-	for (size_t i = 0; i < 4 && rc == 0; i++)
+	const char *const sqls[5] = { TABLES_SQL, COLUMNS_SQL, CONSTRAINTS_SQL, INDEXES_SQL, ENUMS_SQL };
+	for (size_t i = 0; i < 5 && rc == 0; i++)
 		rc = pgorm_conn_exec(c, sqls[i], 1, &p, &m->res[i]);
 	if (rc != 0)
 		return rc;
@@ -389,6 +395,18 @@ static int build_script(script *s, const mcat *want, const mcat *have, pgorm_err
 		pgorm__free(ready);
 		pgorm__free(fk_done);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the migration");
+	}
+	/* 0. missing enum types (a changed label list is left to the user: ALTER TYPE … ADD VALUE) */
+	for (size_t i = 0; i < pgorm_result_rows(want->res[4]); i++) {
+		const char *name = rtext(want->res[4], i, 0);
+		bool have_it = false;
+		for (size_t k = 0; k < pgorm_result_rows(have->res[4]) && !have_it; k++)
+			have_it = eq(rtext(have->res[4], k, 0), name);
+		if (have_it)
+			continue;
+		stmt(s, false);
+		pgorm__sb_addf(b, "CREATE TYPE %s AS ENUM (%s)", name, rtext(want->res[4], i, 1));
+		end(s);
 	}
 	/* 1. missing tables, parents first: a table is ready to create when every FK target of it
 	 * exists, is itself, or is ready; what a cycle leaves is created anyway (FKs in step 4) */

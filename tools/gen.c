@@ -51,8 +51,8 @@ static const gtype TYPES[] = {
 	{ "float4", "FLOAT4", "float" },
 	{ "float8", "FLOAT8", "double" },
 	{ "text", "TEXT", "char *" },
-	{ "varchar", "TEXT", "char *" },
-	{ "bpchar", "TEXT", "char *" },
+	{ "varchar", "VARCHAR", "char *" },
+	{ "bpchar", "CHAR", "char *" },
 	{ "bytea", "BYTEA", "pgorm_bytes" },
 	{ "numeric", "NUMERIC", "char *" },
 	{ "date", "DATE", "int32_t" },
@@ -75,6 +75,9 @@ static const gtype TYPES[] = {
 	{ "_uuid", "UUID_ARRAY", "pgorm_array" },
 };
 
+/* An enum type of the schema: a label (char *) naming its type, labels from pg_enum. */
+static const gtype ENUM_TYPE = { "", "ENUM", "char *" };
+
 static const gtype *type_lookup(const char *typname, bool in_catalog)
 {
 	for (size_t i = 0; in_catalog && i < sizeof TYPES / sizeof TYPES[0]; i++)
@@ -89,6 +92,9 @@ static const gtype *type_lookup(const char *typname, bool in_catalog)
 
 typedef struct gcol {
 	char *name, *member, *sqltype;
+	char *enumtype;               /* ENUM: the enum type's name */
+	char *labels;                 /* ENUM: its labels, separated by \x01, in sort order */
+	unsigned length, scale;       /* varchar(n)/char(n): n; numeric(p,s): p and s */
 	const gtype *type;
 	int attnum;
 	bool notnull, hasdef, serial, pk, unique;
@@ -295,7 +301,8 @@ static const char *const COLUMNS_SQL =
 	"SELECT a.attrelid::int8, a.attname::text, t.typname::text, t.typnamespace = 'pg_catalog'::regnamespace, "
 	"format_type(a.atttypid, a.atttypmod), a.attnotnull, (a.atthasdef OR a.attidentity <> ''), "
 	"(a.attidentity <> '' OR pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) IS NOT NULL), "
-	"a.attnum::int8 "
+	"a.attnum::int8, t.typtype::text, "
+	"(SELECT string_agg(e.enumlabel::text, E'\\x01' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid) "
 	"FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
 	"JOIN pg_type t ON t.oid = a.atttypid "
 	"WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
@@ -347,6 +354,21 @@ static int read_schema(pgorm_conn *c, gschema *s)
 		col->hasdef = rbool(r, row, 6);
 		col->serial = rbool(r, row, 7);
 		col->attnum = (int)rint64(r, row, 8);
+		if (col->type == NULL && strcmp(pgorm_result_text(r, row, 9), "e") == 0) {
+			col->type = &ENUM_TYPE;
+			col->enumtype = xstrdup(pgorm_result_text(r, row, 2));
+			col->labels = xstrdup(pgorm_result_text(r, row, 10));
+		}
+		/* the modifiers format_type shows: "character varying(20)", "numeric(10,2)" */
+		const char *paren = strchr(col->sqltype, '(');
+		if (col->type != NULL && paren != NULL && col->type != &ENUM_TYPE) {
+			unsigned a = 0, b = 0;
+			int got = sscanf(paren, "(%u,%u)", &a, &b);
+			if (got >= 1 && (strcmp(col->type->macro, "VARCHAR") == 0 || strcmp(col->type->macro, "CHAR") == 0))
+				col->length = a;
+			else if (got >= 1 && strcmp(col->type->macro, "NUMERIC") == 0)
+				col->length = a, col->scale = got == 2 ? b : 0;
+		}
 		col->fk = -1;
 	}
 	pgorm_result_free(r);
@@ -646,6 +668,21 @@ static void lit(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The descriptor fields a column needs beyond PGORM_COLUMN: varchar(n)/char(n)'s n, numeric's
+ * precision and scale, an enum's type and labels. */
+static void col_extras(FILE *f, const gtable *t, const gcol *col)
+{
+	if (col->length != 0)
+		fprintf(f, ", .length = %u", col->length);
+	if (col->scale != 0)
+		fprintf(f, ", .scale = %u", col->scale);
+	if (col->type == &ENUM_TYPE) {
+		fprintf(f, ", .sql_type = ");
+		lit(f, col->enumtype);
+		fprintf(f, ", .labels = %s_%s_labels", t->ident, col->member);
+	}
+}
+
 /* Text inside a C comment: no end of comment, no line break. */
 static void ctext(FILE *f, const char *s)
 {
@@ -738,6 +775,20 @@ static void write_source(FILE *f, const gschema *s, const char *header, const ch
 		const gtable *t = &s->t[i];
 		if (!emitted(t))
 			continue;
+		for (int c = 0; c < t->ncols; c++) /* the labels of its enum columns */
+			if (t->cols[c].type == &ENUM_TYPE) {
+				fprintf(f, "static const char *const %s_%s_labels[] = { ", t->ident, t->cols[c].member);
+				for (char *l = t->cols[c].labels, *e; l != NULL && *l; l = e ? e + 1 : NULL) {
+					e = strchr(l, '\x01');
+					if (e)
+						*e = '\0';
+					lit(f, l);
+					fprintf(f, ", ");
+					if (e)
+						*e = '\x01';
+				}
+				fprintf(f, "NULL };\n");
+			}
 		fprintf(f, "static const pgorm_column %s_columns[] = {\n", t->ident);
 		for (int c = 0; c < t->ncols; c++) {
 			const gcol *col = &t->cols[c];
@@ -759,10 +810,18 @@ static void write_source(FILE *f, const gschema *s, const char *header, const ch
 			if (fl == 0)
 				snprintf(flags, sizeof flags, "0");
 			const gfk *fk = col->fk >= 0 && t->fks[col->fk].target >= 0 ? &t->fks[col->fk] : NULL;
-			if (fk == NULL) {
+			if (fk == NULL && col->length == 0 && col->type != &ENUM_TYPE) {
 				fprintf(f, "\tPGORM_COLUMN(%s, ", col->type->macro);
 				lit(f, col->name);
 				fprintf(f, ", %s, %s, %s),\n", flags, t->sname, col->member);
+				continue;
+			}
+			if (fk == NULL) {
+				fprintf(f, "\t{ PGORM_COL(%s, ", col->type->macro);
+				lit(f, col->name);
+				fprintf(f, ", %s, %s, %s)", flags, t->sname, col->member);
+				col_extras(f, t, col);
+				fprintf(f, " },\n");
 				continue;
 			}
 			int pos = 0;
@@ -777,7 +836,9 @@ static void write_source(FILE *f, const gschema *s, const char *header, const ch
 			lit(f, tg->name);
 			fprintf(f, ", .fk_column = ");
 			lit(f, tg->cols[fk->tcols[pos]].name);
-			fprintf(f, ", .on_delete = %s, .on_update = %s },\n", action(fk->del), action(fk->upd));
+			fprintf(f, ", .on_delete = %s, .on_update = %s", action(fk->del), action(fk->upd));
+			col_extras(f, t, col);
+			fprintf(f, " },\n");
 		}
 		fprintf(f, "\tPGORM_COLUMN_END\n};\n");
 		fprintf(f, "static const pgorm_relationship %s_relationships[] = {\n", t->ident);
@@ -867,6 +928,8 @@ static void schema_free(gschema *s)
 		for (int c = 0; c < t->ncols; c++) {
 			free(t->cols[c].name);
 			free(t->cols[c].sqltype);
+			free(t->cols[c].enumtype);
+			free(t->cols[c].labels);
 		}
 		for (int m = 0; m < t->nmembers; m++)
 			free(t->members[m]); /* column members and relationship names point here */

@@ -60,6 +60,7 @@ static void crud(const pgorm_registry *reg, pgorm_conn *c)
 	Orders *o1 = pgorm_object_new(sess, &orders_model), *o2 = pgorm_object_new(sess, &orders_model);
 	o1->note = "first";
 	o2->note = "second";
+	o2->status = "paid"; /* an enum label */
 	TRY(pgorm_rel_append(sess, rel(reg, &customers_model, "orders"), ann, o1));
 	TRY(pgorm_rel_append(sess, rel(reg, &customers_model, "orders"), ann, o2));
 	Tags *red = pgorm_object_new(sess, &tags_model), *blue = pgorm_object_new(sess, &tags_model);
@@ -91,6 +92,8 @@ static void crud(const pgorm_registry *reg, pgorm_conn *c)
 		TRY(pgorm_session_add(sess, roots[i]));
 	TRY(pgorm_session_commit(sess));
 	EXPECT(scalar(c, "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.name = 'ann'") == 2);
+	EXPECT(scalar(c, "SELECT count(*) FROM orders WHERE status = 'paid'") == 1);
+	EXPECT(scalar(c, "SELECT count(*) FROM orders WHERE status IS NULL") == 1);
 	EXPECT(scalar(c, "SELECT count(*) FROM order_tags") == 3);
 	EXPECT(scalar(c, "SELECT count(*) FROM tag_links") == 1);
 	EXPECT(scalar(c, "SELECT count(*) FROM accounts a JOIN customers c ON c.id = a.customer_id") == 1);

@@ -33,10 +33,12 @@ CREATE TABLE customers (                   -- one-to-many parent; every mapped t
     tags text[],
     tokens uuid[]
 );
+CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped');  -- an enum: ENUM with its labels
 CREATE TABLE orders (                      -- many-to-one (NOT NULL, ON DELETE CASCADE)
     id serial PRIMARY KEY,
     customer_id int8 NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
-    note text
+    note text,
+    status order_status
 );
 CREATE INDEX orders_customer_id_idx ON orders (customer_id);
 CREATE TABLE accounts (                    -- one-to-one: a UNIQUE foreign key, ON DELETE SET NULL
