@@ -121,4 +121,65 @@ static int svc_request_body(void *arg)
 	return rc != 0 ? rc : rb;
 }
 
+/* The example services' state: requests started one after another on a loop; attach hands
+ * a started op to that loop (pgorm_epoll_add, pgorm_uv_attach). */
+typedef struct svc_service {
+	void *loop;
+	int (*attach)(void *loop, pgorm_op *op);
+	pgorm_pool *pool;
+	const pgorm_registry *reg;
+	svc_request *req;
+	int n, started, ok, failed;
+} svc_service;
+
+static inline void svc_start_next(svc_service *sv);
+
+typedef struct slot {
+	svc_service *sv;
+	svc_request *r;
+} slot;
+
+static inline void svc_request_done(pgorm_op *op, int rc, void *arg)
+{
+	(void)op;
+	slot *sl = arg;
+	svc_service *sv = sl->sv;
+	svc_request *r = sl->r;
+	char expect[32];
+	snprintf(expect, sizeof expect, "p%lld", (long long)r->id);
+	if (rc == 0 && r->nchildren == 5 && strcmp(r->name, expect) == 0)
+		sv->ok++;
+	else
+		sv->failed++;
+	pgorm_session_destroy(r->s);
+	r->s = NULL;
+	free(sl);
+	svc_start_next(sv); /* from a done callback: fine, the loop steps it from now on */
+}
+
+static inline void svc_start_next(svc_service *sv)
+{
+	if (sv->started == sv->n)
+		return;
+	svc_request *r = &sv->req[sv->started++];
+	r->id = (r - sv->req) % 100 + 1;
+	pgorm_error err;
+	int rc = pgorm_session_create(&r->s, sv->reg, sv->pool, NULL, NULL, &err);
+	if (rc != 0)
+		svc_die("session", rc, err.message);
+	slot *sl = malloc(sizeof *sl);
+	if (sl == NULL)
+		svc_die("malloc", PGORM_ENOMEM, NULL);
+	*sl = (slot){ sv, r };
+	pgorm_op_config cfg = PGORM_OP_CONFIG_INIT;
+	cfg.done = svc_request_done;
+	cfg.arg = sl;
+	cfg.timeout_ms = 30000;
+	pgorm_op *op = NULL;
+	if ((rc = pgorm_async_run(&op, svc_request_body, r, &cfg)) != 0)
+		svc_die("start", rc, NULL);
+	if ((rc = sv->attach(sv->loop, op)) != 0)
+		svc_die("attach to the loop", rc, NULL);
+}
+
 #endif

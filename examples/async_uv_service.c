@@ -10,63 +10,7 @@
 
 #include <pgorm/async_uv.h>
 
-typedef struct service {
-	uv_loop_t loop;
-	pgorm_pool *pool;
-	const pgorm_registry *reg;
-	svc_request *req;
-	int n, started, ok, failed;
-} service;
-
-static void start_next(service *sv);
-
-typedef struct slot {
-	service *sv;
-	svc_request *r;
-} slot;
-
-static void request_done(pgorm_op *op, int rc, void *arg)
-{
-	(void)op;
-	slot *sl = arg;
-	service *sv = sl->sv;
-	svc_request *r = sl->r;
-	char expect[32];
-	snprintf(expect, sizeof expect, "p%lld", (long long)r->id);
-	if (rc == 0 && r->nchildren == 5 && strcmp(r->name, expect) == 0)
-		sv->ok++;
-	else
-		sv->failed++;
-	pgorm_session_destroy(r->s);
-	r->s = NULL;
-	free(sl);
-	start_next(sv); /* from a done callback: fine, the loop steps it from now on */
-}
-
-static void start_next(service *sv)
-{
-	if (sv->started == sv->n)
-		return;
-	svc_request *r = &sv->req[sv->started++];
-	r->id = (r - sv->req) % 100 + 1;
-	pgorm_error err;
-	int rc = pgorm_session_create(&r->s, sv->reg, sv->pool, NULL, NULL, &err);
-	if (rc != 0)
-		svc_die("session", rc, err.message);
-	slot *sl = malloc(sizeof *sl);
-	if (sl == NULL)
-		svc_die("malloc", PGORM_ENOMEM, NULL);
-	*sl = (slot){ sv, r };
-	pgorm_op_config cfg = PGORM_OP_CONFIG_INIT;
-	cfg.done = request_done;
-	cfg.arg = sl;
-	cfg.timeout_ms = 30000;
-	pgorm_op *op = NULL;
-	if ((rc = pgorm_async_run(&op, svc_request_body, r, &cfg)) != 0)
-		svc_die("start", rc, NULL);
-	if ((rc = pgorm_uv_attach(&sv->loop, op)) != 0)
-		svc_die("uv attach", rc, NULL);
-}
+static int attach(void *loop, pgorm_op *op) { return pgorm_uv_attach(loop, op); }
 
 int main(int argc, char **argv)
 {
@@ -78,19 +22,21 @@ int main(int argc, char **argv)
 	pc.conninfo = conninfo;
 	pc.max_size = conns;
 	pgorm_error err;
-	service sv = { .n = n, .reg = reg };
+	svc_service sv = { .n = n, .reg = reg, .attach = attach };
 	int rc = pgorm_pool_create(&sv.pool, &pc, &err);
 	if (rc != 0)
 		svc_die("pool", rc, err.message);
-	if ((rc = uv_loop_init(&sv.loop)) != 0)
+	uv_loop_t uvl;
+	if ((rc = uv_loop_init(&uvl)) != 0)
 		svc_die("uv_loop_init", PGORM_EINVAL, uv_strerror(rc));
+	sv.loop = &uvl;
 	sv.req = calloc((size_t)n, sizeof *sv.req);
 	for (int i = 0; i < (n + 1) / 2; i++)
-		start_next(&sv);
+		svc_start_next(&sv);
 	printf("%d requests in flight over %zu connections, one thread\n", sv.started, conns);
-	uv_run(&sv.loop, UV_RUN_DEFAULT);
+	uv_run(&uvl, UV_RUN_DEFAULT);
 	printf("%d requests: %d answered correctly, %d failed\n", n, sv.ok, sv.failed);
-	uv_loop_close(&sv.loop);
+	uv_loop_close(&uvl);
 	pgorm_pool_destroy(sv.pool);
 	pgorm_registry_destroy(reg);
 	free(sv.req);
