@@ -95,6 +95,16 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 			return pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: the database column has type oid %u (%s), the model says %s",
 			                           mi->model->table, mi->cols[i].name, oid,
 			                           pgorm_type_name(pgorm__type_from_oid(oid)), pgorm_type_name(t));
+		/* enum, custom: the OID of its name on the connection the rows came from */
+		if (mi->col_types != NULL && mi->col_types[i] != NULL && s->conn != NULL) {
+			unsigned want = 0;
+			if (pgorm__conn_type_oid(s->conn, mi->col_types[i], &want, NULL) != 0)
+				return pgorm__session_conn_fail(s);
+			if (oid != want)
+				return pgorm__session_fail(s, PGORM_ETYPE,
+				                           "%s.%s: the database column has type oid %u, the model's type %s is oid %u",
+				                           mi->model->table, mi->cols[i].name, oid, mi->col_types[i], want);
+		}
 		uint8_t k = D_GENERIC;
 		if (t == PGORM_TYPE_INT8 && oid == PGORM_OID_INT8)
 			k = D_INT8;

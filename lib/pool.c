@@ -1023,6 +1023,7 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		p->st.rollbacks++;
 		pthread_mutex_unlock(&p->mu);
 		(void)pgorm__conn_simple(c, "ROLLBACK");
+		pgorm__conn_types_reset(c, true); /* type OIDs the rolled-back block may have created */
 		now = coarse_ms();
 		pthread_mutex_lock(&p->mu);
 		v = verdict(p, s, now, true);

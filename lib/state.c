@@ -190,6 +190,8 @@ static const char *begin_sql(const pgorm_session *s) { return s->joined ? "SAVEP
  * none); round trips counted, the connection's error copied on failure. */
 static int send_batch(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res, pgorm__tx_wrap *tx)
 {
+	/* the registry's named types are looked up together the first time the connection needs one */
+	pgorm__conn_types_hint(s->conn, s->reg->type_names, s->reg->ntypes, s->reg);
 	tx->pre = s->begin_pending ? begin_sql(s) : NULL;
 	uint64_t before = conn_round_trips(s->conn);
 	int rc = pgorm__conn_pipeline_tx(s->conn, n, stmts, res, tx);
@@ -407,6 +409,7 @@ int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm
 			s->err.stmt_index = -1;
 		return rc;
 	}
+	pgorm__conn_types_hint(s->conn, s->reg->type_names, s->reg->ntypes, s->reg);
 	uint64_t before = conn_round_trips(s->conn);
 	rc = pgorm_conn_exec(s->conn, sql, n, p, out);
 	s->stats.round_trips += conn_round_trips(s->conn) - before;
