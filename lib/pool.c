@@ -3,10 +3,11 @@
  * One mutex guards the pool state. Blocking work (connect, init SQL, ping, ROLLBACK, PQfinish,
  * poll of an idle socket) always runs with the mutex released, on a connection that the running
  * thread owns exclusively at that moment (borrowed, being returned, or detached from the pool).
- * Waiters queue FIFO, each with its own condition variable; release and the maintenance thread
- * hand a connection directly to the first waiter, so a released connection cannot be taken by a
- * thread that arrived later, and no wake-up is lost (the hand-off is recorded under the mutex
- * before the signal). Every connect runs on the maintenance thread.
+ * Waiters queue FIFO, each with its own condition variable. The maintenance thread hands a new
+ * connection directly to the first waiter; a release does so once that waiter has waited
+ * HANDOFF_MS at the head (give_back), else it puts the connection on the idle list and wakes the
+ * waiter. No wake-up is lost (hand-offs and wake-ups are recorded under the mutex before the
+ * signal). Every connect runs on the maintenance thread.
  *
  * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. At a release that
  * keeps the connection, its state moves to another address (pgorm__conn_move) and the old
