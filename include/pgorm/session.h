@@ -46,8 +46,12 @@
  * committed — the server may have committed and then lost the reply. pgorm_session_commit then
  * returns PGORM_ECOMMIT_UNKNOWN (the lost connection's message and SQLSTATE, if any, in
  * pgorm_session_error) and leaves the objects as after a successful commit, all expired:
- * inserted ones PERSISTENT with their keys (generated keys are assigned before the INSERTs),
- * deleted ones DETACHED. No rollback is needed (one is accepted and changes nothing); the
+ * inserted ones PERSISTENT with their keys, deleted ones DETACHED. Generated keys are reserved
+ * before the INSERTs when another row of the commit needs one (a child's foreign key); when none
+ * does, the INSERTs read them back with RETURNING in the batch that carries COMMIT, and if that
+ * batch's answer is lost those new objects cannot know their keys: they leave the session
+ * TRANSIENT, key unset (the error message says how many; pgorm_session_error_object is the
+ * first), and their rows may exist: look for them by another column before adding them again. No rollback is needed (one is accepted and changes nothing); the
  * connection is given back (a pool drops it). Do not simply do the work again: if it
  * committed, that writes it twice. Find out first. pgorm_session_refresh on an object the
  * transaction inserted returns 0 if its row exists (it committed) and PGORM_ENOTFOUND if not
@@ -59,7 +63,7 @@
  * itself and the transaction did not commit; nor is a session joined to the caller's
  * transaction, which sends no COMMIT. Round trips: BEGIN travels with the transaction's first
  * statements and a commit's COMMIT with its flush's statements (when nothing read back must be
- * checked first: no version column, no RETURNING); a statement the server refuses there makes
+ * checked first: no version column, no RETURNING but of generated keys); a statement the server refuses there makes
  * it skip the COMMIT (not in doubt, reported as itself), while a connection lost after that
  * batch went out and before COMMIT's answer is in doubt, as above. SQLAlchemy (and any client of any database) has
  * the same hazard; it reports it as a plain connection error.
