@@ -36,23 +36,51 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 
 static void close_tx(pgorm_session *s);
 
-/* Closing: association changes not flushed yet stay with the objects, recorded in their memory
- * for the session that adopts them (SQLAlchemy keeps them in the collections' history). Room
- * for them is reserved first (pgorm__graph_reserve); without it they are dropped. */
-static void keep_m2m(pgorm_session *s)
+/* Closing keeps the relationship changes not flushed yet with the objects (SQLAlchemy keeps
+ * them in the attributes' history): a child's link is on the child, but what the session
+ * would have reached by itself is recorded in the objects' memory (pgorm__graph_record) for the
+ * session that adds them — the association changes, and the children taken out of a loaded
+ * collection of a persistent parent (found by the key their foreign key still holds), so that
+ * adding the parent again reaches them. Counts the records (record false) or makes them, in
+ * room reserved before (pgorm__graph_reserve), so that making them cannot fail. */
+static size_t keep_history(pgorm_session *s, bool record)
 {
-	if (s->nm2m > 0 && s->mem != NULL && pgorm__graph_reserve(s->mem, s->nm2m) == 0)
-		for (size_t i = 0; i < s->nm2m; i++)
-			(void)pgorm__graph_record(&s->m2m_ops[i]); /* reserved: cannot fail */
-	s->nm2m = 0;
+	size_t n = s->nm2m;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->link_dirty == 0 || st->state != PGORM_STATE_PERSISTENT)
+			continue;
+		const pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t b = 0; b < mi->nrels; b++) {
+			const pgorm_rel *r = mi->rels[b];
+			if (!((st->link_dirty >> b) & 1) || r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY) ||
+			    r->partner == NULL)
+				continue;
+			void *old = pgorm__m2o_in_map(s, r, o);
+			if (old == NULL || old == pgorm__link_get(o, r) || !((pgorm__st(old)->loaded >> r->partner->index) & 1))
+				continue;
+			n++;
+			pgorm__m2m_op lost = { r->partner, old, o, false };
+			if (record)
+				(void)pgorm__graph_record(&lost);
+		}
+	}
+	for (size_t i = 0; record && i < s->nm2m; i++)
+		(void)pgorm__graph_record(&s->m2m_ops[i]);
+	if (record)
+		s->nm2m = 0;
+	return n;
 }
 
 void pgorm_session_destroy(pgorm_session *s)
 {
 	if (s == NULL)
 		return;
+	size_t n = s->mem != NULL ? keep_history(s, false) : 0;
+	if (n > 0 && pgorm__graph_reserve(s->mem, n) == 0) /* else they are dropped */
+		keep_history(s, true);
 	close_tx(s);
-	keep_m2m(s);
 	pgorm__loader_destroy(s->ld);
 	pgorm__state_finish(s);
 	pgorm__free(s);
@@ -732,12 +760,13 @@ int pgorm_session_close(pgorm_session *s, pgorm_graph **out)
 	if (rc != 0)
 		return rc;
 	struct pgorm_graph *fresh = pgorm__graph_new(s->reg, s); /* first: a failure changes nothing */
-	if (fresh == NULL || (s->nm2m > 0 && pgorm__graph_reserve(s->mem, s->nm2m) != 0)) {
+	size_t n = keep_history(s, false);
+	if (fresh == NULL || (n > 0 && pgorm__graph_reserve(s->mem, n) != 0)) {
 		pgorm__graph_release(fresh);
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory closing the session");
 	}
+	keep_history(s, true); /* before the rollback: the identity map still finds old parents */
 	close_tx(s);
-	keep_m2m(s);
 	pgorm__state_detach_all(s);
 	pgorm__state_hand_over(s, fresh, out);
 	pgorm_error_clear(&s->err);

@@ -34,7 +34,8 @@
  * columns as UPDATEs, new children INSERTed with the parent's key, removed children's foreign
  * keys NULL (DELETE under delete-orphan), many-to-one changes, association rows inserted and
  * deleted (those once s2 holds both of their objects). pgorm_session_close keeps the unflushed
- * changes of the session's objects with them, association changes included. Adopting joins
+ * changes of the session's objects with them the same way (a child removed from a loaded
+ * collection is reached again by adding its parent; association changes). Adopting joins
  * the object's graph to s2's memory: from then on they are freed together, when s2 and every
  * handle on either have let go. pgorm_session_merge(s2, obj) copies instead and leaves obj
  * detached and its graph apart: use it for objects kept in a cache across requests (the
@@ -149,8 +150,8 @@ PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *re
 PGORM_API void pgorm_session_destroy(pgorm_session *s);
 /** SQLAlchemy's close: roll back any open transaction and give back the connection; every object
  * leaves the session (PENDING → TRANSIENT, PERSISTENT / DELETED → DETACHED, keeping the values
- * and the changes not flushed yet, many-to-many ones included, for the session that adds
- * them; objects the rolled-back transaction had inserted are TRANSIENT again, those it had
+ * and the changes not flushed yet, relationship changes included (children taken out of a
+ * collection, many-to-many appends and removes), for the session that adds them; objects the rolled-back transaction had inserted are TRANSIENT again, those it had
  * deleted are back, DETACHED). The session is empty and usable again, with new memory.
  * Ownership: *out (out may be NULL: then the memory is dropped as by pgorm_session_destroy)
  * receives a reference on the memory of the objects the session had (pgorm_graph_release).

@@ -1035,6 +1035,35 @@ START_TEST(test_issue_14_close_keeps_m2m_changes)
 }
 END_TEST
 
+/* Closing a session with children taken out of their parent's collection, not flushed yet:
+ * SQLAlchemy keeps the collection's history, so adding the parent to another session reaches
+ * the removed child (FK set NULL, or DELETE under delete-orphan). Before the fix the child,
+ * no longer in the collection, was not reached and nothing was written. */
+START_TEST(test_issue_14_close_keeps_removed_children)
+{
+	const pgorm_rel *children = rel(&dparent_model, "children"), *kids = rel(&oparent_model, "kids");
+	DParent *p = load_p1(s);
+	DChild *c1 = child_by_id(p, 1);
+	OParent *o = load_one(s, &oparent_model, 1, "kids");
+	OKid *k1 = ((OKid *)o->kids.items[0])->id == 1 ? o->kids.items[0] : o->kids.items[1];
+	ok(s, pgorm_rel_remove(s, children, p, c1), "remove c1");
+	ok(s, pgorm_rel_remove(s, kids, o, k1), "remove k1 (delete-orphan)");
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close with unflushed removals");
+	pgorm_session *s2 = session2();
+	ok(s2, pgorm_session_add(s2, p), "add p");
+	ok(s2, pgorm_session_add(s2, o), "add o");
+	ck_assert(pgorm_session_contains(s2, c1));
+	ck_assert(pgorm_session_contains(s2, k1));
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 1 AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dokids WHERE id = 1"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM dokids WHERE id = 2 AND parent_id = 1"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
 /* A detached object linked to an object that another, still open, session holds: SQLAlchemy
  * lets the link be made, and add() to a third session fails ("already attached to session");
  * pgorm refuses it the same way, before anything changes (p stays detached, nothing sent).
@@ -1094,6 +1123,7 @@ int main(void)
 	tcase_add_test(tc, test_detached_delete_orphan);
 	tcase_add_test(tc, test_detached_m2m);
 	tcase_add_test(tc, test_issue_14_close_keeps_m2m_changes);
+	tcase_add_test(tc, test_issue_14_close_keeps_removed_children);
 	tcase_add_test(tc, test_detached_linked_to_other_session);
 	TCase *tj = pgtest_tcase(su, "nested_joined", 60, setup, teardown);
 	tcase_add_test(tj, test_nested_joined_one_select);
