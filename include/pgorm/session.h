@@ -18,12 +18,15 @@
  * SQLAlchemy's DetachedInstanceError), and calls that need it in a session (delete, refresh,
  * expire) refuse it (PGORM_ESTATE: "detached") until it is added or merged.
  * Its loaded relationships can be changed, as in SQLAlchemy: pgorm_rel_append / _remove /
- * _replace on a loaded collection, pgorm_rel_set of a loaded to-one, many-to-many included,
+ * _replace on a loaded collection, many-to-many included, pgorm_rel_set of a loaded one-to-one
+ * and of a many-to-one (loaded or not: as SQLAlchemy's, the set needs no previous value),
  * through any session s (it is used for errors; the other object must be detached too, or s's,
- * or transient in no open session); changing an unloaded one fails (PGORM_ESTATE,
- * "…is not loaded…"). Both sides change at once (an unloaded other side queues the change) and
- * nothing is sent; the memories of the two objects are joined. An object in a session (s's)
- * linked to a detached one pulls it in by its save-update cascade, as pgorm_session_add.
+ * or transient in no open session); changing an unloaded collection or one-to-one fails
+ * (PGORM_ESTATE, "…is not loaded…"). Both sides change at once (an unloaded other side queues
+ * the change) and nothing is sent; the memories of the two objects are joined. An object in a
+ * session (s's) linked to a detached one pulls it in by its save-update cascade, as
+ * pgorm_session_add does; without that cascade, the session's flush leaves a foreign key that
+ * would name an object in no session as it is (a logged warning, SQLAlchemy's "not in session").
  * pgorm_session_add(s2, obj) adopts it: it is PERSISTENT in s2 again, with the save-update
  * cascade along its loaded graph and along what left its relationships while detached (the
  * relationship's history in SQLAlchemy: a child removed from its collection, a many-to-one's
