@@ -563,10 +563,9 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 	if (target != pgorm__link_get(obj, r) && ((rc = check_single_parent(s, r, obj, target, "pgorm_rel_set")) != 0 ||
 	                                          (rc = check_not_deleted(s, r, obj, target, "pgorm_rel_set")) != 0))
 		return rc;
-	/* a many-to-one is set without its previous value (SQLAlchemy's backref does not load it
-	 * either), so it can be set unloaded; a one-to-one parent side needs its previous child */
-	if (r->kind != PGORM_REL_MANY_TO_ONE && (rc = check_loaded_if_detached(s, r, obj, "pgorm_rel_set")) != 0)
-		return rc;
+	/* set while unloaded, also on a detached object (SQLAlchemy's set does not load either): a
+	 * many-to-one needs no previous value; a one-to-one parent side's previous child is loaded
+	 * by the flush of the session that adopts it (link_dirty) */
 	/* save-update: the object in the session pulls the target in (the child its parent, the
 	 * one-to-one parent its child), checked first */
 	pgorm__objlist pull = { 0 };

@@ -18,11 +18,11 @@
  * SQLAlchemy's DetachedInstanceError), and calls that need it in a session (delete, refresh,
  * expire) refuse it (PGORM_ESTATE: "detached") until it is added or merged.
  * Its loaded relationships can be changed, as in SQLAlchemy: pgorm_rel_append / _remove /
- * _replace on a loaded collection, many-to-many included, pgorm_rel_set of a loaded one-to-one
- * and of a many-to-one (loaded or not: as SQLAlchemy's, the set needs no previous value),
- * through any session s (it is used for errors; the other object must be detached too, or s's,
- * or transient in no open session); changing an unloaded collection or one-to-one fails
- * (PGORM_ESTATE, "…is not loaded…"). Both sides change at once (an unloaded other side queues
+ * _replace on a loaded collection, many-to-many included, and pgorm_rel_set of a to-one, loaded
+ * or not (as SQLAlchemy's set: a many-to-one needs no previous value, a one-to-one's previous
+ * child is loaded by the flush after the add), through any session s (it is used for errors;
+ * the other object must be detached too, or s's, or transient in no open session); changing
+ * an unloaded collection fails (PGORM_ESTATE, "…is not loaded…"). Both sides change at once (an unloaded other side queues
  * the change) and nothing is sent; the memories of the two objects are joined. An object in a
  * session (s's) linked to a detached one pulls it in by its save-update cascade, as
  * pgorm_session_add does; without that cascade, the session's flush leaves a foreign key that

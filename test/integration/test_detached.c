@@ -173,6 +173,44 @@ static const pgorm_relationship dtag_rels[] = {
 	PGORM_RELATIONSHIP_END
 };
 const pgorm_model dpost_model = PGORM_MODEL("dposts", DPost, dpost_cols, dpost_rels);
+
+/* one-to-one: a person's passport (uselist=False), default cascade */
+typedef struct DPassport DPassport;
+typedef struct DPerson {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	DPassport *passport;
+} DPerson;
+struct DPassport {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t person_id;
+	char *num;
+	DPerson *person;
+};
+extern const pgorm_model dperson_model, dpassport_model;
+static const pgorm_column dperson_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, DPerson, id),
+	PGORM_COLUMN(TEXT, "name", 0, DPerson, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_column dpassport_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, DPassport, id),
+	PGORM_COLUMN_FK(INT8, "person_id", PGORM_NULLABLE, DPassport, person_id, "dpersons", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "num", 0, DPassport, num),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship dperson_rels[] = {
+	{ PGORM_O2O("passport", DPerson, passport, &dpassport_model, "person_id", "person") },
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_relationship dpassport_rels[] = {
+	PGORM_MANY_TO_ONE("person", DPassport, person, &dperson_model, "person_id", "passport"),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model dperson_model = PGORM_MODEL("dpersons", DPerson, dperson_cols, dperson_rels);
+const pgorm_model dpassport_model = PGORM_MODEL("dpassports", DPassport, dpassport_cols, dpassport_rels);
 const pgorm_model dtag_model = PGORM_MODEL("dtags", DTag, dtag_cols, dtag_rels);
 
 const pgorm_model cat_model = PGORM_MODEL("dcats", Cat, cat_cols, NULL);
@@ -191,15 +229,20 @@ static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .se
  *   p2 "p2": no children
  *   p3 "p3": c3 "c3" (cat "red"; g3)
  *   o1 "o1" (delete-orphan): k1, k2
- *   post1: tags t1 (t2 exists, on no post) */
+ *   post1: tags t1 (t2 exists, on no post)
+ *   ann: passport A1 (one-to-one) */
 static void setup(void)
 {
 	const pgorm_model *models[] = { &cat_model,     &dparent_model, &dchild_model, &dgrand_model, &dnode_model,
-		                        &oparent_model, &okid_model,    &dpost_model,  &dtag_model };
-	pgtest_env_setup(&env, models, 9,
+		                        &oparent_model, &okid_model,    &dpost_model,  &dtag_model,   &dperson_model,
+		                        &dpassport_model };
+	pgtest_env_setup(&env, models, 11,
 	                 "DROP TABLE IF EXISTS dgrand, dchildren, dparents, dcats, dnodes, dokids, doparents, dpost_tags,"
-	                 " dposts, dtags CASCADE",
+	                 " dposts, dtags, dpassports, dpersons CASCADE",
 	                 PGTEST_CREATE_ALL,
+	                 "INSERT INTO dpersons (id, name) VALUES (1, 'ann')",
+	                 "INSERT INTO dpassports (id, person_id, num) VALUES (1, 1, 'A1')",
+	                 "SELECT setval(pg_get_serial_sequence('dpassports', 'id'), 10)",
 	                 "INSERT INTO doparents (id, name) VALUES (1, 'o1')",
 	                 "INSERT INTO dokids (id, parent_id, name) VALUES (1, 1, 'k1'), (2, 1, 'k2')",
 	                 "INSERT INTO dposts (id, name) VALUES (1, 'post1')",
@@ -899,6 +942,32 @@ START_TEST(test_detached_m2o_set_unloaded)
 }
 END_TEST
 
+/* SQLAlchemy: person.passport = Passport("B2") on a detached person whose passport is not
+ * loaded is accepted too; after add() the flush loads the previous passport and nulls its key
+ * (rows (A1, NULL), (B2, ann)). */
+START_TEST(test_detached_o2o_set_unloaded)
+{
+	const pgorm_rel *passport = rel(&dperson_model, "passport");
+	DPerson *ann = load_one(s, &dperson_model, 1, NULL);
+	ck_assert(!pgorm_rel_is_loaded(passport, ann));
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2();
+	DPassport *b2 = pgorm_object_new(s2, &dpassport_model);
+	b2->num = "B2";
+	ok(s2, pgorm_rel_set(s2, passport, ann, b2), "set an unloaded one-to-one while detached");
+	ck_assert_ptr_eq(ann->passport, b2);
+	ck_assert_ptr_eq(b2->person, ann);
+	ok(s2, pgorm_session_add(s2, ann), "add");
+	ck_assert_int_eq(pgorm_object_state(b2), PGORM_STATE_PENDING);
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_int_eq(q("SELECT count(*) FROM dpassports WHERE num = 'A1' AND person_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dpassports WHERE num = 'B2' AND person_id = 1"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
 /* SQLAlchemy: appending a detached object to a collection of an object in the session pulls it
  * in (save-update), with what its cascade reaches (its old parent, through c1.parent's
  * history, c1.parent being loaded); the old parent's loaded collection loses it at once. */
@@ -1119,6 +1188,7 @@ int main(void)
 	tcase_add_test(tc, test_detached_replace);
 	tcase_add_test(tc, test_detached_m2o_set_unset);
 	tcase_add_test(tc, test_detached_m2o_set_unloaded);
+	tcase_add_test(tc, test_detached_o2o_set_unloaded);
 	tcase_add_test(tc, test_detached_pulled_into_session);
 	tcase_add_test(tc, test_detached_delete_orphan);
 	tcase_add_test(tc, test_detached_m2m);
