@@ -587,7 +587,7 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 				pgorm__fk_set_null(o, r);
 				continue;
 			}
-			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT) {
+			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT || pgorm__st(t)->state == PGORM_STATE_DETACHED) {
 				pgorm__session_log(s, PGORM_LOG_WARNING,
 				                   "%s.%s refers to a %s object that is not in the session: foreign key left as is",
 				                   mi->model->table, r->name, r->target->model->table);
