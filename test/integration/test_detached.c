@@ -2,7 +2,9 @@
  * add / merge into a later session, DetachedInstanceError, rollback after adopting, bad input),
  * relationship changes made while detached and flushed by the session that adopts them (checked
  * against SQLAlchemy 2.0's behaviour, noted at each test), and joined loading below the first
- * level (nested LEFT OUTER JOINs, one SELECT). */
+ * level (nested LEFT OUTER JOINs, one SELECT). SQLAlchemy's side of the detached cases is kept
+ * as scripts with their recorded output in test/differential/detached (meson test detached_sa
+ * runs them again and compares). */
 #include "pgtest.h"
 
 #include <stdio.h>
