@@ -200,11 +200,12 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 			break;
 		}
 		case D_TEXT: {
-			char *str = pgorm__arena_strndup(&s->arena, d, len);
+			/* copied and hashed in one pass (the word pgorm__col_word gives the copy) */
+			char *str = pgorm__arena_alloc(&s->arena, len + 1);
 			if (str == NULL)
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %s", mi->model->table);
+			*word = pgorm__hash_copy(str, d, len);
 			memcpy(f, &str, sizeof str);
-			*word = pgorm__hash_bytes(str, len);
 			break;
 		}
 		default:
