@@ -317,7 +317,8 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			if (rc != 0)
 				break;
 		}
-		void *obj = have_key ? pgorm__imap_find_int(&s->imap, mi, key, hash)
+		size_t at = 0; /* with have_key, where a miss goes in the map */
+		void *obj = have_key ? pgorm__imap_find_int_at(&s->imap, mi, keyoff, key, hash, &at)
 		                     : pgorm__imap_find_h(&s->imap, mi, probe, &hash);
 		if (obj != NULL) {
 			pgorm__objstate *st = pgorm__st(obj);
@@ -372,7 +373,9 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			st->result_gen = s->result_gen;
 			st->flags |= OBJ_TRACKED;
 			s->tracked[s->ntracked++] = obj; /* reserved above */
-			if ((rc = pgorm__imap_put_h(&s->imap, obj, hash)) != 0) {
+			/* nothing went into the map since the lookup: the slot it found is still free */
+			rc = have_key ? pgorm__imap_put_at(&s->imap, obj, hash, at) : pgorm__imap_put_h(&s->imap, obj, hash);
+			if (rc != 0) {
 				rc = pgorm__session_fail(s, rc, "out of memory in the identity map");
 				break;
 			}
