@@ -75,9 +75,22 @@ enum {
 	D_TEXT          /* text/varchar → session-owned copy */
 };
 
+/* One column to decode: which model column, from which result column, how. */
+typedef struct colplan {
+	uint8_t kind;   /* D_* */
+	uint8_t i;      /* the model's column index */
+	int col;        /* the result's column number */
+	size_t off;     /* the field's offset in the struct */
+} colplan;
+
+/* A result's decoding plan: the key columns (decoded into the probe when the key cannot be
+ * read as one integer) and the other columns (decoded into the object), in model order. */
 typedef struct rowdec {
 	uint8_t kind[PGORM__MAX_COLS];
 	uint64_t pk_mask;
+	size_t nkey, nval;
+	colplan key[PGORM__MAX_PK];
+	colplan val[PGORM__MAX_COLS];
 } rowdec;
 
 static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGresult *res, size_t col0, rowdec *dec)
@@ -86,6 +99,7 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 		return pgorm__session_fail(s, PGORM_ETYPE, "%s: result has %d columns, the model needs %zu",
 		                           mi->model->table, PQnfields(res), col0 + mi->ncols);
 	dec->pk_mask = 0;
+	dec->nkey = dec->nval = 0;
 	for (size_t k = 0; k < mi->npk; k++)
 		dec->pk_mask |= 1ULL << mi->pk[k];
 	for (size_t i = 0; i < mi->ncols; i++) {
@@ -109,6 +123,8 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 		else if (t == PGORM_TYPE_TEXT && (oid == PGORM_OID_TEXT || oid == PGORM_OID_VARCHAR || oid == PGORM_OID_BPCHAR))
 			k = D_TEXT;
 		dec->kind[i] = k;
+		colplan *p = (dec->pk_mask >> i) & 1 ? &dec->key[dec->nkey++] : &dec->val[dec->nval++];
+		*p = (colplan){ k, (uint8_t)i, (int)(col0 + i), mi->cols[i].offset };
 	}
 	return 0;
 }
@@ -126,41 +142,34 @@ static int decode_generic(pgorm_session *s, const pgorm_column *c, void *obj, co
 	return rc;
 }
 
-/* Decode the columns of one row selected by mask into obj, taking each column's snapshot
- * word while the value is at hand (the probe has no state: its words go to a scratch slot).
- * NULL is asked of libpq only when the length does not already rule it out: a NULL has
- * length 0, which no fixed-size binary value has. Returns 1 when the first key column is
- * NULL (the empty side of an outer join) and mask covers it. */
-static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *dec, pgorm_result *r, size_t row,
-                       size_t col0, void *obj, uint64_t mask)
+/* Decode the columns of one row in plan (dec->key or dec->val) into obj, taking each
+ * column's snapshot word while the value is at hand (the probe has no state: its words go to
+ * a scratch slot). NULL is asked of libpq only when the length does not already rule it out:
+ * a NULL has length 0, which no fixed-size binary value has. Returns 1 when the first key
+ * column is NULL (the empty side of an outer join) and the plan covers it. */
+static int decode_cols(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, void *obj,
+                       const colplan *plan, size_t np)
 {
 	const PGresult *res = r->res;
 	pgorm__objstate *st = pgorm__st(obj);
-	uint64_t scratch_word;
-	int irow = (int)row;
-	if (mi->ncols < 64)
-		mask &= (UINT64_C(1) << mi->ncols) - 1;
-	for (; mask != 0; mask &= mask - 1) { /* the selected columns, lowest first */
-		size_t i = (size_t)__builtin_ctzll(mask);
-		const pgorm_column *c = &mi->cols[i];
-		int col = (int)(col0 + i);
+	uint64_t scratch_word, nulls = 0, decoded = 0;
+	int irow = (int)row, rc = 0;
+	for (const colplan *p = plan; p < plan + np; p++) {
+		size_t i = p->i;
 		uint64_t *word = st != NULL ? &st->snap[i] : &scratch_word;
-		char *f = pgorm__field(obj, c->offset);
-		size_t len = (size_t)PQgetlength(res, irow, col);
-		if (len == 0 && PQgetisnull(res, irow, col)) {
-			if (st != NULL)
-				st->nulls |= 1ULL << i;
-			memset(f, 0, c->size);
-			*word = pgorm__col_word(obj, c); /* what pgorm__observe computes for these bytes */
+		char *f = pgorm__field(obj, p->off);
+		size_t len = (size_t)PQgetlength(res, irow, p->col);
+		decoded |= 1ULL << i;
+		if (len == 0 && PQgetisnull(res, irow, p->col)) {
+			nulls |= 1ULL << i;
+			memset(f, 0, mi->cols[i].size);
+			*word = pgorm__col_word(obj, &mi->cols[i]); /* what pgorm__observe computes for these bytes */
 			if (st == NULL && i == mi->pk[0])
 				return 1;
 			continue;
 		}
-		if (st != NULL)
-			st->nulls &= ~(1ULL << i);
-		const char *d = PQgetvalue(res, irow, col);
-		int rc = 0;
-		switch (dec->kind[i]) {
+		const char *d = PQgetvalue(res, irow, p->col);
+		switch (p->kind) {
 		case D_INT8:
 			if (len != 8)
 				goto malformed;
@@ -202,8 +211,10 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 		case D_TEXT: {
 			/* copied and hashed in one pass (the word pgorm__col_word gives the copy) */
 			char *str = pgorm__arena_alloc(&s->arena, len + 1);
-			if (str == NULL)
-				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %s", mi->model->table);
+			if (str == NULL) {
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %s", mi->model->table);
+				goto done;
+			}
 			*word = pgorm__hash_copy(str, d, len);
 			memcpy(f, &str, sizeof str);
 			break;
@@ -211,18 +222,25 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 		default:
 		{
 			pgorm_error e;
-			rc = decode_generic(s, c, obj, res, col, d, len, &r->arena, word, &e);
-			if (rc != 0)
-				return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu: %s", mi->model->table,
-				                           c->name, row, e.message);
+			const pgorm_column *c = &mi->cols[i];
+			rc = decode_generic(s, c, obj, res, p->col, d, len, &r->arena, word, &e);
+			if (rc != 0) {
+				rc = pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu: %s", mi->model->table,
+				                         c->name, row, e.message);
+				goto done;
+			}
 		}
 		}
 		continue;
 	malformed:
-		return pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: malformed binary value in row %zu (%zu bytes)",
-		                           mi->model->table, c->name, row, len);
+		rc = pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: malformed binary value in row %zu (%zu bytes)",
+		                         mi->model->table, mi->cols[i].name, row, len);
+		goto done;
 	}
-	return 0;
+done:
+	if (st != NULL)
+		st->nulls = (st->nulls & ~decoded) | nulls;
+	return rc;
 }
 
 /* After decoding every column: the key columns copied from the probe get their words. */
@@ -303,11 +321,9 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 				next_hash = pgorm__imap_prefetch_int(&s->imap, mi, next_key);
 			}
 		}
-		if (have_key) {
-			memcpy(pgorm__field(probe, keyoff), &key, 8);
-		} else {
+		if (!have_key) {
 			/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
-			rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask);
+			rc = decode_cols(s, mi, r, row, probe, dec.key, dec.nkey);
 			if (rc == 1) { /* the empty side of an outer join */
 				rc = 0;
 				if (aligned && objs != NULL)
@@ -333,7 +349,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 				for (size_t i = 0; i < mi->ncols; i++)
 					if ((keep >> i) & 1)
 						memcpy(saved[i], pgorm__field(obj, mi->cols[i].offset), mi->cols[i].size);
-				if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
+				if ((rc = decode_cols(s, mi, r, row, obj, dec.val, dec.nval)) != 0)
 					break;
 				finish_snapshot(obj, mi, dec.pk_mask);
 				for (size_t i = 0; i < mi->ncols; i++)
@@ -360,15 +376,13 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 					memcpy(pgorm__field(obj, c->offset), pgorm__field(probe, c->offset), c->size);
 				}
 			}
-			if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
+			if ((rc = decode_cols(s, mi, r, row, obj, dec.val, dec.nval)) != 0)
 				break;
 			pgorm__objstate *st = pgorm__st(obj);
-			if (have_key) { /* the key's snapshot word is the key */
+			if (have_key) /* the key's snapshot word is the key (dirty is 0: a new object) */
 				st->snap[mi->pk[0]] = (uint64_t)key;
-				st->dirty = 0;
-			} else {
+			else
 				finish_snapshot(obj, mi, dec.pk_mask);
-			}
 			st->state = PGORM_STATE_PERSISTENT;
 			st->result_gen = s->result_gen;
 			st->flags |= OBJ_TRACKED;
