@@ -515,12 +515,12 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 	const pgorm_column *kc = &mi->cols[cols[0]], *sc = &srcmi->cols[srccols[0]];
 	if (ncols == 1 && mi->npk == 1 && mi->pk[0] == cols[0] && kc->type == PGORM_TYPE_INT8 &&
 	    sc->type == PGORM_TYPE_INT8) {
-		/* the common case, a bigint key: straight into the probe (only its key is read) */
+		/* the common case, a bigint key: looked up as an integer (no probe object) */
 		if ((pgorm__st(src)->nulls >> srccols[0]) & 1)
 			return NULL;
-		((pgorm_object *)s->ld->probe)->model = mi->model;
-		memcpy(pgorm__field(s->ld->probe, kc->offset), pgorm__field((void *)src, sc->offset), 8);
-		return pgorm__imap_find(&s->imap, mi, s->ld->probe);
+		int64_t key;
+		memcpy(&key, pgorm__field((void *)src, sc->offset), 8);
+		return pgorm__imap_find_int(&s->imap, mi, key, pgorm__imap_prefetch_int(&s->imap, mi, key));
 	}
 	pgorm_value v[PGORM__MAX_PK];
 	for (size_t c = 0; c < ncols; c++) {
