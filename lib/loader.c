@@ -830,10 +830,17 @@ static int job_apply(pgorm_session *s, load_job *j, pgorm_result *res)
 int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, void ***objs, const size_t *n,
                               size_t nrels, bool overwrite)
 {
-	load_job *jobs = pgorm__calloc(nrels ? nrels : 1, sizeof *jobs);
-	pgorm_stmt *stmts = pgorm__calloc(nrels ? nrels : 1, sizeof *stmts);
-	pgorm_result **res = pgorm__calloc(nrels ? nrels : 1, sizeof *res);
-	size_t *which = pgorm__calloc(nrels ? nrels : 1, sizeof *which);
+	/* one or two relationships (a lazy load, a query's selectin options): no allocation */
+	enum { FEW = 2 };
+	load_job jobs_few[FEW];
+	pgorm_stmt stmts_few[FEW];
+	pgorm_result *res_few[FEW] = { NULL, NULL };
+	size_t which_few[FEW];
+	bool few = nrels <= FEW;
+	load_job *jobs = few ? jobs_few : pgorm__calloc(nrels, sizeof *jobs);
+	pgorm_stmt *stmts = few ? stmts_few : pgorm__calloc(nrels, sizeof *stmts);
+	pgorm_result **res = few ? res_few : pgorm__calloc(nrels, sizeof *res);
+	size_t *which = few ? which_few : pgorm__calloc(nrels, sizeof *which);
 	int rc = 0;
 	size_t nj = 0, ns = 0;
 	if (!jobs || !stmts || !res || !which) {
@@ -863,10 +870,12 @@ out:
 		pgorm_result_free(res[k]);
 	for (size_t k = 0; jobs && k < nj; k++)
 		job_free(&jobs[k]);
-	pgorm__free(jobs);
-	pgorm__free(stmts);
-	pgorm__free(res);
-	pgorm__free(which);
+	if (!few) {
+		pgorm__free(jobs);
+		pgorm__free(stmts);
+		pgorm__free(res);
+		pgorm__free(which);
+	}
 	return rc;
 }
 
