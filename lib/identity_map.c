@@ -8,6 +8,12 @@
 static uint64_t key_hash(const pgorm__model_info *mi, const void *obj)
 {
 	uint64_t h = mi->index + 1;
+	const pgorm_column *c0 = &mi->cols[mi->pk[0]];
+	if (mi->npk == 1 && c0->type == PGORM_TYPE_INT8) { /* pgorm__col_word of an int8: its value */
+		uint64_t k;
+		memcpy(&k, (const char *)obj + c0->offset, sizeof k);
+		return pgorm__imap_mix(h ^ k);
+	}
 	for (size_t i = 0; i < mi->npk; i++)
 		h = pgorm__imap_mix(h ^ pgorm__col_word(obj, &mi->cols[mi->pk[i]]));
 	return h;

@@ -796,7 +796,9 @@ static int apply_m2m(pgorm_session *s, load_job *j, pgorm_result *res)
 static int job_prepare(pgorm_session *s, load_job *j)
 {
 	pgorm__sb_init(&j->sql);
-	memset(&j->keys, 0, sizeof j->keys);
+	j->skip = false;
+	j->text = NULL;
+	j->keys.ncols = 0; /* the rest of the keys: collect_keys, before anything reads them */
 	int rc;
 	switch (j->r->kind) {
 	case PGORM_REL_ONE_TO_MANY: rc = prepare_o2m(s, j); break;
@@ -851,7 +853,10 @@ int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, vo
 		if (n[i] == 0)
 			continue;
 		load_job *j = &jobs[nj++];
-		*j = (load_job){ .r = rels[i], .objs = objs[i], .n = n[i], .overwrite = overwrite };
+		j->r = rels[i]; /* the other members: job_prepare (not the whole ~1 KB job zeroed per load) */
+		j->objs = objs[i];
+		j->n = n[i];
+		j->overwrite = overwrite;
 		rc = job_prepare(s, j);
 		if (rc == 0 && !j->skip) {
 			stmts[ns] = (pgorm_stmt){ j->text, j->keys.ncols, j->keys.params };
