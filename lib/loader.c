@@ -302,7 +302,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	 * large and the slots of consecutive rows are far apart); its hash, computed then, serves
 	 * the lookup, which compares the key as an integer. */
 	bool intkey = mi->npk == 1 && dec.kind[mi->pk[0]] == D_INT8;
-	size_t keyoff = mi->cols[mi->pk[0]].offset;
+	size_t keyoff = mi->cols[mi->pk[0]].offset, objsize = pgorm__object_size(mi);
 	int64_t next_key = 0;
 	uint64_t next_hash = 0;
 	bool next_ok = intkey && nrows > 0 && PQgetlength(r->res, 0, pkcol) == 8;
@@ -363,11 +363,13 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			}
 			st->result_gen = s->result_gen;
 		} else {
-			obj = pgorm__object_alloc(s, mi);
-			if (obj == NULL) {
-				rc = s->err.code;
+			/* pgorm__object_alloc inline (the size computed once per result) */
+			void *mem = pgorm__arena_calloc(&s->arena, objsize);
+			if (mem == NULL) {
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
 				break;
 			}
+			obj = pgorm__object_init(mem, mi, s, s->mem);
 			if (have_key) {
 				memcpy(pgorm__field(obj, keyoff), &key, 8);
 			} else {

@@ -92,6 +92,20 @@ static inline size_t pgorm__object_size(const pgorm__model_info *mi)
 	return pgorm__state_offset(mi) + pgorm__objstate_size(mi);
 }
 
+/* Make the zeroed allocation mem (pgorm__object_size(mi) bytes) an object of mi attached to
+ * session s and allocated in graph g (lib/state.c); returns mem. Inline: pgorm__object_alloc
+ * and the loader's rows. */
+static inline void *pgorm__object_init(void *mem, const pgorm__model_info *mi, pgorm_session *s,
+                                       struct pgorm_graph *g)
+{
+	pgorm_object *h = (pgorm_object *)mem;
+	h->model = mi->model;
+	h->priv = (pgorm__objstate *)(void *)((char *)mem + pgorm__state_offset(mi));
+	h->priv->session = s;
+	h->priv->graph = g;
+	return mem;
+}
+
 static inline pgorm__objstate *pgorm__st(const void *obj)
 {
 	return ((const pgorm_object *)obj)->priv;

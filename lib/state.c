@@ -483,12 +483,7 @@ void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
 		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
 		return NULL;
 	}
-	pgorm_object *h = (pgorm_object *)(void *)mem;
-	h->model = mi->model;
-	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
-	h->priv->session = s;
-	h->priv->graph = s->mem;
-	return mem;
+	return pgorm__object_init(mem, mi, s, s->mem);
 }
 
 int pgorm__session_track_reserve(pgorm_session *s, size_t n)
