@@ -81,11 +81,12 @@ static inline void *pgorm__imap_find_int(const pgorm__imap *m, const pgorm__mode
 }
 /* Put obj (not in the map; its key hashes to h) into slot at, which pgorm__imap_find_int_at
  * just found empty for its key (falls back to pgorm__imap_put_h when the map must grow or
- * drop its tags). Errors: PGORM_ENOMEM. */
+ * drop its tags, or when the slot was taken since after all). Errors: PGORM_ENOMEM. */
 static inline int pgorm__imap_put_at(pgorm__imap *m, void *obj, uint64_t h, size_t at)
 {
 	uint64_t p = (uint64_t)(uintptr_t)obj;
-	if (!m->tagged || (p >> PGORM__IMAP_TAG_SHIFT) != 0 || (m->count + 1) * 5 > m->cap * 4)
+	if (!m->tagged || (p >> PGORM__IMAP_TAG_SHIFT) != 0 || (m->count + 1) * 5 > m->cap * 4 ||
+	    m->slots[at] != 0)
 		return pgorm__imap_put_h(m, obj, h);
 	m->slots[at] = p | (h >> PGORM__IMAP_TAG_SHIFT << PGORM__IMAP_TAG_SHIFT);
 	m->count++;
