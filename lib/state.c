@@ -498,21 +498,17 @@ void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
 		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
 		return NULL;
 	}
-	pgorm_object *h = (pgorm_object *)(void *)mem;
-	h->model = mi->model;
-	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
-	h->priv->session = s;
-	h->priv->graph = s->mem;
-	return mem;
+	return pgorm__object_init(mem, mi, s, s->mem);
 }
 
 int pgorm__session_track_reserve(pgorm_session *s, size_t n)
 {
 	if (s->captracked - s->ntracked >= n)
 		return 0;
-	size_t cap = s->captracked ? s->captracked : 256;
-	while (cap - s->ntracked < n)
-		cap *= 2;
+	/* doubling, or exactly what a large load needs when doubling is not enough */
+	size_t cap = s->captracked ? 2 * s->captracked : 256;
+	if (cap - s->ntracked < n)
+		cap = s->ntracked + n;
 	void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
 	if (t == NULL)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
