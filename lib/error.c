@@ -30,7 +30,11 @@ void pgorm_error_clear(pgorm_error *e)
 {
 	if (e == NULL)
 		return;
-	memset(e, 0, sizeof *e);
+	/* Every field a string: emptying the first byte is "no error" and spares a 1.2 KB memset
+	 * on every statement (the hot path clears before each execution). */
+	e->code = 0;
+	e->sqlstate[0] = e->severity[0] = e->message[0] = e->detail[0] = e->hint[0] = '\0';
+	e->constraint[0] = e->table[0] = e->column[0] = e->statement[0] = '\0';
 	e->stmt_index = -1;
 }
 
