@@ -436,6 +436,17 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 		bool known = is_loaded(obj, r) || prev == NULL;
 		bool prev_orphan = prev != NULL && (pgorm__st(prev)->flags & OBJ_ORPHAN);
 		bool fk_was_null = (pgorm__st(obj)->nulls & pgorm__fk_mask(r)) != 0;
+		/* many-to-one save-update: the child in the session pulls its parent in; a deleted
+		 * child too, as it is in SQLAlchemy's session until the transaction ends. First, as
+		 * SQLAlchemy's cascade runs before its backref: the cascade does not reach the child. */
+		uint8_t ost = pgorm__st(obj)->state;
+		if (target && (in_session(obj) || ost == PGORM_STATE_DELETED) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
+		    pgorm__st(target)->state == PGORM_STATE_TRANSIENT) {
+			if ((rc = pgorm__make_pending(s, target)) == 0)
+				rc = pgorm__cascade_add(s, target);
+			if (rc != 0)
+				return rc;
+		}
 		if (target != NULL) {
 			rc = relink(s, r->partner, target, obj);
 		} else {
@@ -456,12 +467,6 @@ int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target)
 				pgorm__st(prev)->flags &= (uint8_t)~OBJ_ORPHAN;
 			if (target == NULL)
 				pgorm__st(obj)->flags2 |= OBJ2_NO_ORPHAN;
-		}
-		/* many-to-one save-update: the child in the session pulls its parent in */
-		if (rc == 0 && target && in_session(obj) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
-		    pgorm__st(target)->state == PGORM_STATE_TRANSIENT) {
-			if ((rc = pgorm__make_pending(s, target)) == 0)
-				rc = pgorm__cascade_add(s, target);
 		}
 		note_transient(target, obj); /* the parent's collection holds a transient child */
 		return rc;

@@ -311,7 +311,7 @@ typedef struct dobj {
 	bool set_none;               /* S4: its one-to-one set to None since the last commit */
 	bool lost_child;             /* D11: a child of it was deleted since the last commit */
 	bool deleted_in_tx;          /* S5: deleted since the last commit */
-	bool relinked_in_tx;         /* S6: its parent changed since the last commit */
+	bool relinked_in_tx;         /* S6: its parent, or a member of its collection, changed since the last commit */
 	bool expunged_in_tx;         /* AVOID_NEW_EXPUNGED_ROLLBACK: expunged since the last commit */
 } dobj;
 
@@ -915,6 +915,8 @@ static void after_op(const rec *r)
 		char a[LINE], b[LINE];
 		if (sscanf(r->op + 7, "%63s %63s", a, b) == 2 && find(b) >= 0)
 			objs[find(b)].relinked_in_tx = true;
+		if (strncmp(r->op, "remove ", 7) == 0 && find(a) >= 0)
+			objs[find(a)].relinked_in_tx = true;  /* S6: its collection's history holds b */
 	}
 	if (ok && strncmp(r->op, "setparent ", 10) == 0) {
 		char a[LINE];
@@ -925,6 +927,8 @@ static void after_op(const rec *r)
 		char a[LINE], b[LINE];
 		if (sscanf(r->op + 5, "%63s %63s", a, b) == 2 && find(b) >= 0)
 			objs[find(b)].relinked_in_tx = true;
+		if (find(a) >= 0)
+			objs[find(a)].relinked_in_tx = true;  /* S6: its one-to-one's history holds the old child */
 		if (find(a) >= 0 && objs[find(a)].o->child)
 			objs[index_of(objs[find(a)].o->child)].relinked_in_tx = true;
 	}
@@ -959,8 +963,9 @@ static void after_op(const rec *r)
 		 * "deleted" (add() then inserts nothing) */
 		if (ends_tx && rollback && objs[i].deleted_in_tx)
 			objs[i].retired = true;
-		/* S6: its many-to-one changed in the rolled-back transaction: SQLAlchemy's save-update
-		 * cascade still visits the previous value (pending history), which may be deleted since */
+		/* S6: its many-to-one, or its collection / one-to-one, changed in the rolled-back
+		 * transaction: SQLAlchemy's save-update cascade still visits the previous value or the
+		 * removed member (pending history), which may be deleted or transient since */
 		if (ends_tx && rollback && objs[i].relinked_in_tx)
 			objs[i].retired = true;
 		if (ends_tx && rollback && objs[i].expunged_in_tx && avoiding(AVOID_NEW_EXPUNGED_ROLLBACK))
@@ -1116,8 +1121,12 @@ static void relinking(int k, int pi)
 	} else if (orphan_pair(objs[k].pair)) {
 		doom_down(k);             /* D7: the flush deletes it: nothing is attached to it before */
 	}
-	if (objs[k].o->parent)
+	if (objs[k].o->parent) {
 		objs[index_of(objs[k].o->parent)].touched = true;
+		/* S6: the old parent's collection history holds k */
+		if (pi < 0 || objs[k].o->parent != objs[pi].o)
+			objs[index_of(objs[k].o->parent)].relinked_in_tx = true;
+	}
 	/* AVOID_NEW_STALE_QUEUE: the old and the new parent's collections, when not loaded */
 	const Obj *ends[2] = { objs[k].o->parent, pi >= 0 ? objs[pi].o : NULL };
 	for (int e = 0; e < 2; e++)
@@ -1825,6 +1834,7 @@ static const char *const fixed_repros[] = {
 	"s20-o2o-orphaned-transient-then-added.ops", "s21-rollback-same-write.ops", "s55-deleted-linked-to-unloaded.ops",
 	"s97-null-twice-unloaded.ops", "m2o-delete-cascade-expired.ops",
 	"orphan-mark-rolled-back.ops", "link-rolled-back-then-delete.ops", "expired-child-set-null-no-orphan.ops",
+	"s68-deleted-child-new-parent.ops", "s83-orphan-deleted-new-parent.ops",
 };
 
 START_TEST(test_issue_differential_repros)

@@ -607,6 +607,31 @@ START_TEST(test_issue_link_flushed_deleted_refused)
 }
 END_TEST
 
+/* A deleted object belongs to its session until the transaction ends (SQLAlchemy's
+ * state.session): giving it a transient parent, its DELETE flushed or only marked, pulls the
+ * parent in by the save-update cascade, and the parent is inserted; the deleted row stays
+ * deleted (before: the parent stayed transient and was lost; differential seeds 68 and 83). */
+START_TEST(test_issue_deleted_object_cascades_save_update)
+{
+	Kid *k = kid("k"), *k2 = kid("k2");
+	pgorm_session_add(s, k);
+	pgorm_session_add(s, k2);
+	commit_ok();
+	ck_assert_int_eq(pgorm_session_delete(s, k), 0);
+	ck_assert_int_eq(pgorm_session_flush(s), 0); /* its DELETE flushed */
+	Parent *p = parent("p");
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k, p), 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_PENDING);
+	ck_assert_int_eq(pgorm_session_delete(s, k2), 0); /* marked only */
+	Parent *p2 = parent("p2");
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k2, p2), 0);
+	ck_assert_int_eq(pgorm_object_state(p2), PGORM_STATE_PENDING);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM parents WHERE name IN ('p', 'p2')"), 2);
+	ck_assert_int_eq(q("SELECT count(*) FROM kids"), 0);
+}
+END_TEST
+
 /* Three rules of SQLAlchemy's found by the differential test, where pgorm differed:
  * - a delete cascades along a many-to-one with cascade delete (account -> profile), also when
  *   the link is expired (before: the profile stayed);
@@ -1176,6 +1201,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_rollback_skips_expunged);
 	tcase_add_test(tc, test_issue_orphaned_while_transient_then_added);
 	tcase_add_test(tc, test_issue_link_flushed_deleted_refused);
+	tcase_add_test(tc, test_issue_deleted_object_cascades_save_update);
 	tcase_add_test(tc, test_issue_m2o_delete_cascade_and_unloaded_orphans);
 	tcase_add_test(tc, test_issue_rollback_undoes_links);
 	return su;
