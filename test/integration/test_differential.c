@@ -310,6 +310,7 @@ typedef struct dobj {
 	bool val_written;            /* AVOID_NEW_RELOAD_OVERWRITES: val written since the last flush */
 	bool set_none;               /* S4: its one-to-one set to None since the last commit */
 	bool lost_child;             /* D11: a child of it was deleted since the last commit */
+	bool sa_m2o_loaded;          /* D11: SQLAlchemy's append to its parent loaded its many-to-one */
 	bool deleted_in_tx;          /* S5: deleted since the last commit */
 	bool relinked_in_tx;         /* S6: its parent, or a member of its collection, changed since the last commit */
 	bool expunged_in_tx;         /* AVOID_NEW_EXPUNGED_ROLLBACK: expunged since the last commit */
@@ -951,7 +952,7 @@ static void after_op(const rec *r)
 	bool rollback = !ok || strcmp(r->op, "rollback") == 0;
 	if (ends_tx)
 		for (size_t i = 0; i < nobj; i++)
-			objs[i].lost_child = false;
+			objs[i].lost_child = objs[i].sa_m2o_loaded = false;
 	for (size_t i = 0; i < nobj; i++) {
 		const Obj *o = objs[i].o;
 		if (objs[i].retired || !is_transient(o))
@@ -1028,6 +1029,26 @@ static int64_t db_children(int pi)
 	pgorm_result_int64(r, 0, 0, &n);
 	pgorm_result_free(r);
 	return n;
+}
+
+/* D11: an append to the unloaded collection of objs[pi] loads it in SQLAlchemy (under
+ * no_autoflush: the rows as of the last flush), and with it the many-to-one of every child it
+ * reads; pgorm queues the append. Marks those children. */
+static void sa_loads_children(int pi)
+{
+	const pairdef *pd = &pairs[objs[pi].pair];
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT c.label FROM %s c JOIN %s p ON p.id = c.parent_id WHERE p.label = $1",
+	         pd->cm->table, pd->pm->table);
+	pgorm_value v = PGORM_TEXT(objs[pi].label);
+	pgorm_result *r = NULL;
+	ck_assert_msg(pgorm_conn_exec(conn, sql, 1, &v, &r) == 0, "%s", pgorm_conn_error(conn)->message);
+	for (size_t i = 0; i < pgorm_result_rows(r); i++) {
+		int k = find(pgorm_result_text(r, i, 0));
+		if (k >= 0)
+			objs[k].sa_m2o_loaded = true;
+	}
+	pgorm_result_free(r);
 }
 
 /* D13: one-to-one parent pi has (or may have) a child other than k. */
@@ -1224,8 +1245,11 @@ static void attach(int pair, int pi, int k)
 		emit("setparent %s %s", objs[k].label, objs[pi].label);
 	else if (pd->kind == K_O2O)
 		emit("set1 %s %s", objs[pi].label, objs[k].label);
-	else
+	else {
+		if (!is_transient(p) && !pgorm_rel_is_loaded(pd->down, p))
+			sa_loads_children(pi);
 		emit("append %s %s", objs[pi].label, objs[k].label);
+	}
 }
 
 /* AVOID_NEW_STALE_QUEUE: right after a flush or commit, load the collections that had changes
@@ -1306,6 +1330,15 @@ static void gen_step(void)
 		if (k < 0 || objs[k].doomed || orphans_m2o_parent(k) || orphaning_meets_attach(k) ||
 		    (orphan_pair(pair) && stale_link(k, pd->up, objs[k].o->parent)))
 			return;
+		/* D11: SQLAlchemy knows the parent it loaded with the parent's collection (the child
+		 * becomes an orphan), pgorm does not (no orphan): pgorm reads it first */
+		if (orphan_pair(pair) && objs[k].sa_m2o_loaded && !is_transient(objs[k].o) &&
+		    !pgorm_rel_is_loaded(pd->up, objs[k].o)) {
+			if (objs[k].o->parent && pgorm_object_state(objs[k].o->parent) == PGORM_STATE_DELETED)
+				return; /* D10 */
+			before_read(pair);
+			emit("parent %s", objs[k].label);
+		}
 		relinking(k, -1);
 		emit("setparent %s -", objs[k].label);
 	} else if (w < 46) {                                    /* remove from the parent side */
