@@ -628,7 +628,8 @@ void pgorm__detach(pgorm_session *s, void *obj)
 }
 
 /* obj, then every object reachable from it along relationships carrying the cascade bit
- * (what is in memory: loaded collections, queued additions, to-one links), each once, in
+ * (what is in memory: loaded collections, queued additions, loaded to-one links; an expired
+ * object's to-one link may be stale, SQLAlchemy follows what is loaded), each once, in
  * breadth-first order: no recursion, whatever the depth or the cycles. Objects of another
  * state than the ones kept by `keep` stop the walk. */
 int pgorm__cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)(const void *), pgorm__objlist *out)
@@ -643,7 +644,7 @@ int pgorm__cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
 			const pgorm_rel *r = mi->rels[k];
-			if (!(r->cascade & bit))
+			if (!(r->cascade & bit) || (r->scalar && !is_loaded(o, r)))
 				continue;
 			void *single;
 			size_t cnt;

@@ -52,15 +52,18 @@
  *   PGORM_TEST_SEED=random    one sequence from the clock (exploration);
  *   PGORM_TEST_SEQS=<k>       k sequences with seeds from PGORM_TEST_SEED (default 1) on;
  *   PGORM_TEST_OPS=<n>        operations per sequence;
- *   PGORM_DIFF_OPS=<file>     run an operation file (e.g. a reproducer of
- *                             test/differential/FINDINGS.md) instead of generating one;
+ *   PGORM_DIFF_OPS=<file>     run an operation file (e.g. a reproducer in
+ *                             test/differential/repro) instead of generating one;
  *   PGORM_DIFF_SHRINK=1       on a divergence, shrink the operations to a minimal list that
- *                             still diverges the same way, and print it;
+ *                             still diverges the same way, and print it (the shrinker
+ *                             does not apply the generator's rules: a shrunk list can fall
+ *                             into a difference listed below, so check it against the
+ *                             original sequence);
  *   PGORM_DIFF_KEEP=<file>    copy the operation file there.
  *
  * DELIBERATE DIFFERENCES from SQLAlchemy. The generator avoids (or the runner normalizes)
- * exactly these cases, nothing else; test/differential/DIFFERENCES.md is the same list for
- * README.
+ * exactly these cases, nothing else; README's "Differences from SQLAlchemy" states the
+ * user-visible ones.
  *   D1 Lazy loads do not autoflush (pgorm_rel_load, and a pgorm_session_get miss): in C a
  *      relationship read is an explicit call, and a flush hidden in it would surprise. The
  *      runner runs every operation but flush/commit under session.no_autoflush, so
@@ -89,21 +92,55 @@
  *      SQLAlchemy's parent side loads the child again and deletes it as an orphan. Rare enough
  *      that the generator meets it only in long runs; reproducer:
  *      test/differential/repro/d7-o2o-both-sides-unloaded.ops.
+ *      The generator's D7 guards (attached, orphan_doomed) also keep a delete or an orphaning
+ *      from meeting an attachment made since the last flush (D4/D6 resolved at different
+ *      times; repro/d7-*.ops).
+ *   D8 Expunge follows the links in memory: an object that stays in the session while one it
+ *      links to is expunged (the expunge cascade did not reach it) is treated differently by
+ *      the two (repro/d8-*.ops); the generator does not expunge then.
+ *   D9 A persistent object whose row is gone (ON DELETE CASCADE under passive_deletes): a
+ *      pgorm load that finds no row detaches it (repro/d9-gone-row-refresh.ops); the
+ *      generator leaves such an object alone (ghost()).
+ *   D10 A many-to-one still pointing at a parent whose DELETE was flushed (loaded with the
+ *      parent's collection): not read, nor followed by an expunge (repro/d10-*.ops).
+ *   D11 An append to an unloaded collection is queued (pgorm: no I/O in an append);
+ *      SQLAlchemy loads the collection first (under no_autoflush: the rows as of the last
+ *      flush), and with it each child's many-to-one. So (a) a child deleted since stays in
+ *      SQLAlchemy's loaded collection until the commit (lost_unloaded(): such a collection is
+ *      not read), (b) a child of that collection whose parent is then set to NULL is an
+ *      orphan for SQLAlchemy but not for pgorm (its many-to-one is unloaded: no orphan, as in
+ *      SQLAlchemy when unloaded): the generator reads the child's parent in pgorm first
+ *      (sa_loads_children()). repro/d11-*.ops.
+ *   D12 single_parent (pair m): SQLAlchemy's check uses in-memory has-parent flags, which
+ *      expiry resets, and is not made through the collection side; pgorm checks every link it
+ *      knows. A second parent is given only where both refuse it.
+ *   D13 A one-to-one parent given a second child through the child's many-to-one: pgorm moves
+ *      both sides at once (README), SQLAlchemy leaves the previous child's row pointing at the
+ *      parent (UNIQUE key). Not generated.
+ *   D14 One-to-one replace with a UNIQUE foreign key: pgorm frees the key first (issue 11 item
+ *      5); SQLAlchemy 1.4.46 runs UPDATEs in key order and an orphan's DELETE after the INSERT,
+ *      and fails with 23505 for a persistent new child or a deleted orphan (repro/d14-*.ops).
+ * SQLALCHEMY 1.4.46 BEHAVIOUR NOT FOLLOWED (the generator does not produce these patterns):
+ *   S1 the save-update cascade from a transient child moved to a parent in the session (through
+ *      the collection side) reaches its previous transient parent through the attribute
+ *      history and inserts it (repro/s1-cascade-old-parent.ops);
+ *   S2 a pending or transient child moved between parents under delete-orphan (s2-*);
+ *   S3 a one-to-one child attached since the last flush moving to another parent: the outcome
+ *      depends on SQLAlchemy's flush order (s3-*);
+ *   S4 a transient one-to-one parent set to None, rolled back, flushed again: AttributeError in
+ *      get_attribute_history (s4-crash.ops);
+ *   S5 an object inserted and deleted in a rolled-back transaction stays "deleted": add()
+ *      then inserts nothing;
+ *   S6 after a rollback, the save-update cascade of a transient object still visits the
+ *      attribute history of the rolled-back transaction: its previous parent, or a member
+ *      removed from its collection / one-to-one, comes back in when it is added again
+ *      (repro/s6-history-cascade.ops, s98-collection-history-cascade.ops). Such an object is
+ *      retired (not used again).
  * KNOWN BUGS the generator steps around: none. The AVOID_* switches below are all 0 (every bug
  * they stepped around is fixed, each with a test_issue_* test in test_trust.c); they stay so
- * that a regression can be bisected with the old avoidance (set one to 1). The CI seeds 1-8
- * and seeds 1-54 agree; the reproducers of the divergences fixed since run as
- * test_issue_differential_repros. Long runs (seeds 55-99) still diverge on 5 of 45 seeds, not
- * yet classified or fixed (issue 11 stays open for them):
- *   seed 81/82  SQLAlchemy's append loads the collection, and with it the children's
- *               many-to-one: later changes then orphan / cascade-delete children pgorm sees as
- *               unloaded (pgorm queues the append without loading: D1's family);
- *   seed 83     a flushed-deleted object stays attached to SQLAlchemy's session until the
- *               commit: setting its many-to-one cascades save-update to a transient parent;
- *   seed 68     re-parenting the child of a deleted parent (D6) reached through an expired link,
- *               which the generator's D6 check does not see;
- *   seed 98     a child removed, the transaction rolled back, its transient parent added again:
- *               SQLAlchemy inserts the child, pgorm does not.
+ * that a regression can be bisected with the old avoidance (set one to 1). The reproducers of
+ * the divergences fixed run as test_issue_differential_repros (fixed_repros[] below); the
+ * other files of test/differential/repro reproduce a difference listed above (they diverge).
  */
 #include "pgtest.h"
 
@@ -127,14 +164,14 @@
 
 /* Known issue-11 bugs the test steps around until they are fixed: 1 = avoid, 0 = let the
  * generator produce the pattern (PGORM_DIFF_NO_AVOID=1 turns every switch off at run time, to
- * see which bugs are fixed). Each is described in the header and in FINDINGS.md. */
+ * see which bugs are fixed). Each is described where it is tested. */
 #ifndef AVOID_ISSUE11_ITEM1
 #define AVOID_ISSUE11_ITEM1 0   /* NULL and never-assigned values */
 #endif
 #ifndef AVOID_ISSUE11_ITEM4
 #define AVOID_ISSUE11_ITEM4 0   /* delete-orphan on a many-to-one does nothing */
 #endif
-/* New bugs found by this test (test/differential/FINDINGS.md), same rule. */
+/* Bugs found by this test (fixed; test_trust.c), same rule. */
 #ifndef AVOID_NEW_EXPIRED_LINKS
 #define AVOID_NEW_EXPIRED_LINKS 0 /* the last links of an expired relationship are followed */
 #endif
@@ -1867,7 +1904,7 @@ static const char *const fixed_repros[] = {
 	"s20-o2o-orphaned-transient-then-added.ops", "s21-rollback-same-write.ops", "s55-deleted-linked-to-unloaded.ops",
 	"s97-null-twice-unloaded.ops", "m2o-delete-cascade-expired.ops",
 	"orphan-mark-rolled-back.ops", "link-rolled-back-then-delete.ops", "expired-child-set-null-no-orphan.ops",
-	"s68-deleted-child-new-parent.ops", "s83-orphan-deleted-new-parent.ops",
+	"s68-deleted-child-new-parent.ops", "s83-orphan-deleted-new-parent.ops", "s223-expunge-expired-o2o.ops",
 };
 
 START_TEST(test_issue_differential_repros)
