@@ -94,8 +94,9 @@
  *      that the generator meets it only in long runs; reproducer:
  *      test/differential/repro/d7-o2o-both-sides-unloaded.ops.
  *      The generator's D7 guards (attached, orphan_doomed) also keep a delete or an orphaning
- *      from meeting an attachment made since the last flush (D4/D6 resolved at different
- *      times; repro/d7-*.ops).
+ *      from meeting an attachment made since the last flush, also further down what the
+ *      delete cascades to (delete_reaches_attached(): a grandchild attached; D4/D6 resolved at
+ *      different times; repro/d7-*.ops).
  *   D8 Expunge follows the links in memory: an object that stays in the session while one it
  *      links to is expunged (the expunge cascade did not reach it) is treated differently by
  *      the two (repro/d8-*.ops); the generator does not expunge then.
@@ -118,9 +119,11 @@
  *   D12 single_parent (pair m): SQLAlchemy's check uses in-memory has-parent flags, which
  *      expiry resets, and is not made through the collection side; pgorm checks every link it
  *      knows. A second parent is given only where both refuse it.
- *   D13 A one-to-one parent given a second child through the child's many-to-one: pgorm moves
- *      both sides at once (README), SQLAlchemy leaves the previous child's row pointing at the
- *      parent (UNIQUE key). Not generated.
+ *   D13 A one-to-one parent given a second child through the child's many-to-one, or while a
+ *      child it has is not in memory: pgorm cuts the previous child at once ("both sides move
+ *      at once"), SQLAlchemy's backref does not reach a child it has not loaded; the two then
+ *      differ on that child (its link, the UNIQUE key at the flush). Not generated
+ *      (replaces_o2o_child()).
  *   D14 One-to-one replace with a UNIQUE foreign key: pgorm frees the key first (issue 11 item
  *      5); SQLAlchemy 1.4.46 runs UPDATEs in key order and an orphan's DELETE after the INSERT,
  *      and fails with 23505 for a persistent new child or a deleted orphan (repro/d14-*.ops).
@@ -135,6 +138,10 @@
  *      get_attribute_history (s4-crash.ops);
  *   S5 an object inserted and deleted in a rolled-back transaction stays "deleted": add()
  *      then inserts nothing;
+ *   S7 an object deleted as an orphan at the flush does not cascade its delete to its own
+ *      children (they are neither deleted nor nulled: the flush fails with 23503); pgorm
+ *      deletes them (seed 113; repro/s113-orphan-with-children.ops). Not generated
+ *      (orphan_has_children()).
  *   S6 after a rollback, the save-update cascade of a transient object still visits the
  *      attribute history of the rolled-back transaction: its previous parent, or a member
  *      removed from its collection / one-to-one, comes back in when it is added again
@@ -1169,6 +1176,53 @@ static bool orphaning_meets_attach(int k)
 	return false;
 }
 
+/* Whether objs[c] is a child of objs[p] (in memory, or by the FK value last read or flushed). */
+static bool child_of(int c, int p)
+{
+	const Obj *x = objs[c].o, *y = objs[p].o;
+	if (c == p || objs[c].pair != objs[p].pair || !role_ok(&objs[c], ROLE_CHILD) || !role_ok(&objs[p], ROLE_PARENT))
+		return false;
+	if (x->parent == y || y->child == x)
+		return true;
+	for (size_t i = 0; i < y->children.len; i++)
+		if (y->children.items[i] == x)
+			return true;
+	return !is_transient(x) && !is_transient(y) && y->id && x->parent_id == y->id;
+}
+
+/* D7: whether a delete of objs[k] cascades (SQLAlchemy: at once, over what it loads) to an
+ * object attached to a parent since the last flush; reach[] marks the walk. */
+static bool delete_reaches_attached(int k, bool *reach)
+{
+	if (reach[k])
+		return false;
+	reach[k] = true;
+	if (objs[k].attached)
+		return true;
+	const pairdef *pd = &pairs[objs[k].pair];
+	for (size_t i = 0; i < nobj; i++) {
+		bool down = strstr(pd->sa_pcasc, "all") && child_of((int)i, k);
+		bool up = strstr(pd->sa_ccasc, "all") && child_of(k, (int)i);
+		if ((down || up) && delete_reaches_attached((int)i, reach))
+			return true;
+	}
+	return false;
+}
+
+static int64_t db_children(int pi);
+
+/* S7: orphaning objs[k] (delete-orphan) deletes it at the flush; SQLAlchemy 1.4.46 does not
+ * cascade that delete to its own children (neither deleted nor nulled: 23503), pgorm does. */
+static bool orphan_has_children(int k)
+{
+	if (!orphan_pair(objs[k].pair) || pairs[objs[k].pair].kind != K_TREE)
+		return false;
+	for (size_t i = 0; i < nobj; i++)
+		if (child_of((int)i, k))
+			return true;
+	return !is_transient(objs[k].o) && db_children(k) > 0;
+}
+
 /* Bookkeeping of the generator before a relationship change of child k (pi: new parent or -1). */
 static void relinking(int k, int pi)
 {
@@ -1368,7 +1422,7 @@ static void gen_step(void)
 			attach(pair, pi, k);
 	} else if (w < 38) {                                    /* many-to-one set NULL */
 		int k = pick_obj(pair, crole, LIVE);
-		if (k < 0 || objs[k].doomed || orphans_m2o_parent(k) || orphaning_meets_attach(k) ||
+		if (k < 0 || objs[k].doomed || orphans_m2o_parent(k) || orphaning_meets_attach(k) || orphan_has_children(k) ||
 		    (orphan_pair(pair) && stale_link(k, pd->up, objs[k].o->parent)))
 			return;
 		/* D11: SQLAlchemy knows the parent it loaded with the parent's collection (the child
@@ -1409,7 +1463,7 @@ static void gen_step(void)
 		if (strcmp(recs[nrec - 1].res, "ok") != 0 || c->len == 0)
 			return;
 		int k = index_of(c->items[pick(c->len)]);
-		if (k >= 0 && !objs[k].retired && !orphans_m2o_parent(k) && !orphaning_meets_attach(k)) {
+		if (k >= 0 && !objs[k].retired && !orphans_m2o_parent(k) && !orphaning_meets_attach(k) && !orphan_has_children(k)) {
 			relinking(k, -1);
 			emit("remove %s %s", objs[pi].label, objs[k].label);
 		}
@@ -1423,6 +1477,11 @@ static void gen_step(void)
 		for (size_t i = 0; i < nobj; i++)
 			if (objs[i].attached && (objs[i].o->parent == objs[k].o || objs[k].o->child == objs[i].o))
 				return;
+		/* D7: the same further down what the delete cascades to (a grandchild attached) */
+		static bool reach[MAXOBJ];
+		memset(reach, 0, nobj * sizeof *reach);
+		if (delete_reaches_attached(k, reach))
+			return;
 		/* AVOID_NEW_STALE_QUEUE: queued in a collection since the last flush */
 		if (avoiding(AVOID_NEW_STALE_QUEUE) && objs[k].in_queue)
 			return;
