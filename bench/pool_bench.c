@@ -1,7 +1,12 @@
 /* bench/pool_bench.c — the pool's acquire+release cycle against a plain mutex+condvar pool and
  * libzdb's ConnectionPool, and acquire + SELECT 1 + release against a dedicated connection.
  *
- *   pool_bench [CONNINFO] [--ms N]      (CONNINFO defaults to $PGORM_TEST_DSN)
+ *   pool_bench [CONNINFO] [--ms N] [--only THREADS/SIZE] [--reps R]
+ *                                       (CONNINFO defaults to $PGORM_TEST_DSN)
+ *
+ * --only runs that one row of the cycle table (and no SELECT table), --reps repeats each phase
+ * R times, the contestants interleaved, and prints each median (the machine may be shared);
+ * --impl NAME keeps one contestant (for perf stat: CPU time and context switches per cycle).
  *
  * Prints markdown tables. Throughput (ops/ms) is measured in an untimed loop; p50/p99/max come
  * from a second pass that reads CLOCK_MONOTONIC around every cycle (that read, ~20 ns, is
@@ -24,6 +29,8 @@
 
 static const char *conninfo;
 static long phase_ms = 300;
+static int only_threads, only_size, reps = 1;
+static const char *only_impl; /* --impl NAME: that contestant alone (with --only) */
 
 static inline int64_t now_ns(void)
 {
@@ -262,6 +269,7 @@ typedef struct result {
 	double ops_ms;
 	int64_t p50, p99, max;
 	uint64_t misses;
+	uint64_t cycles;    /* every cycle of both passes (for CPU time per cycle under perf stat) */
 } result;
 
 static void phase(const impl *im, void *pool, int nthreads, bool timed, result *r)
@@ -294,6 +302,7 @@ static void phase(const impl *im, void *pool, int nthreads, bool timed, result *
 		free(t[i].hist);
 	}
 	double ms = (double)(now_ns() - t0) / 1e6;
+	r->cycles += ops;
 	if (!timed) {
 		r->ops_ms = (double)ops / ms;
 		r->misses = misses;
@@ -309,6 +318,53 @@ static void phase(const impl *im, void *pool, int nthreads, bool timed, result *
 		}
 	}
 	free(h);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* One row, every contestant reps times (interleaved: each rep runs them all in turn); medians
+ * of throughput and of the longest cycle, and the worst longest cycle of all reps. */
+static void one_row(int n, int size)
+{
+	enum { NIMPL = sizeof impls / sizeof impls[0], MAXREPS = 64 };
+	static double ops[NIMPL][MAXREPS];
+	static int64_t mx[NIMPL][MAXREPS];
+	uint64_t cycles[NIMPL] = { 0 };
+	int r = reps < MAXREPS ? reps : MAXREPS;
+	for (int k = 0; k < r; k++)
+		for (size_t i = 0; i < NIMPL; i++) {
+			if (only_impl != NULL && strcmp(only_impl, impls[i].name) != 0)
+				continue;
+			void *pool = impls[i].create(size);
+			result res = { 0 };
+			phase(&impls[i], pool, n, false, &res);
+			phase(&impls[i], pool, n, true, &res);
+			impls[i].destroy(pool);
+			ops[i][k] = res.ops_ms;
+			mx[i][k] = res.max;
+			cycles[i] += res.cycles;
+		}
+	printf("## %d threads on %d connections, %d reps of %ld ms per phase (medians)\n\n", n, size, r, phase_ms);
+	printf("| pool | ops/ms (median) | ops/ms (min-max) | longest cycle µs (median) | longest cycle µs (worst) | cycles |\n");
+	printf("|---|---:|---:|---:|---:|---:|\n");
+	for (size_t i = 0; i < NIMPL; i++) {
+		if (only_impl != NULL && strcmp(only_impl, impls[i].name) != 0)
+			continue;
+		qsort(ops[i], (size_t)r, sizeof ops[i][0], cmp_double);
+		qsort(mx[i], (size_t)r, sizeof mx[i][0], cmp_i64);
+		printf("| %s | %.0f | %.0f-%.0f | %.0f | %.0f | %llu |\n", impls[i].name, ops[i][r / 2], ops[i][0],
+		       ops[i][r - 1], (double)mx[i][r / 2] / 1e3, (double)mx[i][r - 1] / 1e3, (unsigned long long)cycles[i]);
+	}
+	printf("\n");
 }
 
 static void cycle_table(void)
@@ -419,6 +475,12 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--ms") && i + 1 < argc)
 			phase_ms = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			sscanf(argv[++i], "%d/%d", &only_threads, &only_size);
+		else if (!strcmp(argv[i], "--impl") && i + 1 < argc)
+			only_impl = argv[++i];
+		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+			reps = atoi(argv[++i]);
 		else
 			conninfo = argv[i];
 	}
@@ -428,6 +490,10 @@ int main(int argc, char **argv)
 		die("usage", "pool_bench CONNINFO [--ms N]   (or set PGORM_TEST_DSN)");
 	make_zdb_url();
 	printf("# pool benchmark (pgorm %s)\n\n", pgorm_version_string());
+	if (only_threads > 0 && only_size > 0 && only_threads <= 16) {
+		one_row(only_threads, only_size);
+		return 0;
+	}
 	cycle_table();
 	select_table();
 	return 0;

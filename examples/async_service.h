@@ -147,10 +147,14 @@ static inline void svc_request_done(pgorm_op *op, int rc, void *arg)
 	svc_request *r = sl->r;
 	char expect[32];
 	snprintf(expect, sizeof expect, "p%lld", (long long)r->id);
-	if (rc == 0 && r->nchildren == 5 && strcmp(r->name, expect) == 0)
+	if (rc == 0 && r->nchildren == 5 && strcmp(r->name, expect) == 0) {
 		sv->ok++;
-	else
-		sv->failed++;
+	} else if (sv->failed++ == 0) { /* say why, once */
+		const pgorm_error *e = pgorm_session_error(r->s);
+		fprintf(stderr, "request %d (parent %lld) failed: %s, %zu children, name \"%s\"%s%s\n",
+		        (int)(r - sv->req), (long long)r->id, pgorm_err_name(rc), r->nchildren, r->name,
+		        rc != 0 && e->message[0] ? ": " : "", rc != 0 ? e->message : "");
+	}
 	pgorm_session_destroy(r->s);
 	r->s = NULL;
 	free(sl);

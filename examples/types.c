@@ -5,9 +5,11 @@
  *                         tags text[], votes integer[]);
  *
  * The enum is mapped twice: as its label (char *) and as a C enum (int) with a label table.
- * Enum values go to the server untyped, so it reads them as ticket_status (no "operator does
- * not exist: ticket_status = text"); arrays are one pgorm_array each (items, length, NULL
- * flags) and can be filtered with @>, && and = ANY.
+ * Filter values go to the server with ticket_status's OID, which the connection looks up by
+ * name the first time it needs it (the "to_regtype" statement below), so there is no
+ * "operator does not exist: ticket_status = text"; IN takes a text[] of labels, cast to
+ * ticket_status[]. Arrays are one pgorm_array each (items, length, NULL flags) and can be
+ * filtered with @>, && and = ANY.
  *
  * Usage: types [CONNINFO]   (default: PGORM_TEST_DSN, then libpq's PG* variables).
  * Works in the schema ex_types, dropped and recreated at each run.
@@ -94,6 +96,8 @@ int main(int argc, char **argv)
 
 	show_matches("status = 'open' (a text value for the enum column)", "status", "=", PGORM_TEXT("open"), false);
 	show_matches("state = 'closed'", "state", "=", PGORM_ENUM("closed"), false);
+	static const char *const either[] = { "open", "closed" };
+	show_matches("status IN ('open', 'closed')", "status", "IN", PGORM_TEXT_ARRAY(either, 2), false);
 	static const char *const want[] = { "bug" };
 	show_matches("tags @> {bug}", "tags", "@>", PGORM_TEXT_ARRAY(want, 1), true);
 	show_matches("5 = ANY(votes)", "votes", "= ANY", PGORM_INT4(5), true);

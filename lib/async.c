@@ -320,9 +320,15 @@ static int start(pgorm_op **out, enum kind kind, pgorm_op *proto, const pgorm_op
 	return 0;
 }
 
+/* The op ended (its fd is -1): the adapter hears it first, through the watch callback, and lets
+ * go of the socket before the done callback runs, for that callback may start an op that takes
+ * the connection this one released, i.e. the same descriptor (libuv allows one poll handle per
+ * descriptor; issue 19). */
 static int finish(pgorm_op *op)
 {
 	int rc = op->abort_rc != 0 ? op->abort_rc : op->rc;
+	if (op->watch != NULL)
+		op->watch(op, op->watch_arg);
 	if (op->cfg.done != NULL)
 		op->cfg.done(op, rc, op->cfg.arg);
 	op_free(op);

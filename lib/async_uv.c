@@ -95,14 +95,17 @@ static void sync_watch(attach *a)
 			                       ((ev & PGORM_OP_WRITE) ? UV_WRITABLE : 0) | UV_DISCONNECT, on_poll);
 	}
 	int t = pgorm_op_timeout(a->op);
-	if (a->poll == NULL && fd >= 0 && t < 0)
-		t = 10; /* no poll handle (out of memory): poll by time */
+	if (a->poll == NULL && fd >= 0 && (t < 0 || t > 10))
+		t = 10; /* no poll handle (out of memory, or UV_EEXIST): try again soon, not at the deadline */
 	if (t >= 0)
 		uv_timer_start(&a->timer, on_timer, (uint64_t)t, 0);
 	else
 		uv_timer_stop(&a->timer);
 }
 
+/* Also called when the op ended, before its done callback: the poll handle goes at once, so an
+ * op the done callback starts on the same connection can watch the descriptor (libuv allows one
+ * poll handle per descriptor; issue 19). */
 static void on_watch(pgorm_op *op, void *arg)
 {
 	(void)op;

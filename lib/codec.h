@@ -44,6 +44,19 @@ void pgorm__array_set(pgorm_value *v, const void *items, size_t n, const bool *n
 /* Element k of an array's items as a scalar value of type elem (a NULL char * reads as NULL). */
 void pgorm__array_elem(pgorm_type elem, const void *items, size_t k, pgorm_value *out);
 
+/* The SQL type name a parameter is sent with, its OID looked up per connection (lib/exec.c):
+ * a CUSTOM value's codec name, a PGORM_VALUE_TYPED ENUM/CENUM value's enum type; NULL for
+ * every other value (its OID is pgorm_type_oid's, or 0). */
+static inline const char *pgorm__value_type_name(const pgorm_value *v)
+{
+	switch (v->type) {
+	case PGORM_TYPE_ENUM: return (v->flags & PGORM_VALUE_TYPED) ? v->u.label.type : NULL;
+	case PGORM_TYPE_CENUM: return (v->flags & PGORM_VALUE_TYPED) ? v->u.cenum_of.type : NULL;
+	case PGORM_TYPE_CUSTOM: return v->u.custom.type != NULL ? v->u.custom.type->name : NULL;
+	default: return NULL;
+	}
+}
+
 /* A growable byte buffer for encoded parameters. */
 typedef struct pgorm__buf {
 	char *data;

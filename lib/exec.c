@@ -91,9 +91,13 @@ static int conn_init(pgorm_conn *c, const pgorm_conn_config *cfg, pgorm_error *e
 	return 0;
 }
 
+static void types_free(struct pgorm__types *t);
+
 /* Free what c owns, not c itself. */
 static void conn_free_members(pgorm_conn *c)
 {
+	types_free(c->types);
+	c->types = NULL;
 	pgorm__stmt_cache_finish(&c->cache);
 	pgorm__params_free(&c->params);
 	pgorm__free(c->conninfo);
@@ -549,8 +553,206 @@ void pgorm_conn_set_hook(pgorm_conn *c, pgorm_stmt_hook hook, void *ctx, bool lo
 
 void pgorm_conn_cache_reset(pgorm_conn *c)
 {
-	if (c != NULL)
+	if (c != NULL) {
 		pgorm__stmt_cache_clear(&c->cache);
+		pgorm__conn_types_reset(c, false);
+	}
+}
+
+/* ---- named types: their OIDs, looked up once per connection ---- */
+
+typedef struct type_entry {
+	char *name;                 /* as the value or the registry gives it */
+	unsigned oid, array_oid;    /* 0: not looked up yet, or the server had no such type */
+	bool fresh;                 /* its pg_type row is (maybe) the current transaction's own:
+	                               a ROLLBACK may undo it */
+} type_entry;
+
+struct pgorm__types {
+	type_entry *e;
+	size_t n, cap;
+	const void *tag;            /* the hint list last told (pgorm__conn_types_hint) */
+};
+
+/* One query for every name not resolved yet. age(xmin) <= 0: the row was written by a
+ * transaction no older than the current one, which includes a type this transaction created
+ * (and, harmlessly, some committed meanwhile); types committed before it are older (> 0). */
+static const char TYPE_LOOKUP_SQL[] =
+	"SELECT u.i, t.oid::int8, t.typarray::int8, pg_catalog.age(t.xmin) <= 0 "
+	"FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) "
+	"LEFT JOIN pg_catalog.pg_type t ON t.oid = pg_catalog.to_regtype(u.n)";
+
+static void types_free(struct pgorm__types *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		pgorm__free(t->e[i].name);
+	pgorm__free(t->e);
+	pgorm__free(t);
+}
+
+static type_entry *type_find(const struct pgorm__types *t, const char *name)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (t->e[i].name == name || strcmp(t->e[i].name, name) == 0)
+			return &t->e[i];
+	return NULL;
+}
+
+static type_entry *type_add(pgorm_conn *c, const char *name)
+{
+	if (c->types == NULL && (c->types = pgorm__calloc(1, sizeof *c->types)) == NULL)
+		return NULL;
+	struct pgorm__types *t = c->types;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		type_entry *grown = pgorm__reallocarray(t->e, cap, sizeof *grown);
+		if (grown == NULL)
+			return NULL;
+		t->e = grown;
+		t->cap = cap;
+	}
+	char *copy = pgorm__strdup(name);
+	if (copy == NULL)
+		return NULL;
+	t->e[t->n] = (type_entry){ copy, 0, 0, false };
+	return &t->e[t->n++];
+}
+
+void pgorm__conn_types_hint(pgorm_conn *c, const char *const *names, size_t n, const void *tag)
+{
+	if (c == NULL || n == 0 || (c->types != NULL && c->types->tag == tag))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (type_find(c->types, names[i]) == NULL && type_add(c, names[i]) == NULL)
+			return; /* out of memory: the names are looked up one by one when needed */
+	c->types->tag = tag;
+}
+
+void pgorm__conn_types_reset(pgorm_conn *c, bool fresh_only)
+{
+	struct pgorm__types *t = c != NULL ? c->types : NULL;
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (!fresh_only || t->e[i].fresh)
+			t->e[i] = (type_entry){ t->e[i].name, 0, 0, false };
+}
+
+/* Look up every entry without an OID, in one statement (seen by the hook like any other). */
+static int types_lookup(pgorm_conn *c)
+{
+	struct pgorm__types *t = c->types;
+	const char **names = pgorm__calloc(t->n, sizeof *names);
+	size_t *idx = pgorm__calloc(t->n, sizeof *idx);
+	size_t m = 0;
+	int rc = 0;
+	if (names == NULL || idx == NULL)
+		rc = pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory looking up type OIDs");
+	for (size_t i = 0; rc == 0 && i < t->n; i++)
+		if (t->e[i].oid == 0) {
+			idx[m] = i;
+			names[m++] = t->e[i].name;
+		}
+	pgorm_result *r = NULL;
+	if (rc == 0) {
+		pgorm_value v = PGORM_TEXT_ARRAY(names, m);
+		rc = pgorm_conn_exec(c, TYPE_LOOKUP_SQL, 1, &v, &r);
+	}
+	for (size_t row = 0; rc == 0 && row < pgorm_result_rows(r); row++) {
+		int64_t i = 0, oid = 0, arr = 0;
+		pgorm_value fresh = { .type = PGORM_TYPE_BOOL };
+		(void)pgorm_result_int64(r, row, 0, &i);
+		(void)pgorm_result_int64(r, row, 1, &oid); /* NULL (no such type) reads as 0 */
+		(void)pgorm_result_int64(r, row, 2, &arr);
+		(void)pgorm_result_get(r, row, 3, PGORM_TYPE_BOOL, &fresh, NULL);
+		if (i < 1 || (size_t)i > m || oid < 0 || oid > UINT32_MAX || arr < 0 || arr > UINT32_MAX)
+			continue;
+		type_entry *e = &t->e[idx[i - 1]];
+		*e = (type_entry){ e->name, (unsigned)oid, (unsigned)arr, !fresh.is_null && fresh.u.b };
+	}
+	pgorm_result_free(r);
+	pgorm__free(names);
+	pgorm__free(idx);
+	return rc;
+}
+
+/* The entry of name, looked up (with every other entry not resolved yet) when it has no OID;
+ * NULL with c->err set on error. */
+static type_entry *type_resolve(pgorm_conn *c, const char *name, long param)
+{
+	type_entry *e = type_find(c->types, name);
+	if (e == NULL && (e = type_add(c, name)) == NULL) {
+		pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory looking up type OIDs");
+		return NULL;
+	}
+	if (e->oid != 0)
+		return e;
+	size_t k = (size_t)(e - c->types->e);
+	if (types_lookup(c) != 0)
+		return NULL;
+	e = &c->types->e[k];
+	if (e->oid != 0)
+		return e;
+	if (param >= 0)
+		pgorm__error_set(&c->err, PGORM_ETYPE, "parameter $%ld: type %s does not exist on the server", param + 1, name);
+	else
+		pgorm__error_set(&c->err, PGORM_ETYPE, "type %s does not exist on the server", name);
+	return NULL;
+}
+
+int pgorm__conn_type_oid(pgorm_conn *c, const char *name, unsigned *oid, unsigned *array_oid)
+{
+	type_entry *e = c != NULL && name != NULL ? type_resolve(c, name, -1) : NULL;
+	if (e == NULL)
+		return c == NULL || name == NULL ? PGORM_EINVAL : c->err.code;
+	*oid = e->oid;
+	if (array_oid != NULL)
+		*array_oid = e->array_oid;
+	return 0;
+}
+
+unsigned pgorm__conn_type_cached(const pgorm_conn *c, const char *name)
+{
+	const type_entry *e = c != NULL && name != NULL ? type_find(c->types, name) : NULL;
+	return e != NULL ? e->oid : 0;
+}
+
+/* The types whose values may name their SQL type (pgorm__value_type_name). */
+#define NAMED_TYPES ((UINT64_C(1) << PGORM_TYPE_ENUM) | (UINT64_C(1) << PGORM_TYPE_CENUM) | \
+                     (UINT64_C(1) << PGORM_TYPE_CUSTOM))
+
+/* After the values were encoded (so that a value the encoder refuses sends nothing, not even
+ * a lookup): the OIDs of the named types among v[0..n), one lookup for all missing. *any is
+ * set when there is one, *looked when a lookup ran (it used c->params: encode again).
+ * Errors: PGORM_ETYPE (no such type), the lookup's. */
+static int types_prepare(pgorm_conn *c, size_t n, const pgorm_value *v, bool *any, bool *looked)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		if ((unsigned)v[i].type >= 64 || !((NAMED_TYPES >> v[i].type) & 1))
+			continue;
+		const char *name = pgorm__value_type_name(&v[i]);
+		if (name == NULL)
+			continue;
+		*any = true;
+		const type_entry *e = type_find(c->types, name);
+		if (e == NULL || e->oid == 0) {
+			*looked = true;
+			if (type_resolve(c, name, (long)i) == NULL)
+				return c->err.code;
+		}
+	}
+	return 0;
+}
+
+/* After encoding v[0..n) at [base, base + n) of c->params: the named types' OIDs. */
+static void types_patch(pgorm_conn *c, size_t base, size_t n, const pgorm_value *v)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = pgorm__value_type_name(&v[i]);
+		const type_entry *e = name != NULL ? type_find(c->types, name) : NULL;
+		if (e != NULL)
+			c->params.oids[base + i] = e->oid;
+	}
 }
 
 int pgorm__conn_check(pgorm_conn *c)
@@ -839,9 +1041,16 @@ int pgorm_conn_exec(pgorm_conn *c, const char *sql, size_t nparams, const pgorm_
 		return PGORM_EINVAL;
 	if (sql == NULL)
 		return pgorm__error_set(&c->err, PGORM_EINVAL, "pgorm_conn_exec: sql is NULL");
+	bool named = false, looked = false;
 	int rc = pgorm__params_encode(&c->params, nparams, params, c->cfg.max_value_size, &c->err);
+	if (rc == 0)
+		rc = types_prepare(c, nparams, params, &named, &looked);
+	if (rc == 0 && looked) /* the lookup's own parameter took the scratch */
+		rc = pgorm__params_encode(&c->params, nparams, params, c->cfg.max_value_size, &c->err);
 	if (rc != 0)
 		return rc;
+	if (named)
+		types_patch(c, 0, nparams, params);
 	if ((rc = pgorm__conn_check(c)) != 0)
 		return rc;
 	pgorm__stmt_entry *e = NULL;
@@ -1142,6 +1351,23 @@ int pgorm__conn_pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pg
 	return pipeline_tx(c, n, stmts, results, tx);
 }
 
+/* Every statement's parameters into c->params, one after the other (not resolved yet). */
+static int encode_batch(pgorm_conn *c, size_t n, const pgorm_stmt *stmts)
+{
+	pgorm__params_reset(&c->params);
+	for (size_t i = 0; i < n; i++) {
+		int rc = stmts[i].sql == NULL
+		             ? pgorm__error_set(&c->err, PGORM_EINVAL, "statement %zu: sql is NULL", i)
+		             : pgorm__params_append(&c->params, stmts[i].nparams, stmts[i].params,
+		                                    c->cfg.max_value_size, &c->err);
+		if (rc != 0) {
+			c->err.stmt_index = (long)i;
+			return rc;
+		}
+	}
+	return 0;
+}
+
 static int pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
                        pgorm__tx_wrap *tx)
 {
@@ -1155,19 +1381,20 @@ static int pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_r
 		return pgorm__error_set(&c->err, PGORM_EINVAL, "pgorm_conn_pipeline: stmts is NULL");
 	/* Check and encode every statement before anything is sent: a batch is all or nothing.
 	 * The parameters are encoded once, all of them, and sent from there (also on a retry). */
-	pgorm__params_reset(&c->params);
-	for (size_t i = 0; i < n; i++) {
-		int rc = stmts[i].sql == NULL
-		             ? pgorm__error_set(&c->err, PGORM_EINVAL, "statement %zu: sql is NULL", i)
-		             : pgorm__params_append(&c->params, stmts[i].nparams, stmts[i].params,
-		                                    c->cfg.max_value_size, &c->err);
-		if (rc != 0) {
+	bool named = false, looked = false;
+	int rc = encode_batch(c, n, stmts);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if ((rc = types_prepare(c, stmts[i].nparams, stmts[i].params, &named, &looked)) != 0)
 			c->err.stmt_index = (long)i;
-			return rc;
-		}
 	}
+	if (rc == 0 && looked) /* the lookup's own parameter took the scratch */
+		rc = encode_batch(c, n, stmts);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0, base = 0; named && i < n; base += stmts[i].nparams, i++)
+		types_patch(c, base, stmts[i].nparams, stmts[i].params);
 	pgorm__params_resolve(&c->params);
-	int rc = pgorm__conn_check(c);
+	rc = pgorm__conn_check(c);
 	if (rc != 0 || n + ntx == 0)
 		return rc;
 	if (n > SIZE_MAX / 2 / sizeof(slot) - 2)

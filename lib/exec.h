@@ -25,6 +25,8 @@ struct pgorm_conn {
 	                               (25P03, 57P01 …); "" when unknown or not lost */
 	void *pool_slot;            /* owned by pool.c when the connection is pooled */
 	const void *tx_owner;       /* the session whose transaction is open on it (session.c) */
+	struct pgorm__types *types; /* OIDs of named types (custom, enum) on this connection;
+	                               NULL until one is needed (see pgorm__conn_type_oid) */
 };
 
 struct pgorm_result {
@@ -92,6 +94,25 @@ typedef struct pgorm__tx_wrap {
  * post has stmt_index -1. */
 int pgorm__conn_pipeline_tx(pgorm_conn *c, size_t n, const pgorm_stmt *stmts, pgorm_result **results,
                             pgorm__tx_wrap *tx);
+/* Named types (a custom codec's name, an enum type's): their OIDs are looked up on the
+ * connection the first time one is needed, by one query (to_regtype) for every name the
+ * connection was told of (pgorm__conn_types_hint) and not resolved yet, and cached on it
+ * until it is closed, pgorm_conn_cache_reset, or pgorm__conn_types_reset. Parameters of such
+ * types (pgorm__value_type_name) are sent with the OID: pgorm_conn_exec and the pipelines
+ * resolve them before anything is sent.
+ * pgorm__conn_type_oid: the OID of name (and of its array type, array_oid may be NULL),
+ * looked up when not cached. Errors: PGORM_ETYPE naming the type when the server has none
+ * of that name, those of pgorm_conn_exec (the lookup's); in c->err. */
+int pgorm__conn_type_oid(pgorm_conn *c, const char *name, unsigned *oid, unsigned *array_oid);
+/* The cached OID of name, 0 when it is not cached (no SQL). */
+unsigned pgorm__conn_type_cached(const pgorm_conn *c, const char *name);
+/* Names to look up together with the first one needed (a registry's: tag identifies the
+ * list; told again with the same tag, nothing is done). Copied; out of memory is ignored. */
+void pgorm__conn_types_hint(pgorm_conn *c, const char *const *names, size_t n, const void *tag);
+/* Forget the cached OIDs: all of them, or (fresh_only) those of types whose catalog row may
+ * be the current transaction's own, which a ROLLBACK undoes (the pool calls it after its reset
+ * ROLLBACK; a session's own rollback leaves them: pgorm_conn_cache_reset then). */
+void pgorm__conn_types_reset(pgorm_conn *c, bool fresh_only);
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);
 

@@ -4,8 +4,10 @@
  * Order of work:
  *   1. resolve cascades: orphans (delete-orphan), delete cascades and FK nulling for deleted
  *      parents, loading unloaded collections in one SELECT … = ANY per relationship per level;
- *   2. generated primary keys for new rows: one nextval() batch per table, so children's
- *      foreign keys are known before anything is inserted;
+ *   2. generated primary keys for new rows: when another row of the flush needs one (a
+ *      child's foreign key, an association row, a post_update), one nextval() batch per table
+ *      for every new row, so those keys are known before anything is inserted; otherwise none,
+ *      and each INSERT reads its keys back with RETURNING (keys_needed);
  *   3. foreign keys copied from changed links (child → parent pointers);
  *   4. statements: INSERT (tables parents-first, rows in add order, multi-row VALUES),
  *      association rows, UPDATE of changed columns only, association deletes, DELETE
@@ -36,6 +38,7 @@ typedef struct planned {
 	size_t nobjs;
 	bool versioned;       /* affected rows must equal nobjs */
 	uint64_t returned;    /* INSERT: the columns RETURNING gives back (after the key) */
+	bool key_back;        /* INSERT: the key column is left out, its value read back by RETURNING */
 	const char *reason;
 } planned;
 
@@ -45,6 +48,7 @@ typedef struct plan {
 	uint64_t *uq_cols;    /* per model index: UNIQUE columns outside the key */
 	planned *items;
 	size_t n, cap;
+	bool keys_back;       /* no key reserved: generated keys come back from the INSERTs */
 	bool oom;
 } plan;
 
@@ -386,6 +390,50 @@ static bool pk_is_zero(const void *o, const pgorm__model_info *mi)
 	return memcmp(pgorm__field((void *)o, c->offset), zero, c->size) == 0;
 }
 
+/* t is a new row whose key the server generates and nobody set. */
+static bool key_to_generate(pgorm_session *s, const void *t)
+{
+	if (t == NULL || pgorm__st(t)->state != PGORM_STATE_PENDING)
+		return false;
+	const pgorm__model_info *mi = pgorm__session_info(s, t);
+	return mi->pk_generated && pk_is_zero(t, mi);
+}
+
+/* Whether another row of the flush needs a generated key before the INSERTs go out: a new row
+ * that a new or persistent row links to (sync_fks copies its key into that row's foreign key),
+ * one in a queued many-to-many change (its association row names it), or a new row with a
+ * post_update relationship (its UPDATE after the inserts names it). Then every new row's key is
+ * reserved in that round trip (one statement per table whatever the count, and an in-doubt
+ * commit leaves every inserted object with its key); otherwise nothing is reserved and each
+ * INSERT reads its keys back with RETURNING, so such a commit takes one round trip. */
+static bool keys_needed(pgorm_session *s, const plan *pl)
+{
+	bool any = false;
+	for (size_t i = 0; i < s->ntracked && !any; i++)
+		any = key_to_generate(s, s->tracked[i]);
+	if (!any)
+		return false;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		uint8_t state = pgorm__st(o)->state;
+		if (state != PGORM_STATE_PENDING && state != PGORM_STATE_PERSISTENT)
+			continue;
+		const pgorm__model_info *mi = pgorm__session_info(s, o);
+		if (state == PGORM_STATE_PENDING && pl->pu_cols[mi->index] != 0 && key_to_generate(s, o))
+			return true;
+		for (size_t k = 0; k < mi->nrels; k++) {
+			const pgorm_rel *r = mi->rels[k];
+			if (r->kind == PGORM_REL_MANY_TO_ONE && !(r->flags & PGORM_REL_VIEWONLY) &&
+			    key_to_generate(s, pgorm__link_get(o, r)))
+				return true;
+		}
+	}
+	for (size_t i = 0; i < s->nm2m; i++)
+		if (key_to_generate(s, s->m2m_ops[i].a) || key_to_generate(s, s->m2m_ops[i].b))
+			return true;
+	return false;
+}
+
 static int assign_keys(pgorm_session *s)
 {
 	size_t nm = s->reg->nmodels;
@@ -539,7 +587,7 @@ static int sync_fks(pgorm_session *s, fk_undo *undo)
 				pgorm__fk_set_null(o, r);
 				continue;
 			}
-			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT) {
+			if (pgorm__st(t)->state == PGORM_STATE_TRANSIENT || pgorm__st(t)->state == PGORM_STATE_DETACHED) {
 				pgorm__session_log(s, PGORM_LOG_WARNING,
 				                   "%s.%s refers to a %s object that is not in the session: foreign key left as is",
 				                   mi->model->table, r->name, r->target->model->table);
@@ -584,13 +632,15 @@ static uint64_t post_update_cols(const pgorm__model_info *mi)
 }
 
 /* The columns an INSERT of o names: the ones assigned (model.h's rule) and the key, less the
- * post_update keys (written by an UPDATE after the inserts); a new row's version starts at 1,
- * as SQLAlchemy's. */
-static uint64_t insert_cols(void *o, const pgorm__model_info *mi, uint64_t post_update)
+ * post_update keys (written by an UPDATE after the inserts), and less a generated key nobody
+ * reserved (keys_back: the server's default gives it, RETURNING reads it back); a new row's
+ * version starts at 1, as SQLAlchemy's. */
+static uint64_t insert_cols(void *o, const pgorm__model_info *mi, uint64_t post_update, bool keys_back)
 {
 	uint64_t m = pgorm__st(o)->dirty & ~post_update; /* observed when the flush started */
+	bool back = keys_back && mi->pk_generated && pk_is_zero(o, mi);
 	for (size_t k = 0; k < mi->npk; k++)
-		m |= 1ULL << mi->pk[k];
+		m = back ? m & ~(1ULL << mi->pk[k]) : m | 1ULL << mi->pk[k];
 	if (mi->version_col >= 0 && !((m >> mi->version_col) & 1)) {
 		const pgorm_column *vc = &mi->cols[mi->version_col];
 		pgorm_value one = PGORM_INT8(1);
@@ -716,23 +766,23 @@ static int order_self_ref_deletes(pgorm_session *s, pgorm__model_info *mi, pgorm
 	return 0;
 }
 
-/* " RETURNING key…, omitted…": the values the server chose for the columns an INSERT left out. */
-static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, uint64_t omitted)
+/* " RETURNING key…, omitted…": the values the server chose for the columns an INSERT left out
+ * (the key itself when key_back). */
+static void add_returning(pgorm__sb *b, const pgorm__model_info *mi, uint64_t omitted, bool key_back)
 {
-	if (omitted == 0)
+	if (omitted == 0 && !key_back)
 		return;
 	pgorm__sb_add(b, " RETURNING ");
 	for (size_t k = 0; k < mi->npk; k++) {
+		if (k)
+			pgorm__sb_add(b, ", ");
 		pgorm__sb_ident(b, mi->cols[mi->pk[k]].name);
-		pgorm__sb_add(b, ", ");
 	}
-	for (size_t i = 0, first = 1; i < mi->ncols; i++) {
+	for (size_t i = 0; i < mi->ncols; i++) {
 		if (!((omitted >> i) & 1))
 			continue;
-		if (!first)
-			pgorm__sb_add(b, ", ");
+		pgorm__sb_add(b, ", ");
 		pgorm__sb_ident(b, mi->cols[i].name);
-		first = 0;
 	}
 }
 
@@ -801,13 +851,13 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	const char *reason = rows.n ? fk_reason(pl, mi, "insert") : NULL;
 	/* one statement per run of rows (in order) that name the same columns */
 	for (size_t start = 0, cnt; start < rows.n && rc == 0; start += cnt) {
-		uint64_t cols = insert_cols(rows.items[start], mi, pu);
+		uint64_t cols = insert_cols(rows.items[start], mi, pu, pl->keys_back);
 		size_t ncols = (size_t)__builtin_popcountll(cols);
-		size_t per = PGORM__MAX_PARAMS / ncols;
+		size_t per = ncols ? PGORM__MAX_PARAMS / ncols : INSERT_BATCH_ROWS;
 		if (per > INSERT_BATCH_ROWS)
 			per = INSERT_BATCH_ROWS;
 		for (cnt = 1; start + cnt < rows.n && cnt < per; cnt++)
-			if (insert_cols(rows.items[start + cnt], mi, pu) != cols)
+			if (insert_cols(rows.items[start + cnt], mi, pu, pl->keys_back) != cols)
 				break;
 		planned *it = plan_add(pl);
 		pgorm_value *vals = plan_alloc(pl, cnt * ncols * sizeof *vals);
@@ -825,12 +875,18 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			pgorm__sb_ident(b, mi->cols[i].name);
 			first = 0;
 		}
+		if (cols == 0) /* nothing assigned, the key generated: every row all defaults */
+			pgorm__sb_ident(b, mi->cols[mi->pk[0]].name);
 		pgorm__sb_add(b, ") VALUES ");
 		size_t p = 0;
 		for (size_t r = 0; r < cnt; r++) {
 			void *o = rows.items[start + r];
 			objs[r] = o;
+			if (!((cols >> mi->pk[0]) & 1)) /* set again when its key comes back (apply_keys) */
+				pgorm__st(o)->flags &= (uint8_t)~OBJ_PK_ASSIGNED;
 			pgorm__sb_add(b, r ? ", (" : "(");
+			if (cols == 0)
+				pgorm__sb_add(b, "DEFAULT");
 			for (size_t i = 0, k = 0; i < mi->ncols; i++) {
 				if (!((cols >> i) & 1))
 					continue;
@@ -841,14 +897,19 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			}
 			pgorm__sb_add(b, ")");
 		}
-		uint64_t returned = all & ~cols & ~pu; /* post_update keys come after */
-		add_returning(b, mi, returned);
+		uint64_t keys = 0;
+		for (size_t k = 0; k < mi->npk; k++)
+			keys |= 1ULL << mi->pk[k];
+		bool key_back = (cols & keys) != keys;
+		uint64_t returned = all & ~cols & ~pu & ~keys; /* post_update keys come after */
+		add_returning(b, mi, returned, key_back);
 		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
 		it->kind = K_INSERT;
 		it->mi = mi;
 		it->objs = objs;
 		it->nobjs = cnt;
 		it->returned = returned;
+		it->key_back = key_back;
 		it->reason = reason;
 	}
 	pgorm__free(rows.items);
@@ -1328,14 +1389,46 @@ static int fail_flush(pgorm_session *s, int rc)
 	return rc;
 }
 
+/* it's generated keys, read back: row i is objs[i] (PostgreSQL returns the rows of an INSERT …
+ * VALUES in the order of its VALUES list, as it inserts them). Each key is marked
+ * OBJ_PK_ASSIGNED (a rollback resets it, as a reserved one). */
+static int apply_keys(pgorm_session *s, planned *it, pgorm_result *res)
+{
+	pgorm__model_info *mi = it->mi;
+	const pgorm_column *pc = &mi->cols[mi->pk[0]];
+	if (pgorm_result_rows(res) != it->nobjs)
+		return pgorm__session_fail(s, PGORM_ESERVER, "%s: INSERT … RETURNING gave %zu row(s) for %zu new object(s)",
+		                           mi->model->table, pgorm_result_rows(res), it->nobjs);
+	for (size_t row = 0; row < it->nobjs; row++) {
+		pgorm_value v;
+		if (pgorm_result_get(res, row, 0, pc->type, &v, &s->err) != 0)
+			return s->err.code;
+		if (v.is_null)
+			return pgorm__session_fail(s, PGORM_ESERVER, "%s.%s: INSERT … RETURNING gave a NULL key",
+			                           mi->model->table, pc->name);
+		void *o = it->objs[row];
+		pgorm__set_col(NULL, o, pc, mi->pk[0], &v); /* an integer: no memory */
+		pgorm__assign_col(o, mi, mi->pk[0], false);
+		pgorm__st(o)->flags |= OBJ_PK_ASSIGNED;
+	}
+	return 0;
+}
+
 static int apply_returning(pgorm_session *s, planned *it, pgorm_result *res)
 {
 	pgorm__model_info *mi = it->mi;
 	size_t nrows = pgorm_result_rows(res);
+	if (it->key_back) {
+		int rc = apply_keys(s, it, res);
+		if (rc != 0 || it->returned == 0)
+			return rc;
+	}
 	for (size_t row = 0; row < nrows; row++) {
-		/* match by primary key: the keys were known before the INSERT */
+		/* match by primary key (known now): row `row` is objs[row] unless the server says otherwise */
 		void *o = NULL;
 		void *probe = pgorm__probe_from_key_row(s, mi, res, row);
+		if (row < it->nobjs && pgorm__pk_equal(mi, it->objs[row], probe))
+			o = it->objs[row];
 		for (size_t i = 0; i < it->nobjs && o == NULL; i++)
 			if (pgorm__pk_equal(mi, it->objs[i], probe))
 				o = it->objs[i];
@@ -1441,8 +1534,10 @@ static void name_failure(pgorm_session *s, const planned *it)
 
 /* A commit's flush sends COMMIT in the same pipeline as its statements (one round trip less)
  * when nothing checked after the results can still fail: no version check (PGORM_ESTALE must
- * roll back), no RETURNING of server values to decode, and room in the identity map and the
- * deleted list reserved now for what finish() adds. Otherwise COMMIT goes out on its own. */
+ * roll back), no RETURNING of server values to decode but generated integer keys (no memory
+ * needed; see execute for what follows when one cannot be read all the same), and room in the
+ * identity map and the deleted list reserved now for what finish() adds. Otherwise COMMIT goes
+ * out on its own. */
 static bool carry_commit(pgorm_session *s, plan *pl)
 {
 	if (!s->commit_asked)
@@ -1488,7 +1583,7 @@ static int execute(pgorm_session *s, plan *pl)
 		name_failure(s, &pl->items[s->err.stmt_index]);
 	for (size_t i = 0; i < pl->n && rc == 0; i++) {
 		planned *it = &pl->items[i];
-		if (res[i] == NULL) /* committed with the results lost (state.c): nothing to check */
+		if (res[i] == NULL) /* committed with the results lost (state.c): keys unread (finish) */
 			continue;
 		uint64_t n = pgorm_result_affected(res[i]);
 		if (it->versioned && n != it->nobjs)
@@ -1500,6 +1595,13 @@ static int execute(pgorm_session *s, plan *pl)
 			                   it->mi->model->table, it->nobjs, (unsigned long long)n);
 		if (rc == 0 && it->kind == K_INSERT && pgorm_result_cols(res[i]) > 0)
 			rc = apply_returning(s, it, res[i]);
+		if (rc != 0 && s->tx_done) {
+			/* the COMMIT it carried stands: the objects whose keys could not be read are
+			 * left out of the session by finish(); the rest goes on as committed */
+			pgorm__session_log(s, PGORM_LOG_WARNING, "committed; %s", s->err.message);
+			pgorm_error_clear(&s->err);
+			rc = 0;
+		}
 	}
 	for (size_t i = 0; i < pl->n; i++)
 		pgorm_result_free(res[i]);
@@ -1508,13 +1610,50 @@ static int execute(pgorm_session *s, plan *pl)
 	return rc;
 }
 
+/* A committed (or in-doubt) INSERT whose generated keys did not come back (the connection lost
+ * before its result, or the result lost to out of memory): its objects cannot be told apart
+ * from rows of the table nor put in the identity map. They leave the session TRANSIENT, key
+ * unset, as after a rollback; their rows may exist (do exist, when committed). Reported in the
+ * session's error (pgorm_session_error_object: the first) and through the log hook. */
+static void keys_unknown(pgorm_session *s, plan *pl)
+{
+	size_t n = 0;
+	void *first = NULL;
+	for (size_t i = 0; i < pl->n; i++) {
+		planned *it = &pl->items[i];
+		for (size_t k = 0; it->kind == K_INSERT && it->key_back && k < it->nobjs; k++) {
+			pgorm__objstate *st = pgorm__st(it->objs[k]);
+			if (st->flags & OBJ_PK_ASSIGNED)
+				continue;
+			st->state = PGORM_STATE_TRANSIENT;
+			first = first ? first : it->objs[k];
+			n++;
+		}
+	}
+	if (n == 0)
+		return;
+	const char *table = ((pgorm_object *)first)->model->table;
+	pgorm__session_log(s, PGORM_LOG_WARNING,
+	                   "%zu new object(s) (first: %s) left TRANSIENT: their generated keys did not come back; "
+	                   "their rows may exist", n, table);
+	size_t len = strlen(s->err.message);
+	if (s->err.code != 0 && len < sizeof s->err.message) { /* in doubt: the commit's error says it */
+		snprintf(s->err.message + len, sizeof s->err.message - len, "; %zu new %s object(s) left TRANSIENT, keys unknown",
+		         n, table);
+		s->err_obj = first;
+	}
+}
+
 static int finish(pgorm_session *s, plan *pl)
 {
+	keys_unknown(s, pl);
 	for (size_t i = 0; i < pl->n; i++) {
 		planned *it = &pl->items[i];
 		for (size_t k = 0; k < it->nobjs; k++) {
 			void *o = it->objs[k];
 			pgorm__objstate *st = pgorm__st(o);
+			if (it->kind == K_INSERT && st->state == PGORM_STATE_TRANSIENT)
+				continue; /* keys_unknown */
 			if (it->kind == K_INSERT) {
 				st->state = PGORM_STATE_PERSISTENT;
 				st->flags |= OBJ_NEW_IN_TX;
@@ -1670,7 +1809,9 @@ int pgorm__flush(pgorm_session *s, bool dry, char **out)
 	}
 	if (rc == 0)
 		rc = resolve_cascades(s, dry, &pl);
-	if (rc == 0 && !dry)
+	if (rc == 0)
+		pl.keys_back = !keys_needed(s, &pl);
+	if (rc == 0 && !dry && !pl.keys_back)
 		rc = assign_keys(s);
 	if (rc == 0)
 		rc = sync_fks(s, dry ? &fku : NULL);

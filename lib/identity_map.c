@@ -5,21 +5,17 @@
 
 #include <string.h>
 
-static uint64_t mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t key_hash(const pgorm__model_info *mi, const void *obj)
 {
 	uint64_t h = mi->index + 1;
+	const pgorm_column *c0 = &mi->cols[mi->pk[0]];
+	if (mi->npk == 1 && c0->type == PGORM_TYPE_INT8) { /* pgorm__col_word of an int8: its value */
+		uint64_t k;
+		memcpy(&k, (const char *)obj + c0->offset, sizeof k);
+		return pgorm__imap_mix(h ^ k);
+	}
 	for (size_t i = 0; i < mi->npk; i++)
-		h = mix(h ^ pgorm__col_word(obj, &mi->cols[mi->pk[i]]));
+		h = pgorm__imap_mix(h ^ pgorm__col_word(obj, &mi->cols[mi->pk[i]]));
 	return h;
 }
 
@@ -68,12 +64,8 @@ void pgorm__imap_finish(pgorm__imap *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* A slot is one word: the object pointer with the top 16 bits of the key's hash in the
- * pointer's unused top 16 bits (user-space pointers fit in 48 bits on x86-64 and arm64), so
- * a probe reads an object only when the tags match. Should a pointer ever use those bits,
- * the map drops tags for good and compares keys instead. */
-#define TAG_SHIFT 48
-#define PTR_MASK ((UINT64_C(1) << TAG_SHIFT) - 1)
+#define TAG_SHIFT PGORM__IMAP_TAG_SHIFT
+#define PTR_MASK PGORM__IMAP_PTR_MASK
 
 static inline void *slot_obj(const pgorm__imap *m, uint64_t sl)
 {
@@ -139,31 +131,6 @@ static int grow(pgorm__imap *m, size_t need)
 }
 
 int pgorm__imap_reserve(pgorm__imap *m, size_t more) { return grow(m, m->count + more); }
-
-uint64_t pgorm__imap_prefetch_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key)
-{
-	/* the hash key_hash computes for a single integer key */
-	uint64_t h = mix((mi->index + 1) ^ (uint64_t)key);
-	__builtin_prefetch(&m->slots[h & (m->cap - 1)]);
-	return h;
-}
-
-void *pgorm__imap_find_int(const pgorm__imap *m, const pgorm__model_info *mi, int64_t key, uint64_t h)
-{
-	size_t mask = m->cap - 1, off = mi->cols[mi->pk[0]].offset;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		uint64_t sl = m->slots[i];
-		if (sl == 0)
-			return NULL;
-		if (!tag_match(m, sl, h))
-			continue;
-		const char *o = slot_obj(m, sl);
-		int64_t k;
-		memcpy(&k, o + off, sizeof k);
-		if (k == key && ((const pgorm_object *)(const void *)o)->model == mi->model)
-			return (void *)(uintptr_t)o;
-	}
-}
 
 void *pgorm__imap_find(const pgorm__imap *m, const pgorm__model_info *mi, const void *probe)
 {

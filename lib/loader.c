@@ -75,9 +75,22 @@ enum {
 	D_TEXT          /* text/varchar → session-owned copy */
 };
 
+/* One column to decode: which model column, from which result column, how. */
+typedef struct colplan {
+	uint8_t kind;   /* D_* */
+	uint8_t i;      /* the model's column index */
+	int col;        /* the result's column number */
+	size_t off;     /* the field's offset in the struct */
+} colplan;
+
+/* A result's decoding plan: the key columns (decoded into the probe when the key cannot be
+ * read as one integer) and the other columns (decoded into the object), in model order. */
 typedef struct rowdec {
 	uint8_t kind[PGORM__MAX_COLS];
 	uint64_t pk_mask;
+	size_t nkey, nval;
+	colplan key[PGORM__MAX_PK];
+	colplan val[PGORM__MAX_COLS];
 } rowdec;
 
 static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGresult *res, size_t col0, rowdec *dec)
@@ -86,6 +99,7 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 		return pgorm__session_fail(s, PGORM_ETYPE, "%s: result has %d columns, the model needs %zu",
 		                           mi->model->table, PQnfields(res), col0 + mi->ncols);
 	dec->pk_mask = 0;
+	dec->nkey = dec->nval = 0;
 	for (size_t k = 0; k < mi->npk; k++)
 		dec->pk_mask |= 1ULL << mi->pk[k];
 	for (size_t i = 0; i < mi->ncols; i++) {
@@ -95,6 +109,16 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 			return pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: the database column has type oid %u (%s), the model says %s",
 			                           mi->model->table, mi->cols[i].name, oid,
 			                           pgorm_type_name(pgorm__type_from_oid(oid)), pgorm_type_name(t));
+		/* enum, custom: the OID of its name on the connection the rows came from */
+		if (mi->col_types != NULL && mi->col_types[i] != NULL && s->conn != NULL) {
+			unsigned want = 0;
+			if (pgorm__conn_type_oid(s->conn, mi->col_types[i], &want, NULL) != 0)
+				return pgorm__session_conn_fail(s);
+			if (oid != want)
+				return pgorm__session_fail(s, PGORM_ETYPE,
+				                           "%s.%s: the database column has type oid %u, the model's type %s is oid %u",
+				                           mi->model->table, mi->cols[i].name, oid, mi->col_types[i], want);
+		}
 		uint8_t k = D_GENERIC;
 		if (t == PGORM_TYPE_INT8 && oid == PGORM_OID_INT8)
 			k = D_INT8;
@@ -109,6 +133,8 @@ static int check_result_types(pgorm_session *s, pgorm__model_info *mi, const PGr
 		else if (t == PGORM_TYPE_TEXT && (oid == PGORM_OID_TEXT || oid == PGORM_OID_VARCHAR || oid == PGORM_OID_BPCHAR))
 			k = D_TEXT;
 		dec->kind[i] = k;
+		colplan *p = (dec->pk_mask >> i) & 1 ? &dec->key[dec->nkey++] : &dec->val[dec->nval++];
+		*p = (colplan){ k, (uint8_t)i, (int)(col0 + i), mi->cols[i].offset };
 	}
 	return 0;
 }
@@ -126,41 +152,34 @@ static int decode_generic(pgorm_session *s, const pgorm_column *c, void *obj, co
 	return rc;
 }
 
-/* Decode the columns of one row selected by mask into obj, taking each column's snapshot
- * word while the value is at hand (the probe has no state: its words go to a scratch slot).
- * NULL is asked of libpq only when the length does not already rule it out: a NULL has
- * length 0, which no fixed-size binary value has. Returns 1 when the first key column is
- * NULL (the empty side of an outer join) and mask covers it. */
-static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *dec, pgorm_result *r, size_t row,
-                       size_t col0, void *obj, uint64_t mask)
+/* Decode the columns of one row in plan (dec->key or dec->val) into obj, taking each
+ * column's snapshot word while the value is at hand (the probe has no state: its words go to
+ * a scratch slot). NULL is asked of libpq only when the length does not already rule it out:
+ * a NULL has length 0, which no fixed-size binary value has. Returns 1 when the first key
+ * column is NULL (the empty side of an outer join) and the plan covers it. */
+static int decode_cols(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r, size_t row, void *obj,
+                       const colplan *plan, size_t np)
 {
 	const PGresult *res = r->res;
 	pgorm__objstate *st = pgorm__st(obj);
-	uint64_t scratch_word;
-	int irow = (int)row;
-	if (mi->ncols < 64)
-		mask &= (UINT64_C(1) << mi->ncols) - 1;
-	for (; mask != 0; mask &= mask - 1) { /* the selected columns, lowest first */
-		size_t i = (size_t)__builtin_ctzll(mask);
-		const pgorm_column *c = &mi->cols[i];
-		int col = (int)(col0 + i);
+	uint64_t scratch_word, nulls = 0, decoded = 0;
+	int irow = (int)row, rc = 0;
+	for (const colplan *p = plan; p < plan + np; p++) {
+		size_t i = p->i;
 		uint64_t *word = st != NULL ? &st->snap[i] : &scratch_word;
-		char *f = pgorm__field(obj, c->offset);
-		size_t len = (size_t)PQgetlength(res, irow, col);
-		if (len == 0 && PQgetisnull(res, irow, col)) {
-			if (st != NULL)
-				st->nulls |= 1ULL << i;
-			memset(f, 0, c->size);
-			*word = pgorm__col_word(obj, c); /* what pgorm__observe computes for these bytes */
+		char *f = pgorm__field(obj, p->off);
+		size_t len = (size_t)PQgetlength(res, irow, p->col);
+		decoded |= 1ULL << i;
+		if (len == 0 && PQgetisnull(res, irow, p->col)) {
+			nulls |= 1ULL << i;
+			memset(f, 0, mi->cols[i].size);
+			*word = pgorm__col_word(obj, &mi->cols[i]); /* what pgorm__observe computes for these bytes */
 			if (st == NULL && i == mi->pk[0])
 				return 1;
 			continue;
 		}
-		if (st != NULL)
-			st->nulls &= ~(1ULL << i);
-		const char *d = PQgetvalue(res, irow, col);
-		int rc = 0;
-		switch (dec->kind[i]) {
+		const char *d = PQgetvalue(res, irow, p->col);
+		switch (p->kind) {
 		case D_INT8:
 			if (len != 8)
 				goto malformed;
@@ -200,28 +219,38 @@ static int decode_cols(pgorm_session *s, pgorm__model_info *mi, const rowdec *de
 			break;
 		}
 		case D_TEXT: {
-			char *str = pgorm__arena_strndup(&s->arena, d, len);
-			if (str == NULL)
-				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %s", mi->model->table);
+			/* copied and hashed in one pass (the word pgorm__col_word gives the copy) */
+			char *str = pgorm__arena_alloc(&s->arena, len + 1);
+			if (str == NULL) {
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory loading %s", mi->model->table);
+				goto done;
+			}
+			*word = pgorm__hash_copy(str, d, len);
 			memcpy(f, &str, sizeof str);
-			*word = pgorm__hash_bytes(str, len);
 			break;
 		}
 		default:
 		{
 			pgorm_error e;
-			rc = decode_generic(s, c, obj, res, col, d, len, &r->arena, word, &e);
-			if (rc != 0)
-				return pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu: %s", mi->model->table,
-				                           c->name, row, e.message);
+			const pgorm_column *c = &mi->cols[i];
+			rc = decode_generic(s, c, obj, res, p->col, d, len, &r->arena, word, &e);
+			if (rc != 0) {
+				rc = pgorm__session_fail(s, rc, "%s.%s: cannot decode the value of row %zu: %s", mi->model->table,
+				                         c->name, row, e.message);
+				goto done;
+			}
 		}
 		}
 		continue;
 	malformed:
-		return pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: malformed binary value in row %zu (%zu bytes)",
-		                           mi->model->table, c->name, row, len);
+		rc = pgorm__session_fail(s, PGORM_ETYPE, "%s.%s: malformed binary value in row %zu (%zu bytes)",
+		                         mi->model->table, mi->cols[i].name, row, len);
+		goto done;
 	}
-	return 0;
+done:
+	if (st != NULL)
+		st->nulls = (st->nulls & ~decoded) | nulls;
+	return rc;
 }
 
 /* After decoding every column: the key columns copied from the probe get their words. */
@@ -283,7 +312,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 	 * large and the slots of consecutive rows are far apart); its hash, computed then, serves
 	 * the lookup, which compares the key as an integer. */
 	bool intkey = mi->npk == 1 && dec.kind[mi->pk[0]] == D_INT8;
-	size_t keyoff = mi->cols[mi->pk[0]].offset;
+	size_t keyoff = mi->cols[mi->pk[0]].offset, objsize = pgorm__object_size(mi);
 	int64_t next_key = 0;
 	uint64_t next_hash = 0;
 	bool next_ok = intkey && nrows > 0 && PQgetlength(r->res, 0, pkcol) == 8;
@@ -302,11 +331,9 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 				next_hash = pgorm__imap_prefetch_int(&s->imap, mi, next_key);
 			}
 		}
-		if (have_key) {
-			memcpy(pgorm__field(probe, keyoff), &key, 8);
-		} else {
+		if (!have_key) {
 			/* the key once, into the probe (a text key is copied into the arena: it stays valid) */
-			rc = decode_cols(s, mi, &dec, r, row, col0, probe, dec.pk_mask);
+			rc = decode_cols(s, mi, r, row, probe, dec.key, dec.nkey);
 			if (rc == 1) { /* the empty side of an outer join */
 				rc = 0;
 				if (aligned && objs != NULL)
@@ -316,7 +343,8 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			if (rc != 0)
 				break;
 		}
-		void *obj = have_key ? pgorm__imap_find_int(&s->imap, mi, key, hash)
+		size_t at = 0; /* with have_key, where a miss goes in the map */
+		void *obj = have_key ? pgorm__imap_find_int_at(&s->imap, mi, keyoff, key, hash, &at)
 		                     : pgorm__imap_find_h(&s->imap, mi, probe, &hash);
 		if (obj != NULL) {
 			pgorm__objstate *st = pgorm__st(obj);
@@ -331,7 +359,7 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 				for (size_t i = 0; i < mi->ncols; i++)
 					if ((keep >> i) & 1)
 						memcpy(saved[i], pgorm__field(obj, mi->cols[i].offset), mi->cols[i].size);
-				if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
+				if ((rc = decode_cols(s, mi, r, row, obj, dec.val, dec.nval)) != 0)
 					break;
 				finish_snapshot(obj, mi, dec.pk_mask);
 				for (size_t i = 0; i < mi->ncols; i++)
@@ -345,11 +373,13 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 			}
 			st->result_gen = s->result_gen;
 		} else {
-			obj = pgorm__object_alloc(s, mi);
-			if (obj == NULL) {
-				rc = s->err.code;
+			/* pgorm__object_alloc inline (the size computed once per result) */
+			void *mem = pgorm__arena_calloc(&s->arena, objsize);
+			if (mem == NULL) {
+				rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
 				break;
 			}
+			obj = pgorm__object_init(mem, mi, s, s->mem);
 			if (have_key) {
 				memcpy(pgorm__field(obj, keyoff), &key, 8);
 			} else {
@@ -358,20 +388,20 @@ int pgorm__load_rows_ex(pgorm_session *s, pgorm__model_info *mi, pgorm_result *r
 					memcpy(pgorm__field(obj, c->offset), pgorm__field(probe, c->offset), c->size);
 				}
 			}
-			if ((rc = decode_cols(s, mi, &dec, r, row, col0, obj, ~dec.pk_mask)) != 0)
+			if ((rc = decode_cols(s, mi, r, row, obj, dec.val, dec.nval)) != 0)
 				break;
 			pgorm__objstate *st = pgorm__st(obj);
-			if (have_key) { /* the key's snapshot word is the key */
+			if (have_key) /* the key's snapshot word is the key (dirty is 0: a new object) */
 				st->snap[mi->pk[0]] = (uint64_t)key;
-				st->dirty = 0;
-			} else {
+			else
 				finish_snapshot(obj, mi, dec.pk_mask);
-			}
 			st->state = PGORM_STATE_PERSISTENT;
 			st->result_gen = s->result_gen;
 			st->flags |= OBJ_TRACKED;
 			s->tracked[s->ntracked++] = obj; /* reserved above */
-			if ((rc = pgorm__imap_put_h(&s->imap, obj, hash)) != 0) {
+			/* nothing went into the map since the lookup: the slot it found is still free */
+			rc = have_key ? pgorm__imap_put_at(&s->imap, obj, hash, at) : pgorm__imap_put_h(&s->imap, obj, hash);
+			if (rc != 0) {
 				rc = pgorm__session_fail(s, rc, "out of memory in the identity map");
 				break;
 			}
@@ -497,12 +527,12 @@ static void *find_by_cols(pgorm_session *s, pgorm__model_info *mi, const size_t 
 	const pgorm_column *kc = &mi->cols[cols[0]], *sc = &srcmi->cols[srccols[0]];
 	if (ncols == 1 && mi->npk == 1 && mi->pk[0] == cols[0] && kc->type == PGORM_TYPE_INT8 &&
 	    sc->type == PGORM_TYPE_INT8) {
-		/* the common case, a bigint key: straight into the probe (only its key is read) */
+		/* the common case, a bigint key: looked up as an integer (no probe object) */
 		if ((pgorm__st(src)->nulls >> srccols[0]) & 1)
 			return NULL;
-		((pgorm_object *)s->ld->probe)->model = mi->model;
-		memcpy(pgorm__field(s->ld->probe, kc->offset), pgorm__field((void *)src, sc->offset), 8);
-		return pgorm__imap_find(&s->imap, mi, s->ld->probe);
+		int64_t key;
+		memcpy(&key, pgorm__field((void *)src, sc->offset), 8);
+		return pgorm__imap_find_int(&s->imap, mi, key, pgorm__imap_prefetch_int(&s->imap, mi, key));
 	}
 	pgorm_value v[PGORM__MAX_PK];
 	for (size_t c = 0; c < ncols; c++) {
@@ -778,7 +808,9 @@ static int apply_m2m(pgorm_session *s, load_job *j, pgorm_result *res)
 static int job_prepare(pgorm_session *s, load_job *j)
 {
 	pgorm__sb_init(&j->sql);
-	memset(&j->keys, 0, sizeof j->keys);
+	j->skip = false;
+	j->text = NULL;
+	j->keys.ncols = 0; /* the rest of the keys: collect_keys, before anything reads them */
 	int rc;
 	switch (j->r->kind) {
 	case PGORM_REL_ONE_TO_MANY: rc = prepare_o2m(s, j); break;
@@ -812,10 +844,17 @@ static int job_apply(pgorm_session *s, load_job *j, pgorm_result *res)
 int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, void ***objs, const size_t *n,
                               size_t nrels, bool overwrite)
 {
-	load_job *jobs = pgorm__calloc(nrels ? nrels : 1, sizeof *jobs);
-	pgorm_stmt *stmts = pgorm__calloc(nrels ? nrels : 1, sizeof *stmts);
-	pgorm_result **res = pgorm__calloc(nrels ? nrels : 1, sizeof *res);
-	size_t *which = pgorm__calloc(nrels ? nrels : 1, sizeof *which);
+	/* one or two relationships (a lazy load, a query's selectin options): no allocation */
+	enum { FEW = 2 };
+	load_job jobs_few[FEW];
+	pgorm_stmt stmts_few[FEW];
+	pgorm_result *res_few[FEW] = { NULL, NULL };
+	size_t which_few[FEW];
+	bool few = nrels <= FEW;
+	load_job *jobs = few ? jobs_few : pgorm__calloc(nrels, sizeof *jobs);
+	pgorm_stmt *stmts = few ? stmts_few : pgorm__calloc(nrels, sizeof *stmts);
+	pgorm_result **res = few ? res_few : pgorm__calloc(nrels, sizeof *res);
+	size_t *which = few ? which_few : pgorm__calloc(nrels, sizeof *which);
 	int rc = 0;
 	size_t nj = 0, ns = 0;
 	if (!jobs || !stmts || !res || !which) {
@@ -826,7 +865,10 @@ int pgorm__load_selectin_many(pgorm_session *s, const pgorm_rel *const *rels, vo
 		if (n[i] == 0)
 			continue;
 		load_job *j = &jobs[nj++];
-		*j = (load_job){ .r = rels[i], .objs = objs[i], .n = n[i], .overwrite = overwrite };
+		j->r = rels[i]; /* the other members: job_prepare (not the whole ~1 KB job zeroed per load) */
+		j->objs = objs[i];
+		j->n = n[i];
+		j->overwrite = overwrite;
 		rc = job_prepare(s, j);
 		if (rc == 0 && !j->skip) {
 			stmts[ns] = (pgorm_stmt){ j->text, j->keys.ncols, j->keys.params };
@@ -845,10 +887,12 @@ out:
 		pgorm_result_free(res[k]);
 	for (size_t k = 0; jobs && k < nj; k++)
 		job_free(&jobs[k]);
-	pgorm__free(jobs);
-	pgorm__free(stmts);
-	pgorm__free(res);
-	pgorm__free(which);
+	if (!few) {
+		pgorm__free(jobs);
+		pgorm__free(stmts);
+		pgorm__free(res);
+		pgorm__free(which);
+	}
 	return rc;
 }
 

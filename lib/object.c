@@ -18,24 +18,18 @@ bool pgorm__objlist_grow(pgorm__objlist *l)
 
 uint64_t pgorm__hash_bytes(const void *p, size_t n)
 {
-	/* Eight bytes per step with a multiply-xorshift mix: a collision would hide one change
-	 * to one column, with odds around 2^-64 for unrelated values. */
 	const unsigned char *b = p;
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xff51afd7ed558ccdULL);
+	uint64_t h = pgorm__hash_start(n);
 	while (n >= 8) {
 		uint64_t w;
 		memcpy(&w, b, 8);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-		h ^= h >> 29;
+		h = pgorm__hash_step(h, w);
 		b += 8;
 		n -= 8;
 	}
 	uint64_t w = 0;
 	memcpy(&w, b, n);
-	h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	h ^= h >> 32;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 29);
+	return pgorm__hash_end(h, w);
 }
 
 /* The content hash of an array field: length, NULL flags and items (strings by content). */

@@ -3,10 +3,11 @@
  * One mutex guards the pool state. Blocking work (connect, init SQL, ping, ROLLBACK, PQfinish,
  * poll of an idle socket) always runs with the mutex released, on a connection that the running
  * thread owns exclusively at that moment (borrowed, being returned, or detached from the pool).
- * Waiters queue FIFO, each with its own condition variable; release and the maintenance thread
- * hand a connection directly to the first waiter, so a released connection cannot be taken by a
- * thread that arrived later, and no wake-up is lost (the hand-off is recorded under the mutex
- * before the signal). Every connect runs on the maintenance thread.
+ * Waiters queue FIFO, each with its own condition variable. The maintenance thread hands a new
+ * connection directly to the first waiter; a release does so once that waiter has waited
+ * HANDOFF_MS at the head (give_back), else it puts the connection on the idle list and wakes the
+ * waiter. No wake-up is lost (hand-offs and wake-ups are recorded under the mutex before the
+ * signal). Every connect runs on the maintenance thread.
  *
  * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. At a release that
  * keeps the connection, its state moves to another address (pgorm__conn_move) and the old
@@ -277,17 +278,20 @@ static void signal_head(pgorm_pool *p)
 /* A free connection: a new one goes to the first waiter. A released one goes on the idle list
  * and wakes the first waiter, so that the releasing thread (or any acquirer) may take it again
  * while that waiter wakes up (bounded barging: a direct hand-off on every release costs a
- * context switch per cycle and ran 4-12x below a plain mutex pool); once the first waiter
- * was woken so and found the list empty, or is still waking, the next released connection is
- * handed to it directly. A waiter loses at most one race per place in the queue. Called for a
- * borrowed slot being released (was_borrowed) or a new one (not counted in in_use yet). */
+ * context switch per cycle and ran 4-12x below a plain mutex pool). Once the first waiter has
+ * been queued for HANDOFF_MS (on the coarse clock: its next tick at the earliest, 1-4 ms), the
+ * next released connection is handed to it directly (Go's sync.Mutex "starvation mode" rule):
+ * the queue is served in order, each waiter overtaken only during its first HANDOFF_MS at the
+ * head. Called for a borrowed slot being released (was_borrowed) or a new one (not counted in
+ * in_use yet). */
+#define HANDOFF_MS 1
 static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_borrowed)
 {
 	s->last_used_ms = now;
 	if (was_borrowed)
 		p->in_use--;
 	pgorm__pool_waiter *w = p->wq_head;
-	if (w != NULL && (!was_borrowed || w->missed || w->signaled)) {
+	if (w != NULL && (!was_borrowed || now - w->since_ms >= HANDOFF_MS)) {
 		waiter_unlink(p, w);
 		borrow(p, s, now);
 		w->slot = s;
@@ -625,7 +629,19 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	p->fork_gen = atomic_load(&fork_counter);
 	p->next_maint_ms = mono_ms() + p->cfg.maintenance_interval_ms;
 
-	if (pthread_mutex_init(&p->mu, NULL) != 0) {
+	/* adaptive (glibc): a thread that finds the lock held spins a little before it sleeps; the
+	 * pool's sections are short, so under contention most waits end without a futex call */
+	pthread_mutexattr_t ma;
+	int mrc = pthread_mutexattr_init(&ma);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+	if (mrc == 0)
+		(void)pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+	if (mrc == 0) {
+		mrc = pthread_mutex_init(&p->mu, &ma);
+		pthread_mutexattr_destroy(&ma);
+	}
+	if (mrc != 0) {
 		pool_free(p);
 		return pgorm__error_set(err, PGORM_ESERVER, "pool: pthread_mutex_init failed");
 	}
@@ -770,6 +786,7 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 	p->wq_tail = &w;
 	p->waiters_n++;
 	p->st.waits++;
+	w.since_ms = coarse_ms();
 	wake_maint_if_needed(p);
 	int64_t t0 = mono_us();
 	struct timespec ts;
@@ -787,7 +804,6 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 				signal_head(p); /* more idle connections: the next waiter */
 				break;
 			}
-			w.missed = true;
 		}
 		if (pgorm__cond_wait(&w.cond, &p->mu, timeout_ms < 0 ? NULL : &ts) == ETIMEDOUT && !w.done) {
 			waiter_unlink(p, &w);
@@ -1023,6 +1039,7 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		p->st.rollbacks++;
 		pthread_mutex_unlock(&p->mu);
 		(void)pgorm__conn_simple(c, "ROLLBACK");
+		pgorm__conn_types_reset(c, true); /* type OIDs the rolled-back block may have created */
 		now = coarse_ms();
 		pthread_mutex_lock(&p->mu);
 		v = verdict(p, s, now, true);

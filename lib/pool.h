@@ -28,9 +28,8 @@ typedef struct pgorm__pool_waiter {
 	pgorm__pool_slot *slot;  /* set by the hand-off */
 	int rc;                  /* PGORM_ECLOSED when woken by close */
 	bool done;
+	int64_t since_ms;        /* coarse clock when it queued */
 	bool signaled;           /* woken for a connection put on the idle list (not handed off) */
-	bool missed;             /* woken so once and another acquirer took it first: the next
-	                          * released connection is handed to this waiter */
 } pgorm__pool_waiter;
 
 /* The memory of a pgorm_conn handle that names nothing any more (see "Stale handles" in

@@ -176,19 +176,7 @@ static int add_param(pgorm_query *q, pgorm_value v)
 			v.u.i64s.items = a;
 			break;
 		}
-		case PGORM_TYPE_TEXT_ARRAY: {
-			const char **a = pgorm__arena_alloc(&q->arena, v.u.strs.n * sizeof *a + 1);
-			if (a == NULL)
-				return qfail(q, PGORM_ENOMEM, "out of memory");
-			for (size_t i = 0; i < v.u.strs.n; i++) {
-				const char *el = v.u.strs.items[i];
-				if ((a[i] = pgorm__arena_strndup(&q->arena, el, strlen(el))) == NULL)
-					return qfail(q, PGORM_ENOMEM, "out of memory");
-			}
-			v.u.strs.items = a;
-			break;
-		}
-		default: /* the types of issue 15 */
+		default: /* text[] (with its NULL elements and flags), the types of issue 15 */
 			if (pgorm__value_copy(&q->arena, &v) != 0)
 				return qfail(q, PGORM_ENOMEM, "out of memory");
 			break;
@@ -239,25 +227,115 @@ static void term(pgorm_query *q)
 	f->nterms++;
 }
 
-/* A label for an enum column (ENUM, TEXT or a C enum value): sent untyped as ENUM, so that
- * the server takes it as the column's enum type. -1 for another type of value. */
-static int enum_value(const pgorm_column *col, pgorm_value *v)
+/* The SQL name of column col's named type (registry: "schema"."enum", a custom codec's). */
+static const char *col_type_name(const pgorm__model_info *mi, const pgorm_column *col)
+{
+	return mi->col_types != NULL ? mi->col_types[col - mi->cols] : NULL;
+}
+
+static bool label_known(const pgorm_column *col, const char *label, size_t len)
+{
+	bool known = col->labels == NULL; /* labels given: the label must be one */
+	for (size_t k = 0; !known && col->labels[k]; k++)
+		known = strlen(col->labels[k]) == len && memcmp(col->labels[k], label, len) == 0;
+	return known;
+}
+
+/* A value for an enum column (ENUM, TEXT or a C enum value): sent as the column's enum type,
+ * its OID looked up by name on the connection (PGORM_VALUE_TYPED). -1 for another type of
+ * value or a label not in the column's table. */
+static int enum_value(const pgorm__model_info *mi, const pgorm_column *col, pgorm_value *v)
 {
 	if (col->type != PGORM_TYPE_ENUM && col->type != PGORM_TYPE_CENUM)
 		return 0;
 	if (v->type == PGORM_TYPE_TEXT || v->type == PGORM_TYPE_ENUM) {
 		v->type = PGORM_TYPE_ENUM;
-		bool known = col->labels == NULL || v->is_null; /* labels given: the label must be one */
-		for (size_t k = 0; !known && col->labels[k]; k++)
-			known = strlen(col->labels[k]) == v->u.str.len && memcmp(col->labels[k], v->u.str.ptr, v->u.str.len) == 0;
-		if (!known)
+		if (!v->is_null && !label_known(col, v->u.str.ptr, v->u.str.len))
 			return -1;
-	} else if (v->type == PGORM_TYPE_CENUM && v->u.cenum.labels == NULL)
-		v->u.cenum.labels = col->labels; /* PGORM_CENUM-style value without its table */
-	else if (v->type != PGORM_TYPE_CENUM)
+		v->u.label.type = col_type_name(mi, col);
+	} else if (v->type == PGORM_TYPE_CENUM) {
+		if (v->u.cenum.labels == NULL)
+			v->u.cenum.labels = col->labels; /* PGORM_CENUM-style value without its table */
+		v->u.cenum_of.type = col_type_name(mi, col);
+	} else {
 		return -1;
-	v->flags = 0;
+	}
+	v->flags = PGORM_VALUE_TYPED;
 	return 0;
+}
+
+/* The message of a refused enum value (enum_value returned -1). */
+static int enum_refused(pgorm_query *q, const char *what, const pgorm__model_info *mi, const pgorm_column *col,
+                        const pgorm_value *v)
+{
+	if (v->type == PGORM_TYPE_ENUM)
+		return qfail(q, PGORM_ETYPE, "%s: %s.%s is enum %s: \"%.*s\" is not one of its labels", what,
+		             mi->model->table, col->name, col->sql_type, (int)(v->u.str.len > 63 ? 63 : v->u.str.len),
+		             v->u.str.ptr ? v->u.str.ptr : "");
+	return qfail(q, PGORM_ETYPE, "%s: %s.%s is enum %s, the value is %s", what, mi->model->table, col->name,
+	             col->sql_type, pgorm_type_name(v->type));
+}
+
+/* IN / NOT IN on an enum column: value a text[] of labels (or, on a C enum column, an int4[]
+ * of its C values), each checked against the column's labels when it has them, sent as text[]
+ * and cast to the column's enum array type: = ANY($n::text[]::"schema"."type"[]). */
+static int enum_in(pgorm_query *q, const frame *f, const pgorm_column *col, const char *op, pgorm_value value)
+{
+	const char *tbl = f->mi->model->table;
+	bool cvals = col->type == PGORM_TYPE_CENUM && value.type == PGORM_TYPE_INT4_ARRAY;
+	if (value.type != PGORM_TYPE_TEXT_ARRAY && !cvals)
+		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s (enum %s) needs a text[] of labels%s, got %s", op,
+		             tbl, col->name, col->sql_type, col->type == PGORM_TYPE_CENUM ? " or an int4[] of C values" : "",
+		             pgorm_type_name(value.type));
+	if (value.is_null)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_filter: %s on %s.%s: the list is NULL", op, tbl, col->name);
+	const void *items;
+	size_t n;
+	const bool *nulls;
+	pgorm__array_parts(&value, &items, &n, &nulls);
+	if (items == NULL && n > 0)
+		return qfail(q, PGORM_EINVAL, "pgorm_query_filter: %s on %s.%s: NULL items with length %zu", op, tbl,
+		             col->name, n);
+	const char **labels = cvals ? pgorm__arena_alloc(&q->arena, n * sizeof *labels + 1) : NULL;
+	if (cvals && labels == NULL)
+		return qfail(q, PGORM_ENOMEM, "out of memory");
+	long nlabels = 0;
+	while (col->labels != NULL && col->labels[nlabels] != NULL)
+		nlabels++;
+	for (size_t k = 0; k < n; k++) {
+		if (nulls != NULL && nulls[k]) {
+			if (cvals)
+				labels[k] = NULL;
+			continue;
+		}
+		if (cvals) {
+			int32_t cv = ((const int32_t *)items)[k];
+			if (cv < 0 || cv >= nlabels)
+				return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s: enum value %d is not in its label "
+				             "table (%ld labels)", op, tbl, col->name, (int)cv, nlabels);
+			labels[k] = col->labels[cv];
+			continue;
+		}
+		const char *l = ((const char *const *)items)[k];
+		if (l == NULL)
+			return qfail(q, PGORM_EINVAL, "pgorm_query_filter: %s on %s.%s: NULL element %zu without its nulls flag",
+			             op, tbl, col->name, k);
+		if (!label_known(col, l, strlen(l)))
+			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s is enum %s: \"%.63s\" is not one of its labels",
+			             op, tbl, col->name, col->sql_type, l);
+	}
+	if (cvals) {
+		value.type = PGORM_TYPE_TEXT_ARRAY;
+		value.u.strs.items = labels;
+		value.u.strs.n = n;
+		value.u.strs.nulls = nulls;
+	}
+	term(q);
+	colref(&q->where, f, col->name);
+	pgorm__sb_addf(&q->where, op[0] == 'I' ? " = ANY($%zu::text[]::" : " <> ALL($%zu::text[]::", q->nparams + 1);
+	pgorm__sb_add(&q->where, col_type_name(f->mi, col));
+	pgorm__sb_add(&q->where, "[])");
+	return qbuilt(q, add_param(q, value));
 }
 
 static long find_col_in(pgorm_query *q, const pgorm__model_info *mi, const char *column, const char *what)
@@ -332,6 +410,8 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 		return qbuilt(q, 0);
 	}
 	if (strcmp(op, "IN") == 0 || strcmp(op, "NOT IN") == 0) {
+		if (col->type == PGORM_TYPE_ENUM || col->type == PGORM_TYPE_CENUM)
+			return enum_in(q, f, col, op, value);
 		bool ok = (is_int(col->type) && value.type == PGORM_TYPE_INT8_ARRAY) ||
 		          (pgorm__is_text_type(col->type) && value.type == PGORM_TYPE_TEXT_ARRAY);
 		if (!ok)
@@ -340,7 +420,9 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 			             pgorm_type_name(value.type));
 		term(q);
 		colref(&q->where, f, col->name);
-		pgorm__sb_addf(&q->where, op[0] == 'I' ? " = ANY($%zu)" : " <> ALL($%zu)", q->nparams + 1);
+		/* char(n) compares blank-padded (bpchar = bpchar), as its "=" filter does */
+		const char *cast = col->type == PGORM_TYPE_CHAR ? "::bpchar[]" : "";
+		pgorm__sb_addf(&q->where, op[0] == 'I' ? " = ANY($%zu%s)" : " <> ALL($%zu%s)", q->nparams + 1, cast);
 		return qbuilt(q, add_param(q, value));
 	}
 	bool autoescape = strcmp(op, "STARTSWITH") == 0 || strcmp(op, "ENDSWITH") == 0 || strcmp(op, "CONTAINS") == 0;
@@ -348,17 +430,15 @@ int pgorm_query_filter(pgorm_query *q, const char *column, const char *op, pgorm
 	if (like && (!pgorm__is_text_type(col->type) || !pgorm__is_text_type(value.type)))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s on %s.%s (%s) needs a text column and a text value, got %s",
 		             op, tbl, col->name, pgorm_type_name(col->type), pgorm_type_name(value.type));
-	if (enum_value(col, &value) != 0) {
-		if (value.type == PGORM_TYPE_ENUM)
-			return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s: \"%.*s\" is not one of its labels",
-			             tbl, col->name, col->sql_type, (int)(value.u.str.len > 63 ? 63 : value.u.str.len),
-			             value.u.str.ptr ? value.u.str.ptr : "");
-		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is enum %s, the value is %s", tbl,
-		             col->name, col->sql_type, pgorm_type_name(value.type));
-	}
+	if (enum_value(f->mi, col, &value) != 0)
+		return enum_refused(q, "pgorm_query_filter", f->mi, col, &value);
 	if (!like && !value_fits(col->type, value.type))
 		return qfail(q, PGORM_ETYPE, "pgorm_query_filter: %s.%s is %s, the value is %s", tbl, col->name,
 		             pgorm_type_name(col->type), pgorm_type_name(value.type));
+	if (!like && col->type == PGORM_TYPE_CHAR && pgorm__is_text_type(value.type)) {
+		value.type = PGORM_TYPE_CHAR; /* compared as char(n): blank-padded (bpchar = bpchar) */
+		value.flags = 0;
+	}
 	if (autoescape) { /* SQLAlchemy's startswith/endswith/contains with autoescape */
 		int rc = like_pattern(q, &value, op[0] == 'S' ? "" : "%", op[0] == 'E' ? "" : "%");
 		if (rc != 0)
@@ -380,10 +460,12 @@ int pgorm_query_between(pgorm_query *q, const char *column, pgorm_value lo, pgor
 	if (c < 0)
 		return q->err.code;
 	const pgorm_column *col = &f->mi->cols[c];
-	const pgorm_value *v[2] = { &lo, &hi };
+	pgorm_value *v[2] = { &lo, &hi };
 	for (int i = 0; i < 2; i++) {
 		if (v[i]->is_null)
 			return qfail(q, PGORM_EINVAL, "pgorm_query_between: %s.%s: NULL bound", f->mi->model->table, col->name);
+		if (enum_value(f->mi, col, v[i]) != 0)
+			return enum_refused(q, "pgorm_query_between", f->mi, col, v[i]);
 		if (!value_fits(col->type, v[i]->type))
 			return qfail(q, PGORM_ETYPE, "pgorm_query_between: %s.%s is %s, the %s bound is %s", f->mi->model->table,
 			             col->name, pgorm_type_name(col->type), i ? "upper" : "lower", pgorm_type_name(v[i]->type));
@@ -1467,6 +1549,8 @@ static int set_add(pgorm_query *q, const char *column, const char *op, pgorm_val
 	const pgorm_column *col = &mi->cols[c];
 	const char *tbl = mi->model->table;
 	if (op == NULL) {
+		if (!value.is_null && enum_value(mi, col, &value) != 0)
+			return enum_refused(q, what, mi, col, &value);
 		if (!value.is_null && !value_fits(col->type, value.type))
 			return qfail(q, PGORM_ETYPE, "%s: %s.%s is %s, the value is %s", what, tbl, col->name,
 			             pgorm_type_name(col->type), pgorm_type_name(value.type));
@@ -1758,9 +1842,12 @@ static int upsert_cols(pgorm_session *s, const pgorm__model_info *mi, const char
 }
 
 /* One INSERT … VALUES (…), … ON CONFLICT … RETURNING statement for objs[0..n): the columns
- * of mask, DEFAULT where an object never assigned one; a version column starts at 1. */
-static void upsert_sql(pgorm__sb *b, const pgorm__model_info *mi, const pgorm_upsert *how, uint64_t mask,
-                       uint64_t conflict, uint64_t upd, void *const *objs, size_t n, pgorm_value *vals, size_t *nvals)
+ * of mask, DEFAULT where an object never assigned one; a version column starts at 1. The
+ * row values go to vals, then how->where_params (*nvals counts both). Errors: those of
+ * pgorm__sql_renumber for how->where (checked before, so not expected). */
+static int upsert_sql(pgorm__sb *b, const pgorm__model_info *mi, const pgorm_upsert *how, uint64_t mask,
+                      uint64_t conflict, uint64_t upd, void *const *objs, size_t n, pgorm_value *vals, size_t *nvals,
+                      pgorm_error *err)
 {
 	pgorm__sb_addf(b, "INSERT INTO %s AS t (", mi->qtable);
 	for (size_t i = 0, k = 0; i < mi->ncols; i++)
@@ -1809,6 +1896,11 @@ static void upsert_sql(pgorm__sb *b, const pgorm__model_info *mi, const pgorm_up
 				pgorm__sb_ident(b, mi->cols[i].name);
 			}
 		pgorm__sb_add(b, ")");
+		if (how->index_where != NULL) { /* a partial unique index's predicate (developer SQL) */
+			pgorm__sb_add(b, " WHERE (");
+			pgorm__sb_add(b, how->index_where);
+			pgorm__sb_add(b, ")");
+		}
 	}
 	if (how->do_nothing) {
 		pgorm__sb_add(b, " DO NOTHING");
@@ -1832,9 +1924,53 @@ static void upsert_sql(pgorm__sb *b, const pgorm__model_info *mi, const pgorm_up
 			pgorm__sb_ident(b, v);
 			pgorm__sb_add(b, " + 1");
 		}
+		if (how->where != NULL) { /* its parameters follow the row values */
+			pgorm__sb_add(b, " WHERE (");
+			int rc = pgorm__sql_renumber(b, how->where, how->nwhere_params, p, err);
+			if (rc != 0)
+				return rc;
+			pgorm__sb_add(b, ")");
+			for (size_t k = 0; k < how->nwhere_params; k++)
+				vals[p++] = how->where_params[k];
+		}
 	}
 	pgorm__sb_addf(b, " RETURNING %s", mi->select_list);
 	*nvals = p;
+	return 0;
+}
+
+/* The index_where / where parts of how, checked before anything is flushed or sent. */
+static int upsert_where_check(pgorm_session *s, const pgorm_upsert *how)
+{
+	if (how->index_where != NULL && (how->nconflict == 0 || how->constraint != NULL))
+		return pgorm__session_fail(s, PGORM_EINVAL,
+		                           "pgorm_session_upsert: index_where needs conflict_columns (not a constraint)");
+	if (how->index_where != NULL && how->index_where[0] == '\0')
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: index_where is empty");
+	if (how->where == NULL) {
+		if (how->nwhere_params > 0)
+			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: where_params without where");
+		return 0;
+	}
+	if (how->do_nothing)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: where is for DO UPDATE, not DO NOTHING");
+	if (how->nwhere_params > 0 && how->where_params == NULL)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: where_params is NULL with a count of %zu",
+		                           how->nwhere_params);
+	if (how->nwhere_params >= PGORM__MAX_PARAMS)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: %zu where parameters", how->nwhere_params);
+	pgorm_error e;
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < how->nwhere_params; k++)
+		rc = pgorm__value_check(&how->where_params[k], k, &e);
+	if (rc == 0 && how->where[0] == '\0')
+		rc = pgorm__error_set(&e, PGORM_EINVAL, "where is empty");
+	pgorm__sb b;
+	pgorm__sb_init(&b);
+	if (rc == 0)
+		rc = pgorm__sql_renumber(&b, how->where, how->nwhere_params, 0, &e);
+	pgorm__sb_free(&b);
+	return rc != 0 ? pgorm__session_fail(s, rc, "pgorm_session_upsert: where: %s", e.message) : 0;
 }
 
 int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const *objs, size_t n, pgorm_list *out)
@@ -1890,6 +2026,8 @@ int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const 
 		return pgorm__session_fail(s, PGORM_EINVAL,
 		                           "pgorm_session_upsert: nothing to update on %s: name update_columns or use do_nothing",
 		                           mi->model->table);
+	if ((rc = upsert_where_check(s, how)) != 0)
+		return rc;
 	/* flush first, whatever autoflush says: the statement then sees every pending change, and
 	 * the rows it returns may overwrite identity-map objects without losing unflushed writes */
 	if ((rc = pgorm__flush(s, false, NULL)) != 0)
@@ -1903,7 +2041,11 @@ int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const 
 	size_t ncols = 0;
 	for (uint64_t m = mask; m; m &= m - 1)
 		ncols++;
-	size_t per = PGORM__MAX_PARAMS / ncols;
+	size_t nw = how->where != NULL ? how->nwhere_params : 0;
+	size_t per = (PGORM__MAX_PARAMS - nw) / ncols;
+	if (per == 0)
+		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_session_upsert: %zu columns and %zu where parameters "
+		                           "exceed PostgreSQL's 65535 parameters", ncols, nw);
 	if (per > UPSERT_BATCH_ROWS)
 		per = UPSERT_BATCH_ROWS;
 	if (how->batch > 0 && how->batch < per)
@@ -1911,7 +2053,7 @@ int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const 
 	size_t nb = (n + per - 1) / per;
 	pgorm_stmt *stmts = pgorm__calloc(nb, sizeof *stmts);
 	pgorm__sb *sqls = pgorm__calloc(nb, sizeof *sqls);
-	pgorm_value *vals = pgorm__calloc(n * ncols, sizeof *vals);
+	pgorm_value *vals = pgorm__calloc(n * ncols + nb * nw, sizeof *vals);
 	pgorm_result **res = pgorm__calloc(nb, sizeof *res);
 	void **all = NULL;
 	size_t nall = 0;
@@ -1919,12 +2061,14 @@ int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const 
 		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	for (size_t bi = 0; rc == 0 && bi < nb; bi++) {
 		size_t first = bi * per, cnt = n - first < per ? n - first : per;
-		size_t nv = 0;
+		size_t nv = 0, off = first * ncols + bi * nw;
+		pgorm_error e;
 		pgorm__sb_init(&sqls[bi]);
-		upsert_sql(&sqls[bi], mi, how, mask, conflict, upd, objs + first, cnt, vals + first * ncols, &nv);
-		if (pgorm__sb_str(&sqls[bi]) == NULL)
+		if (upsert_sql(&sqls[bi], mi, how, mask, conflict, upd, objs + first, cnt, vals + off, &nv, &e) != 0)
+			rc = pgorm__session_fail(s, e.code, "pgorm_session_upsert: where: %s", e.message);
+		else if (pgorm__sb_str(&sqls[bi]) == NULL)
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-		stmts[bi] = (pgorm_stmt){ pgorm__sb_str(&sqls[bi]), nv, vals + first * ncols };
+		stmts[bi] = (pgorm_stmt){ pgorm__sb_str(&sqls[bi]), nv, vals + off };
 	}
 	if (rc == 0) /* every batch in one round trip */
 		rc = nb == 1 ? pgorm__session_exec(s, stmts[0].sql, stmts[0].nparams, stmts[0].params, &res[0])

@@ -894,6 +894,42 @@ static int build_sql(pgorm__model_info *mi, pgorm_error *err)
 	return 0;
 }
 
+/* The names of the named types (enum, custom) of every model: mi->col_types, and each name
+ * once in reg->type_names. */
+static int build_types(pgorm_registry *reg, pgorm_error *err)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < reg->nmodels; i++)
+		total += reg->models[i].ncols;
+	for (size_t i = 0; i < reg->nmodels; i++) {
+		pgorm__model_info *mi = &reg->models[i];
+		for (size_t c = 0; c < mi->ncols; c++) {
+			const pgorm_column *col = &mi->cols[c];
+			bool is_enum = col->type == PGORM_TYPE_ENUM || col->type == PGORM_TYPE_CENUM;
+			if (!is_enum && col->type != PGORM_TYPE_CUSTOM)
+				continue;
+			if (mi->col_types == NULL && (mi->col_types = pgorm__calloc(mi->ncols, sizeof(char *))) == NULL)
+				return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+			if (reg->type_names == NULL && (reg->type_names = pgorm__calloc(total, sizeof(char *))) == NULL)
+				return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+			pgorm__sb b;
+			pgorm__sb_init(&b);
+			if (is_enum)
+				pgorm__sb_qualified(&b, mi->model->schema, col->sql_type);
+			else
+				pgorm__sb_add(&b, col->custom->name);
+			if ((mi->col_types[c] = pgorm__sb_take(&b)) == NULL)
+				return pgorm__error_set(err, PGORM_ENOMEM, "out of memory building the registry");
+			size_t k = 0;
+			while (k < reg->ntypes && strcmp(reg->type_names[k], mi->col_types[c]) != 0)
+				k++;
+			if (k == reg->ntypes)
+				reg->type_names[reg->ntypes++] = mi->col_types[c];
+		}
+	}
+	return 0;
+}
+
 void pgorm_registry_destroy(pgorm_registry *reg)
 {
 	if (reg == NULL)
@@ -911,7 +947,11 @@ void pgorm_registry_destroy(pgorm_registry *reg)
 		pgorm__free(mi->rels);
 		pgorm__free(mi->select_list);
 		pgorm__free(mi->qtable);
+		for (size_t c = 0; mi->col_types != NULL && c < mi->ncols; c++)
+			pgorm__free(mi->col_types[c]);
+		pgorm__free(mi->col_types);
 	}
+	pgorm__free(reg->type_names);
 	pgorm__free(reg->models);
 	pgorm__free(reg->topo_order);
 	pgorm__free(reg);
@@ -979,6 +1019,8 @@ int pgorm_registry_create(pgorm_registry **out, const pgorm_model *const *models
 		rc = topo_sort(reg, err);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = build_sql(&reg->models[i], err);
+	if (rc == 0)
+		rc = build_types(reg, err);
 	if (rc != 0) {
 		pgorm_registry_destroy(reg);
 		return rc;

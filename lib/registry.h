@@ -55,6 +55,10 @@ struct pgorm__model_info {
 	size_t nslots;                 /* relationships stored in the object header */
 	char *select_list;             /* "t"."a", "t"."b", … (alias "t") */
 	char *qtable;                  /* "schema"."table" */
+	/* per column, the SQL name of a named type, whose OID each connection looks up (exec.h):
+	 * ENUM/CENUM the enum type in the model's schema ("schema"."type", quoted), CUSTOM the
+	 * codec's name; NULL for the other columns (col_types itself NULL when there is none) */
+	char **col_types;
 };
 
 struct pgorm_registry {
@@ -63,6 +67,8 @@ struct pgorm_registry {
 	size_t *topo_order;            /* model indexes, parents first */
 	size_t nrels_total;
 	pgorm_rel *rel_storage;        /* synthesized relationships live in model rels arrays */
+	const char **type_names;       /* every distinct col_types name (told to connections) */
+	size_t ntypes;
 };
 
 pgorm__model_info *pgorm__registry_info(const pgorm_registry *reg, const pgorm_model *m);

@@ -22,8 +22,15 @@ int pgorm__coll_merge_pending(pgorm_session *s, void *obj, const pgorm_rel *r);
 void pgorm__unlink_everywhere(pgorm_session *s, void *obj);
 int pgorm__m2m_record(pgorm_session *s, const pgorm_rel *r, void *a, void *b, bool add);
 
-/* Cascade save-update from obj (already pending/persistent). */
-int pgorm__cascade_add(pgorm_session *s, void *obj);
+/* pgorm_session_add's work once obj is known to be a mapped object of s's registry: obj and
+ * what its save-update cascade reaches (through loaded relationships, and the history recorded
+ * in graphs for objects in no session) are checked, then adopted (detached, or transient of a
+ * closed session's memory) or made pending; association changes recorded while objects were in
+ * no session move to s once s holds both objects. A refused add changes nothing.
+ * Errors: PGORM_EINVAL (attached to another session, transient of another open one, model not
+ * in s's registry), PGORM_ESTATE (its DELETE was flushed; s holds another object with the
+ * same key), PGORM_ENOMEM. */
+int pgorm__session_take(pgorm_session *s, void *obj, const char *what);
 /* TRANSIENT → PENDING (tracked); other states are left alone. */
 int pgorm__make_pending(pgorm_session *s, void *obj);
 /* m2o is a many-to-one whose one-to-many partner cascades delete-orphan. */

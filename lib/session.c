@@ -36,10 +36,50 @@ int pgorm_session_create(pgorm_session **out, const pgorm_registry *reg, struct 
 
 static void close_tx(pgorm_session *s);
 
+/* Closing keeps the relationship changes not flushed yet with the objects (SQLAlchemy keeps
+ * them in the attributes' history): a child's link is on the child, but what the session
+ * would have reached by itself is recorded in the objects' memory (pgorm__graph_record) for the
+ * session that adds them — the association changes, and the children taken out of a loaded
+ * collection of a persistent parent (found by the key their foreign key still holds), so that
+ * adding the parent again reaches them. Counts the records (record false) or makes them, in
+ * room reserved before (pgorm__graph_reserve), so that making them cannot fail. */
+static size_t keep_history(pgorm_session *s, bool record)
+{
+	size_t n = s->nm2m;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->link_dirty == 0 || st->state != PGORM_STATE_PERSISTENT)
+			continue;
+		const pgorm__model_info *mi = pgorm__session_info(s, o);
+		for (size_t b = 0; b < mi->nrels; b++) {
+			const pgorm_rel *r = mi->rels[b];
+			if (!((st->link_dirty >> b) & 1) || r->kind != PGORM_REL_MANY_TO_ONE || (r->flags & PGORM_REL_VIEWONLY) ||
+			    r->partner == NULL)
+				continue;
+			void *old = pgorm__m2o_in_map(s, r, o);
+			if (old == NULL || old == pgorm__link_get(o, r) || !((pgorm__st(old)->loaded >> r->partner->index) & 1))
+				continue;
+			n++;
+			pgorm__m2m_op lost = { r->partner, old, o, false };
+			if (record)
+				(void)pgorm__graph_record(&lost);
+		}
+	}
+	for (size_t i = 0; record && i < s->nm2m; i++)
+		(void)pgorm__graph_record(&s->m2m_ops[i]);
+	if (record)
+		s->nm2m = 0;
+	return n;
+}
+
 void pgorm_session_destroy(pgorm_session *s)
 {
 	if (s == NULL)
 		return;
+	size_t n = s->mem != NULL ? keep_history(s, false) : 0;
+	if (n > 0 && pgorm__graph_reserve(s->mem, n) == 0) /* else they are dropped */
+		keep_history(s, true);
 	close_tx(s);
 	pgorm__loader_destroy(s->ld);
 	pgorm__state_finish(s);
@@ -170,20 +210,13 @@ int pgorm_session_add(pgorm_session *s, void *obj)
 	if (st->flags2 & OBJ2_WAS_DELETED) /* SQLAlchemy: "has been deleted; use make_transient()" */
 		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_add: the %s object has been deleted (its DELETE was flushed)",
 		                           ((pgorm_object *)obj)->model->table);
-	/* a detached object, or a transient one of another session's memory, is adopted: its
-	 * graph's memory joins s's, and a detached one is persistent again (SQLAlchemy's add) */
-	if (st->state == PGORM_STATE_DETACHED || pgorm__obj_session(obj) != s) {
-		if (st->state == PGORM_STATE_TRANSIENT && pgorm__obj_session(obj) != NULL)
-			return pgorm__session_check_obj(s, obj, "pgorm_session_add"); /* another open session's */
-		if ((rc = pgorm__adopt(s, obj, "pgorm_session_add")) != 0)
-			return rc;
-	}
-	if (st->state == PGORM_STATE_DELETED)
+	if (st->state == PGORM_STATE_DELETED && st->session == s)
 		return pgorm__session_fail(s, PGORM_ESTATE, "pgorm_session_add: %s object is deleted",
 		                           ((pgorm_object *)obj)->model->table);
-	if ((rc = pgorm__make_pending(s, obj)) != 0)
-		return rc;
-	return pgorm__cascade_add(s, obj);
+	/* a detached object, or a transient one of a closed session's memory, is adopted: its
+	 * graph's memory joins s's, and a detached one is persistent again (SQLAlchemy's add);
+	 * the same for what its save-update cascade reaches, all checked before any change */
+	return pgorm__session_take(s, obj, "pgorm_session_add");
 }
 
 int pgorm_session_delete(pgorm_session *s, void *obj)
@@ -727,8 +760,12 @@ int pgorm_session_close(pgorm_session *s, pgorm_graph **out)
 	if (rc != 0)
 		return rc;
 	struct pgorm_graph *fresh = pgorm__graph_new(s->reg, s); /* first: a failure changes nothing */
-	if (fresh == NULL)
+	size_t n = keep_history(s, false);
+	if (fresh == NULL || (n > 0 && pgorm__graph_reserve(s->mem, n) != 0)) {
+		pgorm__graph_release(fresh);
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory closing the session");
+	}
+	keep_history(s, true); /* before the rollback: the identity map still finds old parents */
 	close_tx(s);
 	pgorm__state_detach_all(s);
 	pgorm__state_hand_over(s, fresh, out);
@@ -912,7 +949,7 @@ int pgorm_rel_replace(pgorm_session *s, const pgorm_rel *r, void *parent, void *
 {
 	if (s == NULL)
 		return PGORM_EINVAL;
-	int rc = pgorm__session_check_obj(s, parent, "pgorm_rel_replace");
+	int rc = pgorm__session_check_usable(s, parent, "pgorm_rel_replace");
 	if (rc != 0)
 		return rc;
 	if (r == NULL || r->scalar || r->owner->model != ((pgorm_object *)parent)->model)
@@ -922,7 +959,7 @@ int pgorm_rel_replace(pgorm_session *s, const pgorm_rel *r, void *parent, void *
 		return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: items is NULL");
 	/* everything checked before anything changes */
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = pgorm__session_check_obj(s, items[i], "pgorm_rel_replace")) != 0)
+		if ((rc = pgorm__session_check_usable(s, items[i], "pgorm_rel_replace")) != 0)
 			return rc;
 		if (((pgorm_object *)items[i])->model != r->target->model)
 			return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: %s.%s holds %s objects, item %zu is a %s",
@@ -932,6 +969,11 @@ int pgorm_rel_replace(pgorm_session *s, const pgorm_rel *r, void *parent, void *
 			if (items[k] == items[i])
 				return pgorm__session_fail(s, PGORM_EINVAL, "pgorm_rel_replace: item %zu is also item %zu", i, k);
 	}
+	if (!((pgorm__st(parent)->loaded >> r->index) & 1) && pgorm__st(parent)->state == PGORM_STATE_DETACHED)
+		return pgorm__session_fail(s, PGORM_ESTATE,
+		                           "pgorm_rel_replace: %s.%s is not loaded and the %s object is detached (in no "
+		                           "session): pgorm_session_add or pgorm_session_merge it first",
+		                           r->owner->model->table, r->name, r->owner->model->table);
 	if (!((pgorm__st(parent)->loaded >> r->index) & 1) && pgorm__st(parent)->state == PGORM_STATE_PERSISTENT &&
 	    (rc = pgorm__load_lazy(s, r, parent)) != 0)
 		return rc;
@@ -1057,7 +1099,15 @@ bool pgorm_object_is_modified(const void *obj)
 		return false;
 	/* a detached object's changes are what an add would flush */
 	pgorm__observe((void *)obj, pgorm__obj_info(obj));
-	return st->dirty != 0 || st->link_dirty != 0;
+	if (st->dirty != 0 || st->link_dirty != 0)
+		return true;
+	/* relationship changes recorded in its memory while detached (pgorm__graph_record) */
+	struct pgorm_graph *root = pgorm__graph_root(st->graph);
+	for (struct pgorm_graph *g = root->nhist_all > 0 ? root : NULL; g != NULL; g = g->next)
+		for (size_t i = 0; i < g->nhist; i++)
+			if (g->hist[i].a == obj || (g->hist[i].b == obj && g->hist[i].rel->kind == PGORM_REL_MANY_TO_MANY))
+				return true;
+	return false;
 }
 
 bool pgorm_session_contains(const pgorm_session *s, const void *obj)

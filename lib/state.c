@@ -190,6 +190,8 @@ static const char *begin_sql(const pgorm_session *s) { return s->joined ? "SAVEP
  * none); round trips counted, the connection's error copied on failure. */
 static int send_batch(pgorm_session *s, size_t n, const pgorm_stmt *stmts, pgorm_result **res, pgorm__tx_wrap *tx)
 {
+	/* the registry's named types are looked up together the first time the connection needs one */
+	pgorm__conn_types_hint(s->conn, s->reg->type_names, s->reg->ntypes, s->reg);
 	tx->pre = s->begin_pending ? begin_sql(s) : NULL;
 	uint64_t before = conn_round_trips(s->conn);
 	int rc = pgorm__conn_pipeline_tx(s->conn, n, stmts, res, tx);
@@ -407,6 +409,7 @@ int pgorm__session_exec(pgorm_session *s, const char *sql, size_t n, const pgorm
 			s->err.stmt_index = -1;
 		return rc;
 	}
+	pgorm__conn_types_hint(s->conn, s->reg->type_names, s->reg->ntypes, s->reg);
 	uint64_t before = conn_round_trips(s->conn);
 	rc = pgorm_conn_exec(s->conn, sql, n, p, out);
 	s->stats.round_trips += conn_round_trips(s->conn) - before;
@@ -452,7 +455,7 @@ pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj)
 	return pgorm__registry_info(s->reg, ((const pgorm_object *)obj)->model);
 }
 
-int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what)
+static int check_obj(pgorm_session *s, const void *obj, const char *what, bool free_ok)
 {
 	int trc = pgorm__session_thread_check(s, what);
 	if (trc != 0)
@@ -465,6 +468,8 @@ int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what
 	pgorm_session *owner = pgorm__obj_session(obj);
 	if (owner == s)
 		return 0;
+	if (free_ok && (h->priv->state == PGORM_STATE_DETACHED || (h->priv->state == PGORM_STATE_TRANSIENT && owner == NULL)))
+		return 0;
 	if (h->priv->state == PGORM_STATE_DETACHED)
 		return pgorm__session_fail(s, PGORM_ESTATE,
 		                           "%s: the %s object is detached (not in this session): pgorm_session_add or "
@@ -476,6 +481,16 @@ int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what
 	return pgorm__session_fail(s, PGORM_EINVAL, "%s: %s object belongs to another session", what, h->model->table);
 }
 
+int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what)
+{
+	return check_obj(s, obj, what, false);
+}
+
+int pgorm__session_check_usable(pgorm_session *s, const void *obj, const char *what)
+{
+	return check_obj(s, obj, what, true);
+}
+
 void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
 {
 	char *mem = pgorm__arena_calloc(&s->arena, pgorm__object_size(mi));
@@ -483,21 +498,17 @@ void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi)
 		pgorm__session_fail(s, PGORM_ENOMEM, "out of memory allocating a %s object", mi->model->table);
 		return NULL;
 	}
-	pgorm_object *h = (pgorm_object *)(void *)mem;
-	h->model = mi->model;
-	h->priv = (pgorm__objstate *)(void *)(mem + pgorm__state_offset(mi));
-	h->priv->session = s;
-	h->priv->graph = s->mem;
-	return mem;
+	return pgorm__object_init(mem, mi, s, s->mem);
 }
 
 int pgorm__session_track_reserve(pgorm_session *s, size_t n)
 {
 	if (s->captracked - s->ntracked >= n)
 		return 0;
-	size_t cap = s->captracked ? s->captracked : 256;
-	while (cap - s->ntracked < n)
-		cap *= 2;
+	/* doubling, or exactly what a large load needs when doubling is not enough */
+	size_t cap = s->captracked ? 2 * s->captracked : 256;
+	if (cap - s->ntracked < n)
+		cap = s->ntracked + n;
 	void **t = pgorm__reallocarray(s->tracked, cap, sizeof *t);
 	if (t == NULL)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory tracking objects");
@@ -640,6 +651,8 @@ void pgorm__graph_join(struct pgorm_graph *a, struct pgorm_graph *b)
 	b->up = a;
 	a->refs += b->refs;
 	b->refs = 0;
+	a->nhist_all += b->nhist_all;
+	b->nhist_all = 0;
 }
 
 void pgorm__graph_release(struct pgorm_graph *g)
@@ -652,6 +665,7 @@ void pgorm__graph_release(struct pgorm_graph *g)
 	/* no session is open on any member (each holds a reference), so every arena is in its graph */
 	while (r != NULL) {
 		struct pgorm_graph *next = r->next;
+		pgorm__free(r->hist);
 		pgorm__arena_free_all(&r->arena);
 		pgorm__free(r);
 		r = next;
@@ -673,14 +687,51 @@ pgorm_graph *pgorm_object_graph(const void *obj)
 	return h != NULL && h->priv != NULL ? h->priv->graph : NULL;
 }
 
+pgorm__arena *pgorm__obj_arena(const void *obj)
+{
+	struct pgorm_graph *g = pgorm__st(obj)->graph;
+	return g->live != NULL ? &g->live->arena : &g->arena;
+}
+
 char *pgorm_object_strdup(void *obj, const char *str)
 {
 	const pgorm_object *h = obj;
 	if (h == NULL || h->priv == NULL || h->priv->graph == NULL || str == NULL)
 		return NULL;
-	struct pgorm_graph *g = h->priv->graph;
-	pgorm__arena *a = g->live != NULL ? &g->live->arena : &g->arena;
-	return pgorm__arena_strndup(a, str, strlen(str));
+	return pgorm__arena_strndup(pgorm__obj_arena(obj), str, strlen(str));
+}
+
+void pgorm__graph_link(const void *a, const void *b)
+{
+	if (a != NULL && b != NULL && pgorm__st(a)->graph != pgorm__st(b)->graph)
+		pgorm__graph_join(pgorm__st(a)->graph, pgorm__st(b)->graph);
+}
+
+int pgorm__graph_reserve(struct pgorm_graph *g, size_t n)
+{
+	g = pgorm__graph_root(g);
+	if (g->caphist - g->nhist >= n)
+		return 0;
+	size_t cap = g->caphist ? g->caphist : 8;
+	while (cap - g->nhist < n)
+		cap *= 2;
+	pgorm__m2m_op *h = pgorm__reallocarray(g->hist, cap, sizeof *h);
+	if (h == NULL)
+		return PGORM_ENOMEM;
+	g->hist = h;
+	g->caphist = cap;
+	return 0;
+}
+
+int pgorm__graph_record(const pgorm__m2m_op *op)
+{
+	pgorm__graph_link(op->a, op->b);
+	struct pgorm_graph *g = pgorm__graph_root(pgorm__st(op->a)->graph);
+	if (pgorm__graph_reserve(g, 1) != 0)
+		return PGORM_ENOMEM;
+	g->hist[g->nhist++] = *op;
+	g->nhist_all++;
+	return 0;
 }
 
 pgorm_session *pgorm__obj_session(const void *obj)

@@ -91,6 +91,9 @@ int pgorm__session_track_reserve(pgorm_session *s, size_t n);
 pgorm__model_info *pgorm__session_info(const pgorm_session *s, const void *obj);
 /* Check obj belongs to s and is a mapped object; sets the error. */
 int pgorm__session_check_obj(pgorm_session *s, const void *obj, const char *what);
+/* As pgorm__session_check_obj, also accepting an object in no session: DETACHED, or TRANSIENT
+ * in the memory of a closed session (relationship changes, see session.h). */
+int pgorm__session_check_usable(pgorm_session *s, const void *obj, const char *what);
 void *pgorm__object_alloc(pgorm_session *s, pgorm__model_info *mi);
 void pgorm__session_log(pgorm_session *s, pgorm_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -133,6 +136,10 @@ struct pgorm_graph {
 	pgorm__arena arena;           /* the memory; while live it is in live->arena */
 	pgorm_session *live;          /* the open session that allocates into it, or NULL */
 	const pgorm_registry *reg;    /* the models of its objects */
+	/* Relationship history of objects in no session (see pgorm__graph_record): kept in the
+	 * member where it was recorded; nhist_all, at the root, counts the whole union's. */
+	pgorm__m2m_op *hist;
+	size_t nhist, caphist, nhist_all;
 };
 
 /* A new graph with one reference, for session live (reg its registry). NULL: out of memory. */
@@ -142,6 +149,18 @@ struct pgorm_graph *pgorm__graph_root(struct pgorm_graph *g);
 void pgorm__graph_join(struct pgorm_graph *a, struct pgorm_graph *b);
 /* Drop one reference; at zero, every member's memory is freed. Accepts NULL. */
 void pgorm__graph_release(struct pgorm_graph *g);
+/* The arena obj's memory grows in: its graph's, or the live session's arena for it. */
+pgorm__arena *pgorm__obj_arena(const void *obj);
+/* a and b (either may be NULL) now point at each other: their memories are joined. */
+void pgorm__graph_link(const void *a, const void *b);
+/* Record op in the union of op->a's graph (op->b's is joined to it). A record is either a
+ * many-to-many change (rel a many-to-many, add or remove) made while a or b was in no session,
+ * flushed once both are in one; or (rel one-to-many or many-to-one, add false) "b left a's
+ * relationship rel while a was detached": adding a cascades save-update to b as well, as
+ * SQLAlchemy's cascade follows a collection's history. Errors: PGORM_ENOMEM. */
+int pgorm__graph_record(const pgorm__m2m_op *op);
+/* Make room for n more records in g (at its root). Errors: PGORM_ENOMEM. */
+int pgorm__graph_reserve(struct pgorm_graph *g, size_t n);
 /* The session obj belongs to (see above), or NULL. */
 pgorm_session *pgorm__obj_session(const void *obj);
 /* The registry entry of obj's model, from its session or its graph. */

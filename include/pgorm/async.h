@@ -53,7 +53,9 @@ typedef struct pgorm_op pgorm_op;
  * leaves them: pgorm_session_error, the pool's error object). The op is freed after it returns. */
 typedef void (*pgorm_op_done_cb)(pgorm_op *op, int rc, void *arg);
 /* Called when what the op waits for changed outside pgorm_op_step (a connection was released
- * for it): re-read fd/events/deadline. Called on the op's thread. */
+ * for it): re-read fd/events/deadline. Called on the op's thread. Called once more when the op
+ * ends, before its done callback (pgorm_op_fd is then -1): an adapter drops its registration of
+ * the op's socket there, since the done callback may start an op on the same connection. */
 typedef void (*pgorm_op_watch_cb)(pgorm_op *op, void *arg);
 
 typedef struct pgorm_op_config {

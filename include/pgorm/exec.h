@@ -149,7 +149,9 @@ PGORM_API int pgorm_conn_savepoint(pgorm_conn *c, const char *name);
 PGORM_API int pgorm_conn_release_savepoint(pgorm_conn *c, const char *name);
 PGORM_API int pgorm_conn_rollback_to(pgorm_conn *c, const char *name);
 
-/** Forget every cached prepared statement (e.g. after DISCARD ALL). No SQL is sent. */
+/** Forget every cached prepared statement and the type OIDs looked up by name (custom and
+ * enum types, pgorm/types.h), e.g. after DISCARD ALL or a type dropped and created again.
+ * No SQL is sent. */
 PGORM_API void pgorm_conn_cache_reset(pgorm_conn *c);
 
 /* ---- results ---- */

@@ -13,11 +13,16 @@
  * TIME int64_t (µs since midnight), TIMETZ pgorm_timetz, INET/CIDR pgorm_inet, VARCHAR/CHAR
  * char *, CUSTOM the C type of its pgorm_custom_type (size and alignment given there).
  *
- * Enums: an ENUM or CENUM column names the server's enum type in sql_type; its values are
- * sent untyped, so the server resolves them to that type (no `enum = text` error), and read
- * back as labels. A CENUM maps the label to its index in labels (NULL-terminated, in the
- * type's order); a label the table does not have is an error (PGORM_ETYPE), never a default,
- * and so is an int outside the table on the way out. create_all creates the enum type
+ * Enums: an ENUM or CENUM column names the server's enum type in sql_type (in the model's
+ * schema). Query values for it (filters, BETWEEN, SET) are sent with the type's OID, which each
+ * connection looks up by name once (as a custom type's, pgorm/types.h: a type the server does
+ * not have is PGORM_ETYPE naming it, nothing sent); IN / NOT IN take a text[] of labels (a C
+ * enum column also an int4[] of its values), sent as = ANY($n::text[]::"schema"."type"[]);
+ * a label not in the column's labels (when it has them) is PGORM_ETYPE before any SQL. The
+ * flush sends labels untyped (the target column gives their type). Values are read back as
+ * labels, from a column whose type OID must be the enum's. A CENUM maps the label to its
+ * index in labels (NULL-terminated, in the type's order); a label the table does not have is
+ * an error (PGORM_ETYPE), never a default, and so is an int outside the table on the way out. create_all creates the enum type
  * (CREATE TYPE … AS ENUM (labels), when it does not exist) before the tables.
  *
  * Values, NULL and never-assigned columns — one rule, SQLAlchemy's, for new and loaded objects:

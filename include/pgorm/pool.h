@@ -6,8 +6,9 @@
  * Behaviour in one paragraph. pgorm_pool_acquire hands out an idle connection (most recently
  * used first) or waits in a FIFO queue for one that is released or opened. A new connection is
  * handed to the first waiter; a released one goes back to the idle list and wakes the first
- * waiter, and another acquirer may take it first (bounded barging), but a waiter that lost that
- * race once gets the next released connection handed to it directly.
+ * waiter, and another acquirer may take it first (bounded barging), but once the first waiter
+ * has waited 1 ms (coarse clock: 1-4 ms) at the head of the queue, the next released connection
+ * is handed to it directly.
  * All connects happen on the pool's maintenance thread, with exponential backoff + jitter while
  * the server is unreachable; waiters then fail at their timeout with the last connect error, and
  * nothing spins. pgorm_pool_release returns a connection by its transaction status: idle goes

@@ -40,7 +40,11 @@ PGORM_API const pgorm_error *pgorm_query_error(const pgorm_query *q);
  * "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE" (text column and value; escape literal text with
  * pgorm_like_escape); "STARTSWITH", "ENDSWITH", "CONTAINS" (LIKE with the value escaped, as
  * SQLAlchemy's autoescape); "IN" / "NOT IN" (value: one int8[] or text[] array parameter,
- * sent as = ANY($n) / <> ALL($n)); "IS NULL", "IS NOT NULL" (value ignored). A NULL value
+ * sent as = ANY($n) / <> ALL($n); on a char(n) column cast to bpchar[], on an enum column to
+ * its enum array type: a text[] of labels, or an int4[] of a C enum's values, each checked
+ * against the column's labels when it has them); "IS NULL", "IS NOT NULL" (value ignored).
+ * On a char(n) column "=" … ">=" and IN compare as char(n) does (trailing blanks do not
+ * count: 'ab' = 'ab '); LIKE compares the padded value with the pattern as the server does. A NULL value
  * with "=" / "<>" means IS NULL / IS NOT NULL (SQLAlchemy's == None); with other operators it
  * is refused. The value's type must suit the column (integers widen); checked here, before
  * any SQL. Errors: PGORM_EINVAL (NULL or unknown column/op), PGORM_ETYPE (naming table.column). */
@@ -192,12 +196,28 @@ typedef struct pgorm_upsert {
 	const char *const *update_columns;   /* DO UPDATE SET c = EXCLUDED.c for these; none: every */
 	size_t nupdate;                      /*   inserted column outside the target and the key */
 	size_t batch;                        /* rows per statement; 0: 1000 (fewer if 65535 params) */
-	const void *reserved[4];
+	/* The four fields below took the place of `const void *reserved[4]` (same size and
+	 * layout: binaries built with it pass NULL / 0 there, which means none). */
+	/* ON CONFLICT (conflict_columns) WHERE index_where: the predicate of a partial unique
+	 * index, so that it can be the arbiter (SQLAlchemy's index_where). SQL written by the
+	 * developer, as pgorm_index.where, never a user value, and without parameters: the server
+	 * matches it against the index's predicate when it plans the statement, which a
+	 * parameter would defeat. Column names are the table's, unqualified. NULL: none. */
+	const char *index_where;
+	/* DO UPDATE … WHERE where (SQLAlchemy's on_conflict_do_update(where=…)): a condition on
+	 * the existing row (alias t) and the proposed one (EXCLUDED), e.g.
+	 * "t.version < EXCLUDED.version AND t.status <> $1", with its own parameters $1..$n
+	 * (where_params, renumbered after each statement's row values; values never go into the
+	 * text). A row it is false for is neither updated nor returned. NULL: none. */
+	const char *where;
+	size_t nwhere_params;
+	const pgorm_value *where_params;
 } pgorm_upsert;
-#define PGORM_UPSERT_INIT { NULL, 0, NULL, false, NULL, 0, 0, { NULL, NULL, NULL, NULL } }
+#define PGORM_UPSERT_INIT { NULL, 0, NULL, false, NULL, 0, 0, NULL, NULL, 0, NULL }
 
 /** INSERT the n TRANSIENT objects (pgorm_object_new, columns assigned; one model) with ON
- * CONFLICT … DO UPDATE / DO NOTHING, one statement per batch, every batch in one round trip,
+ * CONFLICT [(columns) [WHERE index predicate] | ON CONSTRAINT name] DO UPDATE [WHERE …] / DO
+ * NOTHING, one statement per batch, every batch in one round trip,
  * RETURNING the rows written. A column some object never assigned is DEFAULT for it; a
  * version column starts at 1 and DO UPDATE bumps it. Unit of work: the session is flushed
  * first (whatever autoflush says); the returned rows then go through the identity map,
@@ -208,7 +228,11 @@ typedef struct pgorm_upsert {
  * by DO NOTHING are not in it. Two objects with the same conflict key in one statement are a
  * server error (a row cannot be affected twice). On a server error the transaction is
  * aborted: roll back. Errors: PGORM_EINVAL (NULL, not transient, two models, unknown column,
- * DO UPDATE without a target, nothing assigned or to update), flush and server errors. */
+ * DO UPDATE without a target, nothing assigned or to update, index_where without conflict
+ * columns, where with do_nothing, a where with an unterminated string or comment, unbalanced
+ * parentheses or a $n beyond nwhere_params), PGORM_ETYPE / PGORM_EINVAL for a where parameter
+ * the encoder refuses (nothing sent), flush and server errors (42P10 when no unique index
+ * matches the conflict columns and index_where). */
 PGORM_API int pgorm_session_upsert(pgorm_session *s, const pgorm_upsert *how, void *const *objs, size_t n,
                                    pgorm_list *out);
 

@@ -15,10 +15,30 @@
  * (pgorm_graph_retain(pgorm_object_graph(obj))) or another session still holds their graph.
  * A detached object can be read and written (fields, pgorm_object_set_null, PGORM_SET); its
  * loaded relationships can be read, pgorm_rel_load of an unloaded one fails (PGORM_ESTATE,
- * SQLAlchemy's DetachedInstanceError), and other calls that take a session refuse it
- * (PGORM_ESTATE: "detached") until it is added or merged. pgorm_session_add(s2, obj) adopts it:
- * it is PERSISTENT in s2 again, with the save-update cascade along its loaded graph, and the
- * changes made to it since its last load or flush are flushed by s2 as UPDATEs. Adopting joins
+ * SQLAlchemy's DetachedInstanceError), and calls that need it in a session (delete, refresh,
+ * expire) refuse it (PGORM_ESTATE: "detached") until it is added or merged.
+ * Its loaded relationships can be changed, as in SQLAlchemy: pgorm_rel_append / _remove /
+ * _replace on a loaded collection, many-to-many included, and pgorm_rel_set of a to-one, loaded
+ * or not (as SQLAlchemy's set: a many-to-one needs no previous value, a one-to-one's previous
+ * child is loaded by the flush after the add), through any session s (it is used for errors;
+ * the other object must be detached too, or s's, or transient in no open session); changing
+ * an unloaded collection fails (PGORM_ESTATE, "…is not loaded…"). Both sides change at once (an unloaded other side queues
+ * the change) and nothing is sent; the memories of the two objects are joined. An object in a
+ * session (s's) linked to a detached one pulls it in by its save-update cascade, as
+ * pgorm_session_add does; without that cascade, the session's flush leaves a foreign key that
+ * would name an object in no session as it is (a logged warning, SQLAlchemy's "not in session").
+ * pgorm_session_add(s2, obj) adopts it: it is PERSISTENT in s2 again, with the save-update
+ * cascade along its loaded graph and along what left its relationships while detached (the
+ * relationship's history in SQLAlchemy: a child removed from its collection, a many-to-one's
+ * previous target, a tag removed from a many-to-many): detached objects reached are adopted,
+ * new (transient) ones become PENDING. An object reached that another open session holds makes
+ * the add fail (PGORM_EINVAL, SQLAlchemy's "already attached to session"), checked before
+ * anything changes. s2's flush then writes what was changed since the last load or flush:
+ * columns as UPDATEs, new children INSERTed with the parent's key, removed children's foreign
+ * keys NULL (DELETE under delete-orphan), many-to-one changes, association rows inserted and
+ * deleted (those once s2 holds both of their objects). pgorm_session_close keeps the unflushed
+ * changes of the session's objects with them the same way (a child removed from a loaded
+ * collection is reached again by adding its parent; association changes). Adopting joins
  * the object's graph to s2's memory: from then on they are freed together, when s2 and every
  * handle on either have let go. pgorm_session_merge(s2, obj) copies instead and leaves obj
  * detached and its graph apart: use it for objects kept in a cache across requests (the
@@ -46,8 +66,12 @@
  * committed — the server may have committed and then lost the reply. pgorm_session_commit then
  * returns PGORM_ECOMMIT_UNKNOWN (the lost connection's message and SQLSTATE, if any, in
  * pgorm_session_error) and leaves the objects as after a successful commit, all expired:
- * inserted ones PERSISTENT with their keys (generated keys are assigned before the INSERTs),
- * deleted ones DETACHED. No rollback is needed (one is accepted and changes nothing); the
+ * inserted ones PERSISTENT with their keys, deleted ones DETACHED. Generated keys are reserved
+ * before the INSERTs when another row of the commit needs one (a child's foreign key); when none
+ * does, the INSERTs read them back with RETURNING in the batch that carries COMMIT, and if that
+ * batch's answer is lost those new objects cannot know their keys: they leave the session
+ * TRANSIENT, key unset (the error message says how many; pgorm_session_error_object is the
+ * first), and their rows may exist: look for them by another column before adding them again. No rollback is needed (one is accepted and changes nothing); the
  * connection is given back (a pool drops it). Do not simply do the work again: if it
  * committed, that writes it twice. Find out first. pgorm_session_refresh on an object the
  * transaction inserted returns 0 if its row exists (it committed) and PGORM_ENOTFOUND if not
@@ -59,7 +83,7 @@
  * itself and the transaction did not commit; nor is a session joined to the caller's
  * transaction, which sends no COMMIT. Round trips: BEGIN travels with the transaction's first
  * statements and a commit's COMMIT with its flush's statements (when nothing read back must be
- * checked first: no version column, no RETURNING); a statement the server refuses there makes
+ * checked first: no version column, no RETURNING but of generated keys); a statement the server refuses there makes
  * it skip the COMMIT (not in doubt, reported as itself), while a connection lost after that
  * batch went out and before COMMIT's answer is in doubt, as above. SQLAlchemy (and any client of any database) has
  * the same hazard; it reports it as a plain connection error.
@@ -133,9 +157,9 @@ PGORM_API int pgorm_session_create(pgorm_session **out, const pgorm_registry *re
 PGORM_API void pgorm_session_destroy(pgorm_session *s);
 /** SQLAlchemy's close: roll back any open transaction and give back the connection; every object
  * leaves the session (PENDING → TRANSIENT, PERSISTENT / DELETED → DETACHED, keeping the values
- * and the changes not flushed yet; objects the rolled-back transaction had inserted are
- * TRANSIENT again, those it had deleted are back, DETACHED; queued many-to-many changes are
- * dropped). The session is empty and usable again, with new memory.
+ * and the changes not flushed yet, relationship changes included (children taken out of a
+ * collection, many-to-many appends and removes), for the session that adds them; objects the rolled-back transaction had inserted are TRANSIENT again, those it had
+ * deleted are back, DETACHED). The session is empty and usable again, with new memory.
  * Ownership: *out (out may be NULL: then the memory is dropped as by pgorm_session_destroy)
  * receives a reference on the memory of the objects the session had (pgorm_graph_release).
  * Errors: PGORM_EINVAL (s NULL), PGORM_ENOMEM (nothing changed), PGORM_ESTATE (another thread). */
@@ -201,12 +225,15 @@ PGORM_API pgorm_state pgorm_object_state(const void *obj);
 /** TRANSIENT → PENDING, cascading save-update along relationships. Adding a PENDING or
  * PERSISTENT object again is a no-op (cascade still runs). A DETACHED object (of any session,
  * open or closed), or a TRANSIENT one whose session was closed, is adopted (see "Detached
- * objects" above): DETACHED → PERSISTENT with its unflushed changes, its graph joined to s's
- * memory; the cascade adopts the detached objects it reaches. A rollback then treats it as any
+ * objects" above): DETACHED → PERSISTENT with its unflushed changes (relationship changes
+ * made while detached included), its graph joined to s's memory; the cascade adopts the
+ * detached objects it reaches. Everything the cascade reaches is checked before anything
+ * changes: a refused add leaves every object as it was. A rollback then treats it as any
  * persistent object (expired, unflushed changes discarded; it stays in s).
- * Errors: PGORM_EINVAL (NULL; attached to another session, or transient of another open one;
- * model not in s's registry), PGORM_ESTATE (deleted; s already holds another object with the
- * same key — merge instead; session needs rollback), PGORM_ENOMEM. */
+ * Errors: PGORM_EINVAL (NULL; it or an object its cascade reaches attached to another session,
+ * or transient of another open one; model not in s's registry), PGORM_ESTATE (deleted; s
+ * already holds another object with the same key — merge instead; session needs rollback),
+ * PGORM_ENOMEM. */
 PGORM_API int pgorm_session_add(pgorm_session *s, void *obj);
 /** Mark a PERSISTENT object for deletion at the next flush (PENDING ones are just dropped);
  * delete cascades are resolved at flush. Errors: PGORM_ESTATE for TRANSIENT/DETACHED objects. */
@@ -293,7 +320,10 @@ PGORM_API int pgorm_session_rollback_nested(pgorm_session *s);
  * are left as they were. Errors: PGORM_EINVAL (out NULL), PGORM_ENOMEM, PGORM_ESTATE. */
 PGORM_API int pgorm_session_plan(pgorm_session *s, char **out);
 
-/* ---- relationships (both sides change at once) ---- */
+/* ---- relationships (both sides change at once) ----
+ * Each call takes objects of s, and objects in no session: detached ones (their relationship
+ * being changed must be loaded, else PGORM_ESTATE), or transient ones of a closed session's
+ * memory (see "Detached objects" above). An object of another open session is PGORM_EINVAL. */
 
 /** Append child to parent's collection r (one-to-many or many-to-many); sets the partner
  * side. If the partner is an unloaded collection, the change is queued and merged on load.

@@ -33,8 +33,9 @@ typedef enum pgorm_type {
 	PGORM_TYPE_INT8_ARRAY,  /* one-dimensional, no NULL elements */
 	PGORM_TYPE_TEXT_ARRAY,  /* one-dimensional; NULL elements with u.strs.nulls */
 	/* Issue 15. Column C types in pgorm/model.h. */
-	PGORM_TYPE_ENUM,        /* a label of the column's enum type (sent untyped: the server
-	                           resolves it to the enum), u.str */
+	PGORM_TYPE_ENUM,        /* a label of an enum type, u.label: sent with the type's OID
+	                           with PGORM_VALUE_TYPED (u.label.type names it), else untyped
+	                           (the server resolves it from the context, e.g. its column) */
 	PGORM_TYPE_CENUM,       /* a C enum (int) and its label table: u.cenum (decoded from a
 	                           result: the label, as type ENUM) */
 	PGORM_TYPE_BOOL_ARRAY,  /* arrays: one-dimensional, u.arr (NULL elements with nulls) */
@@ -77,11 +78,17 @@ typedef struct pgorm_inet {
 
 /* A user-registered binary codec for a type pgorm does not know (an extension's, a
  * composite, a domain over one): the column's C field is `size` bytes of the user's type.
- * Parameters are sent untyped in the binary format, so the server reads them with the
- * column's own receive function; results are accepted from any type that is not one of
- * pgorm's (pgorm_registry_check compares the type name). */
+ * The type is known by its name: each connection looks up the OIDs of the type names it needs
+ * once (one query, `to_regtype`, for every name of the session's registry and of the
+ * statement, the first time one is needed), caches them until the connection is closed or
+ * its caches are reset, and sends parameters in binary with that OID; a result column mapped
+ * to the type must have that OID (else PGORM_ETYPE naming it). A name the server does not
+ * know is PGORM_ETYPE naming it, before the statement is sent. pgorm_registry_check compares
+ * the type name too. Same for the enum types of ENUM/CENUM columns (pgorm/model.h). */
 typedef struct pgorm_custom_type {
-	const char *name;        /* SQL type, as format_type() shows it ("point", "geometry") */
+	const char *name;        /* SQL type, as format_type() shows it ("point", "geometry",
+	                            "public.geometry"): looked up with to_regtype, so the
+	                            search_path applies to an unqualified name */
 	size_t size, align;      /* sizeof / _Alignof the C type; dirty detection compares
 	                            its bytes (keep padding zeroed, or use a type without) */
 	/* Write the binary send form of *value into out (cap bytes); return its length (write
@@ -100,7 +107,10 @@ enum {
 	/* JSON/JSONB/TEXT from a NUL-terminated string that is handed to libpq as it is (text
 	 * format, not copied into the parameter buffer): it must stay unchanged until the call
 	 * returns. PGORM_JSONB_BORROWED builds one. */
-	PGORM_VALUE_BORROWED = 1u << 0
+	PGORM_VALUE_BORROWED = 1u << 0,
+	/* ENUM / CENUM: u.label.type / u.cenum_of.type names the enum type; the value is sent
+	 * with its OID (looked up once per connection). PGORM_ENUM_OF sets it. */
+	PGORM_VALUE_TYPED = 1u << 1
 };
 
 typedef struct pgorm_value {
@@ -124,6 +134,11 @@ typedef struct pgorm_value {
 		 * not read) */
 		struct { const void *items; size_t n; const bool *nulls; } arr;
 		struct { const char *const *labels; int value; } cenum; /* labels NULL-terminated */
+		/* CENUM with PGORM_VALUE_TYPED: cenum's members and the enum type's SQL name */
+		struct { const char *const *labels; int value; const char *type; } cenum_of;
+		/* ENUM: the label (ptr, len, as u.str: the same first members) and (read with
+		 * PGORM_VALUE_TYPED) the enum type's SQL name, e.g. "\"sales\".\"status\"" */
+		struct { const char *ptr; size_t len; const char *type; } label;
 		pgorm_interval interval;
 		pgorm_timetz timetz;
 		pgorm_inet inet;
@@ -168,6 +183,10 @@ static inline pgorm_value pgorm__value_text(const char *s)
 #define PGORM_ARRAY(_T, _p, _nulls, _n) ((pgorm_value){ .type = PGORM_TYPE_##_T##_ARRAY, \
 	.u.arr = { (const void *)(_p), (_n), (_nulls) } })
 #define PGORM_ENUM(_label) ((pgorm_value){ .type = PGORM_TYPE_ENUM, .u.str = { (_label), strlen(_label) } })
+/* A label of the enum type _type (its SQL name, quoted where needed: "status", "\"s\".\"t\""),
+ * sent with the type's OID (looked up once per connection). */
+#define PGORM_ENUM_OF(_type, _label) ((pgorm_value){ .type = PGORM_TYPE_ENUM, .flags = PGORM_VALUE_TYPED, \
+	.u.label = { (_label), strlen(_label), (_type) } })
 #define PGORM_INTERVAL(_months, _days, _usecs) ((pgorm_value){ .type = PGORM_TYPE_INTERVAL, \
 	.u.interval = { (_usecs), (_days), (_months) } })
 #define PGORM_TIME(_us) ((pgorm_value){ .type = PGORM_TYPE_TIME, .u.i64 = (_us) })
@@ -184,7 +203,8 @@ static inline pgorm_value pgorm__value_text(const char *s)
 /** SQL name of a type ("int8", "text", ...); "invalid" for unknown values. Thread-safe. */
 PGORM_API const char *pgorm_type_name(pgorm_type t);
 /** PostgreSQL type OID of a type; 0 for unknown values, and for ENUM, CENUM and CUSTOM,
- * whose OID depends on the database (their parameters are sent untyped). Thread-safe. */
+ * whose OID depends on the database (each connection looks it up by the value's type name,
+ * see pgorm_custom_type). Thread-safe. */
 PGORM_API unsigned pgorm_type_oid(pgorm_type t);
 /** The SQL type a column of type t is created with ("bigint", "interval", "integer[]",
  * "character varying" …; ENUM, CENUM and CUSTOM take their name from the column), or NULL

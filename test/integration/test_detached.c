@@ -1,6 +1,10 @@
 /* Integration tests (issue 14): detached objects that outlive their session (close, graphs,
  * add / merge into a later session, DetachedInstanceError, rollback after adopting, bad input),
- * and joined loading below the first level (nested LEFT OUTER JOINs, one SELECT). */
+ * relationship changes made while detached and flushed by the session that adopts them (checked
+ * against SQLAlchemy 2.0's behaviour, noted at each test), and joined loading below the first
+ * level (nested LEFT OUTER JOINs, one SELECT). SQLAlchemy's side of the detached cases is kept
+ * as scripts with their recorded output in test/differential/detached (meson test detached_sa
+ * runs them again and compares). */
 #include "pgtest.h"
 
 #include <stdio.h>
@@ -100,6 +104,117 @@ static const pgorm_relationship dnode_rels[] = {
 };
 const pgorm_model dnode_model = PGORM_MODEL("dnodes", DNode, dnode_cols, dnode_rels);
 
+/* delete-orphan: a kid removed from its parent is deleted */
+typedef struct OParent {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	pgorm_collection kids;
+} OParent;
+typedef struct OKid {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t parent_id;
+	char *name;
+	OParent *parent;
+} OKid;
+extern const pgorm_model oparent_model, okid_model;
+static const pgorm_column oparent_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, OParent, id),
+	PGORM_COLUMN(TEXT, "name", 0, OParent, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_column okid_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, OKid, id),
+	PGORM_COLUMN_FK(INT8, "parent_id", PGORM_NULLABLE, OKid, parent_id, "doparents", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, OKid, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship oparent_rels[] = {
+	PGORM_ONE_TO_MANY("kids", OParent, kids, &okid_model, "parent_id", "parent",
+	                  PGORM_CASCADE_ALL | PGORM_CASCADE_DELETE_ORPHAN),
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_relationship okid_rels[] = {
+	PGORM_MANY_TO_ONE("parent", OKid, parent, &oparent_model, "parent_id", "kids"),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model oparent_model = PGORM_MODEL("doparents", OParent, oparent_cols, oparent_rels);
+const pgorm_model okid_model = PGORM_MODEL("dokids", OKid, okid_cols, okid_rels);
+
+/* many-to-many through dpost_tags */
+typedef struct DPost {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	pgorm_collection tags;
+} DPost;
+typedef struct DTag {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	pgorm_collection posts;
+} DTag;
+extern const pgorm_model dpost_model, dtag_model;
+static const pgorm_column dpost_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, DPost, id),
+	PGORM_COLUMN(TEXT, "name", 0, DPost, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_column dtag_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, DTag, id),
+	PGORM_COLUMN(TEXT, "name", 0, DTag, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship dpost_rels[] = {
+	{ PGORM_M2M("tags", DPost, tags, &dtag_model, "dpost_tags", "post_id", "tag_id", "posts") },
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_relationship dtag_rels[] = {
+	{ PGORM_M2M("posts", DTag, posts, &dpost_model, "dpost_tags", "tag_id", "post_id", "tags") },
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model dpost_model = PGORM_MODEL("dposts", DPost, dpost_cols, dpost_rels);
+
+/* one-to-one: a person's passport (uselist=False), default cascade */
+typedef struct DPassport DPassport;
+typedef struct DPerson {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	DPassport *passport;
+} DPerson;
+struct DPassport {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t person_id;
+	char *num;
+	DPerson *person;
+};
+extern const pgorm_model dperson_model, dpassport_model;
+static const pgorm_column dperson_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, DPerson, id),
+	PGORM_COLUMN(TEXT, "name", 0, DPerson, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_column dpassport_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, DPassport, id),
+	PGORM_COLUMN_FK(INT8, "person_id", PGORM_NULLABLE, DPassport, person_id, "dpersons", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "num", 0, DPassport, num),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship dperson_rels[] = {
+	{ PGORM_O2O("passport", DPerson, passport, &dpassport_model, "person_id", "person") },
+	PGORM_RELATIONSHIP_END
+};
+static const pgorm_relationship dpassport_rels[] = {
+	PGORM_MANY_TO_ONE("person", DPassport, person, &dperson_model, "person_id", "passport"),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model dperson_model = PGORM_MODEL("dpersons", DPerson, dperson_cols, dperson_rels);
+const pgorm_model dpassport_model = PGORM_MODEL("dpassports", DPassport, dpassport_cols, dpassport_rels);
+const pgorm_model dtag_model = PGORM_MODEL("dtags", DTag, dtag_cols, dtag_rels);
+
 const pgorm_model cat_model = PGORM_MODEL("dcats", Cat, cat_cols, NULL);
 const pgorm_model dparent_model = PGORM_MODEL("dparents", DParent, dparent_cols, dparent_rels);
 const pgorm_model dchild_model = PGORM_MODEL("dchildren", DChild, dchild_cols, dchild_rels);
@@ -114,12 +229,28 @@ static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .se
 /* The data every test starts from (committed):
  *   p1 "p1": c1 "c1" (cat "red"; grandchildren g1, g2), c2 "c2" (no cat; no grandchildren)
  *   p2 "p2": no children
- *   p3 "p3": c3 "c3" (cat "red"; g3) */
+ *   p3 "p3": c3 "c3" (cat "red"; g3)
+ *   o1 "o1" (delete-orphan): k1, k2
+ *   post1: tags t1 (t2 exists, on no post)
+ *   ann: passport A1 (one-to-one) */
 static void setup(void)
 {
-	const pgorm_model *models[] = { &cat_model, &dparent_model, &dchild_model, &dgrand_model, &dnode_model };
-	pgtest_env_setup(&env, models, 5, "DROP TABLE IF EXISTS dgrand, dchildren, dparents, dcats, dnodes CASCADE",
+	const pgorm_model *models[] = { &cat_model,     &dparent_model, &dchild_model, &dgrand_model, &dnode_model,
+		                        &oparent_model, &okid_model,    &dpost_model,  &dtag_model,   &dperson_model,
+		                        &dpassport_model };
+	pgtest_env_setup(&env, models, 11,
+	                 "DROP TABLE IF EXISTS dgrand, dchildren, dparents, dcats, dnodes, dokids, doparents, dpost_tags,"
+	                 " dposts, dtags, dpassports, dpersons CASCADE",
 	                 PGTEST_CREATE_ALL,
+	                 "INSERT INTO dpersons (id, name) VALUES (1, 'ann')",
+	                 "INSERT INTO dpassports (id, person_id, num) VALUES (1, 1, 'A1')",
+	                 "SELECT setval(pg_get_serial_sequence('dpassports', 'id'), 10)",
+	                 "INSERT INTO doparents (id, name) VALUES (1, 'o1')",
+	                 "INSERT INTO dokids (id, parent_id, name) VALUES (1, 1, 'k1'), (2, 1, 'k2')",
+	                 "INSERT INTO dposts (id, name) VALUES (1, 'post1')",
+	                 "INSERT INTO dtags (id, name) VALUES (1, 't1'), (2, 't2')",
+	                 "INSERT INTO dpost_tags (post_id, tag_id) VALUES (1, 1)",
+	                 "SELECT setval(pg_get_serial_sequence('dtags', 'id'), 10)",
 	                 /* r1 → a → (a1, a2); r1 → b; r2 (a leaf root) */
 	                 "INSERT INTO dnodes (id, parent_id, name) VALUES (1, NULL, 'r1'), (2, 1, 'a'), (3, 1, 'b'),"
 	                 " (4, 2, 'a1'), (5, 2, 'a2'), (6, NULL, 'r2')",
@@ -416,12 +547,20 @@ START_TEST(test_close_with_open_transaction)
 END_TEST
 
 /* An object expunged from a session that is still open (and still lists it) is adopted by
- * another: only the adopting session flushes it. */
+ * another: only the adopting session flushes it. Its children, still in s (expunge does not
+ * cascade by default), stop the add while its loaded collection reaches them (SQLAlchemy:
+ * "already attached to session"); with the collection unloaded (expired) nothing does. */
 START_TEST(test_issue_14_expunged_then_adopted_elsewhere)
 {
 	DParent *p = load_p1(s);
 	ok(s, pgorm_session_expunge(s, p), "expunge");
 	pgorm_session *s2 = session2();
+	expect(s2, pgorm_session_add(s2, p), PGORM_EINVAL, "attached to another session");
+	ck_assert(!pgorm_session_contains(s2, p));
+	const char *children_name[] = { "children" };
+	ok(s, pgorm_session_add(s, p), "back into s");
+	ok(s, pgorm_session_expire_attrs(s, p, children_name, 1), "expire p.children");
+	ok(s, pgorm_session_expunge(s, p), "expunge again");
 	ok(s2, pgorm_session_add(s2, p), "add to s2");
 	ck_assert(pgorm_session_contains(s2, p));
 	ck_assert(!pgorm_session_contains(s, p));
@@ -624,6 +763,417 @@ START_TEST(test_nested_joined_self_referential)
 }
 END_TEST
 
+
+/* ---- relationship changes while detached (SQLAlchemy 2.0 allows changing loaded
+ * relationships of a detached object; add() then cascades and the flush writes them) ---- */
+
+/* One object by key, with relationship `with` (NULL: none) loaded selectin. */
+static void *load_one(pgorm_session *on, const pgorm_model *m, int64_t id, const char *with)
+{
+	pgorm_query *qq = NULL;
+	ck_assert_int_eq(pgorm_query_create(&qq, on, m), 0);
+	ck_assert_int_eq(pgorm_query_filter(qq, "id", "=", PGORM_INT8(id)), 0);
+	if (with != NULL)
+		ck_assert_int_eq(pgorm_query_option(qq, with, PGORM_LOAD_SELECTIN), 0);
+	void *o = NULL;
+	ok(on, pgorm_query_one(qq, &o), "query one");
+	pgorm_query_destroy(qq);
+	return o;
+}
+
+static bool holds(const pgorm_collection *c, const void *o)
+{
+	for (size_t i = 0; i < c->len; i++)
+		if (c->items[i] == o)
+			return true;
+	return false;
+}
+
+/* SQLAlchemy: p.children.remove(c1); p.children.append(Child()) on a detached p changes both
+ * sides in memory, sends nothing; s2.add(p) brings the new child and c1 (the collection's
+ * history) into s2; the commit INSERTs the child with p's key and sets c1's FK NULL. */
+START_TEST(test_detached_o2m_append_remove)
+{
+	const pgorm_rel *children = rel(&dparent_model, "children"), *grand = rel(&dchild_model, "grand");
+	DParent *p = load_p1(s);
+	DChild *c1 = child_by_id(p, 1), *c2 = child_by_id(p, 2);
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2(); /* not the session that loaded them */
+	DChild *n = pgorm_object_new(s2, &dchild_model);
+	n->name = "new";
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_rel_remove(s2, children, p, c1), "remove while detached");
+	ok(s2, pgorm_rel_append(s2, children, p, n), "append while detached");
+	ck_assert_ptr_null(c1->parent);
+	ck_assert_ptr_eq(n->parent, p);
+	ck_assert_uint_eq(p->children.len, 2);
+	ck_assert(holds(&p->children, c2) && holds(&p->children, n) && !holds(&p->children, c1));
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_DETACHED);
+	ck_assert_int_eq(pgorm_object_state(c1), PGORM_STATE_DETACHED);
+	ck_assert_int_eq(pgorm_object_state(n), PGORM_STATE_TRANSIENT); /* p is in no session: no cascade */
+	ck_assert(pgorm_object_is_modified(p));
+	ck_assert(pgorm_object_is_modified(c1));
+	ck_assert(!pgorm_object_is_modified(c2));
+	ck_assert_uint_eq(log_.n, 0);
+	/* an unloaded relationship of a detached object cannot be changed (DetachedInstanceError) */
+	DGrand *gr = pgorm_object_new(s2, &dgrand_model);
+	expect(s2, pgorm_rel_append(s2, grand, c2, gr), PGORM_ESTATE, "dchildren.grand is not loaded");
+	expect(s2, pgorm_rel_remove(s2, grand, c2, gr), PGORM_ESTATE, "detached");
+	ck_assert_ptr_null(gr->child);
+	ok(s2, pgorm_session_add(s2, p), "add");
+	ck_assert(pgorm_session_contains(s2, p));
+	ck_assert(pgorm_session_contains(s2, c1)); /* reached through the collection's history */
+	ck_assert(pgorm_session_contains(s2, c2));
+	ck_assert_int_eq(pgorm_object_state(n), PGORM_STATE_PENDING);
+	ck_assert(!pgorm_session_contains(s2, gr));
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "INSERT"), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE"), 0);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE \"dparents\""), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 1 AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE name = 'new' AND parent_id = 1"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 2 AND parent_id = 1"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren"), 4);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* SQLAlchemy: p.children = [c2, new] on a detached p: c1 takes the remove path (FK NULL), the
+ * new child is inserted, c2 causes no statement. */
+START_TEST(test_detached_replace)
+{
+	const pgorm_rel *children = rel(&dparent_model, "children"), *grand = rel(&dchild_model, "grand");
+	DParent *p = load_p1(s);
+	DChild *c1 = child_by_id(p, 1), *c2 = child_by_id(p, 2);
+	pgorm_graph *g = pgorm_graph_retain(pgorm_object_graph(p));
+	ok(s, pgorm_session_close(s, NULL), "close");
+	pgorm_session *s2 = session2();
+	DChild *n = pgorm_object_new(s2, &dchild_model);
+	n->name = "n2";
+	void *items[] = { c2, n };
+	ok(s2, pgorm_rel_replace(s2, children, p, items, 2), "replace while detached");
+	ck_assert_uint_eq(p->children.len, 2);
+	ck_assert_ptr_eq(p->children.items[0], c2);
+	ck_assert_ptr_eq(p->children.items[1], n);
+	ck_assert_ptr_null(c1->parent);
+	ck_assert_ptr_eq(n->parent, p);
+	expect(s2, pgorm_rel_replace(s2, grand, c2, NULL, 0), PGORM_ESTATE, "is not loaded");
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_session_add(s2, p), "add");
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "INSERT"), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 1); /* c1 only */
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 1 AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE name = 'n2' AND parent_id = 1"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 2 AND parent_id = 1"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* SQLAlchemy: c1.parent = p2 and c2.parent = None on detached objects whose parent is loaded
+ * (pgorm's load of p1.children sets each child's parent, as reading c.parent in the session
+ * does in SQLAlchemy); p2's unloaded collection queues the change; s2.add(c1) cascades to p2 (c1.parent), to p1
+ * (c1.parent's history) and through p1's collection history to c2; the commit writes both
+ * foreign keys. */
+START_TEST(test_detached_m2o_set_unset)
+{
+	const pgorm_rel *parent = rel(&dchild_model, "parent"), *children = rel(&dparent_model, "children");
+	DParent *p = load_p1(s);
+	DChild *c1 = child_by_id(p, 1), *c2 = child_by_id(p, 2);
+	void *p2v = NULL;
+	pgorm_value k2 = PGORM_INT8(2);
+	ok(s, pgorm_session_get(s, &dparent_model, &k2, &p2v), "get p2");
+	DParent *p2 = p2v;
+	ck_assert(pgorm_rel_is_loaded(parent, c1));
+	ck_assert(!pgorm_rel_is_loaded(children, p2));
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2();
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_rel_set(s2, parent, c1, p2), "set while detached");
+	ok(s2, pgorm_rel_set(s2, parent, c2, NULL), "unset while detached");
+	ck_assert_ptr_eq(c1->parent, p2);
+	ck_assert_ptr_null(c2->parent);
+	ck_assert_uint_eq(p->children.len, 0);
+	ck_assert(!pgorm_rel_is_loaded(children, p2)); /* queued, shown when it loads */
+	ck_assert_uint_eq(log_.n, 0);
+	ok(s2, pgorm_session_add(s2, c1), "add c1");
+	ck_assert(pgorm_session_contains(s2, p2));
+	ck_assert(pgorm_session_contains(s2, p));
+	ck_assert(pgorm_session_contains(s2, c2));
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE \"dparents\""), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 1 AND parent_id = 2"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 2 AND parent_id IS NULL"), 1);
+	pgorm_collection *coll = NULL;
+	ok(s2, pgorm_rel_load(s2, children, p2, &coll), "load p2's children");
+	ck_assert_uint_eq(coll->len, 1);
+	ck_assert_ptr_eq(coll->items[0], c1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* SQLAlchemy: a many-to-one of a detached object is set without loading its previous value, so
+ * an unloaded one can be set (c.parent = p2 after s.get(C, 1)); the commit writes the key. A
+ * one-to-one parent side cannot (its previous child would be needed). */
+START_TEST(test_detached_m2o_set_unloaded)
+{
+	const pgorm_rel *parent = rel(&dchild_model, "parent");
+	void *c = NULL, *p2 = NULL;
+	pgorm_value k1 = PGORM_INT8(1), k2 = PGORM_INT8(2);
+	ok(s, pgorm_session_get(s, &dchild_model, &k1, &c), "get c1");
+	ok(s, pgorm_session_get(s, &dparent_model, &k2, &p2), "get p2");
+	ck_assert(!pgorm_rel_is_loaded(parent, c));
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2();
+	ok(s2, pgorm_rel_set(s2, parent, c, p2), "set an unloaded many-to-one while detached");
+	ck_assert_ptr_eq(((DChild *)c)->parent, p2);
+	ok(s2, pgorm_session_add(s2, c), "add");
+	ck_assert(pgorm_session_contains(s2, p2));
+	pgorm_graph_release(g);
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 1 AND parent_id = 2"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* SQLAlchemy: person.passport = Passport("B2") on a detached person whose passport is not
+ * loaded is accepted too; after add() the flush loads the previous passport and nulls its key
+ * (rows (A1, NULL), (B2, ann)). */
+START_TEST(test_detached_o2o_set_unloaded)
+{
+	const pgorm_rel *passport = rel(&dperson_model, "passport");
+	DPerson *ann = load_one(s, &dperson_model, 1, NULL);
+	ck_assert(!pgorm_rel_is_loaded(passport, ann));
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2();
+	DPassport *b2 = pgorm_object_new(s2, &dpassport_model);
+	b2->num = "B2";
+	ok(s2, pgorm_rel_set(s2, passport, ann, b2), "set an unloaded one-to-one while detached");
+	ck_assert_ptr_eq(ann->passport, b2);
+	ck_assert_ptr_eq(b2->person, ann);
+	ok(s2, pgorm_session_add(s2, ann), "add");
+	ck_assert_int_eq(pgorm_object_state(b2), PGORM_STATE_PENDING);
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_int_eq(q("SELECT count(*) FROM dpassports WHERE num = 'A1' AND person_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dpassports WHERE num = 'B2' AND person_id = 1"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* SQLAlchemy: appending a detached object to a collection of an object in the session pulls it
+ * in (save-update), with what its cascade reaches (its old parent, through c1.parent's
+ * history, c1.parent being loaded); the old parent's loaded collection loses it at once. */
+START_TEST(test_detached_pulled_into_session)
+{
+	const pgorm_rel *children = rel(&dparent_model, "children");
+	DParent *p = load_p1(s);
+	DChild *c1 = child_by_id(p, 1);
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2();
+	DParent *p2 = load_one(s2, &dparent_model, 2, "children");
+	ok(s2, pgorm_rel_append(s2, children, p2, c1), "append a detached child");
+	ck_assert(pgorm_session_contains(s2, c1));
+	ck_assert(pgorm_session_contains(s2, p));
+	ck_assert_ptr_eq(c1->parent, p2);
+	ck_assert_uint_eq(p->children.len, 1);
+	pgorm_graph_release(g);
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 1 AND parent_id = 2"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 2 AND parent_id = 1"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* SQLAlchemy (cascade="all, delete-orphan"): o.kids.remove(k1) while detached; s2.add(o)
+ * reaches k1 through the history and the flush DELETEs it. */
+START_TEST(test_detached_delete_orphan)
+{
+	const pgorm_rel *kids = rel(&oparent_model, "kids");
+	OParent *o = load_one(s, &oparent_model, 1, "kids");
+	ck_assert_uint_eq(o->kids.len, 2);
+	OKid *k1 = ((OKid *)o->kids.items[0])->id == 1 ? o->kids.items[0] : o->kids.items[1];
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2();
+	ok(s2, pgorm_rel_remove(s2, kids, o, k1), "remove while detached");
+	ck_assert_ptr_null(k1->parent);
+	ck_assert_uint_eq(o->kids.len, 1);
+	ck_assert_int_eq(pgorm_object_state(k1), PGORM_STATE_DETACHED); /* no session: nothing deleted yet */
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_session_add(s2, o), "add");
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE FROM \"dokids\""), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 0);
+	ck_assert_int_eq(pgorm_object_state(k1), PGORM_STATE_DETACHED);
+	ck_assert(pgorm_object_was_deleted(k1));
+	ck_assert_int_eq(q("SELECT count(*) FROM dokids WHERE id = 1"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM dokids WHERE id = 2 AND parent_id = 1"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+static DTag *tag_by_id(DPost *p, int64_t id)
+{
+	for (size_t i = 0; i < p->tags.len; i++)
+		if (((DTag *)p->tags.items[i])->id == id)
+			return p->tags.items[i];
+	return NULL;
+}
+
+/* SQLAlchemy: post.tags.remove(t1); post.tags.append(t2); post.tags.append(Tag("t3")) while
+ * detached; s2.add(post) takes t1 (history), t2 and t3 in; the commit inserts t3 and the
+ * association rows (1, 2), (1, 3) and deletes (1, 1). */
+START_TEST(test_detached_m2m)
+{
+	const pgorm_rel *tags = rel(&dpost_model, "tags"), *posts = rel(&dtag_model, "posts");
+	DPost *post = load_one(s, &dpost_model, 1, "tags");
+	DTag *t1 = tag_by_id(post, 1);
+	ck_assert_ptr_nonnull(t1);
+	DTag *t2 = load_one(s, &dtag_model, 2, NULL); /* its posts: not loaded */
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2();
+	DTag *t3 = pgorm_object_new(s2, &dtag_model);
+	t3->name = "t3";
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_rel_remove(s2, tags, post, t1), "m2m remove while detached");
+	ok(s2, pgorm_rel_append(s2, tags, post, t2), "m2m append while detached");
+	ok(s2, pgorm_rel_append(s2, tags, post, t3), "m2m append of a new tag while detached");
+	ck_assert_uint_eq(post->tags.len, 2);
+	ck_assert_ptr_null(tag_by_id(post, 1));
+	ck_assert(!pgorm_rel_is_loaded(posts, t2));
+	ck_assert_uint_eq(t3->posts.len, 1);
+	ck_assert_ptr_eq(t3->posts.items[0], post);
+	ck_assert(pgorm_object_is_modified(post));
+	expect(s2, pgorm_rel_append(s2, posts, t2, post), PGORM_ESTATE, "dtags.posts is not loaded");
+	ck_assert_uint_eq(log_.n, 0);
+	ok(s2, pgorm_session_add(s2, post), "add");
+	ck_assert(pgorm_session_contains(s2, t1));
+	ck_assert(pgorm_session_contains(s2, t2));
+	ck_assert_int_eq(pgorm_object_state(t3), PGORM_STATE_PENDING);
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "INSERT INTO \"dpost_tags\""), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE FROM \"dpost_tags\""), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dpost_tags WHERE post_id = 1 AND tag_id = 1"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM dpost_tags WHERE post_id = 1 AND tag_id = 2"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dpost_tags p JOIN dtags t ON t.id = p.tag_id WHERE p.post_id = 1"
+	                   " AND t.name = 't3'"),
+	                 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dpost_tags"), 2);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* Closing a session with many-to-many changes not flushed keeps them with the objects (as
+ * SQLAlchemy keeps them in the collection's history): a later session that adds the objects
+ * writes them. Before the fix close dropped them and the commit wrote nothing. */
+START_TEST(test_issue_14_close_keeps_m2m_changes)
+{
+	const pgorm_rel *tags = rel(&dpost_model, "tags");
+	DPost *post = load_one(s, &dpost_model, 1, "tags");
+	DTag *t1 = tag_by_id(post, 1), *t2 = load_one(s, &dtag_model, 2, NULL);
+	ok(s, pgorm_rel_append(s, tags, post, t2), "append");
+	ok(s, pgorm_rel_remove(s, tags, post, t1), "remove");
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close with unflushed m2m changes");
+	ck_assert_int_eq(q("SELECT count(*) FROM dpost_tags WHERE tag_id = 1"), 1);
+	pgorm_session *s2 = session2();
+	ok(s2, pgorm_session_add(s2, post), "add");
+	ck_assert(pgorm_session_contains(s2, t2));
+	pgorm_graph_release(g);
+	pgtest_log_clear(&log_);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_int_eq(q("SELECT count(*) FROM dpost_tags WHERE post_id = 1 AND tag_id = 1"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM dpost_tags WHERE post_id = 1 AND tag_id = 2"), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "INSERT INTO \"dpost_tags\""), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE FROM \"dpost_tags\""), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* Closing a session with children taken out of their parent's collection, not flushed yet:
+ * SQLAlchemy keeps the collection's history, so adding the parent to another session reaches
+ * the removed child (FK set NULL, or DELETE under delete-orphan). Before the fix the child,
+ * no longer in the collection, was not reached and nothing was written. */
+START_TEST(test_issue_14_close_keeps_removed_children)
+{
+	const pgorm_rel *children = rel(&dparent_model, "children"), *kids = rel(&oparent_model, "kids");
+	DParent *p = load_p1(s);
+	DChild *c1 = child_by_id(p, 1);
+	OParent *o = load_one(s, &oparent_model, 1, "kids");
+	OKid *k1 = ((OKid *)o->kids.items[0])->id == 1 ? o->kids.items[0] : o->kids.items[1];
+	ok(s, pgorm_rel_remove(s, children, p, c1), "remove c1");
+	ok(s, pgorm_rel_remove(s, kids, o, k1), "remove k1 (delete-orphan)");
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close with unflushed removals");
+	pgorm_session *s2 = session2();
+	ok(s2, pgorm_session_add(s2, p), "add p");
+	ok(s2, pgorm_session_add(s2, o), "add o");
+	ck_assert(pgorm_session_contains(s2, c1));
+	ck_assert(pgorm_session_contains(s2, k1));
+	pgorm_graph_release(g);
+	ok(s2, pgorm_session_commit(s2), "commit");
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 1 AND parent_id IS NULL"), 1);
+	ck_assert_int_eq(q("SELECT count(*) FROM dokids WHERE id = 1"), 0);
+	ck_assert_int_eq(q("SELECT count(*) FROM dokids WHERE id = 2 AND parent_id = 1"), 1);
+	pgorm_session_destroy(s2);
+}
+END_TEST
+
+/* A detached object linked to an object that another, still open, session holds: SQLAlchemy
+ * lets the link be made, and add() to a third session fails ("already attached to session");
+ * pgorm refuses it the same way, before anything changes (p stays detached, nothing sent).
+ * (SQLAlchemy leaves p in the session whose add failed.) Through a session that does not hold
+ * the other object the link itself is refused. */
+START_TEST(test_detached_linked_to_other_session)
+{
+	const pgorm_rel *children = rel(&dparent_model, "children");
+	DParent *p = load_p1(s);
+	pgorm_graph *g = NULL;
+	ok(s, pgorm_session_close(s, &g), "close");
+	pgorm_session *s2 = session2(), *s3 = session2();
+	void *c3 = NULL;
+	pgorm_value k3 = PGORM_INT8(3);
+	ok(s3, pgorm_session_get(s3, &dchild_model, &k3, &c3), "get c3 in s3");
+	expect(s2, pgorm_rel_append(s2, children, p, c3), PGORM_EINVAL, "another session");
+	ck_assert_uint_eq(p->children.len, 2);
+	ok(s3, pgorm_rel_append(s3, children, p, c3), "link through s3");
+	ck_assert_ptr_eq(((DChild *)c3)->parent, p);
+	ck_assert_uint_eq(p->children.len, 3);
+	pgtest_log_clear(&log_);
+	expect(s2, pgorm_session_add(s2, p), PGORM_EINVAL, "attached to another session");
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_DETACHED);
+	ck_assert(!pgorm_session_contains(s2, p));
+	ck_assert(!pgorm_session_contains(s2, p->children.items[0]));
+	ok(s2, pgorm_session_commit(s2), "commit s2");
+	ck_assert_uint_eq(log_.n, 0);
+	/* s3 does not write c3's key either: its parent is in no session (SQLAlchemy warns "not in
+	 * session, add operation along 'C.parent' won't proceed") */
+	ok(s3, pgorm_session_commit(s3), "commit s3");
+	ck_assert_uint_eq(pgtest_log_count(&log_, "UPDATE"), 0);
+	pgorm_session_destroy(s3);
+	pgorm_session_destroy(s2);
+	ck_assert_str_eq(p->name, "p1"); /* the graph still holds it */
+	pgorm_graph_release(g);
+	ck_assert_int_eq(q("SELECT count(*) FROM dchildren WHERE id = 3 AND parent_id = 3"), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("detached");
@@ -636,6 +1186,17 @@ int main(void)
 	tcase_add_test(tc, test_close_with_open_transaction);
 	tcase_add_test(tc, test_issue_14_expunged_then_adopted_elsewhere);
 	tcase_add_test(tc, test_close_and_add_out_of_memory);
+	tcase_add_test(tc, test_detached_o2m_append_remove);
+	tcase_add_test(tc, test_detached_replace);
+	tcase_add_test(tc, test_detached_m2o_set_unset);
+	tcase_add_test(tc, test_detached_m2o_set_unloaded);
+	tcase_add_test(tc, test_detached_o2o_set_unloaded);
+	tcase_add_test(tc, test_detached_pulled_into_session);
+	tcase_add_test(tc, test_detached_delete_orphan);
+	tcase_add_test(tc, test_detached_m2m);
+	tcase_add_test(tc, test_issue_14_close_keeps_m2m_changes);
+	tcase_add_test(tc, test_issue_14_close_keeps_removed_children);
+	tcase_add_test(tc, test_detached_linked_to_other_session);
 	TCase *tj = pgtest_tcase(su, "nested_joined", 60, setup, teardown);
 	tcase_add_test(tj, test_nested_joined_one_select);
 	tcase_add_test(tj, test_nested_joined_limit_offset);

@@ -463,6 +463,71 @@ START_TEST(test_fifo_waiters)
 }
 END_TEST
 
+/* Bounded wait under barging: threads that take the one connection again and again as soon as
+ * they release it (a released connection goes on the idle list, where they may take it first)
+ * cannot keep a queued waiter from it: once it has waited about a millisecond at the head of
+ * the queue, the next release hands the connection to it. Every one of its acquires succeeds,
+ * far from its timeout. */
+typedef struct barger {
+	pgorm_pool *p;
+	atomic_int *stop;
+	long cycles;
+	int failed;
+} barger;
+
+static void *barge(void *arg)
+{
+	barger *b = arg;
+	while (!atomic_load(b->stop)) {
+		pgorm_conn *c = NULL;
+		pgorm_error err;
+		if (pgorm_pool_acquire_timeout(b->p, &c, 20000, &err) != 0) {
+			b->failed++;
+			continue;
+		}
+		b->cycles++;
+		pgorm_pool_release(b->p, c);
+	}
+	return NULL;
+}
+
+START_TEST(test_waiter_served_while_others_barge)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_pool_release(p, get(p)); /* open */
+	enum { NB = 3, NGET = 20 };
+	atomic_int stop = 0;
+	barger b[NB];
+	pthread_t t[NB];
+	for (int i = 0; i < NB; i++) {
+		b[i] = (barger){ .p = p, .stop = &stop };
+		pthread_create(&t[i], NULL, barge, &b[i]);
+	}
+	int got = 0;
+	for (int i = 0; i < NGET; i++) {
+		pgorm_conn *c = NULL;
+		pgorm_error err;
+		int rc = pgorm_pool_acquire_timeout(p, &c, 20000, &err);
+		ck_assert_msg(rc == 0, "acquire %d: %s (%s)", i, err.message, pgorm_err_name(rc));
+		got++;
+		pgorm_pool_release(p, c);
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < NB; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(b[i].failed, 0);
+	}
+	ck_assert_int_eq(got, NGET);
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.timeouts, 0);
+	ck_assert_uint_eq(st.in_use, 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
 /* ---- liveness, termination, generation ---- */
 
 START_TEST(test_terminated_idle_is_not_handed_out)
@@ -972,6 +1037,7 @@ int main(void)
 	tcase_add_test(tc, test_threads_no_sharing_counters_add_up);
 	tcase_add_test(tc, test_threads_with_timeouts_counters_add_up);
 	tcase_add_test(tc, test_fifo_waiters);
+	tcase_add_test(tc, test_waiter_served_while_others_barge);
 	tcase_add_test(tc, test_terminated_idle_is_not_handed_out);
 	tcase_add_test(tc, test_terminated_busy_bumps_generation);
 	tcase_add_test(tc, test_min_idle_and_idle_timeout);

@@ -2,7 +2,8 @@
  * IS [NOT] NULL, LIKE / ILIKE and the escape helper, BETWEEN; any() / has() through
  * relationships (nested, many-to-many); ORDER BY a many-to-one column; aggregates with GROUP BY
  * and HAVING; expressions in bulk UPDATE with the identity map in step; upsert (DO UPDATE /
- * DO NOTHING, batched, merged into the identity map); keyset pagination. Results and the
+ * DO NOTHING, batched, merged into the identity map; a partial unique index as the arbiter,
+ * DO UPDATE … WHERE with its own parameters); keyset pagination. Results and the
  * statements issued are asserted; bad input is refused with a clear error before any SQL. */
 #include "pgtest.h"
 
@@ -45,7 +46,17 @@ typedef struct Member {
 	int32_t version;
 } Member;
 
-extern const pgorm_model shop_model, item_model, tag_model, member_model;
+/* a subscription: one active row per email (a partial unique index), any number of old ones */
+typedef struct Sub {
+	pgorm_object hdr;
+	int64_t id;
+	char *email;
+	bool active;
+	char *plan;
+	int32_t seats;
+} Sub;
+
+extern const pgorm_model shop_model, item_model, tag_model, member_model, sub_model;
 
 static const pgorm_column shop_cols[] = {
 	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Shop, id),
@@ -86,6 +97,15 @@ static const pgorm_column member_cols[] = {
 	PGORM_COLUMN_END };
 const pgorm_model member_model = PGORM_MODEL("q_member", Member, member_cols, NULL);
 
+static const pgorm_column sub_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, Sub, id),
+	PGORM_COLUMN(TEXT, "email", 0, Sub, email),
+	PGORM_COLUMN(BOOL, "active", 0, Sub, active),
+	PGORM_COLUMN(TEXT, "plan", 0, Sub, plan),
+	PGORM_COLUMN(INT4, "seats", 0, Sub, seats),
+	PGORM_COLUMN_END };
+const pgorm_model sub_model = PGORM_MODEL("q_sub", Sub, sub_cols, NULL);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn;
 static pgorm_session *s;
@@ -94,8 +114,13 @@ static const pgtest_env env = { .reg = &reg, .conn = &conn, .session = &s, .log 
 
 static void setup(void)
 {
-	const pgorm_model *models[] = { &shop_model, &item_model, &tag_model, &member_model };
-	pgtest_env_setup(&env, models, 4, "DROP TABLE IF EXISTS q_item_tag, q_item, q_tag, q_shop, q_member",
+	const pgorm_model *models[] = { &shop_model, &item_model, &tag_model, &member_model, &sub_model };
+	pgtest_env_setup(&env, models, 5, "DROP TABLE IF EXISTS q_item_tag, q_item, q_tag, q_shop, q_member, q_sub",
+	                 "CREATE TABLE q_sub (id bigserial PRIMARY KEY, email text NOT NULL, active bool NOT NULL, "
+	                 "plan text NOT NULL, seats int NOT NULL)",
+	                 "CREATE UNIQUE INDEX q_sub_active_email ON q_sub (email) WHERE active",
+	                 "INSERT INTO q_sub (email, active, plan, seats) VALUES ('a@x', false, 'old', 1), "
+	                 "('a@x', true, 'basic', 2), ('b@x', true, 'pro', 9)",
 	                 "CREATE TABLE q_shop (id bigserial PRIMARY KEY, name text NOT NULL, city text)",
 	                 "CREATE TABLE q_item (id bigserial PRIMARY KEY, shop_id bigint REFERENCES q_shop(id), "
 	                 "name text NOT NULL, price numeric(10,2) NOT NULL, qty int NOT NULL, weight float8 NOT NULL)",
@@ -553,6 +578,153 @@ START_TEST(test_upsert)
 }
 END_TEST
 
+static Sub *sub(const char *email, const char *plan, int32_t seats)
+{
+	Sub *u = pgorm_object_new(s, &sub_model);
+	ck_assert_ptr_nonnull(u);
+	u->email = pgorm_strdup(s, email);
+	u->active = true;
+	u->plan = pgorm_strdup(s, plan);
+	u->seats = seats;
+	return u;
+}
+
+static const char *subs(void)
+{
+	return pgtest_text(conn, "SELECT string_agg(email || ':' || active || ':' || plan || ':' || seats, ',' ORDER BY id) "
+	                         "FROM q_sub");
+}
+
+/* SQLAlchemy's on_conflict_do_update(index_elements, index_where, set_, where): a partial
+ * unique index as the arbiter, and a condition on the update; its values bind parameters. */
+START_TEST(test_upsert_where)
+{
+	/* the active a@x row is loaded: the upsert's returned row is merged into it */
+	pgorm_query *q = query(&sub_model);
+	Sub *cur = NULL;
+	OK(pgorm_query_filter(q, "email", "=", PGORM_TEXT("a@x")));
+	OK(pgorm_query_filter(q, "active", "=", PGORM_BOOL(true)));
+	OK(pgorm_query_one(q, (void **)&cur));
+	pgorm_query_destroy(q);
+	ck_assert_str_eq(cur->plan, "basic");
+
+	const char *target[] = { "email" };
+	pgorm_value frozen[] = { PGORM_TEXT("frozen") };
+	pgorm_upsert how = PGORM_UPSERT_INIT;
+	how.conflict_columns = target;
+	how.nconflict = 1;
+	how.index_where = "active";
+	how.where = "t.seats < EXCLUDED.seats AND t.plan <> $1";
+	how.nwhere_params = 1;
+	how.where_params = frozen;
+	void *in[] = { sub("a@x", "team", 5), sub("c@x", "basic", 1) };
+	pgorm_list out;
+	pgtest_log_clear(&log_);
+	OK(pgorm_session_upsert(s, &how, in, 2, &out));
+	ck_assert_ptr_nonnull(strstr(last_sql(), "INSERT INTO \"q_sub\" AS t (\"email\", \"active\", \"plan\", \"seats\") "
+	                                         "VALUES ($1, $2, $3, $4), ($5, $6, $7, $8) ON CONFLICT (\"email\") WHERE (active) "
+	                                         "DO UPDATE SET \"active\" = EXCLUDED.\"active\", \"plan\" = EXCLUDED.\"plan\", "
+	                                         "\"seats\" = EXCLUDED.\"seats\" WHERE (t.seats < EXCLUDED.seats AND t.plan <> $9) "
+	                                         "RETURNING"));
+	ck_assert_uint_eq(out.len, 2);
+	ck_assert_ptr_eq(out.items[0], cur); /* merged into the identity map */
+	ck_assert_str_eq(cur->plan, "team");
+	ck_assert_int_eq(cur->seats, 5);
+	ck_assert_int_eq(pgorm_object_state(out.items[1]), PGORM_STATE_PERSISTENT);
+	ck_assert_str_eq(((Sub *)out.items[1])->email, "c@x");
+	OK(pgorm_session_commit(s));
+	ck_assert_str_eq(subs(), "a@x:false:old:1,a@x:true:team:5,b@x:true:pro:9,c@x:true:basic:1");
+
+	/* the condition false for the row: neither updated nor returned */
+	void *in2[] = { sub("b@x", "cheap", 1) };
+	OK(pgorm_session_upsert(s, &how, in2, 1, &out));
+	ck_assert_uint_eq(out.len, 0);
+	OK(pgorm_session_commit(s));
+	ck_assert_str_eq(subs(), "a@x:false:old:1,a@x:true:team:5,b@x:true:pro:9,c@x:true:basic:1");
+
+	/* batches: each statement numbers its own parameters; the same statement run often enough
+	 * for a generic plan still finds the index (no parameter in its predicate) */
+	how.batch = 1;
+	for (int round = 0; round < 4; round++) {
+		void *in3[] = { sub("a@x", "team", 6 + 2 * round), sub("d@x", "basic", 2 + 2 * round) };
+		pgtest_log_clear(&log_);
+		OK(pgorm_session_upsert(s, &how, in3, 2, &out));
+		ck_assert_uint_eq(out.len, 2);
+		ck_assert_uint_eq(pgtest_log_count(&log_, "WHERE (t.seats < EXCLUDED.seats AND t.plan <> $5) RETURNING"), 2);
+	}
+	OK(pgorm_session_commit(s));
+	ck_assert_str_eq(subs(), "a@x:false:old:1,a@x:true:team:12,b@x:true:pro:9,c@x:true:basic:1,d@x:true:basic:8");
+
+	/* an inactive row is outside the index: inserted beside the others */
+	Sub *old = sub("b@x", "old", 3);
+	PGORM_SET(old, active, false);
+	void *in4[] = { old };
+	OK(pgorm_session_upsert(s, &how, in4, 1, &out));
+	ck_assert_uint_eq(out.len, 1);
+	OK(pgorm_session_commit(s));
+	ck_assert_int_eq(pgtest_int(conn, "SELECT count(*) FROM q_sub WHERE email = 'b@x'"), 2);
+
+	/* without the index predicate no unique index matches: the server's 42P10 */
+	pgorm_upsert plain = how;
+	plain.index_where = NULL;
+	void *in5[] = { sub("a@x", "x", 99) };
+	ck_assert_int_eq(pgorm_session_upsert(s, &plain, in5, 1, &out), PGORM_ESERVER);
+	ck_assert_str_eq(pgorm_session_error(s)->sqlstate, "42P10");
+	OK(pgorm_session_rollback(s));
+
+	/* DO NOTHING with the partial index as the arbiter */
+	pgorm_upsert skip = PGORM_UPSERT_INIT;
+	skip.conflict_columns = target;
+	skip.nconflict = 1;
+	skip.index_where = "active";
+	skip.do_nothing = true;
+	void *in6[] = { sub("a@x", "x", 99), sub("e@x", "basic", 1) };
+	OK(pgorm_session_upsert(s, &skip, in6, 2, &out));
+	ck_assert_uint_eq(out.len, 1);
+	ck_assert_ptr_nonnull(strstr(last_sql(), "ON CONFLICT (\"email\") WHERE (active) DO NOTHING RETURNING"));
+	OK(pgorm_session_commit(s));
+
+	/* bad input: refused before anything is flushed or sent */
+	Sub *pending = sub("p@x", "basic", 1);
+	OK(pgorm_session_add(s, pending));
+	pgorm_value bad_value[] = { PGORM_TEXTN(NULL, 3) };
+	struct { const char *index_where, *where; size_t n; const pgorm_value *params; bool nothing; const char *msg; } bad[] = {
+		{ "active", "t.plan <> $2", 1, frozen, false, "parameter number out of range" },
+		{ "active", "t.plan <> 'x", 0, NULL, false, "unterminated" },
+		{ "active", "t.seats < 1) OR (true", 0, NULL, false, "unbalanced ')'" },
+		{ "active", "t.plan <> $1", 1, NULL, false, "where_params is NULL" },
+		{ "active", NULL, 1, frozen, false, "where_params without where" },
+		{ "active", "t.plan <> $1", 1, bad_value, false, "NULL pointer with length 3" },
+		{ "active", "t.plan <> $1", 1, frozen, true, "not DO NOTHING" },
+		{ "", NULL, 0, NULL, false, "index_where is empty" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pgorm_upsert b = how;
+		b.index_where = bad[i].index_where;
+		b.where = bad[i].where;
+		b.nwhere_params = bad[i].n;
+		b.where_params = bad[i].params;
+		b.do_nothing = bad[i].nothing;
+		void *in7[] = { sub("a@x", "x", 100) };
+		pgtest_log_clear(&log_);
+		ck_assert_int_eq(pgorm_session_upsert(s, &b, in7, 1, &out), PGORM_EINVAL);
+		ck_assert_msg(strstr(pgorm_session_error(s)->message, bad[i].msg), "case %zu: %s", i,
+		              pgorm_session_error(s)->message);
+		ck_assert_uint_eq(log_.n, 0);
+	}
+	pgorm_upsert nocols = how;
+	nocols.conflict_columns = NULL;
+	nocols.nconflict = 0;
+	nocols.constraint = "q_sub_pkey";
+	void *in8[] = { sub("a@x", "x", 100) };
+	ck_assert_int_eq(pgorm_session_upsert(s, &nocols, in8, 1, &out), PGORM_EINVAL);
+	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "index_where needs conflict_columns"));
+	ck_assert_int_eq(pgorm_object_state(pending), PGORM_STATE_PENDING);
+	ck_assert_uint_eq(log_.n, 0);
+	OK(pgorm_session_rollback(s));
+}
+END_TEST
+
 START_TEST(test_keyset)
 {
 	/* 7 items, pages of 3 by id, then by (qty DESC, id DESC) */
@@ -833,6 +1005,7 @@ int main(void)
 	tcase_add_test(tc, test_aggregates);
 	tcase_add_test(tc, test_update_expressions);
 	tcase_add_test(tc, test_upsert);
+	tcase_add_test(tc, test_upsert_where);
 	tcase_add_test(tc, test_keyset);
 	tcase_add_test(tc, test_bad_input);
 	return pgtest_run(su);

@@ -1,8 +1,10 @@
 /* Integration tests: round trips per commit shape (issue 17). The session's BEGIN travels in
  * the same pipeline as its first statements and a commit's COMMIT in the same pipeline as the
- * flush's statements: a commit without generated-key dependencies takes 1 round trip, one with
+ * flush's statements: a commit without generated-key dependencies takes 1 round trip (new rows
+ * nothing else in the flush refers to read their keys back with INSERT … RETURNING), one with
  * them 2 (key reservation, then the statements); a named statement used for the first time is
- * prepared in the same pipeline as its execution. Counted by the connection
+ * prepared in the same pipeline as its execution (every test runs on a new connection, so each
+ * commit below prepares its statements). Counted by the connection
  * (pgorm_conn_stats.round_trips) and the session (pgorm_stats.round_trips); the statement log
  * and the database state are asserted too. Failures stay exact: SQLSTATE, object, nothing
  * committed. */
@@ -49,6 +51,21 @@ static const pgorm_relationship rchild_rels[] = {
 };
 const pgorm_model rchild_model = PGORM_MODEL("rt_child", RChild, rchild_cols, rchild_rels);
 
+/* Every column but the key nullable: a new one with nothing assigned is all defaults. */
+typedef struct RTag {
+	pgorm_object hdr;
+	int64_t id;
+	char *note;
+} RTag;
+
+static const pgorm_column rtag_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, RTag, id),
+	PGORM_COLUMN(TEXT, "note", PGORM_NULLABLE, RTag, note),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship rtag_rels[] = { PGORM_RELATIONSHIP_END };
+static const pgorm_model rtag_model = PGORM_MODEL("rt_tag", RTag, rtag_cols, rtag_rels);
+
 static pgorm_registry *reg;
 static pgorm_conn *conn;
 static pgorm_conn *check;
@@ -58,8 +75,8 @@ static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .se
 
 static void setup(void)
 {
-	const pgorm_model *models[] = { &rparent_model, &rchild_model };
-	pgtest_env_setup(&env, models, 2, "DROP TABLE IF EXISTS rt_child, rt_parent", PGTEST_CREATE_ALL,
+	const pgorm_model *models[] = { &rparent_model, &rchild_model, &rtag_model };
+	pgtest_env_setup(&env, models, 3, "DROP TABLE IF EXISTS rt_child, rt_parent, rt_tag", PGTEST_CREATE_ALL,
 	                 "INSERT INTO rt_parent (name) VALUES ('old')",
 	                 "INSERT INTO rt_child (parent_id, name) SELECT id, 'old-' || g FROM rt_parent, generate_series(1, 3) g",
 	                 NULL);
@@ -185,8 +202,7 @@ START_TEST(test_deletes_only)
 }
 END_TEST
 
-/* Mixed: an update and a delete, 1 round trip; with a new row whose generated key is reserved
- * first, 2. */
+/* Mixed: an update and a delete, 1 round trip; with a new row too (its key read back), still 1. */
 START_TEST(test_mixed)
 {
 	RChild *old[3];
@@ -202,9 +218,13 @@ START_TEST(test_mixed)
 	ck_assert_int_eq(pgorm_session_delete(s, old[1]), 0);
 	RChild *n = pgorm_object_new(s, &rchild_model);
 	n->name = pgorm_strdup(s, "new");
-	ck_assert_int_eq(PGORM_SET(n, parent_id, old[0]->parent_id), 0); /* every column: no RETURNING */
+	ck_assert_int_eq(PGORM_SET(n, parent_id, old[0]->parent_id), 0); /* every column but the key */
 	ck_assert_int_eq(pgorm_session_add(s, n), 0);
-	ck_assert_uint_eq(commit_rt(0), 2);
+	pgtest_log_clear(&log_);
+	ck_assert_uint_eq(commit_rt(0), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "nextval"), 0);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "RETURNING"), 1);
+	ck_assert_int_gt(n->id, 0);
 	ck_assert_int_eq(count("SELECT count(*) FROM rt_child"), 2);
 	ck_assert_int_eq(count("SELECT count(*) FROM rt_child WHERE name IN ('m1', 'new')"), 2);
 }
@@ -304,19 +324,174 @@ START_TEST(test_flush_then_commit)
 }
 END_TEST
 
-/* A flush that reads values back (RETURNING of a column the INSERT left out) before COMMIT:
- * the COMMIT goes alone after it. Keys + BEGIN, INSERT … RETURNING, COMMIT. */
+/* A flush that reads values back (RETURNING of a column the INSERT left out, other than the
+ * generated key) before COMMIT: the COMMIT goes alone after it. BEGIN + INSERT … RETURNING,
+ * then COMMIT. */
 START_TEST(test_returning_commits_apart)
 {
 	RChild *n = pgorm_object_new(s, &rchild_model);
 	n->name = pgorm_strdup(s, "orphan"); /* parent_id never assigned: left out, read back */
 	ck_assert_int_eq(pgorm_session_add(s, n), 0);
+	RTag *bare = pgorm_object_new(s, &rtag_model); /* nothing assigned: all defaults */
+	ck_assert_int_eq(pgorm_session_add(s, bare), 0);
 	pgtest_log_clear(&log_);
-	ck_assert_uint_eq(commit_rt(0), 3);
-	ck_assert_uint_eq(pgtest_log_count(&log_, "RETURNING"), 1);
+	ck_assert_uint_eq(commit_rt(0), 2);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "nextval"), 0);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "RETURNING \"id\", \"parent_id\""), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "INSERT INTO \"rt_tag\" (\"id\") VALUES (DEFAULT) RETURNING \"id\", \"note\""), 1);
+	ck_assert_int_gt(n->id, 0);
+	ck_assert_int_gt(bare->id, 0);
+	ck_assert(pgorm_object_is_null(bare, "note"));
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_tag WHERE note IS NULL"), 1);
 	ck_assert_str_eq(log_.sql[log_.n - 1], "COMMIT");
 	ck_assert(pgorm_object_is_null(n, "parent_id"));
 	ck_assert_int_eq(count("SELECT count(*) FROM rt_child WHERE name = 'orphan' AND parent_id IS NULL"), 1);
+}
+END_TEST
+
+/* New rows of one table, nothing referring to them: BEGIN, one INSERT … RETURNING the keys
+ * and COMMIT in 1 round trip; each object gets its row's key (checked against the row's name)
+ * and is in the identity map under it. */
+START_TEST(test_new_rows_one_table)
+{
+	RParent *p[3];
+	static const char *const names[] = { "one", "two", "three" };
+	for (int i = 0; i < 3; i++) {
+		p[i] = pgorm_object_new(s, &rparent_model);
+		ck_assert_ptr_nonnull(p[i]);
+		p[i]->name = pgorm_strdup(s, names[i]);
+		ck_assert_int_eq(pgorm_session_add(s, p[i]), 0);
+	}
+	pgtest_log_clear(&log_);
+	pgorm_conn_stats a, b;
+	pgorm_conn_stats_get(conn, &a);
+	ck_assert_uint_eq(commit_rt(0), 1);
+	pgorm_conn_stats_get(conn, &b);
+	ck_assert_uint_ge(b.prepares - a.prepares, 1); /* the INSERT's first use: prepared in the same pipeline */
+	ck_assert_uint_eq(log_.n, 3);
+	ck_assert_str_eq(log_.sql[0], "BEGIN");
+	ck_assert_str_eq(log_.sql[1], "INSERT INTO \"rt_parent\" (\"name\") VALUES ($1), ($2), ($3) RETURNING \"id\"");
+	ck_assert_str_eq(log_.sql[2], "COMMIT");
+	ck_assert_int_eq(pgorm_conn_tx_status(conn), PGORM_TX_IDLE);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(pgorm_object_state(p[i]), PGORM_STATE_PERSISTENT);
+		char sql[128];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM rt_parent WHERE id = %lld AND name = '%s'", (long long)p[i]->id,
+		         names[i]);
+		ck_assert_int_eq(count(sql), 1);
+		void *got = NULL;
+		pgorm_value key = PGORM_INT8(p[i]->id);
+		ck_assert_int_eq(pgorm_session_get(s, &rparent_model, &key, &got), 0);
+		ck_assert_ptr_eq(got, p[i]);
+	}
+	ck_assert_int_ne(p[0]->id, p[1]->id);
+}
+END_TEST
+
+/* New children of an already persistent parent: their FK is the parent's known key, nothing
+ * needs theirs: 1 round trip after the load. */
+START_TEST(test_new_children_of_persistent_parent)
+{
+	const pgorm_rel *parent = pgorm_registry_rel(reg, &rchild_model, "parent");
+	RChild *old[3];
+	ck_assert_uint_eq(load_old(old, 3), 3);
+	void *p = NULL;
+	pgorm_value key = PGORM_INT8(old[0]->parent_id);
+	ck_assert_int_eq(pgorm_session_get(s, &rparent_model, &key, &p), 0);
+	RChild *kid[2];
+	for (int i = 0; i < 2; i++) {
+		kid[i] = pgorm_object_new(s, &rchild_model);
+		ck_assert_ptr_nonnull(kid[i]);
+		kid[i]->name = pgorm_strdup(s, i ? "kid-b" : "kid-a");
+		ck_assert_int_eq(pgorm_rel_set(s, parent, kid[i], p), 0);
+		ck_assert_int_eq(pgorm_session_add(s, kid[i]), 0);
+	}
+	pgtest_log_clear(&log_);
+	ck_assert_uint_eq(commit_rt(0), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "nextval"), 0);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "BEGIN"), 0); /* it went with the load */
+	ck_assert_str_eq(log_.sql[log_.n - 1], "COMMIT");
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pgorm_object_state(kid[i]), PGORM_STATE_PERSISTENT);
+		ck_assert_int_eq(kid[i]->parent_id, ((RParent *)p)->id);
+		char sql[128];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM rt_child WHERE id = %lld AND name = 'kid-%c' AND parent_id = %lld",
+		         (long long)kid[i]->id, 'a' + i, (long long)((RParent *)p)->id);
+		ck_assert_int_eq(count(sql), 1);
+	}
+}
+END_TEST
+
+/* New rows by flush, then commit: the flush's pipeline (BEGIN + INSERT … RETURNING) gives the
+ * keys, the COMMIT goes alone: 1 + 1. */
+START_TEST(test_insert_flush_then_commit)
+{
+	RParent *p = pgorm_object_new(s, &rparent_model);
+	p->name = pgorm_strdup(s, "flushed");
+	ck_assert_int_eq(pgorm_session_add(s, p), 0);
+	uint64_t r0 = conn_rt();
+	ck_assert_int_eq(pgorm_session_flush(s), 0);
+	ck_assert_uint_eq(conn_rt() - r0, 1);
+	ck_assert_int_gt(p->id, 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_PERSISTENT);
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_parent WHERE name = 'flushed'"), 0);
+	ck_assert_uint_eq(commit_rt(0), 1);
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_parent WHERE name = 'flushed'"), 1);
+}
+END_TEST
+
+/* A refused INSERT … RETURNING in the pipelined BEGIN … COMMIT: nothing committed, the objects
+ * stay PENDING without a key and out of the identity map, the error names the object; after
+ * the rollback (TRANSIENT, no key) the retry takes 1 round trip and gets the keys. */
+START_TEST(test_failed_insert_returning_leaves_no_key)
+{
+	const pgorm_rel *parent = pgorm_registry_rel(reg, &rchild_model, "parent");
+	RChild *old[3];
+	ck_assert_uint_eq(load_old(old, 3), 3);
+	void *p = NULL;
+	pgorm_value key = PGORM_INT8(old[0]->parent_id);
+	ck_assert_int_eq(pgorm_session_get(s, &rparent_model, &key, &p), 0);
+	RChild *kid[2];
+	for (int i = 0; i < 2; i++) {
+		kid[i] = pgorm_object_new(s, &rchild_model);
+		kid[i]->name = pgorm_strdup(s, i ? "old-2" : "fresh"); /* UNIQUE: old-2 is taken */
+		ck_assert_int_eq(pgorm_rel_set(s, parent, kid[i], p), 0);
+		ck_assert_int_eq(pgorm_session_add(s, kid[i]), 0);
+	}
+	ck_assert_uint_eq(commit_rt(PGORM_ECONSTRAINT), 2); /* statements + COMMIT (skipped), ROLLBACK */
+	ck_assert_str_eq(pgorm_session_error(s)->sqlstate, "23505");
+	ck_assert_ptr_eq(pgorm_session_error_object(s), kid[1]);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pgorm_object_state(kid[i]), PGORM_STATE_PENDING);
+		ck_assert_int_eq(kid[i]->id, 0);
+	}
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_child"), 3);
+	ck_assert_int_eq(pgorm_session_rollback(s), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pgorm_object_state(kid[i]), PGORM_STATE_TRANSIENT);
+		ck_assert_int_eq(kid[i]->id, 0);
+	}
+	/* nothing entered the identity map under a key of 0 */
+	pgorm_stats st0, st1;
+	pgorm_session_stats(s, &st0);
+	void *none = NULL;
+	pgorm_value zero = PGORM_INT8(0);
+	ck_assert_int_eq(pgorm_session_get(s, &rchild_model, &zero, &none), PGORM_ENOTFOUND);
+	pgorm_session_stats(s, &st1);
+	ck_assert_uint_eq(st1.identity_hits, st0.identity_hits);
+	pgorm_session_rollback(s);
+	kid[1]->name = pgorm_strdup(s, "fresh-2");
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pgorm_session_add(s, kid[i]), 0);
+	ck_assert_uint_eq(commit_rt(0), 1);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_gt(kid[i]->id, 0);
+		void *got = NULL;
+		pgorm_value k = PGORM_INT8(kid[i]->id);
+		ck_assert_int_eq(pgorm_session_get(s, &rchild_model, &k, &got), 0);
+		ck_assert_ptr_eq(got, kid[i]);
+	}
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_child WHERE name IN ('fresh', 'fresh-2')"), 2);
 }
 END_TEST
 
@@ -355,5 +530,9 @@ int main(void)
 	tcase_add_test(tc, test_flush_then_commit);
 	tcase_add_test(tc, test_returning_commits_apart);
 	tcase_add_test(tc, test_joined_session);
+	tcase_add_test(tc, test_new_rows_one_table);
+	tcase_add_test(tc, test_new_children_of_persistent_parent);
+	tcase_add_test(tc, test_insert_flush_then_commit);
+	tcase_add_test(tc, test_failed_insert_returning_leaves_no_key);
 	return pgtest_run(su);
 }

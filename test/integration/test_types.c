@@ -821,6 +821,351 @@ START_TEST(test_custom_recv_error)
 }
 END_TEST
 
+/* ---- named types: OIDs looked up once per connection ---- */
+
+/* How many statements of log looked type OIDs up. */
+static size_t lookups(const pgtest_log *log) { return pgtest_log_count(log, "to_regtype"); }
+
+/* Issue 15: "the OID is looked up once per connection". Custom and enum values were sent
+ * untyped (OID 0); now one query looks up every named type of the registry the first time the
+ * connection needs one, and values go typed. */
+START_TEST(test_issue15_type_oids_once_per_connection)
+{
+	ck_assert_uint_eq(count_where("status", "=", PGORM_TEXT("paid")), 0); /* an enum value: the lookup */
+	ck_assert_uint_eq(lookups(&log_), 1);
+	/* the filter's value went with the enum's OID: the prepared statement says so */
+	ck_assert_str_eq(pgtest_text(conn, "SELECT string_agg(DISTINCT parameter_types::text, ',') FROM pg_prepared_statements "
+	                                   "WHERE statement LIKE '%\"status\" = $1%' AND statement NOT LIKE '%pg_prepared%'"),
+	                 "{order_status}");
+	/* the other names of the registry came with the first lookup: the custom types of the
+	 * flush, the C enum and the other schema's enum need no other */
+	Order *a = new_order("paid");
+	a->cstatus = ST_SHIPPED;
+	a->pos = (Point){ 1.5, -2 };
+	a->amount = (Amount){ "EUR", 1234 };
+	ck_assert_int_eq(pgorm_session_add(s, a), 0);
+	commit_ok();
+	ck_assert_uint_eq(count_where("cstatus", "=", PGORM_ENUM("shipped")), 1);
+	pgorm_query *q = NULL;
+	ck_assert_int_eq(pgorm_query_create(&q, s, &region_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "kind", "=", PGORM_TEXT("sea")), 0);
+	pgorm_list l;
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0);
+	pgorm_query_destroy(q);
+	Order *got = load(a->id); /* the result's enum and custom columns checked against the OIDs */
+	ck_assert(got->pos.x == 1.5 && got->pos.y == -2 && got->amount.cents == 1234);
+	ck_assert_str_eq(got->amount.currency, "EUR");
+	ck_assert_uint_eq(lookups(&log_), 1);
+	ck_assert_str_eq(db_text("pos", a->id), "(1.5,-2)");
+	ck_assert_str_eq(db_text("amount", a->id), "(EUR,1234)");
+	ck_assert_int_ge(pgtest_int(conn, "SELECT count(*) FROM pg_prepared_statements "
+	                                  "WHERE 'point'::regtype = ANY(parameter_types) AND statement LIKE 'INSERT%'"), 1);
+
+	/* a second session on the same connection: still cached */
+	int64_t id = a->id;
+	pgorm_session_destroy(s);
+	s = pgtest_env_session(&env, NULL, &log_);
+	ck_assert_uint_eq(count_where("status", "=", PGORM_TEXT("paid")), 1);
+	ck_assert_uint_eq(lookups(&log_), 0);
+
+	/* another connection looks up once for itself */
+	pgorm_conn *c2 = pgtest_connect();
+	pgtest_log log2 = { 0 };
+	pgorm_session_config cfg = PGORM_SESSION_CONFIG_INIT;
+	cfg.stmt_hook = pgtest_log_hook;
+	cfg.stmt_hook_ctx = &log2;
+	pgorm_session *s2 = NULL;
+	ck_assert_int_eq(pgorm_session_create(&s2, reg, NULL, c2, &cfg, NULL), 0);
+	void *out = NULL;
+	pgorm_value pk = PGORM_INT8(id);
+	int rc = pgorm_session_get(s2, &order_model, &pk, &out);
+	ck_assert_msg(rc == 0, "%d %s", rc, pgorm_session_error(s2)->message);
+	ck_assert_int_eq(pgorm_session_get(s2, &order_model, &pk, &out), 0);
+	ck_assert(((Order *)out)->pos.x == 1.5);
+	ck_assert_uint_eq(lookups(&log2), 1);
+	pgorm_session_destroy(s2);
+	pgtest_log_clear(&log2);
+	pgorm_conn_close(c2);
+}
+END_TEST
+
+/* The OID of PGORM_ENUM_OF(type, label) as the server received it, on c. */
+static int64_t param_oid(pgorm_conn *c, const char *type)
+{
+	pgorm_value v = PGORM_ENUM_OF(type, "happy");
+	pgorm_result *r = NULL;
+	int rc = pgorm_conn_exec(c, "SELECT pg_typeof($1)::oid::int8, $1::text", 1, &v, &r);
+	ck_assert_msg(rc == 0, "%s", pgorm_conn_error(c)->message);
+	int64_t oid = 0;
+	ck_assert_int_eq(pgorm_result_int64(r, 0, 0, &oid), 0);
+	ck_assert_str_eq(pgorm_result_text(r, 0, 1), "happy");
+	pgorm_result_free(r);
+	return oid;
+}
+
+/* A type dropped and created again has a new OID: a new connection (or one whose caches were
+ * reset) sees it; a type the server does not have is an error naming it, nothing sent. */
+START_TEST(test_type_recreated_and_missing)
+{
+	pgtest_exec(conn, "DROP TYPE IF EXISTS t15_mood");
+	pgtest_exec(conn, "DROP TYPE IF EXISTS t15_nope");
+	pgtest_exec(conn, "CREATE TYPE t15_mood AS ENUM ('sad', 'happy')");
+	pgorm_conn *a = pgtest_connect();
+	pgtest_log la = { 0 };
+	pgorm_conn_set_hook(a, pgtest_log_hook, &la, false);
+	int64_t old_oid = param_oid(a, "t15_mood");
+	/* to_regtype at run time: a 'x'::regtype constant is fixed when the statement is prepared */
+	ck_assert_int_eq(old_oid, pgtest_int(conn, "SELECT to_regtype('t15_mood')::oid::int8"));
+	ck_assert_int_eq(param_oid(a, "t15_mood"), old_oid);
+	ck_assert_uint_eq(lookups(&la), 1);
+
+	pgtest_exec(conn, "DROP TYPE t15_mood");
+	pgtest_exec(conn, "CREATE TYPE t15_mood AS ENUM ('happy', 'sad')");
+	int64_t new_oid = pgtest_int(conn, "SELECT to_regtype('t15_mood')::oid::int8");
+	ck_assert_int_ne(new_oid, old_oid);
+	pgorm_conn *b = pgtest_connect();
+	pgtest_log lb = { 0 };
+	pgorm_conn_set_hook(b, pgtest_log_hook, &lb, false);
+	ck_assert_int_eq(param_oid(b, "t15_mood"), new_oid);
+	ck_assert_uint_eq(lookups(&lb), 1);
+	pgorm_conn_cache_reset(a); /* after DISCARD ALL, or a type changed behind the connection's back */
+	ck_assert_int_eq(param_oid(a, "t15_mood"), new_oid);
+	ck_assert_uint_eq(lookups(&la), 2);
+
+	/* missing: an enum value, a custom value */
+	static const pgorm_custom_type missing_type = {
+		.name = "t15_missing", .size = sizeof(Point), .align = _Alignof(Point), .send = point_send, .recv = point_recv
+	};
+	static const Point pt = { 1, 2 };
+	pgorm_value bad[] = { PGORM_ENUM_OF("t15_nope", "x"), PGORM_CUSTOM(&missing_type, &pt) };
+	const char *names[] = { "t15_nope", "t15_missing" };
+	for (int i = 0; i < 2; i++) {
+		pgtest_log_clear(&lb);
+		int rc = pgorm_conn_exec(b, "SELECT $1::text", 1, &bad[i], NULL);
+		ck_assert_int_eq(rc, PGORM_ETYPE);
+		const char *m = pgorm_conn_error(b)->message;
+		ck_assert_msg(strstr(m, names[i]) && strstr(m, "does not exist"), "%s", m);
+		ck_assert_uint_eq(lb.n, 1); /* the lookup only: the statement was not sent */
+		ck_assert_uint_eq(lookups(&lb), 1);
+		pgorm_stmt st = { "SELECT $1::text", 1, &bad[i] }; /* the same in a pipeline */
+		ck_assert_int_eq(pgorm_conn_pipeline(b, 1, &st, NULL), PGORM_ETYPE);
+		ck_assert_int_eq(pgorm_conn_error(b)->stmt_index, 0);
+		ck_assert_uint_eq(lb.n, 2);
+	}
+	/* created later: found by the next lookup (a missing name is not cached) */
+	pgtest_exec(conn, "CREATE TYPE t15_nope AS ENUM ('x')");
+	ck_assert_int_eq(pgorm_conn_exec(b, "SELECT $1::text", 1, &bad[0], NULL), 0);
+	pgtest_exec(conn, "DROP TYPE t15_nope");
+	pgtest_exec(conn, "DROP TYPE t15_mood");
+	pgtest_log_clear(&la);
+	pgtest_log_clear(&lb);
+	pgorm_conn_close(a);
+	pgorm_conn_close(b);
+}
+END_TEST
+
+/* The pool's reset ROLLBACK drops the OIDs of types the rolled-back transaction created (a
+ * stale OID would name no type); the others stay cached across borrowers. */
+START_TEST(test_type_oids_pool_rollback)
+{
+	pgorm_pool_config cfg = PGORM_POOL_CONFIG_INIT;
+	cfg.conninfo = pgtest_dsn();
+	cfg.min_idle = 1;
+	cfg.max_size = 1; /* one connection: every acquire gets it back */
+	pgorm_pool *p = NULL;
+	pgorm_error err;
+	ck_assert_msg(pgorm_pool_create(&p, &cfg, &err) == 0, "%s", err.message);
+	pgtest_exec(conn, "DROP TYPE IF EXISTS t15_kept");
+	pgtest_exec(conn, "DROP TYPE IF EXISTS t15_mood");
+	pgtest_exec(conn, "CREATE TYPE t15_kept AS ENUM ('happy')");
+	pgorm_conn *c = NULL;
+	pgtest_log lg = { 0 };
+	ck_assert_int_eq(pgorm_pool_acquire(p, &c, &err), 0);
+	pgorm_conn_set_hook(c, pgtest_log_hook, &lg, false);
+	ck_assert_int_eq(pgorm_conn_begin(c), 0);
+	pgtest_exec(c, "DROP TYPE IF EXISTS t15_mood");
+	pgtest_exec(c, "CREATE TYPE t15_mood AS ENUM ('happy')");
+	int64_t made = param_oid(c, "t15_mood"); /* looked up inside the transaction that made it */
+	ck_assert_int_gt(param_oid(c, "t15_kept"), 0);
+	ck_assert_uint_eq(lookups(&lg), 2);
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0); /* rolled back: t15_mood is gone */
+	ck_assert_int_eq(pgorm_pool_acquire(p, &c, &err), 0);
+	pgorm_conn_set_hook(c, pgtest_log_hook, &lg, false);
+	pgtest_log_clear(&lg);
+	ck_assert_int_gt(param_oid(c, "t15_kept"), 0); /* still cached */
+	ck_assert_uint_eq(lookups(&lg), 0);
+	pgorm_value v = PGORM_ENUM_OF("t15_mood", "happy");
+	ck_assert_int_eq(pgorm_conn_exec(c, "SELECT $1::text", 1, &v, NULL), PGORM_ETYPE); /* not OID made */
+	ck_assert_msg(strstr(pgorm_conn_error(c)->message, "t15_mood"), "%s (OID was %lld)", pgorm_conn_error(c)->message,
+	              (long long)made);
+	ck_assert_uint_eq(lookups(&lg), 1);
+	pgorm_conn_set_hook(c, NULL, NULL, false);
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0);
+	pgorm_pool_destroy(p);
+	pgtest_log_clear(&lg);
+	pgtest_exec(conn, "DROP TYPE t15_kept");
+}
+END_TEST
+
+/* A result column mapped to a custom type must have the type's OID. */
+START_TEST(test_custom_result_oid)
+{
+	pgtest_exec(conn, "INSERT INTO orders (status, pos) VALUES ('new', point(3, 4))");
+	pgorm_list l;
+	int rc = pgorm_session_query_sql(s, &order_model,
+	                                 "SELECT id, status, cstatus, tags, scores, flags, bigs, smalls, ratios, uuids, wait, "
+	                                 "opens, opens_tz, addr, net, code, cc, price, doc, box(pos, pos) AS pos, amount "
+	                                 "FROM orders", 0, NULL, &l);
+	ck_assert_int_eq(rc, PGORM_ETYPE);
+	const char *m = pgorm_session_error(s)->message;
+	ck_assert_msg(strstr(m, "orders.pos") && strstr(m, "point"), "%s", m);
+	pgorm_session_rollback(s);
+}
+END_TEST
+
+/* ---- IN on enum columns ---- */
+
+static const char *const in_paid_shipped[] = { "paid", "shipped" };
+
+START_TEST(test_enum_in)
+{
+	const char *st[] = { "new", "paid", "shipped", "paid" };
+	for (int i = 0; i < 4; i++) {
+		Order *o = new_order(st[i]);
+		PGORM_SET(o, cstatus, i % 3);
+		ck_assert_int_eq(pgorm_session_add(s, o), 0);
+	}
+	commit_ok();
+	/* text-mapped enum: IN / NOT IN with a text[] of labels */
+	ck_assert_uint_eq(count_where("status", "IN", PGORM_TEXT_ARRAY(in_paid_shipped, 2)), 3);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "t.\"status\" = ANY($1::text[]::\"order_status\"[])"), 1);
+	ck_assert_uint_eq(count_where("status", "NOT IN", PGORM_TEXT_ARRAY(in_paid_shipped, 2)), 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "t.\"status\" <> ALL($1::text[]::\"order_status\"[])"), 1);
+	ck_assert_uint_eq(count_where("status", "IN", PGORM_TEXT_ARRAY(in_paid_shipped, 0)), 0);
+	/* C enum column: labels, or its C values */
+	ck_assert_uint_eq(count_where("cstatus", "IN", PGORM_TEXT_ARRAY(in_paid_shipped, 1)), 1); /* cstatus 1 */
+	static const int32_t cv[] = { ST_NEW, ST_SHIPPED };
+	ck_assert_uint_eq(count_where("cstatus", "IN", PGORM_ARRAY(INT4, cv, NULL, 2)), 3);
+	ck_assert_uint_eq(count_where("cstatus", "NOT IN", PGORM_ARRAY(INT4, cv, NULL, 2)), 1);
+	/* NULL elements: = ANY never matches them; NOT IN with one is never true (SQL) */
+	static const char *const with_null[] = { "new", NULL };
+	static const bool null_flags[] = { false, true };
+	ck_assert_uint_eq(count_where("status", "IN", PGORM_ARRAY(TEXT, with_null, null_flags, 2)), 1);
+	ck_assert_uint_eq(count_where("status", "NOT IN", PGORM_ARRAY(TEXT, with_null, null_flags, 2)), 0);
+	/* an enum in another schema: the cast names it qualified */
+	Region *r = pgorm_object_new(s, &region_model);
+	r->code = pgorm_strdup(s, "NO");
+	r->kind = pgorm_strdup(s, "sea");
+	ck_assert_int_eq(pgorm_session_add(s, r), 0);
+	commit_ok();
+	static const char *const kinds[] = { "sea" };
+	pgorm_query *q = NULL;
+	ck_assert_int_eq(pgorm_query_create(&q, s, &region_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "kind", "IN", PGORM_TEXT_ARRAY(kinds, 1)), 0);
+	pgorm_list l;
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0);
+	ck_assert_uint_eq(l.len, 1);
+	pgorm_query_destroy(q);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "= ANY($1::text[]::\"types_geo\".\"region_kind\"[])"), 1);
+
+	/* bad input: a clear error, nothing sent */
+	uint64_t before = statements(conn);
+	static const char *const lost[] = { "paid", "lost" };
+	static const int32_t out_of_table[] = { 1, 3 };
+	static const int64_t ints[] = { 1 };
+	struct { const char *col; pgorm_value v; const char *msg; } bad[] = {
+		{ "status", PGORM_TEXT_ARRAY(lost, 2), "\"lost\" is not one of its labels" },
+		{ "cstatus", PGORM_TEXT_ARRAY(lost, 2), "\"lost\" is not one of its labels" },
+		{ "cstatus", PGORM_ARRAY(INT4, out_of_table, NULL, 2), "enum value 3 is not in its label table" },
+		{ "status", PGORM_ARRAY(INT4, out_of_table, NULL, 2), "needs a text[] of labels" },
+		{ "status", PGORM_INT8_ARRAY(ints, 1), "needs a text[] of labels" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_int_eq(pgorm_query_create(&q, s, &order_model), 0);
+		ck_assert_int_eq(pgorm_query_filter(q, bad[i].col, "IN", bad[i].v), PGORM_ETYPE);
+		ck_assert_msg(strstr(pgorm_query_error(q)->message, bad[i].msg), "case %zu: %s", i, pgorm_query_error(q)->message);
+		ck_assert_int_eq(pgorm_query_all(q, &l), PGORM_ETYPE);
+		pgorm_query_destroy(q);
+	}
+	ck_assert_uint_eq(statements(conn), before);
+}
+END_TEST
+
+/* Issue 15: IN with a text[] holding a NULL element (its nulls flag set) crashed the query
+ * builder, which copied every element with strlen. */
+START_TEST(test_issue15_in_null_element)
+{
+	Order *o = new_order("new");
+	o->code = pgorm_strdup(s, "A1");
+	ck_assert_int_eq(pgorm_session_add(s, o), 0);
+	commit_ok();
+	static const char *const codes[] = { NULL, "A1", "" };
+	static const bool nulls[] = { true, false, false };
+	ck_assert_uint_eq(count_where("code", "IN", PGORM_ARRAY(TEXT, codes, nulls, 3)), 1);
+	ck_assert_uint_eq(count_where("code", "NOT IN", PGORM_ARRAY(TEXT, codes + 1, nulls + 1, 2)), 0);
+}
+END_TEST
+
+/* ---- varchar(n) / char(n) in filters ---- */
+
+static Order *coded(const char *code, const char *cc)
+{
+	Order *o = new_order("new");
+	o->code = pgorm_strdup(s, code);
+	o->cc = pgorm_strdup(s, cc);
+	ck_assert_int_eq(pgorm_session_add(s, o), 0);
+	return o;
+}
+
+/* Issue 15: on a char(n) column, "=" with a text value compared as text (the column's padding
+ * stripped, the value's kept), so 'ab ' found nothing though char(3) 'ab' = 'ab '. It now
+ * compares as char(n) does; IN too (bpchar[]). */
+START_TEST(test_issue15_char_padding)
+{
+	coded("AB-1", "ab");
+	coded("ab-2", "xyz");
+	coded("Zz_9", "a");
+	commit_ok();
+	ck_assert_str_eq(pgtest_text(conn, "SELECT string_agg(cc::text, ',' ORDER BY id) FROM orders"), "ab,xyz,a");
+	ck_assert_uint_eq(count_where("cc", "=", PGORM_TEXT("ab")), 1);
+	ck_assert_uint_eq(count_where("cc", "=", PGORM_TEXT("ab ")), 1);
+	ck_assert_uint_eq(count_where("cc", "=", PGORM_CHAR("ab  ")), 1);
+	ck_assert_uint_eq(count_where("cc", "<>", PGORM_TEXT("a  ")), 2);
+	static const char *const cc_in[] = { "ab ", "a", "q" };
+	ck_assert_uint_eq(count_where("cc", "IN", PGORM_TEXT_ARRAY(cc_in, 3)), 2);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "t.\"cc\" = ANY($1::bpchar[])"), 1);
+	ck_assert_uint_eq(count_where("cc", "NOT IN", PGORM_TEXT_ARRAY(cc_in, 3)), 1);
+	/* LIKE matches the padded value: 'a' is stored as 'a  ' */
+	ck_assert_uint_eq(count_where("cc", "LIKE", PGORM_TEXT("a")), 0);
+	ck_assert_uint_eq(count_where("cc", "LIKE", PGORM_TEXT("a%")), 2);
+	ck_assert_uint_eq(count_where("cc", "LIKE", PGORM_TEXT("a__")), 2);
+	ck_assert_uint_eq(count_where("cc", "ILIKE", PGORM_TEXT("XY%")), 1);
+	ck_assert_uint_eq(count_where("cc", "STARTSWITH", PGORM_TEXT("a")), 2);
+	/* varchar(n): LIKE / ILIKE / IN as text */
+	ck_assert_uint_eq(count_where("code", "LIKE", PGORM_TEXT("AB%")), 1);
+	ck_assert_uint_eq(count_where("code", "ILIKE", PGORM_TEXT("ab%")), 2);
+	ck_assert_uint_eq(count_where("code", "NOT ILIKE", PGORM_TEXT("ab%")), 1);
+	ck_assert_uint_eq(count_where("code", "LIKE", PGORM_VARCHAR("Zz\\_9")), 1);
+	ck_assert_uint_eq(count_where("code", "CONTAINS", PGORM_TEXT("_")), 1); /* escaped: a literal _ */
+	ck_assert_uint_eq(count_where("code", "ENDSWITH", PGORM_TEXT("-2")), 1);
+	static const char *const codes[] = { "AB-1", "ab-2", "AB-1 " };
+	ck_assert_uint_eq(count_where("code", "IN", PGORM_TEXT_ARRAY(codes, 3)), 2);
+	ck_assert_uint_eq(count_where("code", "NOT IN", PGORM_TEXT_ARRAY(codes, 3)), 1);
+	ck_assert_uint_eq(count_where("code", "=", PGORM_TEXT("AB-1 ")), 0); /* varchar keeps blanks */
+	/* a value longer than the column is just no match (the server compares, never truncates) */
+	ck_assert_uint_eq(count_where("code", "=", PGORM_TEXT("AB-1-and-more")), 0);
+	/* not text: refused before any SQL */
+	pgorm_query *q = NULL;
+	ck_assert_int_eq(pgorm_query_create(&q, s, &order_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "cc", "LIKE", PGORM_INT4(1)), PGORM_ETYPE);
+	pgorm_query_destroy(q);
+	static const int64_t ints[] = { 1 };
+	ck_assert_int_eq(pgorm_query_create(&q, s, &order_model), 0);
+	ck_assert_int_eq(pgorm_query_filter(q, "code", "IN", PGORM_INT8_ARRAY(ints, 1)), PGORM_ETYPE);
+	pgorm_query_destroy(q);
+}
+END_TEST
+
 /* ---- DDL ---- */
 
 START_TEST(test_ddl_and_check)
@@ -951,6 +1296,13 @@ int main(void)
 	tcase_add_test(tc, test_numeric_helpers);
 	tcase_add_test(tc, test_jsonb_borrowed);
 	tcase_add_test(tc, test_custom_recv_error);
+	tcase_add_test(tc, test_issue15_type_oids_once_per_connection);
+	tcase_add_test(tc, test_type_recreated_and_missing);
+	tcase_add_test(tc, test_type_oids_pool_rollback);
+	tcase_add_test(tc, test_custom_result_oid);
+	tcase_add_test(tc, test_enum_in);
+	tcase_add_test(tc, test_issue15_in_null_element);
+	tcase_add_test(tc, test_issue15_char_padding);
 	tcase_add_test(tc, test_ddl_and_check);
 	tcase_add_test(tc, test_registry_validation);
 	return pgtest_run(su);

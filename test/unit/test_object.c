@@ -488,6 +488,27 @@ START_TEST(test_keyarray)
 }
 END_TEST
 
+/* The loader copies and hashes a string in one pass: the same word as pgorm__hash_bytes of the
+ * copy (what pgorm__observe computes later), the copy NUL-terminated, nothing written past the
+ * room pgorm__arena_alloc(n + 1) gives. */
+START_TEST(test_hash_copy)
+{
+	char src[80], dst[96];
+	for (size_t i = 0; i < sizeof src; i++)
+		src[i] = (char)('a' + (i * 7) % 26);
+	for (size_t n = 0; n < 72; n++) {
+		size_t room = (n + 1 + 7) & ~(size_t)7;
+		memset(dst, 0x55, sizeof dst);
+		uint64_t h = pgorm__hash_copy(dst, src, n);
+		ck_assert_uint_eq(h, pgorm__hash_bytes(src, n));
+		ck_assert_int_eq(memcmp(dst, src, n), 0);
+		ck_assert_int_eq(dst[n], '\0');
+		for (size_t k = room; k < sizeof dst; k++)
+			ck_assert_int_eq((unsigned char)dst[k], 0x55);
+	}
+}
+END_TEST
+
 START_TEST(test_objlist)
 {
 	pgorm__objlist l = { 0 };
@@ -518,6 +539,7 @@ int main(void)
 	tcase_add_test(tc, test_col_word);
 	tcase_add_test(tc, test_keyarray);
 	tcase_add_test(tc, test_objlist);
+	tcase_add_test(tc, test_hash_copy);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
