@@ -153,7 +153,12 @@
  * the divergences fixed run as test_issue_differential_repros (fixed_repros[] below); the
  * other files of test/differential/repro reproduce a difference listed above (they diverge).
  * Long runs: seeds 1-200 (PGORM_TEST_SEED=1 PGORM_TEST_SEQS=100 and PGORM_TEST_SEED=101
- * PGORM_TEST_SEQS=100, 600 operations each) agree on every seed.
+ * PGORM_TEST_SEQS=100, 600 operations each) agree on every seed; seeds 201-300 on all but
+ * seed 275, a pgorm bug still open: a one-to-one parent set to NULL, rolled back, set to NULL
+ * again while unloaded and deleted: the flush deletes the parent without the previous child
+ * (23503; SQLAlchemy deletes the orphan first). Reproducer
+ * repro/open-s275-o2o-null-rollback-delete.ops (rollback leaves the parent's one-to-one NULL
+ * while the child's many-to-one is restored).
  */
 #include "pgtest.h"
 
