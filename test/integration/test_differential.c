@@ -153,12 +153,10 @@
  * the divergences fixed run as test_issue_differential_repros (fixed_repros[] below); the
  * other files of test/differential/repro reproduce a difference listed above (they diverge).
  * Long runs: seeds 1-200 (PGORM_TEST_SEED=1 PGORM_TEST_SEQS=100 and PGORM_TEST_SEED=101
- * PGORM_TEST_SEQS=100, 600 operations each) agree on every seed; seeds 201-300 on all but
- * seed 275, a pgorm bug still open: a one-to-one parent set to NULL, rolled back, set to NULL
- * again while unloaded and deleted: the flush deletes the parent without the previous child
- * (23503; SQLAlchemy deletes the orphan first). Reproducer
- * repro/open-s275-o2o-null-rollback-delete.ops (rollback leaves the parent's one-to-one NULL
- * while the child's many-to-one is restored).
+ * PGORM_TEST_SEQS=100, 600 operations each) agree on every seed; seeds 201-300 agreed but for
+ * seed 275, fixed since (a one-to-one parent set to NULL while unloaded and then deleted: the
+ * flush did not load its previous child and deleted the parent first, 23503; reproducer
+ * s275-o2o-null-rollback-delete.ops).
  */
 #include "pgtest.h"
 
@@ -1989,6 +1987,7 @@ static const char *const fixed_repros[] = {
 	"s97-null-twice-unloaded.ops", "m2o-delete-cascade-expired.ops",
 	"orphan-mark-rolled-back.ops", "link-rolled-back-then-delete.ops", "expired-child-set-null-no-orphan.ops",
 	"s68-deleted-child-new-parent.ops", "s83-orphan-deleted-new-parent.ops", "s223-expunge-expired-o2o.ops",
+	"s275-o2o-null-rollback-delete.ops",
 };
 
 START_TEST(test_issue_differential_repros)
