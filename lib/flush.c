@@ -206,13 +206,14 @@ static int reload_scalar(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *p
 
 /* One-to-one (scalar one-to-many) relationships set while they were not loaded: relink()
  * marks the parent's link_dirty bit of r. The old child is unknown in memory, so it is
- * loaded here (one SELECT … = ANY per relationship) to be nulled or orphaned below. */
+ * loaded here (one SELECT … = ANY per relationship) to be nulled or orphaned below; also
+ * when the parent is deleted since (its delete cascade finds the relationship loaded). */
 static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 {
 	bool any = false;
 	for (size_t i = 0; i < s->ntracked && !any; i++) {
 		pgorm__objstate *st = pgorm__st(s->tracked[i]);
-		if (st->link_dirty == 0 || st->state != PGORM_STATE_PERSISTENT)
+		if (st->link_dirty == 0 || (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_DELETED))
 			continue;
 		pgorm__model_info *mi = pgorm__session_info(s, s->tracked[i]);
 		for (size_t k = 0; k < mi->nrels && !any; k++)
@@ -229,7 +230,8 @@ static int resolve_replaced_scalars(pgorm_session *s, bool dry, plan *pl)
 			for (size_t i = 0; i < s->ntracked && rc == 0; i++) {
 				void *o = s->tracked[i];
 				pgorm__objstate *st = pgorm__st(o);
-				if (((pgorm_object *)o)->model == mi->model && st->state == PGORM_STATE_PERSISTENT &&
+				if (((pgorm_object *)o)->model == mi->model &&
+				    (st->state == PGORM_STATE_PERSISTENT || st->state == PGORM_STATE_DELETED) &&
 				    ((st->link_dirty >> k) & 1) && !pgorm__objlist_push(&parents, o))
 					rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 			}

@@ -413,10 +413,14 @@ static int cascade_collect(pgorm_session *s, void *obj, bool self, const char *w
 static int cascade_apply(pgorm_session *s, const pgorm__objlist *l, const char *what);
 
 /* Whether linking target to owner through r pulls target into owner's session (save-update
- * from an object in the session to one in none). */
+ * from an object in the session to one in none). A deleted child setting its many-to-one too:
+ * it is in SQLAlchemy's session until the transaction ends (the cascade is collected before
+ * the link, as SQLAlchemy's runs before its backref, so it does not reach the child). */
 static bool pulls_in(const pgorm_rel *r, void *owner, void *target)
 {
-	if (target == NULL || !in_session(owner) || !(r->cascade & PGORM_CASCADE_SAVE_UPDATE))
+	bool attached = in_session(owner) ||
+	                (r->kind == PGORM_REL_MANY_TO_ONE && pgorm__st(owner)->state == PGORM_STATE_DELETED);
+	if (target == NULL || !attached || !(r->cascade & PGORM_CASCADE_SAVE_UPDATE))
 		return false;
 	uint8_t ts = pgorm__st(target)->state;
 	return ts == PGORM_STATE_TRANSIENT || ts == PGORM_STATE_DETACHED;
@@ -842,7 +846,8 @@ void pgorm__detach(pgorm_session *s, void *obj)
 }
 
 /* obj, then every object reachable from it along relationships carrying the cascade bit
- * (what is in memory: loaded collections, queued additions, to-one links), each once, in
+ * (what is in memory: loaded collections, queued additions, loaded to-one links; an expired
+ * object's to-one link may be stale, SQLAlchemy follows what is loaded), each once, in
  * breadth-first order: no recursion, whatever the depth or the cycles. Objects of another
  * state than the ones kept by `keep` stop the walk. */
 int pgorm__cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)(const void *), pgorm__objlist *out)
@@ -857,7 +862,7 @@ int pgorm__cascade_reach(pgorm_session *s, void *obj, unsigned bit, bool (*keep)
 		pgorm__model_info *mi = pgorm__session_info(s, o);
 		for (size_t k = 0; k < mi->nrels && rc == 0; k++) {
 			const pgorm_rel *r = mi->rels[k];
-			if (!(r->cascade & bit))
+			if (!(r->cascade & bit) || (r->scalar && !is_loaded(o, r)))
 				continue;
 			void *single;
 			size_t cnt;

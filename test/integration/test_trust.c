@@ -607,6 +607,61 @@ START_TEST(test_issue_link_flushed_deleted_refused)
 }
 END_TEST
 
+/* A deleted object belongs to its session until the transaction ends (SQLAlchemy's
+ * state.session): giving it a transient parent, its DELETE flushed or only marked, pulls the
+ * parent in by the save-update cascade, and the parent is inserted; the deleted row stays
+ * deleted (before: the parent stayed transient and was lost; differential seeds 68 and 83). */
+START_TEST(test_issue_deleted_object_cascades_save_update)
+{
+	Kid *k = kid("k"), *k2 = kid("k2");
+	pgorm_session_add(s, k);
+	pgorm_session_add(s, k2);
+	commit_ok();
+	ck_assert_int_eq(pgorm_session_delete(s, k), 0);
+	ck_assert_int_eq(pgorm_session_flush(s), 0); /* its DELETE flushed */
+	Parent *p = parent("p");
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k, p), 0);
+	ck_assert_int_eq(pgorm_object_state(p), PGORM_STATE_PENDING);
+	ck_assert_int_eq(pgorm_session_delete(s, k2), 0); /* marked only */
+	Parent *p2 = parent("p2");
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k2, p2), 0);
+	ck_assert_int_eq(pgorm_object_state(p2), PGORM_STATE_PENDING);
+	commit_ok();
+	ck_assert_int_eq(q("SELECT count(*) FROM parents WHERE name IN ('p', 'p2')"), 2);
+	ck_assert_int_eq(q("SELECT count(*) FROM kids"), 0);
+}
+END_TEST
+
+/* The expunge cascade follows what is loaded (SQLAlchemy: PASSIVE_NO_INITIALIZE): a to-one
+ * link kept in memory by an expired object is not followed, so the object it points at stays
+ * in the session; once loaded again, it is (before: expunged along the stale link; seed 223). */
+START_TEST(test_issue_expunge_skips_expired_to_one)
+{
+	Account *a = pgorm_object_new(s, &account_model);
+	a->name = "a";
+	Profile *pr = pgorm_object_new(s, &profile_model);
+	pr->bio = "bio";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, a, pr), 0);
+	pgorm_session_add(s, a);
+	commit_ok(); /* expired: a->profile is kept in memory, not loaded */
+	ck_assert_ptr_eq(a->profile, pr);
+	ck_assert_int_eq(pgorm_session_expunge(s, a), 0);
+	ck_assert_int_eq(pgorm_object_state(a), PGORM_STATE_DETACHED);
+	ck_assert_int_eq(pgorm_object_state(pr), PGORM_STATE_PERSISTENT);
+
+	Account *b = pgorm_object_new(s, &account_model);
+	b->name = "b";
+	Profile *pr2 = pgorm_object_new(s, &profile_model);
+	pr2->bio = "bio2";
+	ck_assert_int_eq(pgorm_rel_set(s, profile_rel, b, pr2), 0);
+	pgorm_session_add(s, b);
+	commit_ok();
+	ck_assert_int_eq(pgorm_rel_load(s, profile_rel, b, NULL), 0);
+	ck_assert_int_eq(pgorm_session_expunge(s, b), 0);
+	ck_assert_int_eq(pgorm_object_state(pr2), PGORM_STATE_DETACHED);
+}
+END_TEST
+
 /* Three rules of SQLAlchemy's found by the differential test, where pgorm differed:
  * - a delete cascades along a many-to-one with cascade delete (account -> profile), also when
  *   the link is expired (before: the profile stayed);
@@ -1176,6 +1231,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_issue_rollback_skips_expunged);
 	tcase_add_test(tc, test_issue_orphaned_while_transient_then_added);
 	tcase_add_test(tc, test_issue_link_flushed_deleted_refused);
+	tcase_add_test(tc, test_issue_deleted_object_cascades_save_update);
+	tcase_add_test(tc, test_issue_expunge_skips_expired_to_one);
 	tcase_add_test(tc, test_issue_m2o_delete_cascade_and_unloaded_orphans);
 	tcase_add_test(tc, test_issue_rollback_undoes_links);
 	return su;
