@@ -10,7 +10,7 @@ trap 'rm -f "$out"' EXIT
 cd "$here"
 for t in t1 t2 t3 t4; do
 	echo "### $t"
-	PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$t.py"
+	PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -u "$t.py"  # unbuffered: warnings stay in place
 done 2>&1 | sed -E -e 's/0x[0-9a-f]+/0x…/g' -e "s|$here/||g" >"$out"  # no checkout path in warnings
 if [ "${PGORM_DETACHED_UPDATE:-0}" = 1 ]; then
 	cp "$out" expected.txt
