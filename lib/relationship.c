@@ -224,14 +224,13 @@ bool pgorm__orphan_cascade(const pgorm_rel *m2o)
  * collection without cascading it). */
 static int check_not_deleted(pgorm_session *s, const pgorm_rel *r, void *owner, void *target, const char *what)
 {
-	const pgorm_rel *p = r->partner;
+	/* Only the relationship the call names cascades (2.0: no save-update cascade along the
+	 * backref), so a deleted owner may still point at an object in the session: SQLAlchemy
+	 * accepts deleted_child.parent = p even with p.children loaded (differential seed 379). */
 	void *gone = NULL;
 	if (target != NULL && in_session(owner) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
 	    (pgorm__st(target)->flags2 & OBJ2_WAS_DELETED))
 		gone = target;
-	else if (target != NULL && p != NULL && in_session(target) && (p->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
-	         is_loaded(target, p) && (pgorm__st(owner)->flags2 & OBJ2_WAS_DELETED))
-		gone = owner;
 	if (gone == NULL || (r->flags & PGORM_REL_VIEWONLY))
 		return 0;
 	return pgorm__session_fail(s, PGORM_ESTATE, "%s: the %s object has been deleted (its DELETE was flushed): it cannot be linked to an object in the session",

@@ -156,7 +156,10 @@
  * PGORM_TEST_SEQS=100, 600 operations each) agree on every seed; seeds 201-300 agreed but for
  * seed 275, fixed since (a one-to-one parent set to NULL while unloaded and then deleted: the
  * flush did not load its previous child and deleted the parent first, 23503; reproducer
- * s275-o2o-null-rollback-delete.ops); with that fix seeds 251-300 agree on every seed.
+ * s275-o2o-null-rollback-delete.ops); with that fix seeds 1-300 agree on every seed. Seeds
+ * 301-400 agreed but for seed 379, fixed since (a flushed-deleted child's own many-to-one set
+ * to a parent whose collection is loaded was refused: only the named relationship cascades,
+ * not its backref; reproducer s379-deleted-child-sets-parent.ops).
  */
 #include "pgtest.h"
 
@@ -1987,7 +1990,7 @@ static const char *const fixed_repros[] = {
 	"s97-null-twice-unloaded.ops", "m2o-delete-cascade-expired.ops",
 	"orphan-mark-rolled-back.ops", "link-rolled-back-then-delete.ops", "expired-child-set-null-no-orphan.ops",
 	"s68-deleted-child-new-parent.ops", "s83-orphan-deleted-new-parent.ops", "s223-expunge-expired-o2o.ops",
-	"s275-o2o-null-rollback-delete.ops",
+	"s275-o2o-null-rollback-delete.ops", "s379-deleted-child-sets-parent.ops",
 };
 
 START_TEST(test_issue_differential_repros)

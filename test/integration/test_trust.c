@@ -599,8 +599,10 @@ START_TEST(test_issue_link_flushed_deleted_refused)
 	ck_assert_ptr_nonnull(strstr(pgorm_session_error(s)->message, "has been deleted"));
 	ck_assert_uint_eq(p2->kids.len, 0);
 	ck_assert_ptr_null(k->parent);
-	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k, p2), PGORM_ESTATE);
-	ck_assert_ptr_null(k->parent);
+	/* the deleted kid's own many-to-one may point at p2: only the named relationship cascades,
+	 * not its backref (SQLAlchemy accepts it; differential seed 379); nothing is written for it */
+	ck_assert_int_eq(pgorm_rel_set(s, parent_rel, k, p2), 0);
+	ck_assert_ptr_eq(k->parent, p2);
 	commit_ok();
 	ck_assert_int_eq(q("SELECT count(*) FROM kids"), 0);
 	ck_assert_int_eq(q("SELECT count(*) FROM parents"), 2);
