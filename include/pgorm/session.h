@@ -327,15 +327,19 @@ PGORM_API int pgorm_session_plan(pgorm_session *s, char **out);
 
 /** Append child to parent's collection r (one-to-many or many-to-many); sets the partner
  * side. If the partner is an unloaded collection, the change is queued and merged on load.
- * Cascades save-update to the child when the parent is in the session.
- * Errors: PGORM_EINVAL (NULL, wrong models, r not a collection). */
+ * Cascades save-update to the child when the parent is in the session (along r only, never
+ * along its partner, as SQLAlchemy 2.0).
+ * Errors: PGORM_EINVAL (NULL, wrong models, r not a collection), PGORM_ESTATE (the child's
+ * DELETE was flushed and r cascades save-update: SQLAlchemy's "has been deleted"). */
 PGORM_API int pgorm_rel_append(pgorm_session *s, const pgorm_rel *r, void *parent, void *child);
 /** Remove child from parent's collection r; at flush its FK becomes NULL, or it is deleted
  * with delete-orphan, unless it was attached to another parent by then.
  * Errors: PGORM_EINVAL (NULL, wrong models, child not in the collection), PGORM_ENOMEM. */
 PGORM_API int pgorm_rel_remove(pgorm_session *s, const pgorm_rel *r, void *parent, void *child);
 /** Set a to-one relationship (many-to-one, or one-to-one) of obj to target (NULL detaches).
- * Errors: PGORM_EINVAL (NULL obj, wrong models, r a collection), PGORM_ENOMEM. */
+ * Cascades save-update along r to target; obj itself may be deleted (its DELETE flushed).
+ * Errors: PGORM_EINVAL (NULL obj, wrong models, r a collection), PGORM_ENOMEM, PGORM_ESTATE
+ * (target's DELETE was flushed and r cascades save-update). */
 PGORM_API int pgorm_rel_set(pgorm_session *s, const pgorm_rel *r, void *obj, void *target);
 /** Read a to-one relationship (works for header-stored backrefs too); no SQL. *out may be NULL.
  * Errors: PGORM_EINVAL (NULL obj, wrong model, r a collection). */
