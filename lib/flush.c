@@ -153,8 +153,8 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *par
 	const pgorm_rel *m2o = r->partner;
 	for (size_t i = 0; i < parents->n; i++) {
 		void *p = parents->items[i];
-		if (!((pgorm__st(p)->loaded >> r->index) & 1))
-			continue;
+		/* still unloaded (passive_deletes): only the children queued in memory are known;
+		 * they are reached as SQLAlchemy reaches them (its append loaded the collection) */
 		void *single;
 		size_t nk;
 		void **kids = pgorm__rel_items(p, r, &single, &nk);
