@@ -218,23 +218,18 @@ bool pgorm__orphan_cascade(const pgorm_rel *m2o)
 }
 
 /* SQLAlchemy's save-update cascade refuses an object whose DELETE was flushed ("has been
- * deleted; use make_transient()"): linking one to an object in the session, along a
- * relationship that cascades save-update, is refused before anything changes. Through the
- * other side only when that side is loaded (SQLAlchemy queues a backref change to an unloaded
- * collection without cascading it). */
+ * deleted; use make_transient()"): linking one as the target of a relationship that cascades
+ * save-update, from an object in the session, is refused before anything changes. Only the
+ * relationship the call names cascades (2.0: none along the backref), so a deleted owner may
+ * still point at an object in the session: deleted_child.parent = p is accepted even with
+ * p.children loaded (differential seed 379). */
 static int check_not_deleted(pgorm_session *s, const pgorm_rel *r, void *owner, void *target, const char *what)
 {
-	/* Only the relationship the call names cascades (2.0: no save-update cascade along the
-	 * backref), so a deleted owner may still point at an object in the session: SQLAlchemy
-	 * accepts deleted_child.parent = p even with p.children loaded (differential seed 379). */
-	void *gone = NULL;
-	if (target != NULL && in_session(owner) && (r->cascade & PGORM_CASCADE_SAVE_UPDATE) &&
-	    (pgorm__st(target)->flags2 & OBJ2_WAS_DELETED))
-		gone = target;
-	if (gone == NULL || (r->flags & PGORM_REL_VIEWONLY))
+	if (target == NULL || !in_session(owner) || !(r->cascade & PGORM_CASCADE_SAVE_UPDATE) ||
+	    (r->flags & PGORM_REL_VIEWONLY) || !(pgorm__st(target)->flags2 & OBJ2_WAS_DELETED))
 		return 0;
 	return pgorm__session_fail(s, PGORM_ESTATE, "%s: the %s object has been deleted (its DELETE was flushed): it cannot be linked to an object in the session",
-	                           what, ((pgorm_object *)gone)->model->table);
+	                           what, ((pgorm_object *)target)->model->table);
 }
 
 /* Set child's link. A pending child cut from its parent under delete-orphan leaves the
