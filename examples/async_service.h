@@ -186,4 +186,40 @@ static inline void svc_start_next(svc_service *sv)
 		svc_die("attach to the loop", rc, NULL);
 }
 
+/* What both services do around their loop: read CONNINFO REQUESTS CONNECTIONS, create the
+ * tables and the pool (svc_open); start the first half of the requests on loop (svc_launch);
+ * report and free everything (svc_close: the exit status). */
+static inline size_t svc_open(svc_service *sv, int argc, char **argv, int (*attach)(void *, pgorm_op *))
+{
+	const char *conninfo = argc > 1 ? argv[1] : getenv("PGORM_TEST_DSN");
+	*sv = (svc_service){ .n = argc > 2 ? atoi(argv[2]) : 200, .attach = attach };
+	size_t conns = argc > 3 ? (size_t)atoi(argv[3]) : 4;
+	sv->reg = svc_setup(conninfo, 100);
+	pgorm_pool_config pc = PGORM_POOL_CONFIG_INIT;
+	pc.conninfo = conninfo;
+	pc.max_size = conns;
+	pgorm_error err;
+	int rc = pgorm_pool_create(&sv->pool, &pc, &err);
+	if (rc != 0)
+		svc_die("pool", rc, err.message);
+	sv->req = calloc((size_t)sv->n, sizeof *sv->req);
+	return conns;
+}
+
+static inline void svc_launch(svc_service *sv, void *loop)
+{
+	sv->loop = loop;
+	for (int i = 0; i < (sv->n + 1) / 2; i++)
+		svc_start_next(sv);
+}
+
+static inline int svc_close(svc_service *sv)
+{
+	printf("%d requests: %d answered correctly, %d failed\n", sv->n, sv->ok, sv->failed);
+	pgorm_pool_destroy(sv->pool);
+	pgorm_registry_destroy((pgorm_registry *)sv->reg);
+	free(sv->req);
+	return sv->failed == 0 && sv->ok == sv->n ? 0 : 1;
+}
+
 #endif
