@@ -425,43 +425,6 @@ static void build_index(pgorm__sb *b, const dtable *t, size_t i)
 	pgorm__sb_add(b, ")");
 }
 
-/* ---- transactions ---- */
-
-static int tx_open(pgorm_conn *c, bool *sp)
-{
-	int rc = pgorm__conn_check(c);
-	if (rc != 0)
-		return rc;
-	switch (pgorm_conn_tx_status(c)) {
-	case PGORM_TX_IDLE:
-		*sp = false;
-		return pgorm_conn_begin(c);
-	case PGORM_TX_INTRANS:
-		*sp = true;
-		return pgorm_conn_savepoint(c, SAVEPOINT_NAME);
-	default:
-		return pgorm__error_set(&c->err, PGORM_ESTATE, "DDL: the connection is busy or in a failed transaction");
-	}
-}
-
-/* Commit (rc == 0) or undo, keeping the first error in c->err. */
-static int tx_close(pgorm_conn *c, bool sp, int rc)
-{
-	if (rc == 0)
-		return sp ? pgorm_conn_release_savepoint(c, SAVEPOINT_NAME) : pgorm_conn_commit(c);
-	pgorm_error saved = c->err;
-	if (pgorm_conn_ok(c)) {
-		if (sp) {
-			if (pgorm_conn_rollback_to(c, SAVEPOINT_NAME) == 0)
-				pgorm_conn_release_savepoint(c, SAVEPOINT_NAME);
-		} else {
-			pgorm_conn_rollback(c);
-		}
-	}
-	c->err = saved;
-	return rc;
-}
-
 static int run(pgorm_conn *c, pgorm__sb *b)
 {
 	const char *sql = pgorm__sb_str(b);
@@ -572,7 +535,7 @@ int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c, bool if_
 	for (size_t i = 0; i < l.n && rc == 0; i++)
 		avail[i] = oids[i] != 0;
 	bool sp = false;
-	if (rc == 0 && (rc = tx_open(c, &sp)) == 0) {
+	if (rc == 0 && (rc = pgorm__conn_unit_open(c, SAVEPOINT_NAME, "DDL", &sp)) == 0) {
 		for (size_t i = 0; i < l.nmodels && rc == 0; i++)
 			if (!avail[i])
 				rc = create_enums(c, &l.t[i], &b);
@@ -610,7 +573,7 @@ int pgorm_registry_create_all(const pgorm_registry *reg, pgorm_conn *c, bool if_
 				rc = run(c, &b);
 			}
 		}
-		rc = tx_close(c, sp, rc);
+		rc = pgorm__conn_unit_close(c, SAVEPOINT_NAME, sp, rc);
 	}
 	pgorm__sb_free(&b);
 	pgorm__free(oids);

@@ -1448,3 +1448,42 @@ static int savepoint_cmd(pgorm_conn *c, const char *verb, const char *name)
 int pgorm_conn_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "SAVEPOINT ", name); }
 int pgorm_conn_release_savepoint(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "RELEASE SAVEPOINT ", name); }
 int pgorm_conn_rollback_to(pgorm_conn *c, const char *name) { return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT ", name); }
+
+/* ---- a unit of work of the library's own (DDL, diff) ---- */
+
+int pgorm__conn_unit_open(pgorm_conn *c, const char *savepoint, const char *who, bool *sp)
+{
+	int rc = pgorm__conn_check(c);
+	if (rc != 0)
+		return rc;
+	switch (pgorm_conn_tx_status(c)) {
+	case PGORM_TX_IDLE:
+		*sp = false;
+		return pgorm_conn_begin(c);
+	case PGORM_TX_INTRANS:
+		*sp = true;
+		return pgorm_conn_savepoint(c, savepoint);
+	default:
+		return pgorm__error_set(&c->err, PGORM_ESTATE, "%s: the connection is busy or in a failed transaction", who);
+	}
+}
+
+void pgorm__conn_unit_undo(pgorm_conn *c, const char *savepoint, bool sp)
+{
+	pgorm_error saved = c->err;
+	if (pgorm_conn_ok(c)) {
+		if (!sp)
+			pgorm_conn_rollback(c);
+		else if (pgorm_conn_rollback_to(c, savepoint) == 0)
+			pgorm_conn_release_savepoint(c, savepoint);
+	}
+	c->err = saved;
+}
+
+int pgorm__conn_unit_close(pgorm_conn *c, const char *savepoint, bool sp, int rc)
+{
+	if (rc == 0)
+		return sp ? pgorm_conn_release_savepoint(c, savepoint) : pgorm_conn_commit(c);
+	pgorm__conn_unit_undo(c, savepoint, sp);
+	return rc;
+}

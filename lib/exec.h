@@ -115,5 +115,15 @@ void pgorm__conn_types_hint(pgorm_conn *c, const char *const *names, size_t n, c
 void pgorm__conn_types_reset(pgorm_conn *c, bool fresh_only);
 /* Check the connection is usable from this process; sets c->err. */
 int pgorm__conn_check(pgorm_conn *c);
+/* A unit of work of its own on c, for the library's DDL and diff: a transaction when c is
+ * idle, else the savepoint named savepoint inside the caller's transaction (*sp tells which).
+ * Errors: those of pgorm__conn_check, PGORM_ESTATE naming who when c is busy or in a failed
+ * transaction, those of BEGIN / SAVEPOINT; in c->err. */
+int pgorm__conn_unit_open(pgorm_conn *c, const char *savepoint, const char *who, bool *sp);
+/* End the unit: commit it (or release the savepoint) when rc == 0, else undo it. Returns rc,
+ * or the commit's error; the first error stays in c->err (an undo's own error is dropped). */
+int pgorm__conn_unit_close(pgorm_conn *c, const char *savepoint, bool sp, int rc);
+/* Undo the unit whatever happened in it, keeping c->err as it was. */
+void pgorm__conn_unit_undo(pgorm_conn *c, const char *savepoint, bool sp);
 
 #endif

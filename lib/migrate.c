@@ -598,16 +598,8 @@ int pgorm_registry_diff_sql(const pgorm_registry *reg, pgorm_conn *c, const char
 			                        "pgorm_registry_diff_sql: model %s names schema %s; diff compares models "
 			                        "that use the search_path (PGORM_MODEL) with one schema",
 			                        reg->models[i].model->table, reg->models[i].model->schema);
-	int rc = pgorm__conn_check(c);
-	if (rc != 0)
-		return rc;
 	bool sp;
-	switch (pgorm_conn_tx_status(c)) {
-	case PGORM_TX_IDLE: sp = false; rc = pgorm_conn_begin(c); break;
-	case PGORM_TX_INTRANS: sp = true; rc = pgorm_conn_savepoint(c, SAVEPOINT_NAME); break;
-	default:
-		return pgorm__error_set(&c->err, PGORM_ESTATE, "pgorm_registry_diff_sql: connection busy or in a failed transaction");
-	}
+	int rc = pgorm__conn_unit_open(c, SAVEPOINT_NAME, "pgorm_registry_diff_sql", &sp);
 	if (rc != 0)
 		return rc;
 	mcat want = { 0 }, have = { 0 };
@@ -646,16 +638,7 @@ int pgorm_registry_diff_sql(const pgorm_registry *reg, pgorm_conn *c, const char
 	if (rc == 0 && s.changes > 0 && (*sql = wrap(&s, schema, schema_exists)) == NULL)
 		rc = pgorm__error_set(&c->err, PGORM_ENOMEM, "out of memory building the migration");
 	/* nothing of the scratch schema stays: always roll back */
-	pgorm_error saved = c->err;
-	if (pgorm_conn_ok(c)) {
-		if (sp) {
-			if (pgorm_conn_rollback_to(c, SAVEPOINT_NAME) == 0)
-				pgorm_conn_release_savepoint(c, SAVEPOINT_NAME);
-		} else {
-			pgorm_conn_rollback(c);
-		}
-	}
-	c->err = saved;
+	pgorm__conn_unit_undo(c, SAVEPOINT_NAME, sp);
 	mcat_free(&want);
 	mcat_free(&have);
 	pgorm__sb_free(&s.b);
