@@ -1,41 +1,88 @@
 #!/usr/bin/env python3
 """bench/scaling_report.py OUT_DIR BENCH_DIR — bench/scaling's report.
 
-Reads the RESULT lines of OUT_DIR/scale-<workload>-<raw|pgorm>-<size>.txt (one line per key and
-round; the round's figure is the median of its repetitions, the size's figure the median over
-rounds), writes OUT_DIR/scale-<workload>.dat for bench/scaling.gp and BENCH_DIR/SCALING.md.
+Reads the RESULT lines of OUT_DIR/scale-<workload>-<contestant>-<size>.txt (contestant raw,
+pgorm, sqlalchemy or mikroorm; one line per key and round; the round's figure is the median of
+its repetitions, the size's figure the median over rounds; the peers run one round), writes
+OUT_DIR/scale-<workload>.dat for bench/scaling.gp ("?" where a contestant did not run that size)
+and BENCH_DIR/SCALING.md. Outputs without the peers (an older bench/out) give the raw and pgorm
+columns only.
 """
 import glob
 import os
 import re
 import statistics
 import sys
+import textwrap
 
 WORKLOADS = [
-    # workload, raw key, pgorm key, objects per unit of size, size label, raw label
+    # workload, raw key, key of pgorm and the peers, objects per unit of size, size label, raw label
     ("load", "load_100k", "load_100k", 1, "rows", "raw libpq, binary, array of structs"),
     ("flush", "insert_copy_binary", "flush_100k", 1, "rows", "raw libpq, COPY binary"),
     ("selectin", "graph_any", "graph_selectin", 11, "parents", "raw libpq, 2 queries, = ANY($1)"),
 ]
+# contestant, table label, short label for ratios; the order of the .dat columns and the plots
+CONTESTANTS = [("raw", "raw", "raw"), ("pgorm", "pgorm", "pgorm"),
+               ("sqlalchemy", "SQLAlchemy", "SA"), ("mikroorm", "MikroORM", "MikroORM")]
+PEERS = CONTESTANTS[2:]
+# memory per loaded object (load workload): contestant, key, column label
+MEMORY = [("raw", "mem_per_object", "raw B/object (malloc)"),
+          ("pgorm", "mem_per_object", "pgorm B/object (malloc)"),
+          ("pgorm", "mem_bookkeeping", "pgorm bookkeeping B/object"),
+          ("sqlalchemy", "mem_per_object", "SQLAlchemy B/object (tracemalloc)"),
+          ("mikroorm", "mem_per_object", "MikroORM B/object (V8 heap growth)")]
 
 
 def results(path):
-    """key -> [median of each round]"""
-    d = {}
+    """(key -> [median of each round], key -> [repetitions of each round], peer version lines)
+    or None when the file does not exist"""
+    if not os.path.exists(path):
+        return None
+    d, reps, heads = {}, {}, []
     with open(path) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
             if p[0] == "RESULT":
                 d.setdefault(p[1], []).append(float(p[2]))
-    return d
+                reps.setdefault(p[1], []).append(int(p[6]))
+            elif re.match(r"# (SQLAlchemy|MikroORM) ", line):  # the peer's version line
+                heads.append(line[2:].strip())
+    return d, reps, heads
 
 
 def fmt_ns(v):
+    if v is None:
+        return "—"
     return f"{v:,.0f} ns" if v >= 100 else f"{v:.1f} ns"
+
+
+def fmt_ms(v):
+    return "—" if v is None else f"{v:,.1f} ms"
+
+
+def fmt_x(a, b):
+    return "—" if a is None or b is None else f"{a / b:.2f}×"
+
+
+def flat(rows, k, nsizes):
+    """largest / smallest over the sizes that have a figure; the sizes when fewer than all"""
+    v = [(x["n"], x[k]) for x in rows if x.get(k) is not None]
+    if not v:
+        return "—"
+    if len(v) == 1:
+        return f"— ({v[0][0]:,} only)"
+    s = f"{max(f for _, f in v) / min(f for _, f in v):.2f}"
+    return s + f" ({v[0][0]:,}–{v[-1][0]:,})" if len(v) < nsizes else s
+
+
+def dat(v, spec):
+    return "?" if v is None else format(v, spec)
 
 
 def main():
     out, bench = sys.argv[1], sys.argv[2]
+    present = {c for c, _, _ in PEERS if glob.glob(os.path.join(out, f"scale-*-{c}-*.txt"))}
+    peers = [p for p in PEERS if p[0] in present]
     lines = [
         "# pgorm scaling",
         "",
@@ -46,63 +93,109 @@ def main():
         "10 children each). *flat* is largest / smallest over the sizes (1.00 = perfectly flat).",
         "",
     ]
+    if peers:
+        lines += textwrap.wrap(
+            "The peers ran the same workloads, self-checked the same way as in the main run"
+            " (bench/sqlalchemy_bench.py, bench/mikroorm/bench.js with `--nchild` / `--graph-parents`"
+            " and `--only`), once per size after the raw and pgorm rounds, on the same data. Being"
+            " 5–30× slower, they run fewer repetitions (given per size, smallest first, under each"
+            " heading), and the runs named in `SCALE_PEER_SKIP` are left out (listed at the end; by"
+            " default SQLAlchemy's flush of 1M rows, about 2 minutes by itself): \"—\" in the tables,"
+            " and the peer's *flat* then names the sizes it covers. *SA/pgorm* and *MikroORM/pgorm* are how many times slower the peer is per"
+            " row. Memory per object is measured differently per contestant: malloc'd bytes"
+            " (mallinfo2) for raw libpq and pgorm, Python heap blocks (tracemalloc) for SQLAlchemy, V8"
+            " `heapUsed` growth after full GCs for MikroORM; each is the growth over one load.",
+            100, break_on_hyphens=False) + [""]
     load = os.path.join(out, "scale-load.log")
     if os.path.exists(load):
         la = dict(line.split() for line in open(load) if len(line.split()) == 2)
-        lines += [f"Machine load during the run (1-minute load average, {os.cpu_count()} CPUs): "
-                  f"{la.get('start', '?')} at start, {la.get('end', '?')} at end; above ~1 the times "
-                  "include waiting for a CPU, and the ratios move by tens of percent.", ""]
+        s = (f"Machine load during the run (1-minute load average, {os.cpu_count()} CPUs): "
+             f"{la.get('start', '?')} at start, {la.get('end', '?')} at end; above ~1 the times "
+             "include waiting for a CPU, and the ratios move by tens of percent.")
+        if "seconds" in la:
+            s += f" The scaling run took {la['seconds']} s"
+            s += f", {la['peer_seconds']} s of it the peers." if peers and "peer_seconds" in la else "."
+        lines += textwrap.wrap(s, 100, break_on_hyphens=False) + [""]
     lines += [
         "![time per row](scaling-time.svg)",
         "![memory per object](scaling-memory.svg)",
         "",
     ]
-    for wl, rkey, pkey, per, unit, rlabel in WORKLOADS:
+    versions = {}
+    for wl, rkey, key, per, unit, rlabel in WORKLOADS:
         sizes = sorted({int(m.group(1)) for f in glob.glob(os.path.join(out, f"scale-{wl}-*-*.txt"))
                         for m in [re.search(r"-(\d+)\.txt$", f)] if m})
         if not sizes:
             continue
-        rows = []
+        rows, reps = [], {c: [] for c, _, _ in peers}
         for n in sizes:
-            r = results(os.path.join(out, f"scale-{wl}-raw-{n}.txt"))
-            p = results(os.path.join(out, f"scale-{wl}-pgorm-{n}.txt"))
             objs = n * per
-            rms, pms = statistics.median(r[rkey]), statistics.median(p[pkey])
-            row = {"n": n, "objs": objs, "raw_ms": rms, "pgorm_ms": pms,
-                   "raw_ns": rms * 1e6 / objs, "pgorm_ns": pms * 1e6 / objs}
-            if wl == "load":
-                row["raw_mem"] = statistics.median(r["mem_per_object"])
-                row["pgorm_mem"] = statistics.median(p["mem_per_object"])
-                row["pgorm_book"] = statistics.median(p["mem_bookkeeping"])
+            row = {"n": n, "objs": objs}
+            for c, _, _ in CONTESTANTS:
+                r = results(os.path.join(out, f"scale-{wl}-{c}-{n}.txt"))
+                k = rkey if c == "raw" else key
+                if c in reps:
+                    reps[c].append("—" if r is None else "/".join(str(x) for x in r[1][k]))
+                if r is None:
+                    row[c + "_ms"] = row[c + "_ns"] = None
+                    continue
+                if c in present and r[2]:
+                    versions[c] = r[2][0].split(", reps")[0]
+                ms = statistics.median(r[0][k])
+                row[c + "_ms"], row[c + "_ns"] = ms, ms * 1e6 / objs
+                if wl == "load":
+                    for mc, mkey, _ in MEMORY:
+                        if mc == c:
+                            row[f"{mc}_{mkey}"] = statistics.median(r[0][mkey])
             rows.append(row)
+        mem = [m for m in MEMORY if m[0] in ("raw", "pgorm") or m[0] in present]
         with open(os.path.join(out, f"scale-{wl}.dat"), "w") as f:
-            f.write("# size objects raw_ns_per_row pgorm_ns_per_row raw_mem pgorm_mem pgorm_bookkeeping\n")
+            f.write("# size objects ns_per_row:" + ",".join(c for c, _, _ in CONTESTANTS) +
+                    " bytes_per_object:" + ",".join(f"{c}_{k}" for c, k, _ in MEMORY) + "\n")
             for x in rows:
-                f.write(f"{x['n']} {x['objs']} {x['raw_ns']:.3f} {x['pgorm_ns']:.3f} "
-                        f"{x.get('raw_mem', 0):.1f} {x.get('pgorm_mem', 0):.1f} {x.get('pgorm_book', 0):.1f}\n")
+                f.write(" ".join([str(x["n"]), str(x["objs"])] +
+                                 [dat(x[c + "_ns"], ".3f") for c, _, _ in CONTESTANTS] +
+                                 [dat(x.get(f"{c}_{k}"), ".1f") for c, k, _ in MEMORY]) + "\n")
 
-        def flat(k):
-            v = [x[k] for x in rows]
-            return max(v) / min(v)
-
-        lines.append(f"## {wl} ({rlabel} vs pgorm)")
+        who = "pgorm" + "".join(f", {label}" for _, label, _ in peers)
+        lines.append(f"## {wl} ({rlabel} vs {who})")
         lines.append("")
-        head = f"| {unit} | raw | pgorm | raw per row | pgorm per row | pgorm/raw |"
-        sep = "|---:|---:|---:|---:|---:|---:|"
-        if wl == "load":
-            head += " raw B/object | pgorm B/object | pgorm bookkeeping B/object |"
-            sep += "---:|---:|---:|"
-        lines += [head, sep]
+        if peers:
+            lines += ["Peer repetitions per size: " + "; ".join(
+                f"{label} {', '.join(reps[c])}" for c, label, _ in peers) + ".", ""]
+        head = f"| {unit} | raw | pgorm | raw per row | pgorm per row |"
+        head += "".join(f" {label} per row |" for _, label, _ in peers)
+        head += " pgorm/raw |" + "".join(f" {short}/pgorm |" for _, _, short in peers)
+        ncols = head.count("|") - 1
+        lines += [head, "|" + "---:|" * ncols]
         for x in rows:
-            s = (f"| {x['n']:,} | {x['raw_ms']:,.1f} ms | {x['pgorm_ms']:,.1f} ms | {fmt_ns(x['raw_ns'])} | "
-                 f"{fmt_ns(x['pgorm_ns'])} | {x['pgorm_ms'] / x['raw_ms']:.2f}× |")
-            if wl == "load":
-                s += f" {x['raw_mem']:.0f} | {x['pgorm_mem']:.0f} | {x['pgorm_book']:.0f} |"
+            s = (f"| {x['n']:,} | {fmt_ms(x['raw_ms'])} | {fmt_ms(x['pgorm_ms'])} | {fmt_ns(x['raw_ns'])} | "
+                 f"{fmt_ns(x['pgorm_ns'])} |")
+            s += "".join(f" {fmt_ns(x[c + '_ns'])} |" for c, _, _ in peers)
+            s += f" {fmt_x(x['pgorm_ms'], x['raw_ms'])} |"
+            s += "".join(f" {fmt_x(x[c + '_ms'], x['pgorm_ms'])} |" for c, _, _ in peers)
             lines.append(s)
-        s = f"| flat | | | {flat('raw_ns'):.2f} | {flat('pgorm_ns'):.2f} | |"
-        if wl == "load":
-            s += f" {flat('raw_mem'):.2f} | {flat('pgorm_mem'):.2f} | {flat('pgorm_book'):.2f} |"
+        s = f"| flat | | | {flat(rows, 'raw_ns', len(sizes))} | {flat(rows, 'pgorm_ns', len(sizes))} |"
+        s += "".join(f" {flat(rows, c + '_ns', len(sizes))} |" for c, _, _ in peers)
+        s += " |" * (1 + len(peers))
         lines += [s, ""]
+        if wl == "load":
+            lines += ["Memory per loaded object:", "",
+                      f"| {unit} |" + "".join(f" {label} |" for _, _, label in mem),
+                      "|" + "---:|" * (len(mem) + 1)]
+            for x in rows:
+                lines.append(f"| {x['n']:,} |" + "".join(
+                    " — |" if x.get(f"{c}_{k}") is None else f" {x[f'{c}_{k}']:,.0f} |" for c, k, _ in mem))
+            lines += [f"| flat |" + "".join(f" {flat(rows, f'{c}_{k}', len(sizes))} |" for c, k, _ in mem), ""]
+    if versions:
+        lines += ["Versions: " + "; ".join(versions[c] for c, _, _ in peers if c in versions) + ".", ""]
+    skipped = os.path.join(out, "scale-skipped.log")
+    if os.path.exists(skipped):
+        runs = [line.split() for line in open(skipped) if len(line.split()) == 3]
+        if runs:
+            lines += ["Left out (`SCALE_PEER_SKIP`): " + ", ".join(
+                f"{dict((c, label) for c, label, _ in PEERS).get(p, p)} {wl} at {int(n):,}"
+                for wl, p, n in runs) + ".", ""]
     with open(os.path.join(bench, "SCALING.md"), "w") as f:
         f.write("\n".join(lines))
 

@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """bench/sqlalchemy_bench.py — SQLAlchemy 1.4 ORM side of the pgorm benchmark workloads.
 
-  /usr/bin/python3 bench/sqlalchemy_bench.py [CONNINFO] [--reps N]
+  /usr/bin/python3 bench/sqlalchemy_bench.py [CONNINFO] [--reps N] [--only KEY] [--nchild N]
+                                              [--graph-parents P]
 
 Debian's python3-sqlalchemy (1.4) + python3-psycopg2. CONNINFO is a libpq key=value string
 (default $PGORM_BENCH_DSN, then $PGORM_TEST_DSN); expects the data set of bench/schema.sql and
 leaves it as it found it. Prints the RESULT lines of bench/bench_util.h:
   RESULT <tab> key <tab> median <tab> min <tab> max <tab> unit <tab> reps <tab> note
 Every workload checks its result (rows and contents) before its time is reported.
+As in pgorm_bench.c: --only KEY runs the workloads whose key contains KEY; --nchild N (data set of
+bench/schema.sql -v nchild=N: N children, N/10 parents) and --graph-parents P (parents of the graph
+workloads) are for bench/scaling, with --only (get_pk, new_graph, delete_cascade need the canonical
+sizes).
 """
 import gc
 import os
@@ -22,7 +27,7 @@ from sqlalchemy import BigInteger, Column, Float, ForeignKey, Text, create_engin
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, declarative_base, joinedload, relationship, selectinload
 
-NPARENT, NCHILD, GRAPH_PARENTS, PER_PARENT = 10_000, 100_000, 1000, 10
+NPARENT, NCHILD, GRAPH_PARENTS, PER_PARENT = 10_000, 100_000, 1000, 10  # --nchild, --graph-parents
 LAT_ITERS, HIT_ITERS = 5000, 200_000
 
 Base = declarative_base()
@@ -45,27 +50,39 @@ class Child(Base):
 
 
 def parse_args():
-    conninfo, reps = None, 3
+    global NPARENT, NCHILD, GRAPH_PARENTS
+    conninfo, reps, only = None, 3, None
     args = sys.argv[1:]
     i = 0
     while i < len(args):
-        if args[i] == "--reps":
-            reps = int(args[i + 1])
+        if args[i] in ("--reps", "--only", "--nchild", "--graph-parents") and i + 1 < len(args):
+            opt, val = args[i], args[i + 1]
+            if opt == "--reps":
+                reps = int(val)
+            elif opt == "--only":
+                only = val
+            elif opt == "--nchild":
+                NCHILD = int(val)
+                NPARENT = NCHILD // PER_PARENT
+            else:
+                GRAPH_PARENTS = int(val)
             i += 2
         else:
             conninfo = args[i]
             i += 1
+    if NCHILD < PER_PARENT or NCHILD % PER_PARENT or not 1 <= GRAPH_PARENTS <= NPARENT:
+        sys.exit(f"FATAL: sizes: --nchild a multiple of {PER_PARENT}, --graph-parents 1..nchild/{PER_PARENT}")
     conninfo = conninfo or os.environ.get("PGORM_BENCH_DSN") or os.environ.get("PGORM_TEST_DSN")
     if not conninfo:
-        sys.exit("usage: sqlalchemy_bench.py CONNINFO [--reps N]  (or set PGORM_BENCH_DSN)")
+        sys.exit("usage: sqlalchemy_bench.py CONNINFO [--reps N] [--only KEY]  (or set PGORM_BENCH_DSN)")
     kv = dict(p.split("=", 1) for p in conninfo.split())
     query = {k: kv[k] for k in ("host", "port") if k in kv}
     url = URL.create("postgresql+psycopg2", username=kv.get("user"), password=kv.get("password"),
                      database=kv.get("dbname"), query=query)
-    return url, reps
+    return url, reps, only
 
 
-URL_, REPS = parse_args()
+URL_, REPS, ONLY = parse_args()
 engine = create_engine(URL_, future=True)
 
 
@@ -79,6 +96,10 @@ class Counter:
 
 statements = Counter()
 event.listen(engine, "before_cursor_execute", statements)
+
+
+def want(key):
+    return ONLY is None or ONLY in key
 
 
 def fail(msg):
@@ -242,24 +263,24 @@ def check_graph(parents):
 
 
 def bench_graph():
-    want = {"lazy": 1 + GRAPH_PARENTS, "selectin": 3, "joined": 1}  # selectin: IN chunks of 500
-    notes = {"lazy": "lazy='select', touch p.children per parent (1001 SELECTs)",
-             "selectin": "selectinload(Parent.children) (3 SELECTs: IN batches of 500)",
+    selects = {"lazy": 1 + GRAPH_PARENTS, "selectin": 1 + -(-GRAPH_PARENTS // 500), "joined": 1}
+    notes = {"lazy": f"lazy='select', touch p.children per parent ({selects['lazy']} SELECTs)",
+             "selectin": f"selectinload(Parent.children) ({selects['selectin']} SELECTs: IN batches of 500)",
              "joined": "joinedload(Parent.children) (1 SELECT)"}
-    ts = {k: [] for k in want}
+    ts = {k: [] for k in selects if want(f"graph_{k}")}
     for rep in range(-1, REPS):
-        for strat in want:
+        for strat in ts:
             n0 = statements.n
             ms, (s, parents) = timed(lambda: load_graph(strat))
             n = statements.n - n0
             check_graph(parents)
-            if n != want[strat]:
-                fail(f"graph {strat}: {n} statements, expected {want[strat]}")
+            if n != selects[strat]:
+                fail(f"graph {strat}: {n} statements, expected {selects[strat]}")
             s.close()
             del parents
             if rep >= 0:
                 ts[strat].append(ms)
-    for strat in want:
+    for strat in ts:
         result(f"graph_{strat}", "ms", ts[strat], notes[strat])
 
 
@@ -267,7 +288,7 @@ def bench_graph():
 def check_children_table():
     check_counts(NPARENT, NCHILD)
     if scalar("SELECT count(*) FROM child WHERE parent_id <> (id - 1) / 10 + 1 OR name <> 'child-' || id"
-              " OR abs(value * 3 - id) > 1e-6 OR id NOT BETWEEN 1 AND 100000") != 0:
+              f" OR abs(value * 3 - id) > 1e-6 OR id NOT BETWEEN 1 AND {NCHILD}") != 0:
         fail("flushed children differ from the canonical rows")
 
 
@@ -357,9 +378,16 @@ def bench_delete():
 def main():
     print(f"# SQLAlchemy {sqlalchemy.__version__}, psycopg2 {psycopg2.__version__.split()[0]},"
           f" python {sys.version.split()[0]}, reps {REPS}", flush=True)
+    keys = {bench_latency: ("select1", "get_pk", "get_pk_hit"), bench_load: ("load_100k", "mem_per_object"),
+            bench_graph: ("graph_lazy", "graph_selectin", "graph_joined"), bench_flush_100k: ("flush_100k",),
+            bench_new_graph: ("new_graph",), bench_delete: ("delete_cascade",)}
+    if ((NCHILD, GRAPH_PARENTS) != (100_000, 1000)
+            and any(want(k) for k in ("get_pk", "new_graph", "delete_cascade"))):
+        fail("new_graph, delete_cascade and get_pk need the canonical sizes: use --only")
     check_counts(NPARENT, NCHILD)
-    for fn in (bench_latency, bench_load, bench_graph, bench_flush_100k, bench_new_graph, bench_delete):
-        fn()
+    for fn, ks in keys.items():
+        if any(want(k) for k in ks):
+            fn()
     check_counts(NPARENT, NCHILD)
 
 

@@ -2,7 +2,8 @@
 'use strict';
 /* bench/mikroorm/bench.js — MikroORM 6.6.16 side of the pgorm benchmark workloads (issue 17).
  *
- *   node --expose-gc bench/mikroorm/bench.js [CONNINFO] [--reps N]
+ *   node --expose-gc bench/mikroorm/bench.js [CONNINFO] [--reps N] [--only KEY] [--nchild N]
+ *                                            [--graph-parents P]
  *
  * Node 20 from Debian, @mikro-orm/core + @mikro-orm/postgresql 6.6.16 from the npm registry,
  * pinned with `npm i -E` (bench/mikroorm/package.json; scripts/bench installs them). Entities
@@ -11,6 +12,10 @@
  * unit of work + identity map) per unit of work, and the RESULT lines of bench/bench_util.h:
  *   RESULT <tab> key <tab> median <tab> min <tab> max <tab> unit <tab> reps <tab> note
  * CONNINFO is a libpq key=value string (default $PGORM_BENCH_DSN, then $PGORM_TEST_DSN).
+ * As in pgorm_bench.c: --only KEY runs the workloads whose key contains KEY; --nchild N (data set
+ * of bench/schema.sql -v nchild=N: N children, N/10 parents) and --graph-parents P (parents of the
+ * graph workloads) are for bench/scaling, with --only (get_pk, new_graph, delete_cascade need the
+ * canonical sizes).
  *
  * What MikroORM cannot do the same way (reported in the notes):
  * - cascade remove reaches only loaded collections: delete_cascade populates the children
@@ -23,7 +28,8 @@
  */
 const { MikroORM, EntitySchema, Collection, Cascade, FlushMode } = require('@mikro-orm/postgresql');
 
-const NPARENT = 10000, NCHILD = 100000, GRAPH_PARENTS = 1000, PER_PARENT = 10;
+const PER_PARENT = 10;
+let NPARENT = 10000, NCHILD = 100000, GRAPH_PARENTS = 1000; // --nchild, --graph-parents
 const LAT_ITERS = 5000, HIT_ITERS = 50000; // fewer hits than SQLAlchemy's 200k: each is a promise
 
 class Parent {
@@ -59,20 +65,27 @@ const ChildSchema = new EntitySchema({
 });
 
 function parseArgs() {
-	let conninfo = null, reps = 3;
+	let conninfo = null, reps = 3, only = null;
 	const a = process.argv.slice(2);
 	for (let i = 0; i < a.length; i++) {
-		if (a[i] === '--reps') reps = parseInt(a[++i], 10);
+		if (a[i] === '--reps' && i + 1 < a.length) reps = parseInt(a[++i], 10);
+		else if (a[i] === '--only' && i + 1 < a.length) only = a[++i];
+		else if (a[i] === '--nchild' && i + 1 < a.length) {
+			NCHILD = parseInt(a[++i], 10);
+			NPARENT = Math.floor(NCHILD / PER_PARENT);
+		} else if (a[i] === '--graph-parents' && i + 1 < a.length) GRAPH_PARENTS = parseInt(a[++i], 10);
 		else conninfo = a[i];
 	}
+	if (!(NCHILD >= PER_PARENT && NCHILD % PER_PARENT === 0 && GRAPH_PARENTS >= 1 && GRAPH_PARENTS <= NPARENT))
+		fail(`sizes: --nchild a multiple of ${PER_PARENT}, --graph-parents 1..nchild/${PER_PARENT}`);
 	conninfo = conninfo || process.env.PGORM_BENCH_DSN || process.env.PGORM_TEST_DSN;
-	if (!conninfo) fail('usage: bench.js CONNINFO [--reps N]  (or set PGORM_BENCH_DSN)');
+	if (!conninfo) fail('usage: bench.js CONNINFO [--reps N] [--only KEY]  (or set PGORM_BENCH_DSN)');
 	const kv = {};
 	for (const p of conninfo.trim().split(/\s+/)) {
 		const k = p.indexOf('=');
 		kv[p.slice(0, k)] = p.slice(k + 1);
 	}
-	return { kv, reps };
+	return { kv, reps, only };
 }
 
 function fail(msg) {
@@ -80,7 +93,8 @@ function fail(msg) {
 	process.exit(1);
 }
 
-const { kv, reps: REPS } = parseArgs();
+const { kv, reps: REPS, only: ONLY } = parseArgs();
+const want = (key) => ONLY === null || key.includes(ONLY);
 let statements = 0;
 let orm;
 
@@ -243,32 +257,33 @@ function checkGraph(parents) {
 }
 
 async function benchGraph() {
-	const want = { lazy: 1 + GRAPH_PARENTS, selectin: 2, joined: 1 };
+	const selects = { lazy: 1 + GRAPH_PARENTS, selectin: 2, joined: 1 };
 	const notes = {
-		lazy: 'em.find(Parent) then await p.children.init() per parent (1001 SELECTs)',
-		selectin: "populate: ['children'], strategy 'select-in' (2 SELECTs: IN list of 1000 keys, inlined)",
+		lazy: `em.find(Parent) then await p.children.init() per parent (${selects.lazy} SELECTs)`,
+		selectin: `populate: ['children'], strategy 'select-in' (2 SELECTs: IN list of ${GRAPH_PARENTS} keys, inlined)`,
 		joined: "populate: ['children'], strategy 'joined' (1 SELECT)",
 	};
-	const ts = { lazy: [], selectin: [], joined: [] };
+	const ts = {};
+	for (const strat of Object.keys(selects)) if (want(`graph_${strat}`)) ts[strat] = [];
 	for (let rep = -1; rep < REPS; rep++) {
-		for (const strat of Object.keys(want)) {
+		for (const strat of Object.keys(ts)) {
 			const n0 = statements;
 			const [ms, [em, parents]] = await timed(() => loadGraph(strat));
 			const n = statements - n0;
 			checkGraph(parents);
-			if (n !== want[strat]) fail(`graph ${strat}: ${n} statements, expected ${want[strat]}`);
+			if (n !== selects[strat]) fail(`graph ${strat}: ${n} statements, expected ${selects[strat]}`);
 			em.clear();
 			if (rep >= 0) ts[strat].push(ms);
 		}
 	}
-	for (const strat of Object.keys(want)) result(`graph_${strat}`, 'ms', ts[strat], notes[strat]);
+	for (const strat of Object.keys(ts)) result(`graph_${strat}`, 'ms', ts[strat], notes[strat]);
 }
 
 // ---------------------------------------------------------------- writes
 async function checkChildrenTable() {
 	await checkCounts(NPARENT, NCHILD);
 	if (await scalar("SELECT count(*) FROM child WHERE parent_id <> (id - 1) / 10 + 1 OR name <> 'child-' || id" +
-		' OR abs(value * 3 - id) > 1e-6 OR id NOT BETWEEN 1 AND 100000') !== 0)
+		` OR abs(value * 3 - id) > 1e-6 OR id NOT BETWEEN 1 AND ${NCHILD}`) !== 0)
 		fail('flushed children differ from the canonical rows');
 }
 
@@ -378,8 +393,15 @@ async function main() {
 		},
 	});
 	process.stdout.write(`# MikroORM ${pkg.version}, node ${process.version}, reps ${REPS}\n`);
+	const workloads = [
+		[benchLatency, ['select1', 'get_pk', 'get_pk_hit']], [benchLoad, ['load_100k', 'mem_per_object']],
+		[benchGraph, ['graph_lazy', 'graph_selectin', 'graph_joined']], [benchFlush100k, ['flush_100k']],
+		[benchNewGraph, ['new_graph']], [benchDelete, ['delete_cascade']],
+	];
+	if ((NCHILD !== 100000 || GRAPH_PARENTS !== 1000) && ['get_pk', 'new_graph', 'delete_cascade'].some(want))
+		fail('new_graph, delete_cascade and get_pk need the canonical sizes: use --only');
 	await checkCounts(NPARENT, NCHILD);
-	for (const fn of [benchLatency, benchLoad, benchGraph, benchFlush100k, benchNewGraph, benchDelete]) await fn();
+	for (const [fn, keys] of workloads) if (keys.some(want)) await fn();
 	await checkCounts(NPARENT, NCHILD);
 	await orm.close(true);
 }
