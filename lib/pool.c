@@ -92,49 +92,20 @@ static void to_timespec(int64_t ms, struct timespec *ts)
 	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
 }
 
-/* ---- conn -> slot hash (validates release without touching the connection's memory) ---- */
+/* ---- every open connection (mutex held) ---- */
 
-static size_t ht_pos(const pgorm_pool *p, const pgorm_conn *c)
+static void slots_add(pgorm_pool *p, pgorm__pool_slot *s)
 {
-	return (size_t)(((uint64_t)(uintptr_t)c * 0x9E3779B97F4A7C15ULL) >> p->ht_shift);
+	s->pool = p;
+	s->idx = p->nslots;
+	p->slots[p->nslots++] = s;
 }
 
-static pgorm__pool_slot *ht_find(const pgorm_pool *p, const pgorm_conn *c)
+static void slots_remove(pgorm_pool *p, pgorm__pool_slot *s)
 {
-	for (size_t i = ht_pos(p, c);; i = (i + 1) & p->ht_mask) {
-		pgorm__pool_slot *s = p->ht[i];
-		if (s == NULL || s->conn == c)
-			return s;
-	}
-}
-
-static void ht_insert(pgorm_pool *p, pgorm__pool_slot *s)
-{
-	size_t i = ht_pos(p, s->conn);
-	while (p->ht[i] != NULL)
-		i = (i + 1) & p->ht_mask;
-	p->ht[i] = s;
-}
-
-static void ht_remove(pgorm_pool *p, pgorm__pool_slot *s)
-{
-	size_t i = ht_pos(p, s->conn);
-	while (p->ht[i] != s) {
-		if (p->ht[i] == NULL)
-			return;
-		i = (i + 1) & p->ht_mask;
-	}
-	p->ht[i] = NULL;
-	/* backward-shift deletion keeps every probe chain unbroken */
-	for (size_t j = (i + 1) & p->ht_mask; p->ht[j] != NULL; j = (j + 1) & p->ht_mask) {
-		size_t k = ht_pos(p, p->ht[j]->conn);
-		bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
-		if (!stays) {
-			p->ht[i] = p->ht[j];
-			p->ht[j] = NULL;
-			i = j;
-		}
-	}
+	pgorm__pool_slot *last = p->slots[--p->nslots];
+	last->idx = s->idx;
+	p->slots[s->idx] = last;
 }
 
 /* ---- lists ---- */
@@ -183,10 +154,12 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 /* ---- retired handles (mutex held) ---- */
 
 /* Put the memory of a handle that names nothing any more at the end of the quarantine, its
- * error cleared (while the memory is still warm: new_handle relies on it). Returns the oldest
- * one when the quarantine is over its bound (the caller frees or reuses it), else NULL. */
-static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
+ * pool link and error cleared (while the memory is still warm: new_handle relies on it). The
+ * oldest one moves to the spare list when the quarantine is over its bound. Handle memory is
+ * freed only by pgorm_pool_destroy, so a release may read any pointer the pool handed out. */
+static void retire_handle(pgorm_pool *p, pgorm_conn *c)
 {
+	c->pool_slot = NULL;
 	if (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1)
 		pgorm_error_clear(&c->err);
 	pgorm__retired *r = (pgorm__retired *)(void *)c;
@@ -197,11 +170,34 @@ static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
 		p->ret_head = r;
 	p->ret_tail = r;
 	if (++p->ret_n <= p->ret_cap)
-		return NULL;
+		return;
 	pgorm__retired *old = p->ret_head;
 	p->ret_head = old->next;
 	p->ret_n--;
-	return old;
+	old->next = p->spare;
+	p->spare = old;
+}
+
+/* Memory for a new handle whose error is clear: the oldest retired one once the quarantine
+ * is full, else a spare one, else new memory (NULL when out of memory). */
+static pgorm_conn *handle_memory(pgorm_pool *p)
+{
+	pgorm__retired *r;
+	if (p->ret_n >= p->ret_cap) {
+		r = p->ret_head;
+		p->ret_head = r->next;
+		if (p->ret_head == NULL)
+			p->ret_tail = NULL;
+		p->ret_n--;
+	} else if ((r = p->spare) != NULL) {
+		p->spare = r->next;
+	} else {
+		pgorm_conn *fresh = pgorm__calloc(1, sizeof *fresh);
+		if (fresh != NULL)
+			pgorm_error_clear(&fresh->err);
+		return fresh;
+	}
+	return (pgorm_conn *)(void *)r;
 }
 
 /* Give a borrowed slot's connection a new handle address and retire the one the ending borrow
@@ -209,25 +205,13 @@ static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
  * out of memory (the caller closes the connection instead). */
 static bool new_handle(pgorm_pool *p, pgorm__pool_slot *s)
 {
-	pgorm_conn *fresh;
-	if (p->ret_n >= p->ret_cap) { /* reuse the oldest retired handle's memory */
-		pgorm__retired *r = p->ret_head;
-		p->ret_head = r->next;
-		if (p->ret_head == NULL)
-			p->ret_tail = NULL;
-		p->ret_n--;
-		fresh = (pgorm_conn *)(void *)r;
-	} else if ((fresh = pgorm__calloc(1, sizeof *fresh)) != NULL) {
-		pgorm_error_clear(&fresh->err);
-	} else {
+	pgorm_conn *fresh = handle_memory(p);
+	if (fresh == NULL)
 		return false;
-	}
 	pgorm_conn *old = s->conn;
-	ht_remove(p, s);
 	pgorm__conn_move(fresh, old);
 	s->conn = fresh;
-	ht_insert(p, s);
-	pgorm__free(retire_handle(p, old)); /* NULL: there was room */
+	retire_handle(p, old);
 	return true;
 }
 
@@ -240,6 +224,11 @@ static void retired_free_all(pgorm_pool *p)
 	}
 	p->ret_tail = NULL;
 	p->ret_n = 0;
+	while (p->spare != NULL) {
+		pgorm__retired *r = p->spare;
+		p->spare = r->next;
+		pgorm__free(r);
+	}
 }
 
 /* ---- accounting, all with the mutex held ---- */
@@ -308,7 +297,8 @@ static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_
 /* Take s out of the pool (it must not be on the idle list); the caller closes it unlocked. */
 static void detach(pgorm_pool *p, pgorm__pool_slot *s, int reason, bool was_borrowed)
 {
-	ht_remove(p, s);
+	s->state = PGORM__SLOT_CLOSING;
+	slots_remove(p, s);
 	p->size--;
 	if (was_borrowed)
 		p->in_use--;
@@ -330,9 +320,8 @@ static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 	} else {
 		pgorm__conn_finish(s->conn);
 		pthread_mutex_lock(&p->mu);
-		void *drop = retire_handle(p, s->conn);
+		retire_handle(p, s->conn);
 		pthread_mutex_unlock(&p->mu);
-		pgorm__free(drop);
 	}
 	pgorm__free(s);
 }
@@ -340,9 +329,9 @@ static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 static long oldest_borrow_ms(const pgorm_pool *p, int64_t now)
 {
 	long oldest = 0;
-	for (size_t i = 0; i <= p->ht_mask; i++) {
-		const pgorm__pool_slot *s = p->ht[i];
-		if (s != NULL && s->state != PGORM__SLOT_IDLE && now - s->borrowed_ms > oldest)
+	for (size_t i = 0; i < p->nslots; i++) {
+		const pgorm__pool_slot *s = p->slots[i];
+		if (s->state != PGORM__SLOT_IDLE && now - s->borrowed_ms > oldest)
 			oldest = (long)(now - s->borrowed_ms);
 	}
 	return oldest;
@@ -387,7 +376,13 @@ static void install(pgorm_pool *p, pgorm__pool_slot *s)
 		long life = p->cfg.max_lifetime_ms - rng_upto(p, p->cfg.lifetime_jitter_ms);
 		s->expires_ms = now + (life > 1 ? life : 1);
 	}
-	ht_insert(p, s);
+	pgorm_conn *spare = p->spare != NULL ? handle_memory(p) : NULL;
+	if (spare != NULL) { /* reuse a retired handle's memory: the pool's handles stay bounded */
+		pgorm__conn_move(spare, s->conn);
+		pgorm__free(s->conn); /* never handed out */
+		s->conn = spare;
+	}
+	slots_add(p, s);
 	p->size++;
 	p->st.connects++;
 	give_back(p, s, now, false);
@@ -538,7 +533,7 @@ static int cond_init_mono(pthread_cond_t *c)
 static void pool_free(pgorm_pool *p)
 {
 	retired_free_all(p);
-	pgorm__free(p->ht);
+	pgorm__free(p->slots);
 	pgorm__free(p->conninfo);
 	pgorm__free(p->init_sql);
 	pgorm__free(p);
@@ -598,22 +593,13 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 		p->cfg.lifetime_jitter_ms = p->cfg.max_lifetime_ms / 2;
 	p->conninfo = pgorm__strdup(cfg->conninfo ? cfg->conninfo : "");
 	p->init_sql = cfg->init_sql ? pgorm__strdup(cfg->init_sql) : NULL;
-	size_t cap = 16;
-	while (cap < 2 * cfg->max_size)
-		cap *= 2;
-	unsigned bits = 0;
-	while (((size_t)1 << bits) < cap)
-		bits++;
-	p->ht = pgorm__calloc(cap, sizeof *p->ht);
-	if (p->conninfo == NULL || p->ht == NULL || (cfg->init_sql && p->init_sql == NULL) ||
-	    cap > SIZE_MAX / 4) {
+	p->slots = pgorm__calloc(cfg->max_size, sizeof *p->slots);
+	if (p->conninfo == NULL || p->slots == NULL || (cfg->init_sql && p->init_sql == NULL)) {
 		pool_free(p);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a pool");
 	}
 	p->cfg.conninfo = p->conninfo;
 	p->cfg.init_sql = p->init_sql;
-	p->ht_mask = cap - 1;
-	p->ht_shift = 64 - bits;
 	p->ret_cap = cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN ? QUARANTINE_PER_CONN * cfg->max_size
 	                                                                  : QUARANTINE_MIN;
 	long ct = (cfg->connect_timeout_ms + 999) / 1000;
@@ -701,9 +687,8 @@ void pgorm_pool_destroy(pgorm_pool *p)
 	if (forked(p)) {
 		/* The parent's threads do not exist here and the mutex may be held forever: free
 		 * memory only; pgorm__conn_forget never writes to the parent's sockets. */
-		for (size_t i = 0; i <= p->ht_mask; i++)
-			if (p->ht[i] != NULL)
-				slot_free(p, p->ht[i]);
+		while (p->nslots > 0)
+			slot_free(p, p->slots[--p->nslots]);
 		pool_free(p);
 		return;
 	}
@@ -715,9 +700,8 @@ void pgorm_pool_destroy(pgorm_pool *p)
 	if (p->maint_started)
 		pthread_join(p->maint, NULL);
 	/* still borrowed: closed anyway, as documented */
-	for (size_t i = 0; i <= p->ht_mask; i++)
-		if (p->ht[i] != NULL)
-			slot_free(p, p->ht[i]);
+	while (p->nslots > 0)
+		slot_free(p, p->slots[--p->nslots]);
 	pthread_cond_destroy(&p->maint_cond);
 	pthread_cond_destroy(&p->close_cond);
 	pthread_cond_destroy(&p->ready_cond);
@@ -984,6 +968,12 @@ static bool failover_state(const char *st)
 static int verdict(pgorm_pool *p, const pgorm__pool_slot *s, int64_t now, bool after_rollback)
 {
 	const pgorm_conn *c = s->conn;
+	/* the common case in one pass: idle (implies CONNECTION_OK and no command in progress),
+	 * not in pipeline mode, current and not too old */
+	if (!c->broken && PQtransactionStatus(c->pq) == PQTRANS_IDLE &&
+	    PQpipelineStatus(c->pq) == PQ_PIPELINE_OFF && !p->closing && s->gen == p->gen &&
+	    (s->expires_ms == 0 || now < s->expires_ms))
+		return KEEP;
 	if (p->closing)
 		return PGORM_POOL_CLOSED_POOL_CLOSE;
 	if (c->broken || PQstatus(c->pq) != CONNECTION_OK) {
@@ -1025,8 +1015,10 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 	if (forked(p))
 		return PGORM_EFORK;
 	pthread_mutex_lock(&p->mu);
-	pgorm__pool_slot *s = ht_find(p, c);
-	if (s == NULL || s->state != PGORM__SLOT_BORROWED) {
+	/* every handle this pool handed out is still its memory (see retire_handle); a retired
+	 * one's pool_slot is NULL, a live one's slot names it */
+	pgorm__pool_slot *s = c->pool_slot;
+	if (s == NULL || s->pool != p || s->conn != c || s->state != PGORM__SLOT_BORROWED) {
 		p->st.misuse++;
 		pthread_mutex_unlock(&p->mu);
 		return PGORM_EPOOL;

@@ -8,11 +8,15 @@
 #include <pthread.h>
 #include <stdint.h>
 
-enum { PGORM__SLOT_IDLE = 1, PGORM__SLOT_BORROWED = 2, PGORM__SLOT_RETURNING = 3 };
+/* CLOSING: detached from the pool, being closed (a release of its handle is refused). */
+enum { PGORM__SLOT_IDLE = 1, PGORM__SLOT_BORROWED = 2, PGORM__SLOT_RETURNING = 3, PGORM__SLOT_CLOSING = 4 };
 
-/* One open connection. Owned by the pool; conn->pool_slot points back here. */
+/* One open connection. Owned by the pool; conn->pool_slot points back here (on the live
+ * handle only: a retired handle's pool_slot is NULL). */
 typedef struct pgorm__pool_slot {
-	pgorm_conn *conn;
+	pgorm_conn *conn;                      /* the live handle (this borrow's, when borrowed) */
+	struct pgorm_pool *pool;               /* owner: a release names the right pool */
+	size_t idx;                            /* index in pool->slots */
 	struct pgorm__pool_slot *prev, *next;  /* idle list links (state IDLE only) */
 	uint64_t gen;                          /* pool generation when opened */
 	int64_t expires_ms;                    /* coarse clock; 0 = never */
@@ -33,7 +37,8 @@ typedef struct pgorm__pool_waiter {
 } pgorm__pool_waiter;
 
 /* The memory of a pgorm_conn handle that names nothing any more (see "Stale handles" in
- * pgorm/pool.h): linked through its first bytes while it waits in the quarantine. */
+ * pgorm/pool.h): linked through its first bytes while it waits in the quarantine or on the
+ * spare list. Its pool_slot member is NULL. */
 typedef struct pgorm__retired {
 	struct pgorm__retired *next;
 } pgorm__retired;
@@ -57,12 +62,13 @@ struct pgorm_pool {
 	pgorm__pool_waiter *wq_head, *wq_tail;    /* FIFO */
 	size_t waiters_n;
 
-	pgorm__pool_slot **ht;              /* live handle (conn pointer) -> slot, open addressing */
-	size_t ht_mask;
-	unsigned ht_shift;
+	pgorm__pool_slot **slots;           /* every open connection (installed), max_size entries */
+	size_t nslots;
 
 	pgorm__retired *ret_head, *ret_tail;/* retired handles, oldest first (FIFO) */
 	size_t ret_n, ret_cap;              /* quarantine length and bound */
+	pgorm__retired *spare;              /* handles out of the quarantine, for reuse (a handle's
+	                                       memory is freed only by pgorm_pool_destroy) */
 
 	size_t size;                        /* open connections */
 	size_t opening;                     /* connects in progress */
