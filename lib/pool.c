@@ -59,7 +59,7 @@ static int64_t coarse_ms(void)
 #else
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 #endif
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + (int64_t)((unsigned long)ts.tv_nsec / 1000000u);
 }
 
 static uint64_t rng_next(pgorm_pool *p)
@@ -274,7 +274,7 @@ static void signal_head(pgorm_pool *p)
  * head. Called for a borrowed slot being released (was_borrowed) or a new one (not counted in
  * in_use yet). */
 #define HANDOFF_MS 1
-static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_borrowed)
+static inline void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_borrowed)
 {
 	s->last_used_ms = now;
 	if (was_borrowed)
@@ -816,7 +816,7 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 	return rc;
 }
 
-int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error *err)
+static int acquire(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error *err)
 {
 	if (p == NULL || out == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_acquire: NULL argument");
@@ -901,16 +901,21 @@ int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms,
 	}
 }
 
+int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error *err)
+{
+	return acquire(p, out, timeout_ms, err);
+}
+
 int pgorm_pool_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
 {
 	if (p == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_acquire: NULL pool");
-	return pgorm_pool_acquire_timeout(p, out, p->cfg.acquire_timeout_ms, err);
+	return acquire(p, out, p->cfg.acquire_timeout_ms, err);
 }
 
 int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
 {
-	return pgorm_pool_acquire_timeout(p, out, 0, err);
+	return acquire(p, out, 0, err);
 }
 
 int pgorm_pool_wait_ready(pgorm_pool *p, long timeout_ms, pgorm_error *err)
@@ -964,16 +969,20 @@ static bool failover_state(const char *st)
 	return (pgorm__sqlstate_flags(st) & PGORM__SQLSTATE_FAILOVER) != 0;
 }
 
+/* The common case of verdict in one pass: KEEP. Idle (which implies CONNECTION_OK and no
+ * command in progress), not in pipeline mode, not broken, current and not too old. */
+static inline bool keep_as_is(const pgorm_pool *p, const pgorm__pool_slot *s, int64_t now)
+{
+	const pgorm_conn *c = s->conn;
+	return !c->broken && PQtransactionStatus(c->pq) == PQTRANS_IDLE &&
+	       PQpipelineStatus(c->pq) == PQ_PIPELINE_OFF && !p->closing && s->gen == p->gen &&
+	       (s->expires_ms == 0 || now < s->expires_ms);
+}
+
 /* What to do with a connection being released (mutex held, the caller owns c). */
 static int verdict(pgorm_pool *p, const pgorm__pool_slot *s, int64_t now, bool after_rollback)
 {
 	const pgorm_conn *c = s->conn;
-	/* the common case in one pass: idle (implies CONNECTION_OK and no command in progress),
-	 * not in pipeline mode, current and not too old */
-	if (!c->broken && PQtransactionStatus(c->pq) == PQTRANS_IDLE &&
-	    PQpipelineStatus(c->pq) == PQ_PIPELINE_OFF && !p->closing && s->gen == p->gen &&
-	    (s->expires_ms == 0 || now < s->expires_ms))
-		return KEEP;
 	if (p->closing)
 		return PGORM_POOL_CLOSED_POOL_CLOSE;
 	if (c->broken || PQstatus(c->pq) != CONNECTION_OK) {
@@ -1025,7 +1034,7 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 	}
 	p->st.releases++;
 	int64_t now = coarse_ms();
-	int v = verdict(p, s, now, false);
+	int v = keep_as_is(p, s, now) ? KEEP : verdict(p, s, now, false);
 	if (v == ROLLBACK) {
 		s->state = PGORM__SLOT_RETURNING;
 		p->st.rollbacks++;
