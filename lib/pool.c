@@ -376,8 +376,9 @@ static void install(pgorm_pool *p, pgorm__pool_slot *s)
 		long life = p->cfg.max_lifetime_ms - rng_upto(p, p->cfg.lifetime_jitter_ms);
 		s->expires_ms = now + (life > 1 ? life : 1);
 	}
-	pgorm_conn *spare = p->spare != NULL ? handle_memory(p) : NULL;
-	if (spare != NULL) { /* reuse a retired handle's memory: the pool's handles stay bounded */
+	if (p->spare != NULL) { /* a retired handle's memory: the pool's handles stay bounded */
+		pgorm_conn *spare = (pgorm_conn *)(void *)p->spare;
+		p->spare = p->spare->next;
 		pgorm__conn_move(spare, s->conn);
 		pgorm__free(s->conn); /* never handed out */
 		s->conn = spare;
