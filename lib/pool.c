@@ -154,14 +154,14 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 /* ---- retired handles (mutex held) ---- */
 
 /* Put the memory of a handle that names nothing any more at the end of the quarantine, its
- * pool link and error cleared (while the memory is still warm: new_handle relies on it). The
+ * pool link and error cleared (handle_memory hands out memory whose error is clear). The
  * oldest one moves to the spare list when the quarantine is over its bound. Handle memory is
  * freed only by pgorm_pool_destroy, so a release may read any pointer the pool handed out. */
 static void retire_handle(pgorm_pool *p, pgorm_conn *c)
 {
 	c->pool_slot = NULL;
 	if (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1)
-		pgorm_error_clear(&c->err);
+		pgorm_error_clear(&c->err); /* never after move_handle (it cleared it) */
 	pgorm__retired *r = (pgorm__retired *)(void *)c;
 	r->next = NULL;
 	if (p->ret_tail != NULL)
@@ -200,19 +200,33 @@ static pgorm_conn *handle_memory(pgorm_pool *p)
 	return (pgorm_conn *)(void *)r;
 }
 
-/* Give a borrowed slot's connection a new handle address and retire the one the ending borrow
- * had; the connection's last error stays behind (the next borrower starts clean). false when
- * out of memory (the caller closes the connection instead). */
-static bool new_handle(pgorm_pool *p, pgorm__pool_slot *s)
+/* At acquire (mutex held): when the connection's handle was handed out before, give the
+ * borrow a new address and return the old one, whose state the caller moves with
+ * move_handle once the mutex is released (nobody else dereferences either meanwhile); the
+ * old address is retired at this borrow's release. NULL when the handle is unused. false
+ * when out of memory. */
+static bool rotate_handle(pgorm_pool *p, pgorm__pool_slot *s, pgorm_conn **prev)
 {
+	*prev = NULL;
+	if (!s->handle_used) {
+		s->handle_used = true;
+		return true;
+	}
 	pgorm_conn *fresh = handle_memory(p);
 	if (fresh == NULL)
 		return false;
-	pgorm_conn *old = s->conn;
-	pgorm__conn_move(fresh, old);
+	*prev = s->old = s->conn;
 	s->conn = fresh;
-	retire_handle(p, old);
 	return true;
+}
+
+/* Mutex not held: the borrow's state moves to its new address (see rotate_handle); the old
+ * memory's error is cleared while it is warm (the quarantine keeps only clear errors). */
+static void move_handle(pgorm__pool_slot *s, pgorm_conn *prev)
+{
+	pgorm__conn_move(s->conn, prev);
+	if (prev->err.code != 0 || prev->err.message[0] != '\0' || prev->err.stmt_index != -1)
+		pgorm_error_clear(&prev->err);
 }
 
 static void retired_free_all(pgorm_pool *p)
@@ -317,10 +331,13 @@ static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 		return;
 	if (forked(p)) {
 		pgorm__conn_forget(s->conn);
+		pgorm__free(s->old); /* raw memory: its state moved to s->conn */
 	} else {
 		pgorm__conn_finish(s->conn);
 		pthread_mutex_lock(&p->mu);
 		retire_handle(p, s->conn);
+		if (s->old != NULL)
+			retire_handle(p, s->old);
 		pthread_mutex_unlock(&p->mu);
 	}
 	pgorm__free(s);
@@ -372,6 +389,7 @@ static void install(pgorm_pool *p, pgorm__pool_slot *s)
 	int64_t now = coarse_ms();
 	s->gen = p->gen;
 	s->last_used_ms = now;
+	s->handle_used = false; /* the first borrow gets the handle the connection was opened with */
 	if (p->cfg.max_lifetime_ms > 0) {
 		long life = p->cfg.max_lifetime_ms - rng_upto(p, p->cfg.lifetime_jitter_ms);
 		s->expires_ms = now + (life > 1 ? life : 1);
@@ -601,8 +619,11 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 	}
 	p->cfg.conninfo = p->conninfo;
 	p->cfg.init_sql = p->init_sql;
-	p->ret_cap = cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN ? QUARANTINE_PER_CONN * cfg->max_size
-	                                                                  : QUARANTINE_MIN;
+	/* + 1: a handle is taken out of a full quarantine at acquire, before the release that
+	 * retires the borrow's old handle: the head then has had the window's count of later
+	 * retirements */
+	p->ret_cap = 1 + (cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN ? QUARANTINE_PER_CONN * cfg->max_size
+	                                                                       : QUARANTINE_MIN);
 	long ct = (cfg->connect_timeout_ms + 999) / 1000;
 	snprintf(p->connect_timeout, sizeof p->connect_timeout, "%ld", ct < 2 ? 2L : ct);
 
@@ -869,8 +890,19 @@ static int acquire(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error
 				return rc;
 			}
 		}
+		pgorm_conn *prev;
+		if (!rotate_handle(p, s, &prev)) {
+			/* out of memory for a new handle: the old one must not name this borrow */
+			p->st.acquires--;
+			detach(p, s, PGORM_POOL_CLOSED_BAD_STATE, true);
+			pthread_mutex_unlock(&p->mu);
+			slot_free(p, s);
+			continue;
+		}
 		long idle_for = (long)(now - s->last_used_ms);
 		pthread_mutex_unlock(&p->mu);
+		if (prev != NULL)
+			move_handle(s, prev);
 
 		/* fast path: released less than trust_window_ms ago, hand it out as is */
 		if (idle_for < p->cfg.trust_window_ms) {
@@ -1034,6 +1066,10 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		return PGORM_EPOOL;
 	}
 	p->st.releases++;
+	if (s->old != NULL) { /* the previous borrow's handle, moved from at acquire */
+		retire_handle(p, s->old);
+		s->old = NULL;
+	}
 	int64_t now = coarse_ms();
 	int v = keep_as_is(p, s, now) ? KEEP : verdict(p, s, now, false);
 	if (v == ROLLBACK) {
@@ -1046,8 +1082,6 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		pthread_mutex_lock(&p->mu);
 		v = verdict(p, s, now, true);
 	}
-	if (v == KEEP && !new_handle(p, s))
-		v = PGORM_POOL_CLOSED_BAD_STATE; /* out of memory for a new handle: c must not come back */
 	if (v == KEEP) {
 		give_back(p, s, now, true);
 		pthread_mutex_unlock(&p->mu);

@@ -15,6 +15,9 @@ enum { PGORM__SLOT_IDLE = 1, PGORM__SLOT_BORROWED = 2, PGORM__SLOT_RETURNING = 3
  * handle only: a retired handle's pool_slot is NULL). */
 typedef struct pgorm__pool_slot {
 	pgorm_conn *conn;                      /* the live handle (this borrow's, when borrowed) */
+	pgorm_conn *old;                       /* the previous borrow's handle, moved from at
+	                                          acquire; retired at this borrow's release */
+	bool handle_used;                      /* conn was handed out: the next borrow gets a new one */
 	struct pgorm_pool *pool;               /* owner: a release names the right pool */
 	size_t idx;                            /* index in pool->slots */
 	struct pgorm__pool_slot *prev, *next;  /* idle list links (state IDLE only) */
