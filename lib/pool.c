@@ -154,50 +154,47 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 /* ---- retired handles (mutex held) ---- */
 
 /* Put the memory of a handle that names nothing any more at the end of the quarantine, its
- * pool link and error cleared (handle_memory hands out memory whose error is clear). The
- * oldest one moves to the spare list when the quarantine is over its bound. Handle memory is
- * freed only by pgorm_pool_destroy, so a release may read any pointer the pool handed out. */
-static void retire_handle(pgorm_pool *p, pgorm_conn *c)
+ * pool link cleared, its error too when clear_err (handle_memory hands out memory whose error
+ * is clear). The oldest one moves to the spare list when the quarantine is full. Handle memory
+ * is freed only by pgorm_pool_destroy, so a release may read any pointer the pool handed out. */
+static void retire_handle(pgorm_pool *p, pgorm_conn *c, bool clear_err)
 {
 	c->pool_slot = NULL;
-	if (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1)
-		pgorm_error_clear(&c->err); /* never after move_handle (it cleared it) */
-	pgorm__retired *r = (pgorm__retired *)(void *)c;
-	r->next = NULL;
-	if (p->ret_tail != NULL)
-		p->ret_tail->next = r;
-	else
-		p->ret_head = r;
-	p->ret_tail = r;
-	if (++p->ret_n <= p->ret_cap)
-		return;
-	pgorm__retired *old = p->ret_head;
-	p->ret_head = old->next;
-	p->ret_n--;
-	old->next = p->spare;
-	p->spare = old;
+	if (clear_err && (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1))
+		pgorm_error_clear(&c->err);
+	if (p->ret_n == p->ret_cap) {
+		pgorm__retired *old = (pgorm__retired *)(void *)p->ring[p->ring_head];
+		if (++p->ring_head == p->ret_cap)
+			p->ring_head = 0;
+		p->ret_n--;
+		old->next = p->spare;
+		p->spare = old;
+	}
+	uint32_t i = p->ring_head + p->ret_n;
+	p->ring[i >= p->ret_cap ? i - p->ret_cap : i] = c;
+	p->ret_n++;
 }
 
 /* Memory for a new handle whose error is clear: the oldest retired one once the quarantine
  * is full, else a spare one, else new memory (NULL when out of memory). */
 static pgorm_conn *handle_memory(pgorm_pool *p)
 {
-	pgorm__retired *r;
-	if (p->ret_n >= p->ret_cap) {
-		r = p->ret_head;
-		p->ret_head = r->next;
-		if (p->ret_head == NULL)
-			p->ret_tail = NULL;
+	if (p->ret_n == p->ret_cap) {
+		pgorm_conn *c = p->ring[p->ring_head];
+		if (++p->ring_head == p->ret_cap)
+			p->ring_head = 0;
 		p->ret_n--;
-	} else if ((r = p->spare) != NULL) {
-		p->spare = r->next;
-	} else {
-		pgorm_conn *fresh = pgorm__calloc(1, sizeof *fresh);
-		if (fresh != NULL)
-			pgorm_error_clear(&fresh->err);
-		return fresh;
+		return c;
 	}
-	return (pgorm_conn *)(void *)r;
+	if (p->spare != NULL) {
+		pgorm__retired *r = p->spare;
+		p->spare = r->next;
+		return (pgorm_conn *)(void *)r;
+	}
+	pgorm_conn *fresh = pgorm__calloc(1, sizeof *fresh);
+	if (fresh != NULL)
+		pgorm_error_clear(&fresh->err);
+	return fresh;
 }
 
 /* At acquire (mutex held): when the connection's handle was handed out before, give the
@@ -231,12 +228,10 @@ static void move_handle(pgorm__pool_slot *s, pgorm_conn *prev)
 
 static void retired_free_all(pgorm_pool *p)
 {
-	while (p->ret_head != NULL) {
-		pgorm__retired *r = p->ret_head;
-		p->ret_head = r->next;
-		pgorm__free(r);
+	for (uint32_t k = 0; k < p->ret_n; k++) {
+		uint32_t i = p->ring_head + k;
+		pgorm__free(p->ring[i >= p->ret_cap ? i - p->ret_cap : i]);
 	}
-	p->ret_tail = NULL;
 	p->ret_n = 0;
 	while (p->spare != NULL) {
 		pgorm__retired *r = p->spare;
@@ -265,7 +260,7 @@ static void borrow(pgorm_pool *p, pgorm__pool_slot *s, int64_t now)
 	s->state = PGORM__SLOT_BORROWED;
 	s->borrowed_ms = now;
 	p->in_use++;
-	p->st.acquires++;
+	p->acquires++;
 }
 
 /* Wake the first waiter for a connection on the idle list, unless it is awake already. */
@@ -335,9 +330,9 @@ static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 	} else {
 		pgorm__conn_finish(s->conn);
 		pthread_mutex_lock(&p->mu);
-		retire_handle(p, s->conn);
+		retire_handle(p, s->conn, true);
 		if (s->old != NULL)
-			retire_handle(p, s->old);
+			retire_handle(p, s->old, false); /* move_handle cleared its error */
 		pthread_mutex_unlock(&p->mu);
 	}
 	pgorm__free(s);
@@ -553,6 +548,7 @@ static void pool_free(pgorm_pool *p)
 {
 	retired_free_all(p);
 	pgorm__free(p->slots);
+	pgorm__free(p->ring);
 	pgorm__free(p->conninfo);
 	pgorm__free(p->init_sql);
 	pgorm__free(p);
@@ -612,18 +608,19 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 		p->cfg.lifetime_jitter_ms = p->cfg.max_lifetime_ms / 2;
 	p->conninfo = pgorm__strdup(cfg->conninfo ? cfg->conninfo : "");
 	p->init_sql = cfg->init_sql ? pgorm__strdup(cfg->init_sql) : NULL;
+	/* + 1: a handle is taken out of a full quarantine at acquire, before the release that
+	 * retires the borrow's old handle: the head then has had the window's count of later
+	 * retirements */
+	p->ret_cap = 1 + (uint32_t)(cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN
+	                            ? QUARANTINE_PER_CONN * cfg->max_size : QUARANTINE_MIN);
 	p->slots = pgorm__calloc(cfg->max_size, sizeof *p->slots);
-	if (p->conninfo == NULL || p->slots == NULL || (cfg->init_sql && p->init_sql == NULL)) {
+	p->ring = pgorm__calloc(p->ret_cap, sizeof *p->ring);
+	if (p->conninfo == NULL || p->slots == NULL || p->ring == NULL || (cfg->init_sql && p->init_sql == NULL)) {
 		pool_free(p);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a pool");
 	}
 	p->cfg.conninfo = p->conninfo;
 	p->cfg.init_sql = p->init_sql;
-	/* + 1: a handle is taken out of a full quarantine at acquire, before the release that
-	 * retires the borrow's old handle: the head then has had the window's count of later
-	 * retirements */
-	p->ret_cap = 1 + (cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN ? QUARANTINE_PER_CONN * cfg->max_size
-	                                                                       : QUARANTINE_MIN);
 	long ct = (cfg->connect_timeout_ms + 999) / 1000;
 	snprintf(p->connect_timeout, sizeof p->connect_timeout, "%ld", ct < 2 ? 2L : ct);
 
@@ -847,12 +844,12 @@ static int acquire(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error
 		return pgorm__error_set(err, PGORM_EFORK, "pool used in a forked child process");
 	int64_t deadline = -1;
 	for (;;) {
+		int64_t now = coarse_ms(); /* read before the lock: the critical section stays short */
 		pthread_mutex_lock(&p->mu);
 		if (p->closing) {
 			pthread_mutex_unlock(&p->mu);
 			return pgorm__error_set(err, PGORM_ECLOSED, "pool is closed");
 		}
-		int64_t now = coarse_ms();
 		pgorm__pool_slot *s = p->idle_head;
 		if (s != NULL && s->gen != p->gen) {
 			/* older than a failover: never handed out again */
@@ -893,7 +890,7 @@ static int acquire(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error
 		pgorm_conn *prev;
 		if (!rotate_handle(p, s, &prev)) {
 			/* out of memory for a new handle: the old one must not name this borrow */
-			p->st.acquires--;
+			p->acquires--;
 			detach(p, s, PGORM_POOL_CLOSED_BAD_STATE, true);
 			pthread_mutex_unlock(&p->mu);
 			slot_free(p, s);
@@ -927,7 +924,7 @@ static int acquire(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error
 			*out = s->conn;
 			return 0;
 		}
-		p->st.acquires--;
+		p->acquires--;
 		detach(p, s, PGORM_POOL_CLOSED_DEAD_IDLE, true);
 		pthread_mutex_unlock(&p->mu);
 		slot_free(p, s);
@@ -1056,6 +1053,7 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		return PGORM_EINVAL;
 	if (forked(p))
 		return PGORM_EFORK;
+	int64_t now = coarse_ms(); /* read before the lock: the critical section stays short */
 	pthread_mutex_lock(&p->mu);
 	/* every handle this pool handed out is still its memory (see retire_handle); a retired
 	 * one's pool_slot is NULL, a live one's slot names it */
@@ -1065,12 +1063,11 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		pthread_mutex_unlock(&p->mu);
 		return PGORM_EPOOL;
 	}
-	p->st.releases++;
+	p->releases++;
 	if (s->old != NULL) { /* the previous borrow's handle, moved from at acquire */
-		retire_handle(p, s->old);
+		retire_handle(p, s->old, false); /* move_handle cleared its error */
 		s->old = NULL;
 	}
-	int64_t now = coarse_ms();
 	int v = keep_as_is(p, s, now) ? KEEP : verdict(p, s, now, false);
 	if (v == ROLLBACK) {
 		s->state = PGORM__SLOT_RETURNING;
@@ -1101,6 +1098,8 @@ void pgorm_pool_stats_get(pgorm_pool *p, pgorm_pool_stats *out)
 		return;
 	pthread_mutex_lock(&p->mu);
 	*out = p->st;
+	out->acquires = p->acquires;
+	out->releases = p->releases;
 	out->size = p->size;
 	out->idle = p->idle_n;
 	out->in_use = p->in_use;
