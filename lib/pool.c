@@ -9,11 +9,15 @@
  * waiter. No wake-up is lost (hand-offs and wake-ups are recorded under the mutex before the
  * signal). Every connect runs on the maintenance thread.
  *
- * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. At a release that
- * keeps the connection, its state moves to another address (pgorm__conn_move) and the old
- * address goes into a FIFO quarantine of retired handles; closed connections' structs go there
- * too. Only live handles are in the conn -> slot table, so a stale one is refused without
- * touching its memory. See "Stale handles" in pgorm/pool.h.
+ * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. When a connection
+ * whose handle was handed out before is acquired again, rotate_handle (under the mutex) gives
+ * the slot a new address and move_handle (after the mutex is released) moves the state there
+ * (pgorm__conn_move); the old address is retired into a FIFO quarantine (a ring of pointers) at
+ * that borrow's release. Closed connections' structs go there too. A handle's memory is never
+ * freed before pgorm_pool_destroy (out of the quarantine it is reused, or kept on a spare list
+ * for the next new connection), so a release reads any pointer's pool_slot safely: a retired
+ * handle's is NULL, a live one's names its slot, whose conn must be that same pointer. See
+ * "Stale handles" in pgorm/pool.h.
  */
 #include "pool.h"
 #include "wait.h"
@@ -157,7 +161,7 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
  * pool link cleared, its error too when clear_err (handle_memory hands out memory whose error
  * is clear). The oldest one moves to the spare list when the quarantine is full. Handle memory
  * is freed only by pgorm_pool_destroy, so a release may read any pointer the pool handed out. */
-static void retire_handle(pgorm_pool *p, pgorm_conn *c, bool clear_err)
+static inline void retire_handle(pgorm_pool *p, pgorm_conn *c, bool clear_err)
 {
 	c->pool_slot = NULL;
 	if (clear_err && (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1))
@@ -177,7 +181,7 @@ static void retire_handle(pgorm_pool *p, pgorm_conn *c, bool clear_err)
 
 /* Memory for a new handle whose error is clear: the oldest retired one once the quarantine
  * is full, else a spare one, else new memory (NULL when out of memory). */
-static pgorm_conn *handle_memory(pgorm_pool *p)
+static inline pgorm_conn *handle_memory(pgorm_pool *p)
 {
 	if (p->ret_n == p->ret_cap) {
 		pgorm_conn *c = p->ring[p->ring_head];
