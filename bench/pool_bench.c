@@ -88,7 +88,21 @@ static void *pg_acquire(void *p)
 	return c;
 }
 static void pg_release(void *p, void *c) { pgorm_pool_release(p, c); }
-static void pg_destroy(void *p) { pgorm_pool_destroy(p); }
+/* POOL_BENCH_STATS=1: the pool's own counters on stderr (how many acquires had to wait) */
+static void pg_destroy(void *p)
+{
+	if (getenv("POOL_BENCH_STATS") != NULL) {
+		pgorm_pool_stats st;
+		pgorm_pool_stats_get(p, &st);
+		fprintf(stderr, "pgorm pool: %llu acquires, %llu waited (%.2f%%), wait histogram",
+		        (unsigned long long)st.acquires, (unsigned long long)st.waits,
+		        st.acquires ? 100.0 * (double)st.waits / (double)st.acquires : 0.0);
+		for (int i = 0; i < PGORM_POOL_WAIT_BUCKETS; i++)
+			fprintf(stderr, " %llu", (unsigned long long)st.wait_hist[i]);
+		fprintf(stderr, ", timeouts %llu\n", (unsigned long long)st.timeouts);
+	}
+	pgorm_pool_destroy(p);
+}
 
 /* the textbook pool: a stack under a mutex, a condvar for waiters */
 typedef struct simple_pool {

@@ -9,11 +9,15 @@
  * waiter. No wake-up is lost (hand-offs and wake-ups are recorded under the mutex before the
  * signal). Every connect runs on the maintenance thread.
  *
- * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. At a release that
- * keeps the connection, its state moves to another address (pgorm__conn_move) and the old
- * address goes into a FIFO quarantine of retired handles; closed connections' structs go there
- * too. Only live handles are in the conn -> slot table, so a stale one is refused without
- * touching its memory. See "Stale handles" in pgorm/pool.h.
+ * Handles: the pgorm_conn pointer a borrow hands out is that borrow's only. When a connection
+ * whose handle was handed out before is acquired again, rotate_handle (under the mutex) gives
+ * the slot a new address and move_handle (after the mutex is released) moves the state there
+ * (pgorm__conn_move); the old address is retired into a FIFO quarantine (a ring of pointers) at
+ * that borrow's release. Closed connections' structs go there too. A handle's memory is never
+ * freed before pgorm_pool_destroy (out of the quarantine it is reused, or kept on a spare list
+ * for the next new connection), so a release reads any pointer's pool_slot safely: a retired
+ * handle's is NULL, a live one's names its slot, whose conn must be that same pointer. See
+ * "Stale handles" in pgorm/pool.h.
  */
 #include "pool.h"
 #include "wait.h"
@@ -59,7 +63,7 @@ static int64_t coarse_ms(void)
 #else
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 #endif
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + (int64_t)((unsigned long)ts.tv_nsec / 1000000u);
 }
 
 static uint64_t rng_next(pgorm_pool *p)
@@ -92,49 +96,20 @@ static void to_timespec(int64_t ms, struct timespec *ts)
 	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
 }
 
-/* ---- conn -> slot hash (validates release without touching the connection's memory) ---- */
+/* ---- every open connection (mutex held) ---- */
 
-static size_t ht_pos(const pgorm_pool *p, const pgorm_conn *c)
+static void slots_add(pgorm_pool *p, pgorm__pool_slot *s)
 {
-	return (size_t)(((uint64_t)(uintptr_t)c * 0x9E3779B97F4A7C15ULL) >> p->ht_shift);
+	s->pool = p;
+	s->idx = p->nslots;
+	p->slots[p->nslots++] = s;
 }
 
-static pgorm__pool_slot *ht_find(const pgorm_pool *p, const pgorm_conn *c)
+static void slots_remove(pgorm_pool *p, pgorm__pool_slot *s)
 {
-	for (size_t i = ht_pos(p, c);; i = (i + 1) & p->ht_mask) {
-		pgorm__pool_slot *s = p->ht[i];
-		if (s == NULL || s->conn == c)
-			return s;
-	}
-}
-
-static void ht_insert(pgorm_pool *p, pgorm__pool_slot *s)
-{
-	size_t i = ht_pos(p, s->conn);
-	while (p->ht[i] != NULL)
-		i = (i + 1) & p->ht_mask;
-	p->ht[i] = s;
-}
-
-static void ht_remove(pgorm_pool *p, pgorm__pool_slot *s)
-{
-	size_t i = ht_pos(p, s->conn);
-	while (p->ht[i] != s) {
-		if (p->ht[i] == NULL)
-			return;
-		i = (i + 1) & p->ht_mask;
-	}
-	p->ht[i] = NULL;
-	/* backward-shift deletion keeps every probe chain unbroken */
-	for (size_t j = (i + 1) & p->ht_mask; p->ht[j] != NULL; j = (j + 1) & p->ht_mask) {
-		size_t k = ht_pos(p, p->ht[j]->conn);
-		bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
-		if (!stays) {
-			p->ht[i] = p->ht[j];
-			p->ht[j] = NULL;
-			i = j;
-		}
-	}
+	pgorm__pool_slot *last = p->slots[--p->nslots];
+	last->idx = s->idx;
+	p->slots[s->idx] = last;
 }
 
 /* ---- lists ---- */
@@ -183,63 +158,90 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 /* ---- retired handles (mutex held) ---- */
 
 /* Put the memory of a handle that names nothing any more at the end of the quarantine, its
- * error cleared (while the memory is still warm: new_handle relies on it). Returns the oldest
- * one when the quarantine is over its bound (the caller frees or reuses it), else NULL. */
-static void *retire_handle(pgorm_pool *p, pgorm_conn *c)
+ * pool link cleared, its error too when clear_err (handle_memory hands out memory whose error
+ * is clear). The oldest one moves to the spare list when the quarantine is full. Handle memory
+ * is freed only by pgorm_pool_destroy, so a release may read any pointer the pool handed out. */
+static inline void retire_handle(pgorm_pool *p, pgorm_conn *c, bool clear_err)
 {
-	if (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1)
+	c->pool_slot = NULL;
+	if (clear_err && (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1))
 		pgorm_error_clear(&c->err);
-	pgorm__retired *r = (pgorm__retired *)(void *)c;
-	r->next = NULL;
-	if (p->ret_tail != NULL)
-		p->ret_tail->next = r;
-	else
-		p->ret_head = r;
-	p->ret_tail = r;
-	if (++p->ret_n <= p->ret_cap)
-		return NULL;
-	pgorm__retired *old = p->ret_head;
-	p->ret_head = old->next;
-	p->ret_n--;
-	return old;
+	if (p->ret_n == p->ret_cap) {
+		pgorm__retired *old = (pgorm__retired *)(void *)p->ring[p->ring_head];
+		if (++p->ring_head == p->ret_cap)
+			p->ring_head = 0;
+		p->ret_n--;
+		old->next = p->spare;
+		p->spare = old;
+	}
+	uint32_t i = p->ring_head + p->ret_n;
+	p->ring[i >= p->ret_cap ? i - p->ret_cap : i] = c;
+	p->ret_n++;
 }
 
-/* Give a borrowed slot's connection a new handle address and retire the one the ending borrow
- * had; the connection's last error stays behind (the next borrower starts clean). false when
- * out of memory (the caller closes the connection instead). */
-static bool new_handle(pgorm_pool *p, pgorm__pool_slot *s)
+/* Memory for a new handle whose error is clear: the oldest retired one once the quarantine
+ * is full, else a spare one, else new memory (NULL when out of memory). */
+static inline pgorm_conn *handle_memory(pgorm_pool *p)
 {
-	pgorm_conn *fresh;
-	if (p->ret_n >= p->ret_cap) { /* reuse the oldest retired handle's memory */
-		pgorm__retired *r = p->ret_head;
-		p->ret_head = r->next;
-		if (p->ret_head == NULL)
-			p->ret_tail = NULL;
+	if (p->ret_n == p->ret_cap) {
+		pgorm_conn *c = p->ring[p->ring_head];
+		if (++p->ring_head == p->ret_cap)
+			p->ring_head = 0;
 		p->ret_n--;
-		fresh = (pgorm_conn *)(void *)r;
-	} else if ((fresh = pgorm__calloc(1, sizeof *fresh)) != NULL) {
-		pgorm_error_clear(&fresh->err);
-	} else {
-		return false;
+		return c;
 	}
-	pgorm_conn *old = s->conn;
-	ht_remove(p, s);
-	pgorm__conn_move(fresh, old);
+	if (p->spare != NULL) {
+		pgorm__retired *r = p->spare;
+		p->spare = r->next;
+		return (pgorm_conn *)(void *)r;
+	}
+	pgorm_conn *fresh = pgorm__calloc(1, sizeof *fresh);
+	if (fresh != NULL)
+		pgorm_error_clear(&fresh->err);
+	return fresh;
+}
+
+/* At acquire (mutex held): when the connection's handle was handed out before, give the
+ * borrow a new address and return the old one, whose state the caller moves with
+ * move_handle once the mutex is released (nobody else dereferences either meanwhile); the
+ * old address is retired at this borrow's release. NULL when the handle is unused. false
+ * when out of memory. */
+static bool rotate_handle(pgorm_pool *p, pgorm__pool_slot *s, pgorm_conn **prev)
+{
+	*prev = NULL;
+	if (!s->handle_used) {
+		s->handle_used = true;
+		return true;
+	}
+	pgorm_conn *fresh = handle_memory(p);
+	if (fresh == NULL)
+		return false;
+	*prev = s->old = s->conn;
 	s->conn = fresh;
-	ht_insert(p, s);
-	pgorm__free(retire_handle(p, old)); /* NULL: there was room */
 	return true;
+}
+
+/* Mutex not held: the borrow's state moves to its new address (see rotate_handle); the old
+ * memory's error is cleared while it is warm (the quarantine keeps only clear errors). */
+static void move_handle(pgorm__pool_slot *s, pgorm_conn *prev)
+{
+	pgorm__conn_move(s->conn, prev);
+	if (prev->err.code != 0 || prev->err.message[0] != '\0' || prev->err.stmt_index != -1)
+		pgorm_error_clear(&prev->err);
 }
 
 static void retired_free_all(pgorm_pool *p)
 {
-	while (p->ret_head != NULL) {
-		pgorm__retired *r = p->ret_head;
-		p->ret_head = r->next;
+	for (uint32_t k = 0; k < p->ret_n; k++) {
+		uint32_t i = p->ring_head + k;
+		pgorm__free(p->ring[i >= p->ret_cap ? i - p->ret_cap : i]);
+	}
+	p->ret_n = 0;
+	while (p->spare != NULL) {
+		pgorm__retired *r = p->spare;
+		p->spare = r->next;
 		pgorm__free(r);
 	}
-	p->ret_tail = NULL;
-	p->ret_n = 0;
 }
 
 /* ---- accounting, all with the mutex held ---- */
@@ -262,7 +264,7 @@ static void borrow(pgorm_pool *p, pgorm__pool_slot *s, int64_t now)
 	s->state = PGORM__SLOT_BORROWED;
 	s->borrowed_ms = now;
 	p->in_use++;
-	p->st.acquires++;
+	p->acquires++;
 }
 
 /* Wake the first waiter for a connection on the idle list, unless it is awake already. */
@@ -285,7 +287,7 @@ static void signal_head(pgorm_pool *p)
  * head. Called for a borrowed slot being released (was_borrowed) or a new one (not counted in
  * in_use yet). */
 #define HANDOFF_MS 1
-static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_borrowed)
+static inline void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_borrowed)
 {
 	s->last_used_ms = now;
 	if (was_borrowed)
@@ -308,7 +310,8 @@ static void give_back(pgorm_pool *p, pgorm__pool_slot *s, int64_t now, bool was_
 /* Take s out of the pool (it must not be on the idle list); the caller closes it unlocked. */
 static void detach(pgorm_pool *p, pgorm__pool_slot *s, int reason, bool was_borrowed)
 {
-	ht_remove(p, s);
+	s->state = PGORM__SLOT_CLOSING;
+	slots_remove(p, s);
 	p->size--;
 	if (was_borrowed)
 		p->in_use--;
@@ -327,12 +330,14 @@ static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 		return;
 	if (forked(p)) {
 		pgorm__conn_forget(s->conn);
+		pgorm__free(s->old); /* raw memory: its state moved to s->conn */
 	} else {
 		pgorm__conn_finish(s->conn);
 		pthread_mutex_lock(&p->mu);
-		void *drop = retire_handle(p, s->conn);
+		retire_handle(p, s->conn, true);
+		if (s->old != NULL)
+			retire_handle(p, s->old, false); /* move_handle cleared its error */
 		pthread_mutex_unlock(&p->mu);
-		pgorm__free(drop);
 	}
 	pgorm__free(s);
 }
@@ -340,9 +345,9 @@ static void slot_free(pgorm_pool *p, pgorm__pool_slot *s)
 static long oldest_borrow_ms(const pgorm_pool *p, int64_t now)
 {
 	long oldest = 0;
-	for (size_t i = 0; i <= p->ht_mask; i++) {
-		const pgorm__pool_slot *s = p->ht[i];
-		if (s != NULL && s->state != PGORM__SLOT_IDLE && now - s->borrowed_ms > oldest)
+	for (size_t i = 0; i < p->nslots; i++) {
+		const pgorm__pool_slot *s = p->slots[i];
+		if (s->state != PGORM__SLOT_IDLE && now - s->borrowed_ms > oldest)
 			oldest = (long)(now - s->borrowed_ms);
 	}
 	return oldest;
@@ -383,11 +388,19 @@ static void install(pgorm_pool *p, pgorm__pool_slot *s)
 	int64_t now = coarse_ms();
 	s->gen = p->gen;
 	s->last_used_ms = now;
+	s->handle_used = false; /* the first borrow gets the handle the connection was opened with */
 	if (p->cfg.max_lifetime_ms > 0) {
 		long life = p->cfg.max_lifetime_ms - rng_upto(p, p->cfg.lifetime_jitter_ms);
 		s->expires_ms = now + (life > 1 ? life : 1);
 	}
-	ht_insert(p, s);
+	if (p->spare != NULL) { /* a retired handle's memory: the pool's handles stay bounded */
+		pgorm_conn *spare = (pgorm_conn *)(void *)p->spare;
+		p->spare = p->spare->next;
+		pgorm__conn_move(spare, s->conn);
+		pgorm__free(s->conn); /* never handed out */
+		s->conn = spare;
+	}
+	slots_add(p, s);
 	p->size++;
 	p->st.connects++;
 	give_back(p, s, now, false);
@@ -538,7 +551,8 @@ static int cond_init_mono(pthread_cond_t *c)
 static void pool_free(pgorm_pool *p)
 {
 	retired_free_all(p);
-	pgorm__free(p->ht);
+	pgorm__free(p->slots);
+	pgorm__free(p->ring);
 	pgorm__free(p->conninfo);
 	pgorm__free(p->init_sql);
 	pgorm__free(p);
@@ -598,24 +612,19 @@ int pgorm_pool_create(pgorm_pool **out, const pgorm_pool_config *cfg, pgorm_erro
 		p->cfg.lifetime_jitter_ms = p->cfg.max_lifetime_ms / 2;
 	p->conninfo = pgorm__strdup(cfg->conninfo ? cfg->conninfo : "");
 	p->init_sql = cfg->init_sql ? pgorm__strdup(cfg->init_sql) : NULL;
-	size_t cap = 16;
-	while (cap < 2 * cfg->max_size)
-		cap *= 2;
-	unsigned bits = 0;
-	while (((size_t)1 << bits) < cap)
-		bits++;
-	p->ht = pgorm__calloc(cap, sizeof *p->ht);
-	if (p->conninfo == NULL || p->ht == NULL || (cfg->init_sql && p->init_sql == NULL) ||
-	    cap > SIZE_MAX / 4) {
+	/* + 1: a handle is taken out of a full quarantine at acquire, before the release that
+	 * retires the borrow's old handle: the head then has had the window's count of later
+	 * retirements */
+	p->ret_cap = 1 + (uint32_t)(cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN
+	                            ? QUARANTINE_PER_CONN * cfg->max_size : QUARANTINE_MIN);
+	p->slots = pgorm__calloc(cfg->max_size, sizeof *p->slots);
+	p->ring = pgorm__calloc(p->ret_cap, sizeof *p->ring);
+	if (p->conninfo == NULL || p->slots == NULL || p->ring == NULL || (cfg->init_sql && p->init_sql == NULL)) {
 		pool_free(p);
 		return pgorm__error_set(err, PGORM_ENOMEM, "out of memory creating a pool");
 	}
 	p->cfg.conninfo = p->conninfo;
 	p->cfg.init_sql = p->init_sql;
-	p->ht_mask = cap - 1;
-	p->ht_shift = 64 - bits;
-	p->ret_cap = cfg->max_size > QUARANTINE_MIN / QUARANTINE_PER_CONN ? QUARANTINE_PER_CONN * cfg->max_size
-	                                                                  : QUARANTINE_MIN;
 	long ct = (cfg->connect_timeout_ms + 999) / 1000;
 	snprintf(p->connect_timeout, sizeof p->connect_timeout, "%ld", ct < 2 ? 2L : ct);
 
@@ -701,9 +710,8 @@ void pgorm_pool_destroy(pgorm_pool *p)
 	if (forked(p)) {
 		/* The parent's threads do not exist here and the mutex may be held forever: free
 		 * memory only; pgorm__conn_forget never writes to the parent's sockets. */
-		for (size_t i = 0; i <= p->ht_mask; i++)
-			if (p->ht[i] != NULL)
-				slot_free(p, p->ht[i]);
+		while (p->nslots > 0)
+			slot_free(p, p->slots[--p->nslots]);
 		pool_free(p);
 		return;
 	}
@@ -715,9 +723,8 @@ void pgorm_pool_destroy(pgorm_pool *p)
 	if (p->maint_started)
 		pthread_join(p->maint, NULL);
 	/* still borrowed: closed anyway, as documented */
-	for (size_t i = 0; i <= p->ht_mask; i++)
-		if (p->ht[i] != NULL)
-			slot_free(p, p->ht[i]);
+	while (p->nslots > 0)
+		slot_free(p, p->slots[--p->nslots]);
 	pthread_cond_destroy(&p->maint_cond);
 	pthread_cond_destroy(&p->close_cond);
 	pthread_cond_destroy(&p->ready_cond);
@@ -832,7 +839,7 @@ static int wait_for_slot(pgorm_pool *p, long timeout_ms, int64_t deadline_ms,
 	return rc;
 }
 
-int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error *err)
+static int acquire(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error *err)
 {
 	if (p == NULL || out == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_acquire: NULL argument");
@@ -841,12 +848,12 @@ int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms,
 		return pgorm__error_set(err, PGORM_EFORK, "pool used in a forked child process");
 	int64_t deadline = -1;
 	for (;;) {
+		int64_t now = coarse_ms(); /* read before the lock: the critical section stays short */
 		pthread_mutex_lock(&p->mu);
 		if (p->closing) {
 			pthread_mutex_unlock(&p->mu);
 			return pgorm__error_set(err, PGORM_ECLOSED, "pool is closed");
 		}
-		int64_t now = coarse_ms();
 		pgorm__pool_slot *s = p->idle_head;
 		if (s != NULL && s->gen != p->gen) {
 			/* older than a failover: never handed out again */
@@ -884,8 +891,19 @@ int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms,
 				return rc;
 			}
 		}
+		pgorm_conn *prev;
+		if (!rotate_handle(p, s, &prev)) {
+			/* out of memory for a new handle: the old one must not name this borrow */
+			p->acquires--;
+			detach(p, s, PGORM_POOL_CLOSED_BAD_STATE, true);
+			pthread_mutex_unlock(&p->mu);
+			slot_free(p, s);
+			continue;
+		}
 		long idle_for = (long)(now - s->last_used_ms);
 		pthread_mutex_unlock(&p->mu);
+		if (prev != NULL)
+			move_handle(s, prev);
 
 		/* fast path: released less than trust_window_ms ago, hand it out as is */
 		if (idle_for < p->cfg.trust_window_ms) {
@@ -910,23 +928,28 @@ int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms,
 			*out = s->conn;
 			return 0;
 		}
-		p->st.acquires--;
+		p->acquires--;
 		detach(p, s, PGORM_POOL_CLOSED_DEAD_IDLE, true);
 		pthread_mutex_unlock(&p->mu);
 		slot_free(p, s);
 	}
 }
 
+int pgorm_pool_acquire_timeout(pgorm_pool *p, pgorm_conn **out, long timeout_ms, pgorm_error *err)
+{
+	return acquire(p, out, timeout_ms, err);
+}
+
 int pgorm_pool_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
 {
 	if (p == NULL)
 		return pgorm__error_set(err, PGORM_EINVAL, "pgorm_pool_acquire: NULL pool");
-	return pgorm_pool_acquire_timeout(p, out, p->cfg.acquire_timeout_ms, err);
+	return acquire(p, out, p->cfg.acquire_timeout_ms, err);
 }
 
 int pgorm_pool_try_acquire(pgorm_pool *p, pgorm_conn **out, pgorm_error *err)
 {
-	return pgorm_pool_acquire_timeout(p, out, 0, err);
+	return acquire(p, out, 0, err);
 }
 
 int pgorm_pool_wait_ready(pgorm_pool *p, long timeout_ms, pgorm_error *err)
@@ -980,6 +1003,16 @@ static bool failover_state(const char *st)
 	return (pgorm__sqlstate_flags(st) & PGORM__SQLSTATE_FAILOVER) != 0;
 }
 
+/* The common case of verdict in one pass: KEEP. Idle (which implies CONNECTION_OK and no
+ * command in progress), not in pipeline mode, not broken, current and not too old. */
+static inline bool keep_as_is(const pgorm_pool *p, const pgorm__pool_slot *s, int64_t now)
+{
+	const pgorm_conn *c = s->conn;
+	return !c->broken && PQtransactionStatus(c->pq) == PQTRANS_IDLE &&
+	       PQpipelineStatus(c->pq) == PQ_PIPELINE_OFF && !p->closing && s->gen == p->gen &&
+	       (s->expires_ms == 0 || now < s->expires_ms);
+}
+
 /* What to do with a connection being released (mutex held, the caller owns c). */
 static int verdict(pgorm_pool *p, const pgorm__pool_slot *s, int64_t now, bool after_rollback)
 {
@@ -1024,16 +1057,22 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		return PGORM_EINVAL;
 	if (forked(p))
 		return PGORM_EFORK;
+	int64_t now = coarse_ms(); /* read before the lock: the critical section stays short */
 	pthread_mutex_lock(&p->mu);
-	pgorm__pool_slot *s = ht_find(p, c);
-	if (s == NULL || s->state != PGORM__SLOT_BORROWED) {
+	/* every handle this pool handed out is still its memory (see retire_handle); a retired
+	 * one's pool_slot is NULL, a live one's slot names it */
+	pgorm__pool_slot *s = c->pool_slot;
+	if (s == NULL || s->pool != p || s->conn != c || s->state != PGORM__SLOT_BORROWED) {
 		p->st.misuse++;
 		pthread_mutex_unlock(&p->mu);
 		return PGORM_EPOOL;
 	}
-	p->st.releases++;
-	int64_t now = coarse_ms();
-	int v = verdict(p, s, now, false);
+	p->releases++;
+	if (s->old != NULL) { /* the previous borrow's handle, moved from at acquire */
+		retire_handle(p, s->old, false); /* move_handle cleared its error */
+		s->old = NULL;
+	}
+	int v = keep_as_is(p, s, now) ? KEEP : verdict(p, s, now, false);
 	if (v == ROLLBACK) {
 		s->state = PGORM__SLOT_RETURNING;
 		p->st.rollbacks++;
@@ -1044,8 +1083,6 @@ int pgorm_pool_release(pgorm_pool *p, pgorm_conn *c)
 		pthread_mutex_lock(&p->mu);
 		v = verdict(p, s, now, true);
 	}
-	if (v == KEEP && !new_handle(p, s))
-		v = PGORM_POOL_CLOSED_BAD_STATE; /* out of memory for a new handle: c must not come back */
 	if (v == KEEP) {
 		give_back(p, s, now, true);
 		pthread_mutex_unlock(&p->mu);
@@ -1065,6 +1102,8 @@ void pgorm_pool_stats_get(pgorm_pool *p, pgorm_pool_stats *out)
 		return;
 	pthread_mutex_lock(&p->mu);
 	*out = p->st;
+	out->acquires = p->acquires;
+	out->releases = p->releases;
 	out->size = p->size;
 	out->idle = p->idle_n;
 	out->in_use = p->in_use;

@@ -27,17 +27,20 @@
  * is the fast path (see README "Connection pool" for measured figures).
  *
  * Stale handles (the ABA problem). Every borrow gets its own pgorm_conn pointer: when a
- * release keeps the connection, the connection's state moves to another address (a ~320-byte
- * copy; its last error is not carried over) and the pointer the ending borrow had goes into a
- * FIFO quarantine of retired handles, as does the struct of every closed connection. Only the live
- * handle of each connection is in the pool's handle table, so release(c); c2 = acquire();
- * release(c) refuses the stale c (PGORM_EPOOL, stats.misuse, nothing changed) while c2 stays
- * the only borrower. A retired address is reused for a new handle (or freed) only after
- * max(64, 4 x max_size) later retirements, so a stale release is recognised until that many
- * releases/closes have happened since; beyond that the pointer may name a live borrow again
- * (the pool never dereferences a handle it does not know, but it cannot tell two identical
- * pointers apart: release each borrow once). Cost per acquire + release cycle: ~140 more
- * instructions (cachegrind: 460 -> 600) and under one more L1 miss; 10-15 ns on a 2-core VM.
+ * connection that was handed out before is acquired again, its state moves to another address
+ * (a ~340-byte copy, made after the pool lock is released; its last error is not carried over)
+ * and the pointer the previous borrow had goes, at this borrow's release, into a FIFO
+ * quarantine of retired handles, as does the struct of every closed connection. A release
+ * checks that the pointer is the live handle of one of this pool's borrowed connections, so
+ * release(c); c2 = acquire(); release(c) refuses the stale c (PGORM_EPOOL, stats.misuse,
+ * nothing changed) while c2 stays the only borrower; so is a double release, a release after
+ * the pool rolled the connection back or closed it, and a connection of another pool or never
+ * pooled. A retired address is reused for a new handle only after max(64, 4 x max_size) later
+ * retirements, so a stale release is recognised until that many releases/closes have happened
+ * since; beyond that the pointer may name a live borrow again (the pool cannot tell two
+ * identical pointers apart: release each borrow once). The memory of every handle the pool
+ * handed out stays allocated (reused, never freed) until pgorm_pool_destroy, so passing one
+ * of its stale handles is always safe. Cost per acquire + release cycle: see bench/NOTES.md ("Pool").
  *
  * fork(): a child process inherits the pool but may not use it: acquire/release return
  * PGORM_EFORK; pgorm_pool_destroy in the child frees memory without touching the parent's

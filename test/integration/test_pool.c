@@ -1022,6 +1022,147 @@ START_TEST(test_pool_stale_release_after_close)
 }
 END_TEST
 
+/* ---- stale handles under the handle-reuse scheme (issue 17: no hash table, handle memory
+ * recycled through a quarantine and a spare list) ---- */
+
+typedef struct borrower {
+	pgorm_pool *p;
+	atomic_int stage;    /* 1: has borrowed; 2: told to finish; 3: done */
+	int pid, rc_exec, rc_release;
+	pgorm_conn *c;
+} borrower;
+
+static void *borrower_main(void *arg)
+{
+	borrower *b = arg;
+	pgorm_error err;
+	if (pgorm_pool_acquire(b->p, &b->c, &err) != 0) {
+		atomic_store(&b->stage, 3);
+		return NULL;
+	}
+	b->pid = backend_pid(b->c);
+	atomic_store(&b->stage, 1);
+	for (double t0 = pgtest_now_ms(); atomic_load(&b->stage) != 2 && pgtest_now_ms() - t0 < WAIT_MS;)
+		sleep_ms(1);
+	b->rc_exec = pgtest_int(b->c, "SELECT 11") == 11 ? 0 : -1;
+	b->rc_release = pgorm_pool_release(b->p, b->c);
+	atomic_store(&b->stage, 3);
+	return NULL;
+}
+
+/* A handle released here is refused while another thread holds the same connection under
+ * its own handle; the other borrower is not disturbed, and its handle is refused after its
+ * own release (double release). */
+START_TEST(test_pool_stale_release_while_other_thread_borrows)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *c = get(p);
+	int pid = backend_pid(c);
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0);
+	borrower b = { .p = p };
+	atomic_init(&b.stage, 0);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, borrower_main, &b), 0);
+	for (double t0 = pgtest_now_ms(); atomic_load(&b.stage) == 0 && pgtest_now_ms() - t0 < WAIT_MS;)
+		sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&b.stage), 1);
+	ck_assert_int_eq(b.pid, pid);                                /* the same connection */
+	ck_assert_ptr_ne(b.c, c);
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);    /* stale */
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_uint_eq(st.misuse, 2);
+	pgorm_conn *x = NULL;
+	pgorm_error err;
+	ck_assert_int_eq(pgorm_pool_try_acquire(p, &x, &err), PGORM_ETIMEDOUT);
+	atomic_store(&b.stage, 2);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(b.rc_exec, 0);
+	ck_assert_int_eq(b.rc_release, 0);
+	ck_assert_int_eq(pgorm_pool_release(p, b.c), PGORM_EPOOL); /* double, from another thread */
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 0);
+	ck_assert_uint_eq(st.idle, 1);
+	ck_assert_uint_eq(st.misuse, 3);
+	ck_assert_uint_eq(st.releases, 2);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
+/* Released inside a transaction: the pool rolls the connection back and keeps it. The handle
+ * is refused afterwards (double release), also once the rolled-back connection is lent again. */
+START_TEST(test_pool_stale_release_after_rollback_reset)
+{
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *c = get(p);
+	int pid = backend_pid(c);
+	pgtest_exec(c, "BEGIN");
+	pgtest_exec(c, "CREATE TEMP TABLE stale_rb (x int)");
+	ck_assert_int_eq(pgorm_pool_release(p, c), 0);               /* ROLLBACK, kept */
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);     /* double, after the reset */
+	pgorm_conn *c2 = get(p);
+	ck_assert_int_eq(backend_pid(c2), pid);
+	ck_assert_ptr_ne(c2, c);
+	ck_assert_int_eq(pgorm_pool_release(p, c), PGORM_EPOOL);     /* stale, lent again */
+	ck_assert_int_eq(pgtest_int(c2, "SELECT count(*) FROM pg_class WHERE relname = 'stale_rb'"), 0); /* rolled back */
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.rollbacks, 1);
+	ck_assert_uint_eq(st.misuse, 2);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_int_eq(pgorm_pool_release(p, c2), 0);
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.closed_total, 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
+/* Connections closed one after another (reset policy CLOSE): each closed connection's handle
+ * goes through the quarantine and then serves a new connection, so the pool's handle memory
+ * stays bounded; every old handle that is not the live one is refused, and the last 64 (the
+ * quarantine) are never the live one. */
+START_TEST(test_pool_handle_memory_recycled_on_close_churn)
+{
+	enum { ROUNDS = 90, QUARANTINE = 64 };
+	pgorm_pool_config cfg = base_cfg();
+	cfg.max_size = 1;
+	cfg.reset = PGORM_POOL_RESET_CLOSE;
+	pgorm_pool *p = make_pool(&cfg);
+	pgorm_conn *old[ROUNDS];
+	for (int i = 0; i < ROUNDS; i++) {
+		old[i] = get(p);
+		pgtest_exec(old[i], "BEGIN");
+		ck_assert_int_eq(pgorm_pool_release(p, old[i]), 0);   /* closed by the reset policy */
+	}
+	pgorm_conn *now = get(p);
+	ck_assert_int_eq(pgtest_int(now, "SELECT 3"), 3);
+	size_t distinct = 0;
+	for (int i = 0; i < ROUNDS; i++) {
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = old[j] == old[i];
+		distinct += !seen;
+		if (i >= ROUNDS - QUARANTINE)
+			ck_assert_ptr_ne(old[i], now);
+		if (old[i] != now)
+			ck_assert_int_eq(pgorm_pool_release(p, old[i]), PGORM_EPOOL);
+	}
+	ck_assert_uint_le(distinct, QUARANTINE + 8);                /* memory reused, not grown */
+	pgorm_pool_stats st;
+	pgorm_pool_stats_get(p, &st);
+	ck_assert_uint_eq(st.in_use, 1);
+	ck_assert_uint_eq(st.closed[PGORM_POOL_CLOSED_RESET_POLICY], ROUNDS);
+	ck_assert_int_eq(pgorm_pool_release(p, now), 0);
+	pgorm_pool_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -1053,6 +1194,9 @@ int main(void)
 	tcase_add_test(tc, test_issue12_pool_config_refused);
 	tcase_add_test(tc, test_issue12_pool_idle_in_transaction_timeout);
 	tcase_add_test(tc, test_pool_stale_release_after_close);
+	tcase_add_test(tc, test_pool_stale_release_while_other_thread_borrows);
+	tcase_add_test(tc, test_pool_stale_release_after_rollback_reset);
+	tcase_add_test(tc, test_pool_handle_memory_recycled_on_close_churn);
 	suite_add_tcase(s, tc);
 	return pgtest_run(s);
 }
