@@ -14,8 +14,11 @@
  *   graph_nplus1     1000 parents + 1000 prepared child queries, binary, graph with back pointers
  *   graph_any        parents + one `parent_id = ANY($1::int8[])` query (binary array parameter)
  *   graph_join       one LEFT JOIN query ordered by parent
- *   insert_copy_binary / insert_copy_text / insert_multirow  100k children of existing parents,
- *                    one transaction (child table emptied before each rep)
+ *   insert_copy_binary / insert_copy_text / insert_multirow / insert_unnest  100k children of
+ *                    existing parents, one transaction (child table emptied before each rep);
+ *                    insert_unnest sends each 1000-row batch as INSERT … SELECT * FROM unnest(…)
+ *                    with one binary array parameter per column. The backend's CPU time per
+ *                    variant (from /proc/<pid>/stat, same machine) goes to stderr.
  *   new_graph        1000 new parents (ids from nextval) + 10 children each: COPY + COPY
  *   delete_cascade   1000 parents and their children: SELECT ids, DELETE children = ANY,
  *                    DELETE parents = ANY, one transaction
@@ -33,6 +36,8 @@
 #define TEXTOID 25
 #define FLOAT8OID 701
 #define INT8ARRAYOID 1016
+#define TEXTARRAYOID 1009
+#define FLOAT8ARRAYOID 1022
 
 enum { LAT_ITERS = 10000, MULTI_ROWS = 1000 };
 
@@ -615,11 +620,68 @@ static void ins_multirow(void)
 	exec_ok("COMMIT");
 }
 
+/* Binary one-dimensional array header (no NULLs) of n elements of type elem; returns its end. */
+static char *array_hdr(char *w, Oid elem, int n)
+{
+	put_be32(w, 1), w += 4;              /* ndim */
+	put_be32(w, 0), w += 4;              /* no nulls */
+	put_be32(w, (int32_t)elem), w += 4;  /* element type */
+	put_be32(w, n), w += 4;              /* dimension length */
+	put_be32(w, 1), w += 4;              /* lower bound */
+	return w;
+}
+
+/* The same batches as ins_multirow, each one INSERT … SELECT * FROM unnest($1..$4) with four
+ * binary array parameters (int8[], int8[], text[], float8[]). */
+static void ins_unnest(void)
+{
+	enum { FIX = 20 + MULTI_ROWS * 12 };
+	static char a_id[FIX], a_pid[FIX], a_val[FIX], a_name[20 + MULTI_ROWS * (4 + 32)];
+	exec_ok("BEGIN");
+	for (int64_t base = 0; base < bench_nchild; base += MULTI_ROWS) {
+		int n = (int)(bench_nchild - base < MULTI_ROWS ? bench_nchild - base : MULTI_ROWS);
+		char *wi = array_hdr(a_id, INT8OID, n), *wp = array_hdr(a_pid, INT8OID, n);
+		char *wn = array_hdr(a_name, TEXTOID, n), *wv = array_hdr(a_val, FLOAT8OID, n);
+		for (int r = 0; r < n; r++) {
+			int64_t id = base + r + 1;
+			double val = (double)id / 3.0;
+			int64_t d;
+			memcpy(&d, &val, 8);
+			put_be32(wi, 8), put_be64(wi + 4, id), wi += 12;
+			put_be32(wp, 8), put_be64(wp + 4, (id - 1) / 10 + 1), wp += 12;
+			put_be32(wv, 8), put_be64(wv + 4, d), wv += 12;
+			int nl = bench_child_name(wn + 4, 32, id);
+			put_be32(wn, nl), wn += 4 + nl;
+		}
+		const char *v[4] = { a_id, a_pid, a_name, a_val };
+		int lens[4] = { (int)(wi - a_id), (int)(wp - a_pid), (int)(wn - a_name), (int)(wv - a_val) };
+		static const int fmts[4] = { 1, 1, 1, 1 };
+		PGresult *r = PQexecPrepared(conn, "insunnest", 4, v, lens, fmts, 0);
+		PQclear(expect(r, PGRES_COMMAND_OK, "insunnest"));
+	}
+	exec_ok("COMMIT");
+}
+
+/* CPU time of this connection's backend so far (/proc/<pid>/schedstat, ns), ms; -1 if /proc
+ * cannot tell (the server on another machine). */
+static double backend_cpu_ms(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/schedstat", PQbackendPID(conn));
+	FILE *f = fopen(path, "r");
+	unsigned long long ns;
+	int ok = f != NULL && fscanf(f, "%llu", &ns) == 1;
+	if (f != NULL)
+		fclose(f);
+	return ok ? (double)ns / 1e6 : -1;
+}
+
 static void bench_insert(void)
 {
-	enum { M_COPYBIN, M_COPYTEXT, M_MULTI, NM };
-	static const char *const key[NM] = { "insert_copy_binary", "insert_copy_text", "insert_multirow" };
-	double t[NM][MAXREPS];
+	enum { M_COPYBIN, M_COPYTEXT, M_MULTI, M_UNNEST, NM };
+	static const char *const key[NM] = { "insert_copy_binary", "insert_copy_text", "insert_multirow",
+		                                 "insert_unnest" };
+	double t[NM][MAXREPS], cpu[NM][MAXREPS];
 	{
 		static Oid types[MULTI_ROWS * 4];
 		static const Oid row[4] = { INT8OID, INT8OID, TEXTOID, FLOAT8OID };
@@ -633,27 +695,38 @@ static void bench_insert(void)
 		}
 		prepare("insmulti", sql, MULTI_ROWS * 4, types);
 		free(sql);
+		static const Oid atypes[4] = { INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID };
+		prepare("insunnest",
+		        "INSERT INTO child (id, parent_id, name, value)"
+		        " SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::float8[])",
+		        4, atypes);
 	}
 	for (int rep = 0; rep < reps; rep++) {
 		for (int m = 0; m < NM; m++) {
 			if (!want(key[m]))
 				continue;
 			exec_ok("TRUNCATE child");
-			double t0 = bench_now();
+			double c0 = backend_cpu_ms(), t0 = bench_now();
 			if (m == M_MULTI)
 				ins_multirow();
+			else if (m == M_UNNEST)
+				ins_unnest();
 			else
 				ins_copy(m == M_COPYBIN);
 			t[m][rep] = (bench_now() - t0) * 1e3;
+			cpu[m][rep] = backend_cpu_ms() - c0;
 			check_children_table();
 		}
 	}
 	exec_ok("VACUUM ANALYZE child");
 	static const char *const note[NM] = { "COPY FROM STDIN binary, one transaction", "COPY FROM STDIN text",
-		                                  "prepared 1000-row INSERT, binary params" };
+		                                  "prepared 1000-row INSERT, binary params",
+		                                  "prepared INSERT SELECT unnest of 4 binary arrays, 1000 rows each" };
 	for (int m = 0; m < NM; m++)
-		if (want(key[m]))
+		if (want(key[m])) {
 			bench_result(key[m], "ms", t[m], reps, note[m]);
+			fprintf(stderr, "    server CPU (backend, schedstat) median %.1f ms\n", bench_median(cpu[m], reps));
+		}
 }
 
 /* 1000 new parents with ids from the sequence, 10 children each (ids from the column default). */
@@ -802,7 +875,7 @@ int main(int argc, char **argv)
 		bench_load();
 	if (want("graph_nplus1") || want("graph_any") || want("graph_join"))
 		bench_graph();
-	if (want("insert_copy_binary") || want("insert_copy_text") || want("insert_multirow"))
+	if (want("insert_copy_binary") || want("insert_copy_text") || want("insert_multirow") || want("insert_unnest"))
 		bench_insert();
 	if (want("new_graph"))
 		bench_new_graph();

@@ -836,6 +836,38 @@ static pgorm_value *plan_keys(plan *pl, const pgorm_column *c, size_t idx, void 
 	return v;
 }
 
+/* "INSERT INTO t (cols) VALUES ($1, …), … RETURNING …" for nrows rows naming the columns
+ * in cols (none: every row all defaults, the key generated), parameters row by row. */
+static void insert_sql(pgorm__sb *b, const pgorm__model_info *mi, uint64_t cols, size_t nrows, uint64_t returned,
+                       bool key_back)
+{
+	pgorm__sb_addf(b, "INSERT INTO %s (", mi->qtable);
+	for (size_t i = 0, first = 1; i < mi->ncols; i++) {
+		if (!((cols >> i) & 1))
+			continue;
+		if (!first)
+			pgorm__sb_add(b, ", ");
+		pgorm__sb_ident(b, mi->cols[i].name);
+		first = 0;
+	}
+	if (cols == 0)
+		pgorm__sb_ident(b, mi->cols[mi->pk[0]].name);
+	pgorm__sb_add(b, ") VALUES ");
+	size_t ncols = (size_t)__builtin_popcountll(cols), p = 0;
+	for (size_t r = 0; r < nrows; r++) {
+		pgorm__sb_add(b, r ? ", (" : "(");
+		if (cols == 0)
+			pgorm__sb_add(b, "DEFAULT");
+		for (size_t k = 0; k < ncols; k++) {
+			if (k)
+				pgorm__sb_add(b, ", ");
+			pgorm__sb_param(b, ++p);
+		}
+		pgorm__sb_add(b, ")");
+	}
+	add_returning(b, mi, returned, key_back);
+}
+
 static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
 {
 	pgorm__objlist rows = { 0 };
@@ -851,6 +883,9 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	uint64_t all = mi->ncols < 64 ? (1ULL << mi->ncols) - 1 : UINT64_MAX;
 	uint64_t pu = pl->pu_cols[mi->index];
 	const char *reason = rows.n ? fk_reason(pl, mi, "insert") : NULL;
+	const char *sql = NULL; /* the last statement's text, for sql_rows rows naming sql_cols */
+	uint64_t sql_cols = 0;
+	size_t sql_rows = 0;
 	/* one statement per run of rows (in order) that name the same columns */
 	for (size_t start = 0, cnt; start < rows.n && rc == 0; start += cnt) {
 		uint64_t cols = insert_cols(rows.items[start], mi, pu, pl->keys_back);
@@ -868,44 +903,29 @@ static int plan_inserts(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 			rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
 			break;
 		}
-		pgorm__sb_addf(b, "INSERT INTO %s (", mi->qtable);
-		for (size_t i = 0, first = 1; i < mi->ncols; i++) {
-			if (!((cols >> i) & 1))
-				continue;
-			if (!first)
-				pgorm__sb_add(b, ", ");
-			pgorm__sb_ident(b, mi->cols[i].name);
-			first = 0;
-		}
-		if (cols == 0) /* nothing assigned, the key generated: every row all defaults */
-			pgorm__sb_ident(b, mi->cols[mi->pk[0]].name);
-		pgorm__sb_add(b, ") VALUES ");
 		size_t p = 0;
 		for (size_t r = 0; r < cnt; r++) {
 			void *o = rows.items[start + r];
 			objs[r] = o;
 			if (!((cols >> mi->pk[0]) & 1)) /* set again when its key comes back (apply_keys) */
 				pgorm__st(o)->flags &= (uint8_t)~OBJ_PK_ASSIGNED;
-			pgorm__sb_add(b, r ? ", (" : "(");
-			if (cols == 0)
-				pgorm__sb_add(b, "DEFAULT");
-			for (size_t i = 0, k = 0; i < mi->ncols; i++) {
-				if (!((cols >> i) & 1))
-					continue;
-				pgorm__get_col(o, &mi->cols[i], i, &vals[p]);
-				if (k++)
-					pgorm__sb_add(b, ", ");
-				pgorm__sb_param(b, ++p);
-			}
-			pgorm__sb_add(b, ")");
+			for (size_t i = 0; i < mi->ncols; i++)
+				if ((cols >> i) & 1)
+					pgorm__get_col(o, &mi->cols[i], i, &vals[p++]);
 		}
 		uint64_t keys = 0;
 		for (size_t k = 0; k < mi->npk; k++)
 			keys |= 1ULL << mi->pk[k];
 		bool key_back = (cols & keys) != keys;
 		uint64_t returned = all & ~cols & ~pu & ~keys; /* post_update keys come after */
-		add_returning(b, mi, returned, key_back);
-		it->stmt = (pgorm_stmt){ plan_str(pl, b), p, vals };
+		/* the text depends on the columns and the row count only: a run of full batches shares it */
+		if (sql == NULL || cols != sql_cols || cnt != sql_rows) {
+			insert_sql(b, mi, cols, cnt, returned, key_back);
+			sql = plan_str(pl, b);
+			sql_cols = cols;
+			sql_rows = cnt;
+		}
+		it->stmt = (pgorm_stmt){ sql, p, vals };
 		it->kind = K_INSERT;
 		it->mi = mi;
 		it->objs = objs;

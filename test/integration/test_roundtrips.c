@@ -388,6 +388,41 @@ START_TEST(test_new_rows_one_table)
 }
 END_TEST
 
+/* More new rows than one INSERT takes (1,000): full batches, then the rest, all in the commit's
+ * one round trip; the full batches send the same statement text; every row's generated key comes
+ * back to its own object (RETURNING in VALUES order, batch by batch). */
+START_TEST(test_new_rows_in_batches)
+{
+	enum { N = 2345 };
+	static RTag *t[N];
+	for (int i = 0; i < N; i++) {
+		char buf[32];
+		snprintf(buf, sizeof buf, "n%d", i);
+		t[i] = pgorm_object_new(s, &rtag_model);
+		ck_assert_ptr_nonnull(t[i]);
+		t[i]->note = pgorm_strdup(s, buf);
+		ck_assert_int_eq(pgorm_session_add(s, t[i]), 0);
+	}
+	pgtest_log_clear(&log_);
+	ck_assert_uint_eq(commit_rt(0), 1);
+	ck_assert_uint_eq(log_.n, 5);
+	ck_assert_str_eq(log_.sql[0], "BEGIN");
+	ck_assert_str_eq(log_.sql[1], log_.sql[2]);
+	ck_assert_ptr_nonnull(strstr(log_.sql[1], ", ($1000) RETURNING \"id\""));
+	ck_assert_ptr_nonnull(strstr(log_.sql[3], ", ($345) RETURNING \"id\""));
+	ck_assert_ptr_null(strstr(log_.sql[3], "$346"));
+	ck_assert_str_eq(log_.sql[4], "COMMIT");
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_eq(pgorm_object_state(t[i]), PGORM_STATE_PERSISTENT);
+		ck_assert_int_eq(t[i]->id, t[0]->id + i); /* one sequence, one session: consecutive */
+	}
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM rt_tag WHERE note = 'n' || (id - %lld)", (long long)t[0]->id);
+	ck_assert_int_eq(count(sql), N);
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_tag"), N);
+}
+END_TEST
+
 /* New children of an already persistent parent: their FK is the parent's known key, nothing
  * needs theirs: 1 round trip after the load. */
 START_TEST(test_new_children_of_persistent_parent)
@@ -531,6 +566,7 @@ int main(void)
 	tcase_add_test(tc, test_returning_commits_apart);
 	tcase_add_test(tc, test_joined_session);
 	tcase_add_test(tc, test_new_rows_one_table);
+	tcase_add_test(tc, test_new_rows_in_batches);
 	tcase_add_test(tc, test_new_children_of_persistent_parent);
 	tcase_add_test(tc, test_insert_flush_then_commit);
 	tcase_add_test(tc, test_failed_insert_returning_leaves_no_key);
