@@ -16,22 +16,6 @@ bool pgorm__objlist_grow(pgorm__objlist *l)
 	return true;
 }
 
-uint64_t pgorm__hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = pgorm__hash_start(n);
-	while (n >= 8) {
-		uint64_t w;
-		memcpy(&w, b, 8);
-		h = pgorm__hash_step(h, w);
-		b += 8;
-		n -= 8;
-	}
-	uint64_t w = 0;
-	memcpy(&w, b, n);
-	return pgorm__hash_end(h, w);
-}
-
 /* The content hash of an array field: length, NULL flags and items (strings by content). */
 static uint64_t array_word(const pgorm_array *a, pgorm_type t)
 {

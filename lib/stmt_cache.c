@@ -1,19 +1,17 @@
 /* lib/stmt_cache.c — hash table + LRU list of prepared statements. */
 #include "stmt_cache.h"
+#include "hash.h"
 #include "internal.h"
 #include "pgorm/exec.h"
 
 #include <stdio.h>
 #include <string.h>
 
+/* The SQL text a word at a time (a flush's INSERT batches are ~30 KB each), then the OIDs. */
 static uint64_t key_hash(const char *sql, size_t n, const unsigned *oids)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ oids[i]) * 1099511628211ULL;
-	return h;
+	uint64_t h = pgorm__hash_bytes(sql, strlen(sql));
+	return n ? pgorm__hash_step(h, pgorm__hash_bytes(oids, n * sizeof *oids)) : h;
 }
 
 int pgorm__stmt_cache_init(pgorm__stmt_cache *c, size_t cap)

@@ -29,7 +29,7 @@ LAYERS = [
     ["pool"],                       # thread-safe pool of exec connections
     ["exec", "result", "stmt_cache"],  # one libpq connection
     ["sql", "codec"],               # identifier quoting, statement building; binary codecs
-    ["error", "alloc", "arena", "version", "wait"],  # wait: poll / condition, or yield to a loop
+    ["error", "alloc", "arena", "hash", "version", "wait"],  # wait: poll / condition, or yield to a loop
 ]
 
 
