@@ -238,6 +238,18 @@ static int leaf_delete(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *unl
 	*taken = false;
 	if (!leaf_cascade(s->reg, r))
 		return 0;
+	/* children queued on the collections: each must be one the load would bring in and delete
+	 * (in the collection then, so that commit unlinks it there); any other, e.g. a new child
+	 * that becomes transient, is left to the load */
+	for (size_t i = 0; i < unloaded->n; i++) {
+		void *single;
+		size_t nk;
+		void **kids = pgorm__rel_items(unloaded->items[i], r, &single, &nk);
+		for (size_t k = 0; k < nk; k++)
+			if (pgorm__st(kids[k])->state != PGORM_STATE_PERSISTENT ||
+			    pgorm__link_get(kids[k], r->partner) != unloaded->items[i])
+				return 0;
+	}
 	for (size_t i = 0; i < unloaded->n; i++)
 		pgorm__st(unloaded->items[i])->flags2 |= OBJ2_SEEN;
 	int rc = 0;
