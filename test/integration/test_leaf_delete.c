@@ -465,6 +465,29 @@ START_TEST(test_leaf_new_children_linked)
 }
 END_TEST
 
+/* A new child with no parent and no foreign key, one with a parent that stays: the leaf path
+ * (their INSERTs cannot name a deleted parent). */
+static void sc_new_children_elsewhere(run *r)
+{
+	const pgorm_rel *up = pgorm_registry_rel(r->reg, &lkid_model, "parent");
+	LParent *p[3];
+	parents(r, p);
+	LKid *n1 = hold(r, pgorm_object_new(r->s, &lkid_model)), *n2 = hold(r, pgorm_object_new(r->s, &lkid_model));
+	n1->name = pgorm_strdup(r->s, "n1");
+	n2->name = pgorm_strdup(r->s, "n2");
+	ck_assert_int_eq(pgorm_session_add(r->s, n1), 0);
+	ck_assert_int_eq(pgorm_rel_set(r->s, up, n2, p[1]), 0);
+	ck_assert_int_eq(pgorm_session_delete(r->s, p[0]), 0);
+	result(r, "commit", pgorm_session_commit(r->s));
+	describe(r, "after commit");
+}
+
+START_TEST(test_leaf_new_children_elsewhere)
+{
+	both(sc_new_children_elsewhere, 1);
+}
+END_TEST
+
 /* A child row not in the session referenced from a table outside the registry: 23503 on both
  * paths, everything rolled back; the load path names the child it loaded, the leaf path no
  * object (the one difference in errors, session.h). */
@@ -635,6 +658,7 @@ int main(void)
 	tcase_add_test(tc, test_leaf_fk_written_loads);
 	tcase_add_test(tc, test_leaf_new_child_fk_loads);
 	tcase_add_test(tc, test_leaf_new_children_linked);
+	tcase_add_test(tc, test_leaf_new_children_elsewhere);
 	tcase_add_test(tc, test_leaf_child_referenced_outside);
 	tcase_add_test(tc, test_leaf_parent_delete_refused);
 	tcase_add_test(tc, test_leaf_update_refused);
