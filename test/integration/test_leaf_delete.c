@@ -580,6 +580,26 @@ START_TEST(test_leaf_flush_rolled_back)
 }
 END_TEST
 
+/* More than 1000 children of the model stay in the session (each would be left out of the
+ * DELETE by key): the load path. */
+static void sc_many_in_session(run *r)
+{
+	pgtest_exec(conn, "INSERT INTO lkids (id, parent_id, name) SELECT 100 + g, 3, 'x' || g FROM generate_series(1, 1000) g");
+	LParent *p[3];
+	LKid *k[3];
+	ck_assert_uint_eq(load_all(r, &lkid_model, (void **)k, 3), 3); /* k1a k1b k1c held, all loaded */
+	parents(r, p);
+	ck_assert_int_eq(pgorm_session_delete(r->s, p[0]), 0);
+	result(r, "commit", pgorm_session_commit(r->s));
+	describe(r, "after commit");
+}
+
+START_TEST(test_leaf_many_in_session_loads)
+{
+	both(sc_many_in_session, 0);
+}
+END_TEST
+
 /* The dry-run plan names the DELETE by foreign key, changes no state nor link. */
 START_TEST(test_leaf_plan)
 {
@@ -663,6 +683,7 @@ int main(void)
 	tcase_add_test(tc, test_leaf_parent_delete_refused);
 	tcase_add_test(tc, test_leaf_update_refused);
 	tcase_add_test(tc, test_leaf_flush_rolled_back);
+	tcase_add_test(tc, test_leaf_many_in_session_loads);
 	tcase_add_test(tc, test_leaf_plan);
 	tcase_add_test(tc, test_leaf_round_trips);
 	return pgtest_run(su);
