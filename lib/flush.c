@@ -236,7 +236,10 @@ static int leaf_delete(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *unl
                        bool dry, plan *pl, bool *taken)
 {
 	*taken = false;
-	if (!leaf_cascade(s->reg, r))
+	/* only in a commit's flush: the deleted parents are detached right after it, so their
+	 * collections (loaded by the load, not here) cannot be read while they are in the session;
+	 * a dry run shows what a commit would send */
+	if ((!dry && !s->commit_asked) || !leaf_cascade(s->reg, r))
 		return 0;
 	/* children queued on the collections: each must be one the load would bring in and delete
 	 * (in the collection then, so that commit unlinks it there); any other, e.g. a new child
@@ -1410,8 +1413,8 @@ static int plan_leaf_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, 
 				pgorm__sb_ident(b, kc->name);
 				pgorm__sb_addf(b, " <> ALL($2%s)", kcast);
 			}
-			snprintf(reason, 200, "%s of %zu deleted %s (not loaded: leaf rows deleted by foreign key)", r->name,
-			         pl->leaf[l].n, pm->model->table);
+			snprintf(reason, 200, "%s of %zu deleted %s (not loaded: leaf rows deleted by foreign key; in a commit)",
+			         r->name, pl->leaf[l].n, pm->model->table);
 			it->stmt = (pgorm_stmt){ plan_str(pl, b), kept ? 2 : 1, v };
 			it->kind = K_LEAF_DELETE;
 			it->mi = mi;

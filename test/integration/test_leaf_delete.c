@@ -1,6 +1,7 @@
 /* Integration tests: a delete cascade to leaf children whose collection is not loaded deletes
  * them by foreign key, without loading them (lib/flush.c leaf_delete; the rule in session.h at
- * pgorm_session_delete). Each scenario runs twice on the same data: with the registry
+ * pgorm_session_delete), in a commit's flush only. Each scenario runs twice on the same data:
+ * with the registry
  * {lparents, lkids}, where lkids is a leaf (the new path), and with {lparents, lkids, lrefs},
  * where lrefs refers to lkids, so the flush loads the children as before. The two runs must
  * end alike: the result code, SQLSTATE and the object the error names, the state of every
@@ -267,7 +268,7 @@ START_TEST(test_leaf_basic)
 END_TEST
 
 /* The children loaded before: those of the deleted parent are deleted, their links set as the
- * load sets them; after a flush, then after the commit. */
+ * load sets them. */
 static void sc_in_session(run *r)
 {
 	LParent *p[3];
@@ -275,8 +276,6 @@ static void sc_in_session(run *r)
 	ck_assert_uint_eq(load_all(r, &lkid_model, (void **)k, 8), 8);
 	parents(r, p);
 	ck_assert_int_eq(pgorm_session_delete(r->s, p[0]), 0);
-	result(r, "flush", pgorm_session_flush(r->s));
-	describe(r, "after flush");
 	result(r, "commit", pgorm_session_commit(r->s));
 	describe(r, "after commit");
 }
@@ -284,6 +283,32 @@ static void sc_in_session(run *r)
 START_TEST(test_leaf_in_session_children)
 {
 	both(sc_in_session, 1);
+}
+END_TEST
+
+/* A flush that is not a commit's loads the children (the deleted parent stays in the session:
+ * its collection can be read, and shows them, as in SQLAlchemy). */
+static void sc_flush_loads(run *r)
+{
+	const pgorm_rel *kids = pgorm_registry_rel(r->reg, &lparent_model, "kids");
+	LParent *p[3];
+	parents(r, p);
+	ck_assert_int_eq(pgorm_session_delete(r->s, p[0]), 0);
+	result(r, "flush", pgorm_session_flush(r->s));
+	pgorm_collection *c = NULL;
+	ck_assert_int_eq(pgorm_rel_load(r->s, kids, p[0], &c), 0);
+	put(r, "p1.kids:%s%s", "", "");
+	for (size_t i = 0; i < c->len; i++)
+		put(r, " %s%s", name_of(c->items[i]), "");
+	put(r, "%s%s", "\n", "");
+	describe(r, "after flush");
+	result(r, "commit", pgorm_session_commit(r->s));
+	describe(r, "after commit");
+}
+
+START_TEST(test_leaf_not_in_plain_flush)
+{
+	both(sc_flush_loads, 0);
 }
 END_TEST
 
@@ -300,8 +325,6 @@ static void sc_reparented(run *r)
 	ck_assert_int_eq(pgorm_rel_set(r->s, up, k[3], p[0]), 0);
 	ck_assert_int_eq(pgorm_rel_set(r->s, up, k[6], p[0]), 0);
 	ck_assert_int_eq(pgorm_session_delete(r->s, p[0]), 0);
-	result(r, "flush", pgorm_session_flush(r->s));
-	describe(r, "after flush");
 	result(r, "commit", pgorm_session_commit(r->s));
 	describe(r, "after commit");
 }
@@ -513,7 +536,7 @@ START_TEST(test_leaf_child_referenced_outside)
 END_TEST
 
 /* The parents' DELETE refused mid-pipeline (a row outside the registry refers to p1), after
- * the children's: the flush fails and rolls back; states before and after the rollback. */
+ * the children's: the commit fails and rolls back; states before and after the rollback. */
 static void sc_parent_refused(run *r)
 {
 	pgtest_exec(conn, "INSERT INTO lext_parent VALUES (1)");
@@ -523,8 +546,8 @@ static void sc_parent_refused(run *r)
 	parents(r, p);
 	k[3]->qty = 40; /* an UPDATE that goes out (k2a stays) */
 	ck_assert_int_eq(pgorm_session_delete(r->s, p[0]), 0);
-	result(r, "flush", pgorm_session_flush(r->s));
-	describe(r, "after flush");
+	result(r, "commit", pgorm_session_commit(r->s));
+	describe(r, "after commit");
 	result(r, "rollback", pgorm_session_rollback(r->s));
 	describe(r, "after rollback");
 }
@@ -557,7 +580,7 @@ START_TEST(test_leaf_update_refused)
 }
 END_TEST
 
-/* A successful flush rolled back: the deleted children come back as after the load path. */
+/* A successful flush (which loads) rolled back, then a commit (the leaf path). */
 static void sc_flush_rollback(run *r)
 {
 	LParent *p[3];
@@ -576,7 +599,7 @@ static void sc_flush_rollback(run *r)
 
 START_TEST(test_leaf_flush_rolled_back)
 {
-	both(sc_flush_rollback, 2);
+	both(sc_flush_rollback, 1);
 }
 END_TEST
 
@@ -622,7 +645,7 @@ START_TEST(test_leaf_plan)
 	ck_assert_uint_eq(log_.n, 0);
 	ck_assert_msg(strstr(plan, "DELETE FROM") && strstr(plan, "\"lkids\" WHERE \"parent_id\" = ANY($1::int8[]) AND \"id\" <> ALL($2::int8[])"),
 	              "%s", plan);
-	ck_assert_msg(strstr(plan, "kids of 1 deleted lparents (not loaded: leaf rows deleted by foreign key)"), "%s", plan);
+	ck_assert_msg(strstr(plan, "kids of 1 deleted lparents (not loaded: leaf rows deleted by foreign key; in a commit)"), "%s", plan);
 	ck_assert_msg(strstr(plan, "SELECT") == NULL, "%s", plan);
 	ck_assert_msg(strstr(plan, "\"lkids\" WHERE \"id\" = ANY"), "%s", plan); /* k1a..k1c by key */
 	pgorm_free(plan);
@@ -670,6 +693,7 @@ int main(void)
 	TCase *tc = pgtest_tcase(su, "leaf_delete", 60, setup, teardown);
 	tcase_add_test(tc, test_leaf_basic);
 	tcase_add_test(tc, test_leaf_in_session_children);
+	tcase_add_test(tc, test_leaf_not_in_plain_flush);
 	tcase_add_test(tc, test_leaf_reparented_children);
 	tcase_add_test(tc, test_leaf_parent_set_null_loads);
 	tcase_add_test(tc, test_leaf_dirty_columns_not_sent);
