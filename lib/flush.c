@@ -28,7 +28,7 @@
 
 enum { INSERT_BATCH_ROWS = 1000 };
 
-typedef enum stmt_kind { K_INSERT, K_ASSOC_INSERT, K_UPDATE, K_POST_UPDATE, K_ASSOC_DELETE, K_DELETE } stmt_kind;
+typedef enum stmt_kind { K_INSERT, K_ASSOC_INSERT, K_UPDATE, K_POST_UPDATE, K_ASSOC_DELETE, K_DELETE, K_LEAF_DELETE } stmt_kind;
 
 typedef struct planned {
 	pgorm_stmt stmt;
@@ -42,6 +42,13 @@ typedef struct planned {
 	const char *reason;
 } planned;
 
+/* A delete cascade along r to leaf rows not loaded (leaf_cascade): the parents whose rows go. */
+typedef struct leaf_del {
+	const pgorm_rel *r;
+	void **parents;       /* plan arena */
+	size_t n;
+} leaf_del;
+
 typedef struct plan {
 	pgorm__arena arena;   /* SQL text, parameter arrays, object lists */
 	uint64_t *pu_cols;    /* per model index: post_update key columns (computed once) */
@@ -50,6 +57,8 @@ typedef struct plan {
 	size_t n, cap;
 	bool keys_back;       /* no key reserved: generated keys come back from the INSERTs */
 	bool oom;
+	leaf_del *leaf;       /* delete cascades to leaf rows, by foreign key (plan_leaf_deletes) */
+	size_t nleaf, capleaf;
 } plan;
 
 static void *plan_alloc(plan *p, size_t n)
@@ -92,6 +101,7 @@ static void plan_free(plan *p)
 	pgorm__free(p->pu_cols);
 	pgorm__free(p->uq_cols);
 	pgorm__free(p->items);
+	pgorm__free(p->leaf);
 	pgorm__arena_free_all(&p->arena);
 }
 
@@ -113,6 +123,164 @@ static bool mark_deleted(void *o, pgorm__objlist *next)
 	return true;
 }
 
+/* ---- 1a. delete cascade to leaf rows, without loading them ----
+ *
+ * Deleting the parents of an unloaded one-to-many with delete cascade loads the children and
+ * deletes them by key (SQLAlchemy's way). When the children are leaves (leaf_cascade: deleting
+ * one needs nothing else of the flush) the rows the load would bring in are instead deleted
+ * by "DELETE FROM child WHERE fk = ANY($1) [AND pk <> ALL($2)]" at the point of the flush
+ * where their DELETE by key would be, and the children already in the session are decided
+ * here, before any statement, as the load would have decided them (leaf_children): the
+ * results (database, object states and links, errors) are those of the load, with fewer
+ * statements. The rule is stated in session.h (pgorm_session_delete). */
+
+static bool any_key_type(const pgorm__model_info *mi);
+
+enum { LEAF_MAX_KEEP = 1000 }; /* children in the session left out of the DELETE by key, at most */
+
+/* r's children can be deleted without loading them: r is a plain one-to-many with delete
+ * cascade that loads when deleted (passive_deletes off), keyed by the parent's one-column
+ * primary key; the child is deleted by one statement over an array of keys (one-column key,
+ * no version), refers to no row of its own table, has only many-to-one relationships without
+ * delete or delete-orphan cascade nor post_update, and no model of the registry refers to its
+ * table (by a foreign key column or a many-to-many), so no other row of the flush can depend
+ * on it and a failure can only be the statement's own. */
+static bool leaf_cascade(const pgorm_registry *reg, const pgorm_rel *r)
+{
+	const pgorm__model_info *pm = r->owner, *cm = r->target;
+	const pgorm_rel *m2o = r->partner;
+	if (r->kind != PGORM_REL_ONE_TO_MANY || r->scalar || !(r->cascade & PGORM_CASCADE_DELETE) ||
+	    r->passive != PGORM_PASSIVE_OFF || (r->flags & PGORM_REL_VIEWONLY) || m2o == NULL ||
+	    m2o->kind != PGORM_REL_MANY_TO_ONE || m2o->owner != cm)
+		return false;
+	if (!any_key_type(cm) || cm->self_ref || r->nfk != 1 || pm->npk != 1 || r->ref_cols[0] != pm->pk[0] ||
+	    !pgorm__keyarray_supports(pm->cols[pm->pk[0]].type) || cm->cols[r->fk_cols[0]].type != pm->cols[pm->pk[0]].type)
+		return false;
+	for (size_t k = 0; k < cm->nrels; k++) {
+		const pgorm_rel *c = cm->rels[k];
+		if (c->kind != PGORM_REL_MANY_TO_ONE || (c->flags & PGORM_REL_POST_UPDATE) ||
+		    (c->cascade & (PGORM_CASCADE_DELETE | PGORM_CASCADE_DELETE_ORPHAN)))
+			return false;
+	}
+	for (size_t m = 0; m < reg->nmodels; m++) {
+		const pgorm__model_info *o = &reg->models[m];
+		for (size_t i = 0; i < o->ncols; i++)
+			if (o->cols[i].fk_table != NULL && strcmp(o->cols[i].fk_table, cm->model->table) == 0)
+				return false;
+		for (size_t k = 0; k < o->nrels; k++)
+			if (o->rels[k]->target == cm && o->rels[k]->kind == PGORM_REL_MANY_TO_MANY)
+				return false;
+	}
+	return true;
+}
+
+/* The children of r in the session, against the parents marked OBJ2_SEEN (deleted, r not
+ * loaded), as the load would find them: one whose many-to-one was changed in memory goes
+ * where the link says (the queued children of cascade_rel, or away with its UPDATE, which
+ * the DELETE by foreign key excludes it from); another one is in the collection of the parent
+ * its foreign key names, so it is deleted (its link and loaded bit set as the load sets them;
+ * not in a dry run, which changes no link). Its foreign key is the loaded one: a child whose
+ * foreign key column was written since (its old value unknown) or a new child with a foreign
+ * key written and no parent linked (its INSERT may name a deleted parent) make the path
+ * unsafe: false, nothing changed (mark false checks only). *nkeep: the persistent children
+ * left in the session, which the DELETE by foreign key excludes. */
+static bool leaf_children(pgorm_session *s, const pgorm_rel *r, bool mark, bool dry, pgorm__objlist *next,
+                          size_t *nkeep, int *rc)
+{
+	const pgorm__model_info *cm = r->target;
+	const pgorm_rel *m2o = r->partner;
+	uint64_t fk = pgorm__fk_mask(m2o);
+	uint32_t lbit = 1u << m2o->index;
+	size_t keep = 0;
+	for (size_t i = 0; i < s->ntracked; i++) {
+		void *o = s->tracked[i];
+		if (((pgorm_object *)o)->model != cm->model)
+			continue;
+		pgorm__objstate *st = pgorm__st(o);
+		if (st->state == PGORM_STATE_PENDING) {
+			if (pgorm__link_get(o, m2o) == NULL && (st->nulls & fk) != fk)
+				return false;
+			continue;
+		}
+		if (!(st->flags & OBJ_IN_MAP) || (st->state != PGORM_STATE_PERSISTENT && st->state != PGORM_STATE_DELETED))
+			continue;
+		if (st->link_dirty & lbit) {
+			keep += st->state == PGORM_STATE_PERSISTENT;
+			continue;
+		}
+		if (st->dirty & fk)
+			return false;
+		void *p = pgorm__m2o_in_map(s, m2o, o);
+		if (p == NULL || !(pgorm__st(p)->flags2 & OBJ2_SEEN)) {
+			keep += st->state == PGORM_STATE_PERSISTENT;
+			continue;
+		}
+		if (!mark)
+			continue;
+		if (!dry) {
+			pgorm__link_put(o, m2o, p);
+			st->loaded |= lbit;
+		}
+		if (!mark_deleted(o, next)) {
+			*rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			return false;
+		}
+	}
+	*nkeep = keep;
+	return keep <= LEAF_MAX_KEEP;
+}
+
+/* Take the leaf path for the parents in unloaded (r not loaded) when it is safe: the children
+ * in the session decided, the parents recorded for plan_leaf_deletes. *taken false: load. */
+static int leaf_delete(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *unloaded, pgorm__objlist *next,
+                       bool dry, plan *pl, bool *taken)
+{
+	*taken = false;
+	/* only in a commit's flush: the deleted parents are detached right after it, so their
+	 * collections (loaded by the load, not here) cannot be read while they are in the session;
+	 * a dry run shows what a commit would send */
+	if ((!dry && !s->commit_asked) || !leaf_cascade(s->reg, r))
+		return 0;
+	/* children queued on the collections: each must be one the load would bring in and delete
+	 * (in the collection then, so that commit unlinks it there); any other, e.g. a new child
+	 * that becomes transient, is left to the load */
+	for (size_t i = 0; i < unloaded->n; i++) {
+		void *single;
+		size_t nk;
+		void **kids = pgorm__rel_items(unloaded->items[i], r, &single, &nk);
+		for (size_t k = 0; k < nk; k++)
+			if (pgorm__st(kids[k])->state != PGORM_STATE_PERSISTENT ||
+			    pgorm__link_get(kids[k], r->partner) != unloaded->items[i])
+				return 0;
+	}
+	for (size_t i = 0; i < unloaded->n; i++)
+		pgorm__st(unloaded->items[i])->flags2 |= OBJ2_SEEN;
+	int rc = 0;
+	size_t nkeep = 0;
+	bool ok = leaf_children(s, r, false, dry, next, &nkeep, &rc);
+	void **parents = NULL;
+	if (ok && pl->nleaf == pl->capleaf) {
+		size_t cap = pl->capleaf ? 2 * pl->capleaf : 4;
+		leaf_del *l = pgorm__reallocarray(pl->leaf, cap, sizeof *l);
+		if (l != NULL) {
+			pl->leaf = l;
+			pl->capleaf = cap;
+		}
+	}
+	if (ok && (pl->nleaf == pl->capleaf || (parents = plan_alloc(pl, unloaded->n * sizeof *parents)) == NULL))
+		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+	if (ok && rc == 0)
+		ok = leaf_children(s, r, true, dry, next, &nkeep, &rc);
+	for (size_t i = 0; i < unloaded->n; i++)
+		pgorm__st(unloaded->items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
+	if (!ok || rc != 0)
+		return rc;
+	memcpy(parents, unloaded->items, unloaded->n * sizeof *parents);
+	pl->leaf[pl->nleaf++] = (leaf_del){ r, parents, unloaded->n };
+	*taken = true;
+	return 0;
+}
+
 /* Process one relationship of the deleted parents at this level. */
 static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *parents, pgorm__objlist *next, bool dry, plan *pl)
 {
@@ -128,7 +296,10 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *par
 			if (!pgorm__objlist_push(&unloaded, parents->items[i]))
 				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	int rc = 0;
-	if (unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF) {
+	bool leaf = false;
+	if (unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF && del)
+		rc = leaf_delete(s, r, &unloaded, next, dry, pl, &leaf);
+	if (rc == 0 && !leaf && unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF) {
 		if (dry) {
 			char *note = plan_alloc(pl, 200);
 			if (note) {
@@ -1224,6 +1395,58 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 	return pl->oom ? pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush") : 0;
 }
 
+/* The rows of mi that delete cascades reach without loading them (leaf_delete): one
+ * DELETE … WHERE fk = ANY(parents' keys) per cascade, right after mi's DELETE by key, so at the
+ * point where the load's rows would have been deleted by key; the children still in the
+ * session (their fate decided by leaf_children) are left out by key. */
+static int plan_leaf_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
+{
+	for (size_t l = 0; l < pl->nleaf; l++) {
+		const pgorm_rel *r = pl->leaf[l].r;
+		if (r->target != mi)
+			continue;
+		const pgorm__model_info *pm = r->owner;
+		const pgorm_column *pc = &pm->cols[pm->pk[0]], *kc = &mi->cols[mi->pk[0]];
+		pgorm__objlist keep = { 0 };
+		for (size_t i = 0; i < s->ntracked; i++) {
+			void *o = s->tracked[i];
+			if (((pgorm_object *)o)->model == mi->model && pgorm__st(o)->state == PGORM_STATE_PERSISTENT &&
+			    (pgorm__st(o)->flags & OBJ_IN_MAP) && !pgorm__objlist_push(&keep, o)) {
+				pgorm__free(keep.items);
+				return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
+			}
+		}
+		const char *cast = "", *kcast = "";
+		planned *it = plan_add(pl);
+		pgorm_value *v = plan_alloc(pl, 2 * sizeof *v);
+		pgorm_value *keys = plan_keys(pl, pc, pm->pk[0], pl->leaf[l].parents, pl->leaf[l].n, &cast);
+		pgorm_value *kept = keep.n ? plan_keys(pl, kc, mi->pk[0], keep.items, keep.n, &kcast) : NULL;
+		char *reason = plan_alloc(pl, 200);
+		if (it && v && keys && reason && (kept || keep.n == 0)) {
+			v[0] = *keys;
+			pgorm__sb_addf(b, "DELETE FROM %s WHERE ", mi->qtable);
+			pgorm__sb_ident(b, mi->cols[r->fk_cols[0]].name);
+			pgorm__sb_addf(b, " = ANY($1%s)", cast);
+			if (kept) {
+				v[1] = *kept;
+				pgorm__sb_add(b, " AND ");
+				pgorm__sb_ident(b, kc->name);
+				pgorm__sb_addf(b, " <> ALL($2%s)", kcast);
+			}
+			snprintf(reason, 200, "%s of %zu deleted %s (not loaded: leaf rows deleted by foreign key; in a commit)",
+			         r->name, pl->leaf[l].n, pm->model->table);
+			it->stmt = (pgorm_stmt){ plan_str(pl, b), kept ? 2 : 1, v };
+			it->kind = K_LEAF_DELETE;
+			it->mi = mi;
+			it->reason = reason;
+		}
+		pgorm__free(keep.items);
+		if (pl->oom)
+			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
+	}
+	return 0;
+}
+
 static const pgorm_rel *canonical_m2m(const pgorm_rel *r)
 {
 	const pgorm_rel *p = r->partner;
@@ -1384,8 +1607,9 @@ static int build_plan(pgorm_session *s, plan *pl)
 	if (rc == 0)
 		rc = plan_updates(s, pl, &b, true);
 	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
-		if (delete_early(reg, &reg->models[reg->topo_order[k]]))
-			rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
+		if (delete_early(reg, &reg->models[reg->topo_order[k]]) &&
+		    (rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b)) == 0)
+			rc = plan_leaf_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	for (size_t k = 0; k < reg->nmodels && rc == 0; k++)
 		rc = plan_inserts(s, &reg->models[reg->topo_order[k]], pl, &b);
 	if (rc == 0)
@@ -1397,8 +1621,9 @@ static int build_plan(pgorm_session *s, plan *pl)
 	if (rc == 0)
 		rc = plan_assoc(s, pl, &b, false);
 	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
-		if (!delete_early(reg, &reg->models[reg->topo_order[k]]))
-			rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
+		if (!delete_early(reg, &reg->models[reg->topo_order[k]]) &&
+		    (rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b)) == 0)
+			rc = plan_leaf_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	pgorm__sb_free(&b);
 	return rc;
 }

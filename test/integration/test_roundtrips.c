@@ -51,6 +51,45 @@ static const pgorm_relationship rchild_rels[] = {
 };
 const pgorm_model rchild_model = PGORM_MODEL("rt_child", RChild, rchild_cols, rchild_rels);
 
+/* A parent whose children go with it (delete cascade): the delete-with-cascade shape. */
+typedef struct CParent {
+	pgorm_object hdr;
+	int64_t id;
+	char *name;
+	pgorm_collection children;
+} CParent;
+
+typedef struct CChild {
+	pgorm_object hdr;
+	int64_t id;
+	int64_t parent_id;
+	char *name;
+	CParent *parent;
+} CChild;
+
+extern const pgorm_model cparent_model, cchild_model;
+static const pgorm_column cparent_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, CParent, id),
+	PGORM_COLUMN(TEXT, "name", 0, CParent, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship cparent_rels[] = {
+	PGORM_ONE_TO_MANY("children", CParent, children, &cchild_model, "parent_id", "parent", PGORM_CASCADE_ALL),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model cparent_model = PGORM_MODEL("rt_cparent", CParent, cparent_cols, cparent_rels);
+static const pgorm_column cchild_cols[] = {
+	PGORM_COLUMN(INT8, "id", PGORM_PK | PGORM_SERVER_DEFAULT, CChild, id),
+	PGORM_COLUMN_FK(INT8, "parent_id", PGORM_NULLABLE, CChild, parent_id, "rt_cparent", "id", PGORM_FK_NO_ACTION),
+	PGORM_COLUMN(TEXT, "name", 0, CChild, name),
+	PGORM_COLUMN_END
+};
+static const pgorm_relationship cchild_rels[] = {
+	PGORM_MANY_TO_ONE("parent", CChild, parent, &cparent_model, "parent_id", "children"),
+	PGORM_RELATIONSHIP_END
+};
+const pgorm_model cchild_model = PGORM_MODEL("rt_cchild", CChild, cchild_cols, cchild_rels);
+
 /* Every column but the key nullable: a new one with nothing assigned is all defaults. */
 typedef struct RTag {
 	pgorm_object hdr;
@@ -75,10 +114,12 @@ static const pgtest_env env = { .reg = &reg, .conn = &conn, .check = &check, .se
 
 static void setup(void)
 {
-	const pgorm_model *models[] = { &rparent_model, &rchild_model, &rtag_model };
-	pgtest_env_setup(&env, models, 3, "DROP TABLE IF EXISTS rt_child, rt_parent, rt_tag", PGTEST_CREATE_ALL,
-	                 "INSERT INTO rt_parent (name) VALUES ('old')",
+	const pgorm_model *models[] = { &rparent_model, &rchild_model, &rtag_model, &cparent_model, &cchild_model };
+	pgtest_env_setup(&env, models, 5, "DROP TABLE IF EXISTS rt_child, rt_parent, rt_tag, rt_cchild, rt_cparent",
+	                 PGTEST_CREATE_ALL, "INSERT INTO rt_parent (name) VALUES ('old')",
 	                 "INSERT INTO rt_child (parent_id, name) SELECT id, 'old-' || g FROM rt_parent, generate_series(1, 3) g",
+	                 "INSERT INTO rt_cparent (name) SELECT 'cp' || g FROM generate_series(1, 100) g",
+	                 "INSERT INTO rt_cchild (parent_id, name) SELECT id, 'cc' || g FROM rt_cparent, generate_series(1, 10) g",
 	                 NULL);
 	s = pgtest_env_session(&env, NULL, &log_);
 }
@@ -199,6 +240,30 @@ START_TEST(test_deletes_only)
 	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE"), 1);
 	ck_assert_int_eq(count("SELECT count(*) FROM rt_child"), 1);
 	ck_assert_int_eq(pgorm_object_state(old[0]), PGORM_STATE_DETACHED);
+}
+END_TEST
+
+/* Parents deleted with a delete cascade to children not loaded (leaves: session.h): the query
+ * (1), then the children's DELETE by their parents' keys, the parents' DELETE and COMMIT in
+ * one pipeline (1); before, the flush loaded the children first (3 in all). */
+START_TEST(test_delete_with_cascade)
+{
+	pgorm_query *q = NULL;
+	ck_assert_int_eq(pgorm_query_create(&q, s, &cparent_model), 0);
+	pgorm_list l;
+	uint64_t r0 = conn_rt();
+	ck_assert_int_eq(pgorm_query_all(q, &l), 0);
+	ck_assert_uint_eq(l.len, 100);
+	for (size_t i = 0; i < l.len; i++)
+		ck_assert_int_eq(pgorm_session_delete(s, l.items[i]), 0);
+	pgorm_query_destroy(q);
+	pgtest_log_clear(&log_);
+	ck_assert_uint_eq(commit_rt(0), 1);
+	ck_assert_uint_eq(conn_rt() - r0, 2);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "SELECT"), 0);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "DELETE"), 2);
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_cchild"), 0);
+	ck_assert_int_eq(count("SELECT count(*) FROM rt_cparent"), 0);
 }
 END_TEST
 
@@ -558,6 +623,7 @@ int main(void)
 	tcase_add_test(tc, test_new_parent_two_children);
 	tcase_add_test(tc, test_updates_only);
 	tcase_add_test(tc, test_deletes_only);
+	tcase_add_test(tc, test_delete_with_cascade);
 	tcase_add_test(tc, test_mixed);
 	tcase_add_test(tc, test_empty_commit_and_rollback);
 	tcase_add_test(tc, test_first_use_of_named_statement);
