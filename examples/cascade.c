@@ -87,8 +87,7 @@ static void show_rows(const char *prefix)
 
 /* The same story under one cascade setting: p with children a, b, c is saved; a is removed
  * from p.children; then p is deleted (its collection unloaded: pgorm loads it when the cascade
- * needs it, or, under a delete cascade to leaf children, deletes their rows by p's key: see
- * pgorm_session_delete in session.h). */
+ * needs it). */
 static void story(const char *prefix, const char *what, const pgorm_model *pm, const pgorm_model *cm)
 {
 	const pgorm_rel *children = pgorm_registry_rel(reg, pm, "children");

@@ -177,13 +177,14 @@ static bool leaf_cascade(const pgorm_registry *reg, const pgorm_rel *r)
 /* The children of r in the session, against the parents marked OBJ2_SEEN (deleted, r not
  * loaded), as the load would find them: one whose many-to-one was changed in memory goes
  * where the link says (the queued children of cascade_rel, or away with its UPDATE, which
- * the DELETE by foreign key excludes it from); another one is in the collection of the parent
- * its foreign key names, so it is deleted (its link and loaded bit set as the load sets them;
- * not in a dry run, which changes no link). Its foreign key is the loaded one: a child whose
- * foreign key column was written since (its old value unknown) or a new child with a foreign
- * key written and no parent linked (its INSERT may name a deleted parent) make the path
- * unsafe: false, nothing changed (mark false checks only). *nkeep: the persistent children
- * left in the session, which the DELETE by foreign key excludes. */
+ * the DELETE by foreign key excludes it from); a deleted one whose foreign key names a seen
+ * parent gets its link and loaded bit as the load sets them (not in a dry run, which changes
+ * no link). Any other persistent child makes the path unsafe, as do a child whose foreign key
+ * column was written since it was loaded and a new child with a foreign key written and no
+ * parent linked (its INSERT may name a deleted parent): only its row tells where it belongs
+ * (another transaction may have moved it since it was loaded): false, nothing changed (mark
+ * false checks only). *nkeep: the persistent children left in the session, which the DELETE
+ * by foreign key excludes. */
 static bool leaf_children(pgorm_session *s, const pgorm_rel *r, bool mark, bool dry, pgorm__objlist *next,
                           size_t *nkeep, int *rc)
 {
@@ -210,6 +211,9 @@ static bool leaf_children(pgorm_session *s, const pgorm_rel *r, bool mark, bool 
 		}
 		if (st->dirty & fk)
 			return false;
+		if (st->state == PGORM_STATE_PERSISTENT)
+			return false; /* its row decides, and the copy may be stale (another transaction
+			               * may have moved the row since it was loaded): the load reads it */
 		void *p = pgorm__m2o_in_map(s, m2o, o);
 		if (p == NULL || !(pgorm__st(p)->flags2 & OBJ2_SEEN)) {
 			keep += st->state == PGORM_STATE_PERSISTENT;

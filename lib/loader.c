@@ -644,7 +644,12 @@ static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
 			void *link = pgorm__link_get(kids[i], m2o);
 			owner[i] = link != NULL && (pgorm__st(link)->flags2 & OBJ2_LOADING) ? link : NULL;
 		} else {
+			/* a child the session held before keeps its fields (not overwritten): its key
+			 * may name a parent other than those loaded here (its row was moved by another
+			 * transaction since), whose collection this load does not fill */
 			owner[i] = find_by_cols(s, pm, r->ref_cols, r->nfk, kids[i], cm, r->fk_cols, parents, n);
+			if (owner[i] != NULL && !(pgorm__st(owner[i])->flags2 & OBJ2_LOADING))
+				owner[i] = NULL;
 		}
 		if (owner[i] != NULL && !r->scalar)
 			pgorm__coll(owner[i], r)->len++;

@@ -237,22 +237,23 @@ PGORM_API pgorm_state pgorm_object_state(const void *obj);
 PGORM_API int pgorm_session_add(pgorm_session *s, void *obj);
 /* Delete cascade to leaf rows. The children of a deleted parent along a one-to-many with DELETE
  * cascade (passive_deletes off) whose collection is not loaded are loaded and deleted, as in
- * SQLAlchemy; in a commit's flush, when they are leaves, the rows are deleted without
- * loading them, by "DELETE FROM child WHERE fk = ANY($1) [AND pk <> ALL($2)]" where their
- * DELETE by key would be in the flush, and the children already in the session are decided before any statement
- * from their loaded foreign key (deleted, their many-to-one set to the parent, as the load
- * does; the others left out of that DELETE by key). Leaves: a one-column key, no version, no
- * reference to their own table, only many-to-one relationships without delete, delete-orphan
- * or post_update, and no model of the registry referring to their table; the parent's key is
- * one column, the foreign key's type. Loaded as before when a child in the session has its
- * foreign key column written since it was loaded, a new child has one written with no parent
+ * SQLAlchemy; in a commit's flush, when they are leaves and the session holds none of them
+ * (but ones re-linked in memory), the rows are deleted without loading them, by
+ * "DELETE FROM child WHERE fk = ANY($1) [AND pk <> ALL($2)]" where their DELETE by key would
+ * be in the flush ($2: the re-linked ones, whose own UPDATE or DELETE decides them). Leaves: a
+ * one-column key, no version, no reference to their own table, only many-to-one
+ * relationships without delete, delete-orphan or post_update, and no model of the registry
+ * referring to their table; the parent's key is one column, the foreign key's type. Loaded as
+ * before when the session holds a persistent child of that model not re-linked in memory (the
+ * rows decide where such a child belongs, and its copy may be older than its row: another
+ * transaction may have moved it), a new child has its foreign key written with no parent
  * linked, a collection has changes queued other than children moved to it, or more than 1000
- * children of that model stay in the session. The result is the load's (rows, states, links,
+ * re-linked children stay in the session. The result is the load's (rows, states, links,
  * errors and their SQLSTATE) but for: the deleted parents' collection stays unloaded (after
  * the commit, detached, reading it is PGORM_ESTATE where the load left the deleted children
- * in it; a plain pgorm_session_flush loads them, so the parents' collections read right);
- * children in the session expired by a commit are not reloaded first; an error of that DELETE
- * (a reference from a table outside the registry, a trigger) names no object. */
+ * in it; a plain pgorm_session_flush loads them, so the parents' collections read right); an
+ * error of that DELETE (a reference from a table outside the registry, a trigger) names no
+ * object. */
 /** Mark a PERSISTENT object for deletion at the next flush (PENDING ones are just dropped);
  * delete cascades are resolved at flush. Errors: PGORM_ESTATE for TRANSIENT/DETACHED objects. */
 PGORM_API int pgorm_session_delete(pgorm_session *s, void *obj);
