@@ -425,6 +425,34 @@ START_TEST(test_issue_leaf_children_moved_by_another_transaction)
 }
 END_TEST
 
+/* The session holds only children re-linked in memory: k1a (of p1) moved to p2, k2a (of p2)
+ * moved to p1. The leaf path, with both left out of the DELETE by foreign key (k1a's UPDATE
+ * keeps it, k2a goes by key as the queued child of p1). */
+static void sc_relinked_only(run *r)
+{
+	const pgorm_rel *up = pgorm_registry_rel(r->reg, &lkid_model, "parent");
+	LParent *p[3];
+	parents(r, p);
+	void *a = NULL, *b = NULL;
+	pgorm_value k11 = PGORM_INT8(11), k21 = PGORM_INT8(21);
+	ck_assert_int_eq(pgorm_session_get(r->s, &lkid_model, &k11, &a), 0);
+	ck_assert_int_eq(pgorm_session_get(r->s, &lkid_model, &k21, &b), 0);
+	hold(r, a);
+	hold(r, b);
+	ck_assert_int_eq(pgorm_rel_set(r->s, up, a, p[1]), 0);
+	ck_assert_int_eq(pgorm_rel_set(r->s, up, b, p[0]), 0);
+	ck_assert_int_eq(pgorm_session_delete(r->s, p[0]), 0);
+	result(r, "commit", pgorm_session_commit(r->s));
+	describe(r, "after commit");
+}
+
+START_TEST(test_leaf_relinked_children_left_out)
+{
+	both(sc_relinked_only, 1);
+	ck_assert_uint_eq(pgtest_log_count(&log_, "\"parent_id\" = ANY($1::int8[]) AND \"id\" <> ALL($2::int8[])"), 1);
+}
+END_TEST
+
 /* A child deleted by key and by the cascade; one deleted by key whose parent stays. */
 static void sc_deleted_twice(run *r)
 {
@@ -720,6 +748,7 @@ int main(void)
 	tcase_add_test(tc, test_leaf_dirty_columns_not_sent);
 	tcase_add_test(tc, test_leaf_expired_children);
 	tcase_add_test(tc, test_issue_leaf_children_moved_by_another_transaction);
+	tcase_add_test(tc, test_leaf_relinked_children_left_out);
 	tcase_add_test(tc, test_leaf_deleted_by_key_and_cascade);
 	tcase_add_test(tc, test_leaf_fk_written_loads);
 	tcase_add_test(tc, test_leaf_new_child_fk_loads);
