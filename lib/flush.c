@@ -129,10 +129,10 @@ static bool mark_deleted(void *o, pgorm__objlist *next)
  * deletes them by key (SQLAlchemy's way). When the children are leaves (leaf_cascade: deleting
  * one needs nothing else of the flush) the rows the load would bring in are instead deleted
  * by "DELETE FROM child WHERE fk = ANY($1) [AND pk <> ALL($2)]" at the point of the flush
- * where their DELETE by key would be, and the children already in the session are decided
- * here, before any statement, as the load would have decided them (leaf_children): the
- * results (database, object states and links, errors) are those of the load, with fewer
- * statements. The rule is stated in session.h (pgorm_session_delete). */
+ * where their DELETE by key would be, when the session holds none of them but re-linked or
+ * deleted ones (leaf_children): the results (database, object states and links, errors) are
+ * those of the load, with fewer statements. The rule is stated in session.h
+ * (pgorm_session_delete). */
 
 static bool any_key_type(const pgorm__model_info *mi);
 
@@ -174,19 +174,17 @@ static bool leaf_cascade(const pgorm_registry *reg, const pgorm_rel *r)
 	return true;
 }
 
-/* The children of r in the session, against the parents marked OBJ2_SEEN (deleted, r not
- * loaded), as the load would find them: one whose many-to-one was changed in memory goes
- * where the link says (the queued children of cascade_rel, or away with its UPDATE, which
- * the DELETE by foreign key excludes it from); a deleted one whose foreign key names a seen
- * parent gets its link and loaded bit as the load sets them (not in a dry run, which changes
- * no link). Any other persistent child makes the path unsafe, as do a child whose foreign key
- * column was written since it was loaded and a new child with a foreign key written and no
- * parent linked (its INSERT may name a deleted parent): only its row tells where it belongs
- * (another transaction may have moved it since it was loaded): false, nothing changed (mark
- * false checks only). *nkeep: the persistent children left in the session, which the DELETE
- * by foreign key excludes. */
-static bool leaf_children(pgorm_session *s, const pgorm_rel *r, bool mark, bool dry, pgorm__objlist *next,
-                          size_t *nkeep, int *rc)
+/* Whether the children of r in the session allow the leaf path, against the parents marked
+ * OBJ2_SEEN (deleted, r not loaded). Only its row tells where a persistent child belongs (its
+ * copy may be older: another transaction may have moved the row since it was loaded), so one
+ * not re-linked in memory makes the path unsafe, as do a child whose foreign key column was
+ * written since it was loaded and a new child with a foreign key written and no parent linked
+ * (its INSERT may name a deleted parent). A re-linked one goes where its link says (the queued
+ * children of cascade_rel, or away with its UPDATE: *nkeep counts these persistent ones, which
+ * the DELETE by foreign key leaves out). With mark (after a check that returned true), a
+ * deleted child whose foreign key names a seen parent gets its link and loaded bit as the
+ * load sets them (not in a dry run, which changes no link). */
+static bool leaf_children(pgorm_session *s, const pgorm_rel *r, bool mark, bool dry, size_t *nkeep)
 {
 	const pgorm__model_info *cm = r->target;
 	const pgorm_rel *m2o = r->partner;
@@ -209,25 +207,14 @@ static bool leaf_children(pgorm_session *s, const pgorm_rel *r, bool mark, bool 
 			keep += st->state == PGORM_STATE_PERSISTENT;
 			continue;
 		}
-		if (st->dirty & fk)
+		if ((st->dirty & fk) || st->state == PGORM_STATE_PERSISTENT)
 			return false;
-		if (st->state == PGORM_STATE_PERSISTENT)
-			return false; /* its row decides, and the copy may be stale (another transaction
-			               * may have moved the row since it was loaded): the load reads it */
-		void *p = pgorm__m2o_in_map(s, m2o, o);
-		if (p == NULL || !(pgorm__st(p)->flags2 & OBJ2_SEEN)) {
-			keep += st->state == PGORM_STATE_PERSISTENT;
+		if (!mark || dry)
 			continue;
-		}
-		if (!mark)
-			continue;
-		if (!dry) {
+		void *p = pgorm__m2o_in_map(s, m2o, o); /* deleted already: linked as the load links it */
+		if (p != NULL && (pgorm__st(p)->flags2 & OBJ2_SEEN)) {
 			pgorm__link_put(o, m2o, p);
 			st->loaded |= lbit;
-		}
-		if (!mark_deleted(o, next)) {
-			*rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
-			return false;
 		}
 	}
 	*nkeep = keep;
@@ -235,9 +222,9 @@ static bool leaf_children(pgorm_session *s, const pgorm_rel *r, bool mark, bool 
 }
 
 /* Take the leaf path for the parents in unloaded (r not loaded) when it is safe: the children
- * in the session decided, the parents recorded for plan_leaf_deletes. *taken false: load. */
-static int leaf_delete(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *unloaded, pgorm__objlist *next,
-                       bool dry, plan *pl, bool *taken)
+ * in the session linked, the parents recorded for plan_leaf_deletes. *taken false: load. */
+static int leaf_delete(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *unloaded, bool dry, plan *pl,
+                       bool *taken)
 {
 	*taken = false;
 	/* only in a commit's flush: the deleted parents are detached right after it, so their
@@ -261,7 +248,7 @@ static int leaf_delete(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *unl
 		pgorm__st(unloaded->items[i])->flags2 |= OBJ2_SEEN;
 	int rc = 0;
 	size_t nkeep = 0;
-	bool ok = leaf_children(s, r, false, dry, next, &nkeep, &rc);
+	bool ok = leaf_children(s, r, false, dry, &nkeep);
 	void **parents = NULL;
 	if (ok && pl->nleaf == pl->capleaf) {
 		size_t cap = pl->capleaf ? 2 * pl->capleaf : 4;
@@ -274,7 +261,7 @@ static int leaf_delete(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *unl
 	if (ok && (pl->nleaf == pl->capleaf || (parents = plan_alloc(pl, unloaded->n * sizeof *parents)) == NULL))
 		rc = pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	if (ok && rc == 0)
-		ok = leaf_children(s, r, true, dry, next, &nkeep, &rc);
+		(void)leaf_children(s, r, true, dry, &nkeep);
 	for (size_t i = 0; i < unloaded->n; i++)
 		pgorm__st(unloaded->items[i])->flags2 &= (uint8_t)~OBJ2_SEEN;
 	if (!ok || rc != 0)
@@ -302,7 +289,7 @@ static int cascade_rel(pgorm_session *s, const pgorm_rel *r, pgorm__objlist *par
 	int rc = 0;
 	bool leaf = false;
 	if (unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF && del)
-		rc = leaf_delete(s, r, &unloaded, next, dry, pl, &leaf);
+		rc = leaf_delete(s, r, &unloaded, dry, pl, &leaf);
 	if (rc == 0 && !leaf && unloaded.n > 0 && r->passive == PGORM_PASSIVE_OFF) {
 		if (dry) {
 			char *note = plan_alloc(pl, 200);
@@ -1401,8 +1388,8 @@ static int plan_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm
 
 /* The rows of mi that delete cascades reach without loading them (leaf_delete): one
  * DELETE … WHERE fk = ANY(parents' keys) per cascade, right after mi's DELETE by key, so at the
- * point where the load's rows would have been deleted by key; the children still in the
- * session (their fate decided by leaf_children) are left out by key. */
+ * point where the load's rows would have been deleted by key; the persistent children still
+ * in the session (re-linked in memory: leaf_children) are left out by key. */
 static int plan_leaf_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
 {
 	for (size_t l = 0; l < pl->nleaf; l++) {
@@ -1449,6 +1436,13 @@ static int plan_leaf_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, 
 			return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory planning the flush");
 	}
 	return 0;
+}
+
+/* Every DELETE of mi's rows: by key, then by foreign key for the leaf cascades. */
+static int plan_model_deletes(pgorm_session *s, pgorm__model_info *mi, plan *pl, pgorm__sb *b)
+{
+	int rc = plan_deletes(s, mi, pl, b);
+	return rc != 0 ? rc : plan_leaf_deletes(s, mi, pl, b);
 }
 
 static const pgorm_rel *canonical_m2m(const pgorm_rel *r)
@@ -1611,9 +1605,8 @@ static int build_plan(pgorm_session *s, plan *pl)
 	if (rc == 0)
 		rc = plan_updates(s, pl, &b, true);
 	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
-		if (delete_early(reg, &reg->models[reg->topo_order[k]]) &&
-		    (rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b)) == 0)
-			rc = plan_leaf_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
+		if (delete_early(reg, &reg->models[reg->topo_order[k]]))
+			rc = plan_model_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	for (size_t k = 0; k < reg->nmodels && rc == 0; k++)
 		rc = plan_inserts(s, &reg->models[reg->topo_order[k]], pl, &b);
 	if (rc == 0)
@@ -1625,9 +1618,8 @@ static int build_plan(pgorm_session *s, plan *pl)
 	if (rc == 0)
 		rc = plan_assoc(s, pl, &b, false);
 	for (size_t k = reg->nmodels; k-- > 0 && rc == 0;)
-		if (!delete_early(reg, &reg->models[reg->topo_order[k]]) &&
-		    (rc = plan_deletes(s, &reg->models[reg->topo_order[k]], pl, &b)) == 0)
-			rc = plan_leaf_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
+		if (!delete_early(reg, &reg->models[reg->topo_order[k]]))
+			rc = plan_model_deletes(s, &reg->models[reg->topo_order[k]], pl, &b);
 	pgorm__sb_free(&b);
 	return rc;
 }
