@@ -638,19 +638,14 @@ static int apply_o2m(pgorm_session *s, load_job *j, pgorm_result *res)
 		return pgorm__session_fail(s, PGORM_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < nk; i++) {
-		if (pgorm__st(kids[i])->link_dirty & (1ULL << m2o->index)) {
-			/* linked in memory since its row was written: the link wins, and when it names
-			 * one of the parents loaded here, the child is in that collection */
-			void *link = pgorm__link_get(kids[i], m2o);
-			owner[i] = link != NULL && (pgorm__st(link)->flags2 & OBJ2_LOADING) ? link : NULL;
-		} else {
-			/* a child the session held before keeps its fields (not overwritten): its key
-			 * may name a parent other than those loaded here (its row was moved by another
-			 * transaction since), whose collection this load does not fill */
-			owner[i] = find_by_cols(s, pm, r->ref_cols, r->nfk, kids[i], cm, r->fk_cols, parents, n);
-			if (owner[i] != NULL && !(pgorm__st(owner[i])->flags2 & OBJ2_LOADING))
-				owner[i] = NULL;
-		}
+		/* linked in memory since its row was written, the link wins; else its key names the
+		 * parent (a child the session held before keeps its fields, not overwritten: its key
+		 * may name a parent its row no longer has, moved by another transaction since). The
+		 * child is in a collection only when that parent is one of those loaded here. */
+		void *o = (pgorm__st(kids[i])->link_dirty & (1ULL << m2o->index))
+		                  ? pgorm__link_get(kids[i], m2o)
+		                  : find_by_cols(s, pm, r->ref_cols, r->nfk, kids[i], cm, r->fk_cols, parents, n);
+		owner[i] = o != NULL && (pgorm__st(o)->flags2 & OBJ2_LOADING) ? o : NULL;
 		if (owner[i] != NULL && !r->scalar)
 			pgorm__coll(owner[i], r)->len++;
 	}
