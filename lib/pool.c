@@ -157,6 +157,32 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 
 /* ---- retired handles (mutex held) ---- */
 
+/* Clear a handle's error unless it is clear already (no write to memory that need not be
+ * touched: the quarantine and handle_memory keep handles whose error is clear). */
+static inline void clear_handle_err(pgorm_conn *c)
+{
+	if (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1)
+		pgorm_error_clear(&c->err);
+}
+
+/* Take the oldest handle out of the quarantine (it must hold one). */
+static inline pgorm_conn *ring_pop(pgorm_pool *p)
+{
+	pgorm_conn *c = p->ring[p->ring_head];
+	if (++p->ring_head == p->ret_cap)
+		p->ring_head = 0;
+	p->ret_n--;
+	return c;
+}
+
+/* Take a handle's memory off the spare list (it must hold one). */
+static inline pgorm_conn *spare_pop(pgorm_pool *p)
+{
+	pgorm__retired *r = p->spare;
+	p->spare = r->next;
+	return (pgorm_conn *)(void *)r;
+}
+
 /* Put the memory of a handle that names nothing any more at the end of the quarantine, its
  * pool link cleared, its error too when clear_err (handle_memory hands out memory whose error
  * is clear). The oldest one moves to the spare list when the quarantine is full. Handle memory
@@ -164,13 +190,10 @@ static void waiter_unlink(pgorm_pool *p, pgorm__pool_waiter *w)
 static inline void retire_handle(pgorm_pool *p, pgorm_conn *c, bool clear_err)
 {
 	c->pool_slot = NULL;
-	if (clear_err && (c->err.code != 0 || c->err.message[0] != '\0' || c->err.stmt_index != -1))
-		pgorm_error_clear(&c->err);
+	if (clear_err)
+		clear_handle_err(c);
 	if (p->ret_n == p->ret_cap) {
-		pgorm__retired *old = (pgorm__retired *)(void *)p->ring[p->ring_head];
-		if (++p->ring_head == p->ret_cap)
-			p->ring_head = 0;
-		p->ret_n--;
+		pgorm__retired *old = (pgorm__retired *)(void *)ring_pop(p);
 		old->next = p->spare;
 		p->spare = old;
 	}
@@ -183,18 +206,10 @@ static inline void retire_handle(pgorm_pool *p, pgorm_conn *c, bool clear_err)
  * is full, else a spare one, else new memory (NULL when out of memory). */
 static inline pgorm_conn *handle_memory(pgorm_pool *p)
 {
-	if (p->ret_n == p->ret_cap) {
-		pgorm_conn *c = p->ring[p->ring_head];
-		if (++p->ring_head == p->ret_cap)
-			p->ring_head = 0;
-		p->ret_n--;
-		return c;
-	}
-	if (p->spare != NULL) {
-		pgorm__retired *r = p->spare;
-		p->spare = r->next;
-		return (pgorm_conn *)(void *)r;
-	}
+	if (p->ret_n == p->ret_cap)
+		return ring_pop(p);
+	if (p->spare != NULL)
+		return spare_pop(p);
 	pgorm_conn *fresh = pgorm__calloc(1, sizeof *fresh);
 	if (fresh != NULL)
 		pgorm_error_clear(&fresh->err);
@@ -226,22 +241,15 @@ static bool rotate_handle(pgorm_pool *p, pgorm__pool_slot *s, pgorm_conn **prev)
 static void move_handle(pgorm__pool_slot *s, pgorm_conn *prev)
 {
 	pgorm__conn_move(s->conn, prev);
-	if (prev->err.code != 0 || prev->err.message[0] != '\0' || prev->err.stmt_index != -1)
-		pgorm_error_clear(&prev->err);
+	clear_handle_err(prev);
 }
 
 static void retired_free_all(pgorm_pool *p)
 {
-	for (uint32_t k = 0; k < p->ret_n; k++) {
-		uint32_t i = p->ring_head + k;
-		pgorm__free(p->ring[i >= p->ret_cap ? i - p->ret_cap : i]);
-	}
-	p->ret_n = 0;
-	while (p->spare != NULL) {
-		pgorm__retired *r = p->spare;
-		p->spare = r->next;
-		pgorm__free(r);
-	}
+	while (p->ret_n > 0)
+		pgorm__free(ring_pop(p));
+	while (p->spare != NULL)
+		pgorm__free(spare_pop(p));
 }
 
 /* ---- accounting, all with the mutex held ---- */
@@ -394,8 +402,7 @@ static void install(pgorm_pool *p, pgorm__pool_slot *s)
 		s->expires_ms = now + (life > 1 ? life : 1);
 	}
 	if (p->spare != NULL) { /* a retired handle's memory: the pool's handles stay bounded */
-		pgorm_conn *spare = (pgorm_conn *)(void *)p->spare;
-		p->spare = p->spare->next;
+		pgorm_conn *spare = spare_pop(p);
 		pgorm__conn_move(spare, s->conn);
 		pgorm__free(s->conn); /* never handed out */
 		s->conn = spare;
