@@ -924,11 +924,15 @@ int pgorm__codec_decode(pgorm_type t, unsigned oid, const char *d, size_t len, p
 		out->u.interval.days = (int32_t)pgorm__be32(d + 8);
 		out->u.interval.months = (int32_t)pgorm__be32(d + 12);
 		return 0;
-	case PGORM_TYPE_TIMETZ:
+	case PGORM_TYPE_TIMETZ: {
 		if (len != 12) return bad_data(err, oid, len);
+		/* the zone as encoding bounds it (a hostile INT32_MIN could not even be negated) */
+		int32_t zone = (int32_t)pgorm__be32(d + 8);
+		if (zone < -TZ_LIMIT || zone > TZ_LIMIT) return bad_data(err, oid, len);
 		out->u.timetz.usecs = (int64_t)pgorm__be64(d);
-		out->u.timetz.utc_offset = -(int32_t)pgorm__be32(d + 8);
+		out->u.timetz.utc_offset = -zone;
 		return 0;
+	}
 	case PGORM_TYPE_INET:
 	case PGORM_TYPE_CIDR: {
 		if (len < 4) return bad_data(err, oid, len);

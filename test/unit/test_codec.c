@@ -120,6 +120,14 @@ START_TEST(test_decode_malformed)
 	char iv[15] = { 0 };
 	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INTERVAL, 1186, iv, sizeof iv, &v, &a, &err), PGORM_ETYPE);
 	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_TIMETZ, 1266, iv, 11, &v, &a, &err), PGORM_ETYPE);
+	/* a timetz zone out of the server's range (INT32_MIN: its negation overflowed, fuzz_codec) */
+	char tz[12] = { 0, 0, 0, 0, 0, 0, 0, 0, (char)0x80, 0, 0, 0 };
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_TIMETZ, 1266, tz, sizeof tz, &v, &a, &err), PGORM_ETYPE);
+	tz[8] = 0;
+	tz[10] = (char)0xe0;
+	tz[11] = 0x0f; /* 57359 s west: within 15:59:59 */
+	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_TIMETZ, 1266, tz, sizeof tz, &v, &a, &err), 0);
+	ck_assert_int_eq(v.u.timetz.utc_offset, -57359);
 	char in4[] = { 2, 33, 0, 4, 10, 0, 0, 1 };     /* /33 on IPv4 */
 	ck_assert_int_eq(pgorm__codec_decode(PGORM_TYPE_INET, 869, in4, sizeof in4, &v, &a, &err), PGORM_ETYPE);
 	char in7[] = { 7, 8, 0, 4, 10, 0, 0, 1 };      /* unknown family */
